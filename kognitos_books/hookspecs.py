@@ -1,0 +1,126 @@
+"""The contract between the host and its books.
+
+A book is a module (or object) registered in the ``kognitos_books`` entry-point group.
+It implements some of the hooks below with ``@hookimpl``. The host routes every call to
+exactly one book, so an implementation never checks which book is being asked for.
+
+All record duties receive a :class:`~kognitos_books.model.Call`: ``call.noun`` is one of
+the book's own noun names, ``call.fields`` holds inputs already checked against
+``describe_inputs``, ``call.id`` the record's id when one is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from .model import Book, Call, Connection, Field, Plan, Problem, Record, Secret
+
+hookspec = pluggy.HookspecMarker("kognitos_books")
+hookimpl = pluggy.HookimplMarker("kognitos_books")
+
+
+@hookspec(firstresult=True)
+def describe_book() -> Book:
+    """Say who the book is: its name (the entry-point name), title, the target word
+    automations use (``"stripe"`` in ``create a customer in stripe``), the credentials to
+    prompt for at install time, optional settings, and its nouns with their verbs.
+
+    Must be cheap: no network, no heavy imports. Required.
+    """
+
+
+@hookspec(firstresult=True)
+def describe_inputs(noun: str, verb: str) -> tuple[Field, ...]:
+    """Return the inputs ``verb`` accepts for ``noun`` (``"get"`` returns the fields a
+    ``whose`` condition may name). Mark required ones ``required=True``.
+
+    Called only when checking an automation or listing procedures; heavy imports are fine.
+    """
+
+
+@hookspec(firstresult=True)
+def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str]) -> Connection:
+    """Verify the credentials with one cheap request and return a :class:`Connection`
+    holding a ready client and the mode (``"test"`` or ``"live"``).
+
+    Raise :class:`CredentialsRejected` when the service refuses them, with a message that
+    shows the credential only masked. Called at install time and before the first call
+    of a run.
+    """
+
+
+@hookspec(firstresult=True)
+def check_call(call: Call) -> list[Problem]:
+    """Find what is wrong with ``call`` before anything is sent: an id that belongs to
+    another noun, an operation the service never allows (e.g. deleting a price). Return
+    an empty list when the call looks fine. Must not send requests.
+    """
+
+
+@hookspec(firstresult=True)
+def plan_call(call: Call) -> Plan:
+    """Describe, without sending anything, the requests ``call`` would send and the
+    strategy chosen (e.g. "list filter", "search", "client-side filter"). Used by
+    ``--dry-run`` and by tests that count requests.
+    """
+
+
+@hookspec(firstresult=True)
+def get(connection: Connection, call: Call) -> Record | Iterable[Record]:
+    """Fetch records. ``call.id`` names one; otherwise ``call.where`` (a Filter AST or
+    None) selects. With ``call.many`` return a lazy iterable of every match (fetch pages
+    as they are consumed); without it return the first match (newest first) or raise
+    :class:`BookError` when nothing matches.
+    """
+
+
+@hookspec(firstresult=True)
+def create(connection: Connection, call: Call) -> Record:
+    """Create a ``call.noun`` from ``call.fields`` and return it. Send
+    ``call.idempotency_key`` so a retried step creates nothing twice.
+    """
+
+
+@hookspec(firstresult=True)
+def update(connection: Connection, call: Call) -> Record:
+    """Change the record ``call.id`` with ``call.fields`` and return it."""
+
+
+@hookspec(firstresult=True)
+def delete(connection: Connection, call: Call) -> Record:
+    """Delete the record ``call.id`` and return what the service returns for it."""
+
+
+@hookspec(firstresult=True)
+def invoice_action(connection: Connection, call: Call) -> Record:
+    """Act on the invoice ``call.id``: ``call.verb`` is ``add`` (add an item; the item's
+    inputs are in ``call.fields``), ``send``, ``finalize``, ``pay``, ``void`` or
+    ``mark_uncollectible``. Return the record the action produced (the item for ``add``,
+    the invoice otherwise).
+    """
+
+
+@hookspec
+def register_commands(register: Callable[..., Any]) -> None:
+    """Add commands to the ``kbooks`` CLI:
+    ``register(name, help=..., configure=fn(parser), run=fn(args) -> int)``.
+    ``configure`` receives an ``argparse.ArgumentParser``. Keep imports inside ``run``.
+    """
+
+
+#: The hooks whose calls go to exactly one book.
+ROUTED_HOOKS: tuple[str, ...] = (
+    "describe_book",
+    "describe_inputs",
+    "connect",
+    "check_call",
+    "plan_call",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "invoice_action",
+)

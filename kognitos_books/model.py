@@ -1,0 +1,404 @@
+"""Data shared by the host and its books.
+
+Everything here is a small attrs class. Books build ``Book``, ``Noun``, ``Field``,
+``Credential`` and ``Record`` values; the host builds ``Call`` and ``Filter`` values and
+hands them to books. Errors carry what a person needs to fix the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "And",
+    "Book",
+    "BookError",
+    "Call",
+    "Condition",
+    "ConfigurationError",
+    "Connection",
+    "Credential",
+    "CredentialsRejected",
+    "Field",
+    "Filter",
+    "KbooksError",
+    "NotConnected",
+    "Noun",
+    "Or",
+    "Plan",
+    "PlannedRequest",
+    "Problem",
+    "Record",
+    "Secret",
+    "Setting",
+    "UnknownProcedure",
+    "VERBS",
+    "mask",
+]
+
+#: The duties a book can take on, by English verb. ``get``/``create``/``update``/``delete``
+#: are record duties; the rest are invoice actions.
+VERBS: tuple[str, ...] = (
+    "get",
+    "create",
+    "update",
+    "delete",
+    "add",
+    "send",
+    "finalize",
+    "pay",
+    "void",
+    "mark_uncollectible",
+)
+
+_PREFIX = re.compile(r"^[A-Za-z]{1,6}_(?:[A-Za-z]{1,6}_)?")
+
+
+def mask(value: str) -> str:
+    """Show a secret safely: its kind prefix and last four characters, ``sk_test_…4242``.
+
+    Short values are hidden entirely; nothing in between ever shows.
+    """
+    if not value:
+        return ""
+    prefix_match = _PREFIX.match(value)
+    prefix = prefix_match.group(0) if prefix_match else ""
+    rest = value[len(prefix) :]
+    if len(rest) < 12:
+        return f"{prefix}…"
+    return f"{prefix}…{rest[-4:]}"
+
+
+@attrs.frozen(repr=False, eq=False)
+class Secret:
+    """A credential value that never shows itself in ``repr``, ``str`` or f-strings.
+
+    Call :meth:`reveal` at the one place the real value is needed (the book's client).
+    """
+
+    _value: str = attrs.field(alias="value")
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        return mask(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked!r})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.masked, spec)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("secrets cannot be pickled")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class KbooksError(Exception):
+    """Base of every error the host and books raise on purpose.
+
+    ``hint`` tells the user what to do next, ideally the exact command.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ConfigurationError(KbooksError):
+    """Something about the installation is wrong: unknown book, broken store, bad setting."""
+
+    exit_code = 2
+
+
+class NotConnected(ConfigurationError):
+    """A procedure was called for a book that has no connection yet."""
+
+
+class CredentialsRejected(KbooksError):
+    """The book's service refused the credentials (or their format is wrong)."""
+
+    exit_code = 1
+
+
+class UnknownProcedure(KbooksError):
+    """No installed book offers a procedure with that name."""
+
+    exit_code = 2
+
+
+@attrs.define(eq=False)
+class BookError(KbooksError):
+    """A book's service refused or failed a request.
+
+    ``code``, ``param`` and ``request_id`` are the service's own, when it gave them.
+    """
+
+    message: str
+    code: str | None = None
+    param: str | None = None
+    request_id: str | None = None
+    status: int | None = None
+    hint: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        extras = [f"{k}={v}" for k, v in (("code", self.code), ("param", self.param),
+                                            ("request_id", self.request_id)) if v]
+        text = self.message + (f" [{', '.join(extras)}]" if extras else "")
+        return text if not self.hint else f"{text} ({self.hint})"
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+@attrs.frozen
+class Credential:
+    """A value the book needs to connect, asked for when the book is installed.
+
+    ``pattern`` (a regular expression) checks the format before anything is sent;
+    ``pattern_hint`` says in words what a valid value looks like.
+    """
+
+    name: str
+    label: str
+    secret: bool = True
+    pattern: str | None = None
+    pattern_hint: str | None = None
+    help: str = ""
+
+    def problem(self, value: str) -> str | None:
+        """Why ``value`` is not acceptable, or None when it is."""
+        if not value:
+            return f"{self.label} is empty"
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            return f"{self.label} does not look right" + (
+                f": {self.pattern_hint}" if self.pattern_hint else ""
+            )
+        return None
+
+
+@attrs.frozen
+class Setting:
+    """A non-secret connection option with a default, e.g. the service's base URL."""
+
+    name: str
+    label: str
+    default: str
+    help: str = ""
+
+
+FieldType = Literal["string", "integer", "number", "boolean", "timestamp", "object",
+                    "list", "any"]
+
+
+@attrs.frozen
+class Field:
+    """One input an operation accepts (or one field a record carries).
+
+    ``type`` is coarse on purpose: it is what the language checks values against.
+    ``choices`` lists the allowed values of an enumeration; ``children`` the fields of an
+    object (e.g. ``address``'s ``city``), ``None`` when any key is allowed (metadata).
+    """
+
+    name: str
+    type: FieldType = "string"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    children: tuple[Field, ...] | None = ()
+    help: str = ""
+
+    def child(self, name: str) -> Field | None:
+        for field in self.children or ():
+            if field.name == name:
+                return field
+        return None
+
+
+@attrs.frozen
+class Noun:
+    """A kind of record a book knows: ``customer``, ``invoice``, ...
+
+    ``verbs`` are the duties it supports. ``id_prefix`` lets the host reject an id that
+    belongs to another kind of record before sending anything.
+    """
+
+    name: str
+    plural: str
+    verbs: tuple[str, ...]
+    id_prefix: str | None = None
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+
+
+@attrs.frozen
+class Book:
+    """What a book tells the host about itself (see ``describe_book``).
+
+    ``target`` is the word automations use to address it (``in stripe``, ``from stripe``).
+    """
+
+    name: str
+    title: str
+    target: str
+    credentials: tuple[Credential, ...]
+    nouns: tuple[Noun, ...]
+    settings: tuple[Setting, ...] = ()
+    version: str = "0"
+    help: str = ""
+
+    def noun(self, name: str) -> Noun | None:
+        name = name.lower()
+        for noun in self.nouns:
+            if name in (noun.name, noun.plural, *noun.aliases):
+                return noun
+        return None
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@attrs.frozen
+class Condition:
+    """``field op value``; ``field`` is a path (``("metadata", "plan")``).
+
+    ``op`` is one of: ``is``, ``is not``, ``contains``, ``starts with``, ``>``, ``<``,
+    ``>=``, ``<=``, ``one of``.
+    """
+
+    field: tuple[str, ...]
+    op: str
+    value: Any
+
+
+@attrs.frozen
+class And:
+    items: tuple[Filter, ...]
+
+
+@attrs.frozen
+class Or:
+    items: tuple[Filter, ...]
+
+
+Filter = Condition | And | Or
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@attrs.frozen
+class Connection:
+    """A verified link to a book's service, returned by the ``connect`` hook.
+
+    ``client`` is the book's own object (an SDK client); it is not shown in ``repr``.
+    ``mode`` is ``"test"`` or ``"live"``; ``account`` names the account when known.
+    """
+
+    mode: str
+    client: Any = attrs.field(repr=False, eq=False)
+    account: str | None = None
+    book: str = ""
+    name: str = ""
+    masked: str = ""
+
+
+@attrs.frozen
+class Call:
+    """One request to a book, built by the host from a procedure call or a command.
+
+    ``many`` asks ``get`` for every match instead of the first. ``idempotency_key`` is
+    stable for one step of one run, so a retried step cannot act twice.
+    """
+
+    book: str
+    verb: str
+    noun: str
+    id: str | None = None
+    where: Filter | None = None
+    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    many: bool = False
+    idempotency_key: str | None = None
+    target_id: str | None = None
+
+
+@attrs.frozen
+class PlannedRequest:
+    """One HTTP request a call would send; what ``--dry-run`` shows."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    note: str = ""
+
+    def __str__(self) -> str:
+        from urllib.parse import urlencode
+
+        query = f" {urlencode(self.params, doseq=True)}" if self.params else ""
+        return f"{self.method} {self.path}{query}" + (f"  # {self.note}" if self.note else "")
+
+
+@attrs.frozen
+class Plan:
+    """How a book would carry out a call: a strategy in words plus its requests."""
+
+    strategy: str
+    requests: tuple[PlannedRequest, ...]
+
+
+@attrs.frozen
+class Problem:
+    """Something wrong with a call, found before sending it.
+
+    ``field`` names the input at fault (``"id"`` for the id), so the host can point at it.
+    """
+
+    message: str
+    field: str | None = None
+    hint: str | None = None
+
+
+@attrs.frozen
+class Record:
+    """One object a book returned: its noun, id and data (plain JSON-like values)."""
+
+    book: str
+    noun: str
+    id: str | None
+    data: Mapping[str, Any] = attrs.field(repr=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __repr__(self) -> str:
+        return f"Record({self.book}.{self.noun} {self.id})"
