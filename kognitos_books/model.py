@@ -25,6 +25,7 @@ __all__ = [
     "CredentialsRejected",
     "Field",
     "Filter",
+    "InvalidCall",
     "KbooksError",
     "NotConnected",
     "Noun",
@@ -32,6 +33,7 @@ __all__ = [
     "Plan",
     "PlannedRequest",
     "Problem",
+    "Procedure",
     "Record",
     "Secret",
     "Setting",
@@ -149,6 +151,12 @@ class UnknownProcedure(KbooksError):
     exit_code = 2
 
 
+class InvalidCall(KbooksError):
+    """A procedure was called with inputs it does not accept; nothing was sent."""
+
+    exit_code = 2
+
+
 @attrs.define(eq=False)
 class BookError(KbooksError):
     """A book's service refused or failed a request.
@@ -244,7 +252,8 @@ class Noun:
     """A kind of record a book knows: ``customer``, ``invoice``, ...
 
     ``verbs`` are the duties it supports. ``id_prefix`` lets the host reject an id that
-    belongs to another kind of record before sending anything.
+    belongs to another kind of record before sending anything. ``parent`` names the noun
+    this one is added to with ``add`` (an invoice item is added to an invoice).
     """
 
     name: str
@@ -252,6 +261,7 @@ class Noun:
     verbs: tuple[str, ...]
     id_prefix: str | None = None
     aliases: tuple[str, ...] = ()
+    parent: str | None = None
     help: str = ""
 
 
@@ -380,6 +390,23 @@ class Problem:
     message: str
     field: str | None = None
     hint: str | None = None
+
+
+@attrs.frozen
+class Procedure:
+    """A callable duty of a book, named in English and by a stable id.
+
+    ``english`` is how an automation says it (``create a customer in stripe``); ``id`` is
+    ``book.noun.verb`` with spaces as underscores (``stripe_pay.customer.create``).
+    """
+
+    id: str
+    book: str
+    verb: str
+    noun: str
+    english: str
+    many: bool = False
+    inputs: tuple[Field, ...] = ()
 
 
 @attrs.frozen

@@ -1,0 +1,329 @@
+"""``kbooks``: install books, manage connections, list and call procedures.
+
+Thin on purpose: every command is a few lines over :class:`Runtime`. Errors become one
+clear line (and a hint) with an exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .plugins import Plugins
+    from .runtime import Runtime
+
+PROG = "kbooks"
+
+DESCRIPTION = """\
+Automate services in plain English with installable books.
+
+Start here:
+  kbooks books                       which books are installed, and whether they work
+  kbooks install stripe_pay          connect a book (you are asked for its API key)
+  kbooks procedures stripe_pay       what you can ask the book to do
+  kbooks call "get a customer from stripe" email=jo@example.com
+"""
+
+EPILOG = """\
+environment:
+  KBOOKS_HOME           where connections are stored (default: your config directory)
+  KBOOKS_<BOOK>_<FIELD> a credential or setting, e.g. KBOOKS_STRIPE_PAY_API_KEY;
+                        it wins over the stored value
+  KBOOKS_DISABLE        books to ignore, comma-separated (e.g. stripe_pay)
+  KBOOKS_TRACE=1        print every hook call to standard error
+"""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"kbooks {__version__}"
+
+
+def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
+    """The full command-line parser, including commands that books contribute."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true",
+                        help="show a traceback when something fails")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help: str, run: Callable[[argparse.Namespace], int],
+            description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=description or help,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(run=run)
+        return p
+
+    p = add("books", "list installed books and their state", cmd_books)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("install", "connect a book: ask for its credentials, verify and store them",
+            cmd_install, description=(
+                "Connect a book. You are asked for each credential (hidden on a terminal;\n"
+                "read one per line from standard input otherwise). KBOOKS_<BOOK>_<FIELD>\n"
+                "environment variables answer instead of the prompt. The credentials are\n"
+                "checked, verified with the service, then stored (file mode 0600).\n\n"
+                "  kbooks install stripe_pay\n"
+                "  kbooks install stripe_pay --connection sandbox "
+                "--set api_base=http://127.0.0.1:12111"))
+    p.add_argument("book", help="the book's name, e.g. stripe_pay")
+    p.add_argument("--connection", default="default", metavar="NAME",
+                   help="name of this connection (default: %(default)s)")
+    p.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                   help="a book setting, e.g. api_base=URL (repeatable)")
+    p.add_argument("--default", action="store_true",
+                   help="make this the book's default connection")
+
+    p = add("uninstall", "forget a book's connection (all of them without --connection)",
+            cmd_uninstall)
+    p.add_argument("book")
+    p.add_argument("--connection", metavar="NAME")
+
+    p = add("connections", "list stored connections, secrets masked", cmd_connections)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("procedures", "list what books can do, with their inputs", cmd_procedures)
+    p.add_argument("book", nargs="?")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("call", "call one procedure by name with FIELD=VALUE inputs", cmd_call,
+            description=(
+                "Call one procedure. FIELD=VALUE passes text; FIELD:=JSON passes a number,\n"
+                "true/false or a JSON object.\n\n"
+                '  kbooks call "create a customer in stripe" email=jo@example.com name="Jo"\n'
+                '  kbooks call stripe_pay.price.create unit_amount:=1000 currency=usd '
+                "product=prod_123"))
+    p.add_argument("procedure", help="English name or id (see kbooks procedures)")
+    p.add_argument("inputs", nargs="*", metavar="FIELD=VALUE")
+    p.add_argument("--connection", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    def register(name: str, *, help: str, configure: Callable[[argparse.ArgumentParser], None],
+                 run: Callable[[argparse.Namespace], int]) -> None:
+        if name in sub.choices:
+            raise ValueError(f"command {name!r} is already taken")
+        p = add(name, help, run)
+        configure(p)
+
+    for status in plugins.statuses():
+        if status.state != "ok":
+            continue
+        try:
+            plugins.caller(status.name, "register_commands")(register=register)
+        except Exception as exc:  # one book's bad command must not break the CLI
+            print(f"{PROG}: warning: {status.name} could not add its commands: {exc}",
+                  file=sys.stderr)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--version"]:
+        # Answer without loading any book.
+        print(_version())
+        return 0
+    from .plugins import Plugins
+
+    plugins = Plugins()
+    parser = build_parser(plugins)
+    args = parser.parse_args(args_list)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    args.plugins = plugins
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return report(exc, debug=args.debug)
+
+
+def report(exc: BaseException, *, debug: bool = False) -> int:
+    """Print ``exc`` as one line (plus a hint) and return its exit code."""
+    from .model import KbooksError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, KbooksError):
+        message = getattr(exc, "render", None)
+        text = message() if callable(message) else exc.message
+        print(f"{PROG}: error: {text}" if "\n" not in text else text, file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    print(f"{PROG}: error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+    if not debug:
+        print("  hint: run again with --debug for the traceback", file=sys.stderr)
+    return 1
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
+    from .runtime import Runtime
+
+    return Runtime(plugins=args.plugins, connection=getattr(args, "connection", None))
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def cmd_books(args: argparse.Namespace) -> int:
+    statuses = args.plugins.statuses()
+    if args.json:
+        print(json.dumps([{
+            "name": s.name, "state": s.state, "reason": s.reason or None,
+            "distribution": s.distribution, "version": s.version,
+            "title": s.book.title if s.book else None,
+            "target": s.book.target if s.book else None,
+            "nouns": [n.name for n in s.book.nouns] if s.book else [],
+        } for s in statuses], indent=2))
+        return 0
+    if not statuses:
+        print("No books installed. A book is a Python package; pip install one, e.g. "
+              "kognitos-book-stripe-pay.")
+        return 0
+    for s in statuses:
+        if s.state == "ok" and s.book:
+            nouns = ", ".join(n.name for n in s.book.nouns)
+            print(f"{s.name:<14} ok        {s.book.title} {s.version or ''}".rstrip())
+            print(f"{'':<14}           say \"... {s.book.target}\"; knows: {nouns}")
+        else:
+            print(f"{s.name:<14} {s.state:<9} {s.reason}")
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from .credentials import CredentialStore
+
+    rt = _runtime(args)
+    settings = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from .model import ConfigurationError
+
+            raise ConfigurationError(f"--set {item!r} is not SETTING=VALUE")
+        settings[key.strip()] = value.strip()
+    book = rt.book(args.book)
+    print(f"Installing {book.title} ({book.name}) as connection {args.connection!r}.",
+          file=sys.stderr)
+    conn = rt.install(book.name, connection=args.connection, settings=settings,
+                      make_default=args.default)
+    store = CredentialStore()
+    print(f"Connected: {book.name}/{args.connection} in {conn.mode} mode"
+          + (f" ({conn.account})" if conn.account else "")
+          + f", key {conn.masked}. Stored in {store.path}")
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    removed = rt.uninstall(args.book, connection=args.connection)
+    if not removed:
+        from .model import ConfigurationError
+
+        raise ConfigurationError(
+            f"no connection to remove for {args.book}"
+            + (f" named {args.connection!r}" if args.connection else ""),
+            hint="kbooks connections lists what is stored")
+    print(f"Removed {args.book}: " + ", ".join(removed))
+    return 0
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    from .credentials import CredentialStore
+
+    conns = CredentialStore().connections()
+    rows = [{
+        "book": c.book, "name": c.name, "default": c.default, "mode": c.mode,
+        "credentials": c.masked, "settings": dict(c.settings),
+    } for c in conns]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("No connections. Add one with: kbooks install BOOK")
+        return 0
+    for r in rows:
+        creds = " ".join(f"{k}={v}" for k, v in r["credentials"].items())
+        marker = "*" if r["default"] else " "
+        extra = " ".join(f"{k}={v}" for k, v in r["settings"].items())
+        print(f"{marker} {r['book']}/{r['name']:<12} {r['mode']:<5} {creds} {extra}".rstrip())
+    return 0
+
+
+def cmd_procedures(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    procs = rt.procedures(args.book)
+    if args.json:
+        print(json.dumps([{
+            "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,
+            "many": p.many,
+            "inputs": [{"name": f.name, "type": f.type, "required": f.required,
+                        "choices": list(f.choices)} for f in p.inputs],
+        } for p in procs], indent=2))
+        return 0
+    for p in procs:
+        print(f"{p.english}" + (" with" if p.inputs and p.verb != "get" else ""))
+        print(f"    id: {p.id}")
+        if p.inputs:
+            required = [f.name for f in p.inputs if f.required]
+            optional = [f.name for f in p.inputs if not f.required]
+            label = "whose" if p.verb == "get" else "inputs"
+            if required:
+                print(f"    required: {', '.join(required)}")
+            if optional:
+                shown = optional[:12]
+                more = f" (+{len(optional) - 12} more; --json lists all)" if len(
+                    optional) > 12 else ""
+                print(f"    {label}: {', '.join(shown)}{more}")
+    return 0
+
+
+def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
+    """``FIELD=text`` and ``FIELD:=json`` command-line inputs to a dict."""
+    from .model import InvalidCall
+
+    values: dict[str, Any] = {}
+    for item in items:
+        if ":=" in item and item.index(":=") < item.find("=") + 1:
+            key, _, raw = item.partition(":=")
+            try:
+                values[key] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InvalidCall(f"{key}:= needs JSON ({exc.msg}): {raw!r}") from None
+        elif "=" in item:
+            key, _, raw = item.partition("=")
+            values[key] = raw
+        else:
+            raise InvalidCall(f"input {item!r} is not FIELD=VALUE or FIELD:=JSON")
+    return values
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from .model import Record
+
+    rt = _runtime(args)
+    result = rt.call(args.procedure, **parse_inputs(args.inputs))
+    records = [result] if isinstance(result, Record) else list(result or [])
+    for record in records:
+        if args.json:
+            print(json.dumps(dict(record.data), default=str))
+        else:
+            print(f"{record.noun} {record.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

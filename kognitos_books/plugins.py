@@ -1,0 +1,240 @@
+"""Finding books and routing calls to them.
+
+Books are discovered only through the ``kognitos_books`` entry-point group, loaded once,
+lazily. A book that cannot be imported, implements a hook the contract does not have, or
+describes itself wrongly is reported as broken and skipped: the host lives on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .model import Book, ConfigurationError
+
+ENTRY_POINT_GROUP = "kognitos_books"
+#: Comma-separated book names to block, e.g. ``KBOOKS_DISABLE=stripe_pay,memo``.
+DISABLE_ENV = "KBOOKS_DISABLE"
+#: Set to 1 to print every hook call and its outcome to standard error.
+TRACE_ENV = "KBOOKS_TRACE"
+
+
+@attrs.frozen
+class BookStatus:
+    """What the host knows about one installed book.
+
+    ``state`` is ``"ok"``, ``"broken"`` (``reason`` says why) or ``"disabled"``.
+    """
+
+    name: str
+    state: str
+    reason: str = ""
+    distribution: str | None = None
+    version: str | None = None
+    book: Book | None = None
+
+
+class Plugins:
+    """The plugin manager: loads books once and calls one book's hook at a time.
+
+    ``entry_points`` replaces discovery (for embedding); by default the installed
+    distributions' entry points in the ``kognitos_books`` group are used.
+    """
+
+    def __init__(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
+        self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self._entry_points = entry_points
+        self._statuses: dict[str, BookStatus] = {}
+        self._callers: dict[tuple[str, str], Any] = {}
+        self._loaded = False
+        if os.environ.get(TRACE_ENV):
+            self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self) -> None:
+        """Load every book's entry point, once."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for name in _blocked_names():
+            self.pm.set_blocked(name)
+        eps = self._entry_points
+        if eps is None:
+            eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        for ep in sorted(eps, key=lambda e: e.name):
+            self._load_entry_point(ep)
+
+    def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        if ep.name in self._statuses:
+            self._statuses[ep.name] = attrs.evolve(
+                self._statuses[ep.name],
+                state="broken",
+                reason=f"two distributions register a book named {ep.name!r}",
+            )
+            return
+        if self.pm.is_blocked(ep.name):
+            self._statuses[ep.name] = BookStatus(ep.name, "disabled",
+                                                 f"blocked by {DISABLE_ENV}", dist_name, version)
+            return
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken book must never take the host down
+            self._broken(ep.name, f"cannot be imported: {type(exc).__name__}: {exc}",
+                         dist_name, version)
+            return
+        self.register(plugin, ep.name, distribution=dist_name, version=version)
+
+    def register(self, plugin: object, name: str, *, distribution: str | None = None,
+                 version: str | None = None) -> BookStatus:
+        """Register ``plugin`` as the book ``name`` and validate it against the contract.
+
+        Returns its status; a plugin that breaks the contract is unregistered again.
+        """
+        if self.pm.is_blocked(name):
+            status = BookStatus(name, "disabled", f"blocked by {DISABLE_ENV}", distribution,
+                                version)
+            self._statuses[name] = status
+            return status
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            return self._broken(name, f"breaks the hook contract: {exc}", distribution, version)
+        unknown = [caller.name for caller in self.pm.get_hookcallers(plugin) or ()
+                   if caller.spec is None]
+        if unknown:
+            self.pm.unregister(plugin)
+            specs = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n),
+                                                          "kognitos_books_spec")]
+            hints = []
+            for hook in unknown:
+                close = difflib.get_close_matches(hook, specs, n=1)
+                hints.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            return self._broken(name, "implements unknown hook(s): " + ", ".join(hints),
+                                distribution, version)
+        self._callers = {}
+        try:
+            book = self.caller(name, "describe_book")()
+        except Exception as exc:
+            self._unregister(name)
+            return self._broken(name, f"describe_book failed: {type(exc).__name__}: {exc}",
+                                distribution, version)
+        problem = _book_problem(name, book)
+        if problem:
+            self._unregister(name)
+            return self._broken(name, problem, distribution, version)
+        status = BookStatus(name, "ok", "", distribution, version or book.version, book)
+        self._statuses[name] = status
+        return status
+
+    def unregister(self, name: str) -> None:
+        """Remove the book ``name`` (used by tests and embedding code)."""
+        self._unregister(name)
+        self._statuses.pop(name, None)
+
+    def _unregister(self, name: str) -> None:
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self._callers = {}
+
+    def _broken(self, name: str, reason: str, distribution: str | None,
+                version: str | None) -> BookStatus:
+        status = BookStatus(name, "broken", reason, distribution, version)
+        self._statuses[name] = status
+        return status
+
+    # ------------------------------------------------------------------ queries
+
+    def statuses(self) -> list[BookStatus]:
+        """Every book found, working or not, sorted by name."""
+        self.load()
+        return sorted(self._statuses.values(), key=lambda s: s.name)
+
+    def books(self) -> list[Book]:
+        """The working books' descriptions."""
+        return [s.book for s in self.statuses() if s.state == "ok" and s.book is not None]
+
+    def book(self, name: str) -> Book:
+        """Find a working book by its name or its target word; explain when there is none."""
+        self.load()
+        wanted = name.lower().replace("-", "_")
+        for book in self.books():
+            if wanted in (book.name, book.target.lower()):
+                return book
+        status = self._statuses.get(wanted)
+        if status and status.state != "ok":
+            raise ConfigurationError(f"the book {wanted!r} is {status.state}: {status.reason}",
+                                     hint="kbooks books shows every book and its state")
+        known = [b.name for b in self.books()] + [b.target for b in self.books()]
+        close = difflib.get_close_matches(wanted, known, n=1)
+        raise ConfigurationError(
+            f"no book named {name!r} is installed"
+            + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint="kbooks books lists the installed books",
+        )
+
+    def caller(self, book: str, hook: str) -> Callable[..., Any]:
+        """A hook caller that reaches only ``book``'s implementation (and cross-cutting
+        wrappers registered without a book name)."""
+        key = (book, hook)
+        if key not in self._callers:
+            others = [p for n, p in self.pm.list_name_plugin()
+                      if n != book and n in self._statuses]
+            self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        return self._callers[key]
+
+    def implements(self, book: str, hook: str) -> bool:
+        """Whether ``book`` implements ``hook`` at all."""
+        plugin = self.pm.get_plugin(book)
+        return any(impl.plugin is plugin
+                   for impl in getattr(self.pm.hook, hook).get_hookimpls())
+
+    def call(self, book: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on ``book`` only and return its single answer."""
+        return self.caller(book, hook)(**kwargs)
+
+    def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call a non-routed hook (``register_commands``) on every working book."""
+        self.load()
+        return list(getattr(self.pm.hook, hook)(**kwargs))
+
+
+def _blocked_names() -> list[str]:
+    raw = os.environ.get(DISABLE_ENV, "")
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def _book_problem(name: str, book: object) -> str | None:
+    if book is None:
+        return "does not implement describe_book"
+    if not isinstance(book, Book):
+        return f"describe_book returned {type(book).__name__}, not a kognitos_books.Book"
+    if book.name != name:
+        return (f"describes itself as {book.name!r} but is registered as {name!r}; "
+                "the entry-point name and Book.name must agree")
+    return None
+
+
+def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    names = ",".join(impl.plugin_name for impl in hook_impls)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    print(f"kbooks trace: {hook_name}({args}) -> [{names}]", file=sys.stderr)
+
+
+def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any],
+                 kwargs: dict[str, Any]) -> None:
+    exc = outcome.exception
+    result = f"raised {type(exc).__name__}" if exc else "ok"
+    print(f"kbooks trace: {hook_name} {result}", file=sys.stderr)

@@ -1,0 +1,381 @@
+"""The Runtime: installed books, their connections, and calling procedures by name.
+
+    from kognitos_books import Runtime
+    rt = Runtime()
+    customer = rt.call("create a customer in stripe", email="jo@example.com", name="Jo")
+    rt.call("delete a customer in stripe", id=customer.id)
+
+Each result is remembered under its noun, so ``rt.call("send the invoice")`` acts on the
+invoice the runtime saw last.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .credentials import CredentialStore, ask_credentials, env_name
+from .model import (
+    And,
+    Book,
+    Call,
+    Condition,
+    ConfigurationError,
+    Connection,
+    CredentialsRejected,
+    Field,
+    Filter,
+    InvalidCall,
+    KbooksError,
+    NotConnected,
+    Noun,
+    Plan,
+    Problem,
+    Procedure,
+    Record,
+    Secret,
+    UnknownProcedure,
+)
+from .plugins import BookStatus, Plugins
+
+_DETERMINERS = {"a", "an", "the", "some", "all", "every"}
+_PLURAL_DETERMINERS = {"all", "some", "every"}
+RECORD_HOOKS = {"get": "get", "create": "create", "update": "update", "delete": "delete"}
+
+
+def hook_for(verb: str) -> str:
+    """The hook that carries out ``verb``: record duties by name, the rest are actions."""
+    return RECORD_HOOKS.get(verb, "invoice_action")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def english_for(book: Book, noun: Noun, verb: str, many: bool = False) -> str:
+    """How an automation says ``verb`` on ``noun``: ``create a customer in stripe``."""
+    target = book.target
+    if verb == "get":
+        if many:
+            return f"get all {noun.plural} from {target}"
+        return f"get {_article(noun.name)} {noun.name} from {target}"
+    if verb in RECORD_HOOKS:
+        return f"{verb} {_article(noun.name)} {noun.name} in {target}"
+    if verb == "add" and noun.parent:
+        return f"add {_article(noun.name)} {noun.name} to the {noun.parent}"
+    if "_" in verb:
+        head, _, tail = verb.partition("_")
+        return f"{head} the {noun.name} as {tail.replace('_', ' ')}"
+    return f"{verb} the {noun.name}"
+
+
+def normalize_phrase(text: str) -> str:
+    """Compare procedure names loosely: case, spacing and articles do not matter."""
+    words = text.lower().replace("_", " ").split()
+    return " ".join(w for w in words if w not in _DETERMINERS)
+
+
+def field_key(name: str) -> str:
+    """``Unit Amount`` and ``unit_amount`` name the same field."""
+    return "_".join(name.strip().lower().replace("-", "_").split())
+
+
+class Runtime:
+    """Books, connections and procedure calls, from Python.
+
+    ``home`` is the kbooks home (credential store, journal); ``connection`` picks a
+    stored connection by name instead of each book's default.
+    """
+
+    def __init__(self, *, home: str | Path | None = None, plugins: Plugins | None = None,
+                 connection: str | None = None) -> None:
+        self.store = CredentialStore(Path(home) if home is not None else None)
+        self.plugins = plugins or Plugins()
+        self.connection_name = connection
+        self.context: dict[str, Any] = {}
+        self._connections: dict[str, Connection] = {}
+        self._inputs: dict[tuple[str, str, str], tuple[Field, ...]] = {}
+
+    def __repr__(self) -> str:
+        return f"Runtime(home={str(self.store.home)!r})"
+
+    # ------------------------------------------------------------------ books
+
+    def books(self) -> list[BookStatus]:
+        """Every book found, with its state (ok, broken, disabled)."""
+        return self.plugins.statuses()
+
+    def book(self, name: str) -> Book:
+        """A working book by name or target word."""
+        return self.plugins.book(name)
+
+    def inputs(self, book: str, noun: str, verb: str) -> tuple[Field, ...]:
+        """The inputs ``verb`` accepts for ``noun``, as the book declares them."""
+        key = (book, noun, verb)
+        if key not in self._inputs:
+            found = self.plugins.call(book, "describe_inputs", noun=noun, verb=verb)
+            self._inputs[key] = tuple(found or ())
+        return self._inputs[key]
+
+    def procedures(self, book: str | None = None, *, with_inputs: bool = True
+                   ) -> list[Procedure]:
+        """Every procedure of every working book (or of ``book``)."""
+        books = [self.book(book)] if book else self.plugins.books()
+        found = []
+        for b in books:
+            for noun in b.nouns:
+                for verb in noun.verbs:
+                    forms = (False, True) if verb == "get" else (False,)
+                    for many in forms:
+                        found.append(Procedure(
+                            id=".".join((b.name, noun.name.replace(" ", "_"),
+                                         "list" if many else verb)),
+                            book=b.name,
+                            verb=verb,
+                            noun=noun.name,
+                            english=english_for(b, noun, verb, many),
+                            many=many,
+                            inputs=self.inputs(b.name, noun.name, verb) if with_inputs else (),
+                        ))
+        return found
+
+    def procedure(self, name: str) -> Procedure:
+        """Find a procedure by id (``stripe_pay.customer.create``) or by its English."""
+        procs = self.procedures(with_inputs=False)
+        for proc in procs:
+            if name == proc.id:
+                return proc
+        wanted = normalize_phrase(name)
+        for proc in procs:
+            if wanted == normalize_phrase(proc.english):
+                return proc
+        # "get the customers from stripe" and "get every customer" mean the list form.
+        words = name.lower().split()
+        if words and words[0] == "get" and len(words) > 1 and words[1] in _PLURAL_DETERMINERS:
+            for proc in procs:
+                if proc.many and normalize_phrase(proc.english).split()[1:] == wanted.split()[1:]:
+                    return proc
+        choices = [p.english for p in procs] + [p.id for p in procs]
+        close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        raise _unknown_procedure(name, close)
+
+    # ------------------------------------------------------------------ connections
+
+    def install(self, book: str, *, connection: str = "default",
+                credentials: Mapping[str, str | Secret] | None = None,
+                settings: Mapping[str, str] | None = None,
+                make_default: bool = False) -> Connection:
+        """Verify credentials through the book's ``connect`` hook and store them.
+
+        Without ``credentials`` the user is asked (see :func:`ask_credentials`).
+        """
+        desc = self.book(book)
+        if credentials is None:
+            secrets = ask_credentials(desc)
+        else:
+            secrets = {}
+            for cred in desc.credentials:
+                raw = credentials.get(cred.name)
+                value = raw.reveal() if isinstance(raw, Secret) else raw
+                problem = cred.problem(value or "")
+                if problem:
+                    raise CredentialsRejected(problem, hint=cred.help or None)
+                secrets[cred.name] = Secret(value or "")
+        merged = self._settings(desc, settings or {})
+        conn = self._connect(desc, secrets, merged, connection)
+        self.store.save(desc.name, connection, {k: v.reveal() for k, v in secrets.items()},
+                        dict(settings or {}), conn.mode, make_default=make_default)
+        self._connections[desc.name] = conn
+        return conn
+
+    def uninstall(self, book: str, *, connection: str | None = None) -> list[str]:
+        """Forget one connection of ``book`` (all of them when ``connection`` is None)."""
+        name = self._book_name(book)
+        self._connections.pop(name, None)
+        return self.store.remove(name, connection)
+
+    def _book_name(self, book: str) -> str:
+        try:
+            return self.book(book).name
+        except ConfigurationError:
+            # A broken or removed book's connections can still be listed and removed.
+            return book.lower().replace("-", "_")
+
+    def _settings(self, book: Book, given: Mapping[str, str]) -> dict[str, str]:
+        known = {s.name for s in book.settings}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"{book.name} has no setting {unknown[0]!r}",
+                hint="settings: " + (", ".join(sorted(known)) or "none"),
+            )
+        merged = {}
+        for setting in book.settings:
+            merged[setting.name] = os.environ.get(env_name(book.name, setting.name),
+                                                  given.get(setting.name, setting.default))
+        return merged
+
+    def _connect(self, book: Book, secrets: Mapping[str, Secret], settings: Mapping[str, str],
+                 name: str) -> Connection:
+        conn = self.plugins.call(book.name, "connect", credentials=secrets, settings=settings)
+        if not isinstance(conn, Connection):
+            raise ConfigurationError(f"the book {book.name} did not return a connection")
+        first = next(iter(secrets.values()), None)
+        return _evolve(conn, book=book.name, name=name, masked=first.masked if first else "")
+
+    def connect(self, book: str) -> Connection:
+        """The live connection to ``book``, made (and verified) on first use.
+
+        Environment variables ``KBOOKS_<BOOK>_<FIELD>`` override the stored values; when
+        they provide every credential no stored connection is needed.
+        """
+        desc = self.book(book)
+        if desc.name in self._connections:
+            return self._connections[desc.name]
+        stored = self.store.get(desc.name, self.connection_name)
+        secrets: dict[str, Secret] = dict(stored.credentials) if stored else {}
+        for cred in desc.credentials:
+            value = os.environ.get(env_name(desc.name, cred.name))
+            if value:
+                secrets[cred.name] = Secret(value)
+        missing = [c.name for c in desc.credentials if c.name not in secrets]
+        if missing:
+            which = f" named {self.connection_name!r}" if self.connection_name else ""
+            raise NotConnected(
+                f"the book {desc.name} has no connection{which}",
+                hint=f"run: kbooks install {desc.name}"
+                + (f" --connection {self.connection_name}" if self.connection_name else ""),
+            )
+        for cred in desc.credentials:
+            problem = cred.problem(secrets[cred.name].reveal())
+            if problem:
+                raise CredentialsRejected(problem, hint=cred.help or None)
+        settings = self._settings(desc, stored.settings if stored else {})
+        name = stored.name if stored else "environment"
+        conn = self._connect(desc, secrets, settings, name)
+        self._connections[desc.name] = conn
+        return conn
+
+    # ------------------------------------------------------------------ calling
+
+    def call(self, procedure: str, /, *, connection: Connection | None = None,
+             **inputs: Any) -> Any:
+        """Call a procedure by English name or id with keyword inputs.
+
+        ``get`` inputs become ``is`` conditions (``email=...``), or name one record
+        (``id=...``). Returns a :class:`Record`, or for list procedures a lazy iterable of
+        records. The result is remembered under its noun.
+        """
+        proc = self.procedure(procedure)
+        call = self.build_call(proc, inputs)
+        return self.dispatch(call, connection=connection)
+
+    def build_call(self, proc: Procedure, inputs: Mapping[str, Any],
+                   idempotency_key: str | None = None) -> Call:
+        """Turn keyword inputs into a checked :class:`Call` (nothing is sent)."""
+        given = {field_key(k): v for k, v in inputs.items()}
+        book = self.book(proc.book)
+        noun = book.noun(proc.noun)
+        assert noun is not None
+        accepted = self.inputs(book.name, noun.name, proc.verb)
+        record_id = given.pop("id", None)
+        target_id = None
+        if proc.verb == "add" and noun.parent:
+            target_id = given.pop(noun.parent.replace(" ", "_"), None)
+            if target_id is None:
+                target_id = self._remembered_id(noun.parent, proc)
+        elif proc.verb not in ("get", "create") and record_id is None:
+            record_id = self._remembered_id(noun.name, proc)
+        self._check_inputs(proc, given, accepted)
+        where: Filter | None = None
+        fields: dict[str, Any] = {}
+        if proc.verb == "get":
+            conditions = tuple(Condition(tuple(k.split(".")), "is", v) for k, v in given.items())
+            where = conditions[0] if len(conditions) == 1 else (And(conditions)
+                                                                  if conditions else None)
+        else:
+            fields = given
+        call = Call(book=book.name, verb=proc.verb, noun=noun.name, id=record_id, where=where,
+                    fields=fields, many=proc.many,
+                    idempotency_key=idempotency_key or f"kbooks-{uuid.uuid4()}",
+                    target_id=target_id)
+        problems = self.plugins.call(book.name, "check_call", call=call) or []
+        if problems:
+            raise invalid_call(proc, problems)
+        return call
+
+    def _remembered_id(self, noun: str, proc: Procedure) -> str:
+        remembered = self.context.get(noun)
+        if isinstance(remembered, Record) and remembered.id:
+            return remembered.id
+        raise InvalidCall(
+            f"{proc.english}: no {noun} to act on",
+            hint=f"pass {noun.replace(' ', '_')}=... / id=..., or get or create {_article(noun)}"
+            f" {noun} first",
+        )
+
+    def _check_inputs(self, proc: Procedure, given: Mapping[str, Any],
+                      accepted: Iterable[Field]) -> None:
+        by_name = {f.name: f for f in accepted}
+        for key in given:
+            top = key.split(".")[0]
+            if top not in by_name:
+                close = difflib.get_close_matches(top, list(by_name), n=3)
+                raise InvalidCall(
+                    f"{proc.english}: unknown input {top!r}"
+                    + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+                       else ""),
+                    hint=f"kbooks procedures {proc.book} lists every input",
+                )
+        if proc.verb != "get":
+            missing = [f.name for f in accepted if f.required and f.name not in given]
+            if missing:
+                raise InvalidCall(f"{proc.english}: missing required input {missing[0]!r}")
+
+    def plan(self, call: Call) -> Plan | None:
+        """What ``call`` would send, from the book's ``plan_call`` hook (None if the book
+        cannot say)."""
+        return self.plugins.call(call.book, "plan_call", call=call)
+
+    def dispatch(self, call: Call, *, connection: Connection | None = None) -> Any:
+        """Send a checked call to its book and remember the result."""
+        conn = connection or self.connect(call.book)
+        hook = hook_for(call.verb)
+        if not self.plugins.implements(call.book, hook):
+            raise InvalidCall(f"the book {call.book} cannot {call.verb} a {call.noun}")
+        result = self.plugins.call(call.book, hook, connection=conn, call=call)
+        self.remember(call, result)
+        return result
+
+    def remember(self, call: Call, result: Any) -> None:
+        """Keep ``result`` as "the NOUN" (or "the NOUNS") for later steps."""
+        book = self.book(call.book)
+        noun = book.noun(call.noun)
+        if isinstance(result, Record):
+            self.context[result.noun] = result
+        elif noun is not None and result is not None:
+            self.context[noun.plural] = result
+
+
+def _evolve(conn: Connection, **changes: Any) -> Connection:
+    return attrs.evolve(conn, **changes)
+
+
+def invalid_call(proc: Procedure, problems: list[Problem]) -> InvalidCall:
+    first = problems[0]
+    where = f" ({first.field})" if first.field else ""
+    return InvalidCall(f"{proc.english}{where}: {first.message}", hint=first.hint)
+
+
+def _unknown_procedure(name: str, close: list[str]) -> UnknownProcedure:
+    return UnknownProcedure(
+        f"no procedure named {name!r}"
+        + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
+        hint="kbooks procedures lists them all",
+    )
