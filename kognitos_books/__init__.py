@@ -9,9 +9,30 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .hookspecs import hookimpl, hookspec
     from .model import (
-        And, Book, BookError, Call, Condition, ConfigurationError, Connection, Credential,
-        CredentialsRejected, Field, Filter, InvalidCall, KbooksError, NotConnected, Noun, Or,
-        Plan, PlannedRequest, Problem, Procedure, Record, Secret, Setting, UnknownProcedure,
+        And,
+        Book,
+        BookError,
+        Call,
+        Condition,
+        ConfigurationError,
+        Connection,
+        Credential,
+        CredentialsRejected,
+        Field,
+        Filter,
+        InvalidCall,
+        KbooksError,
+        NotConnected,
+        Noun,
+        Or,
+        Plan,
+        PlannedRequest,
+        Problem,
+        Procedure,
+        Record,
+        Secret,
+        Setting,
+        UnknownProcedure,
         mask,
     )
     from .runtime import Runtime

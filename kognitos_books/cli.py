@@ -245,7 +245,7 @@ def cmd_connections(args: argparse.Namespace) -> int:
     from .credentials import CredentialStore
 
     conns = CredentialStore().connections()
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "book": c.book, "name": c.name, "default": c.default, "mode": c.mode,
         "credentials": c.masked, "settings": dict(c.settings),
     } for c in conns]

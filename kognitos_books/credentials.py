@@ -123,7 +123,7 @@ class CredentialStore:
     def _corrupt(self, why: str) -> ConfigurationError:
         return ConfigurationError(
             f"the credential store {self.path} {why}; it was left untouched",
-            hint=f"repair it by hand, or move it away and run kbooks install again",
+            hint="repair it by hand, or move it away and run kbooks install again",
         )
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -197,7 +197,7 @@ class CredentialStore:
         entry = data["books"].get(book)
         if not entry or name not in entry["connections"]:
             raise ConfigurationError(f"{book} has no connection named {name!r}",
-                                     hint=f"kbooks connections lists them")
+                                     hint="kbooks connections lists them")
         entry["default"] = name
         self._write(data)
 
@@ -267,7 +267,7 @@ def _prompt(cred: Credential, stdin: IO[str], stderr: IO[str]) -> str:
     if stdin.isatty():
         if cred.secret:
             try:
-                return getpass.getpass(label, stream=stderr)
+                return getpass.getpass(label, stream=stderr)  # type: ignore[arg-type]
             except EOFError:
                 return ""
         stderr.write(label)

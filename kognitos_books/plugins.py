@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -188,6 +188,7 @@ class Plugins:
     def caller(self, book: str, hook: str) -> Callable[..., Any]:
         """A hook caller that reaches only ``book``'s implementation (and cross-cutting
         wrappers registered without a book name)."""
+        self.load()
         key = (book, hook)
         if key not in self._callers:
             others = [p for n, p in self.pm.list_name_plugin()
@@ -227,14 +228,15 @@ def _book_problem(name: str, book: object) -> str | None:
     return None
 
 
-def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def _trace_before(hook_name: str, hook_impls: Sequence[Any],
+                  kwargs: Mapping[str, Any]) -> None:
     names = ",".join(impl.plugin_name for impl in hook_impls)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     print(f"kbooks trace: {hook_name}({args}) -> [{names}]", file=sys.stderr)
 
 
-def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any],
-                 kwargs: dict[str, Any]) -> None:
+def _trace_after(outcome: Any, hook_name: str, hook_impls: Sequence[Any],
+                 kwargs: Mapping[str, Any]) -> None:
     exc = outcome.exception
     result = f"raised {type(exc).__name__}" if exc else "ok"
     print(f"kbooks trace: {hook_name} {result}", file=sys.stderr)

@@ -32,7 +32,6 @@ from .model import (
     Field,
     Filter,
     InvalidCall,
-    KbooksError,
     NotConnected,
     Noun,
     Plan,
@@ -152,15 +151,17 @@ class Runtime:
             if name == proc.id:
                 return proc
         wanted = normalize_phrase(name)
-        for proc in procs:
-            if wanted == normalize_phrase(proc.english):
-                return proc
-        # "get the customers from stripe" and "get every customer" mean the list form.
         words = name.lower().split()
-        if words and words[0] == "get" and len(words) > 1 and words[1] in _PLURAL_DETERMINERS:
-            for proc in procs:
-                if proc.many and normalize_phrase(proc.english).split()[1:] == wanted.split()[1:]:
-                    return proc
+        # "all", "every" and "some" ask for the list form even before a singular noun.
+        plural = len(words) > 1 and words[1] in _PLURAL_DETERMINERS
+        for proc in sorted(procs, key=lambda p: p.many != plural):
+            english = normalize_phrase(proc.english)
+            if wanted == english:
+                return proc
+            noun = self.book(proc.book).noun(proc.noun)
+            if plural and proc.many and noun and wanted == english.replace(
+                    noun.plural, noun.name, 1):
+                return proc
         choices = [p.english for p in procs] + [p.id for p in procs]
         close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
         raise _unknown_procedure(name, close)

@@ -1,0 +1,1 @@
+raise ImportError("this book needs a module that is not installed")

@@ -1,0 +1,162 @@
+"""A tiny in-memory book that proves the host contract with a second book.
+
+It keeps notes in memory and lets you add tags to a note. Its token looks like
+``memo_test_xxxxxxxx`` (or ``memo_live_...``); ``memo_test_rejected`` is refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from kognitos_books import (
+    Book,
+    BookError,
+    Connection,
+    Credential,
+    CredentialsRejected,
+    Field,
+    Noun,
+    Plan,
+    PlannedRequest,
+    Problem,
+    Record,
+    Setting,
+    hookimpl,
+)
+
+NOTE_FIELDS = (
+    Field("title", "string", required=True),
+    Field("body", "string"),
+    Field("stars", "integer"),
+)
+
+
+class Shelf:
+    """The book's 'service': notes in memory, per connection."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.notes: dict[str, dict] = {}
+        self.ids = itertools.count(1)
+        self.requests: list[str] = []
+
+
+@hookimpl
+def describe_book() -> Book:
+    return Book(
+        name="memo",
+        title="Memo",
+        target="memo",
+        credentials=(Credential("token", "Memo token", secret=True,
+                                pattern=r"memo_(test|live)_[a-z0-9]{8,}",
+                                pattern_hint="starts with memo_test_ or memo_live_"),),
+        settings=(Setting("shelf", "Shelf name", "main"),),
+        nouns=(
+            Noun("note", "notes", ("get", "create", "update", "delete"), id_prefix="note_"),
+            Noun("tag", "tags", ("add",), parent="note"),
+        ),
+        version="0.1",
+    )
+
+
+@hookimpl
+def describe_inputs(noun: str, verb: str) -> tuple[Field, ...]:
+    if noun == "tag":
+        return (Field("label", "string", required=True),)
+    if verb == "get":
+        return (Field("id"), *(Field(f.name, f.type) for f in NOTE_FIELDS))
+    if verb == "create":
+        return NOTE_FIELDS
+    if verb == "update":
+        return tuple(Field(f.name, f.type) for f in NOTE_FIELDS)
+    return ()
+
+
+@hookimpl
+def connect(credentials, settings) -> Connection:
+    token = credentials["token"]
+    if token.reveal().endswith("rejected"):
+        raise CredentialsRejected(f"Memo rejected the token {token.masked}")
+    mode = "live" if token.reveal().startswith("memo_live_") else "test"
+    return Connection(mode=mode, client=Shelf(settings["shelf"]), account=settings["shelf"])
+
+
+@hookimpl
+def check_call(call) -> list[Problem]:
+    for value in (call.id, call.target_id):
+        if value and not value.startswith("note_"):
+            return [Problem(f"{value} is not a note id (note ids start with note_)", field="id")]
+    return []
+
+
+@hookimpl
+def plan_call(call) -> Plan:
+    method = {"get": "GET", "delete": "DELETE"}.get(call.verb, "POST")
+    return Plan("memory", (PlannedRequest(method, f"/notes/{call.id or ''}".rstrip("/"),
+                                          dict(call.fields)),))
+
+
+def _record(note: dict) -> Record:
+    return Record("memo", "note", note["id"], dict(note))
+
+
+@hookimpl
+def get(connection, call):
+    shelf = connection.client
+    shelf.requests.append("get")
+    if call.id:
+        if call.id not in shelf.notes:
+            raise BookError(f"No such note: {call.id!r}", code="resource_missing", status=404)
+        return _record(shelf.notes[call.id])
+    wanted = {}
+    if call.where is not None:
+        conditions = getattr(call.where, "items", (call.where,))
+        wanted = {c.field[0]: c.value for c in conditions}
+    matches = [_record(n) for n in reversed(shelf.notes.values())
+               if all(n.get(k) == v for k, v in wanted.items())]
+    if call.many:
+        return iter(matches)
+    if not matches:
+        raise BookError("no note matches")
+    return matches[0]
+
+
+@hookimpl
+def create(connection, call) -> Record:
+    shelf = connection.client
+    shelf.requests.append("create")
+    note = {"id": f"note_{next(shelf.ids)}", "object": "note", "tags": [], **call.fields}
+    shelf.notes[note["id"]] = note
+    return _record(note)
+
+
+@hookimpl
+def update(connection, call) -> Record:
+    note = connection.client.notes[call.id]
+    note.update(call.fields)
+    return _record(note)
+
+
+@hookimpl
+def delete(connection, call) -> Record:
+    connection.client.notes.pop(call.id, None)
+    return Record("memo", "note", call.id, {"id": call.id, "object": "note", "deleted": True})
+
+
+@hookimpl
+def invoice_action(connection, call) -> Record:
+    note = connection.client.notes[call.target_id]
+    note["tags"].append(call.fields["label"])
+    return Record("memo", "tag", None, {"note": call.target_id, "label": call.fields["label"]})
+
+
+@hookimpl
+def register_commands(register) -> None:
+    def configure(parser):
+        parser.add_argument("--shout", action="store_true")
+
+    def run(args) -> int:
+        print("MEMO!" if args.shout else "memo")
+        return 0
+
+    register("memo-hello", help="say hello from the memo book", configure=configure, run=run)

@@ -1,0 +1,154 @@
+"""The kbooks command line, run as a real process (console script and ``-m``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pexpect
+import pytest
+
+TOKEN = "memo_test_qwertyuiop1234"
+
+
+def test_version_and_module_entry(kbooks):
+    out = kbooks("--version")
+    assert out.returncode == 0 and out.stdout.startswith("kbooks ")
+    mod = subprocess.run([sys.executable, "-m", "kognitos_books", "--version"],
+                         capture_output=True, text=True)
+    assert mod.stdout == out.stdout
+
+
+def test_help_lists_commands_and_book_commands(memo, kbooks):
+    out = kbooks("--help")
+    assert out.returncode == 0
+    for command in ("books", "install", "uninstall", "connections", "procedures", "call",
+                    "memo-hello"):
+        assert command in out.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["books"]])
+def test_help_and_books_do_not_import_stripe(kbooks_home, args):
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "kognitos_books", *args],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "stripe_pay" in imported or "stripe_pay.book" in imported  # the book was loaded...
+    assert "stripe" not in imported  # ...but not the SDK
+    assert not any(name.startswith("stripe.") for name in imported)
+
+
+def test_books_shows_working_and_broken_books(memo, book_site, kbooks):
+    book_site("kbooks-broken", "broken_import", "broken")
+    out = kbooks("books")
+    assert out.returncode == 0
+    assert "memo" in out.stdout and "ok" in out.stdout
+    assert "broken" in out.stdout and "cannot be imported" in out.stdout
+    data = {b["name"]: b for b in json.loads(kbooks("books", "--json").stdout)}
+    assert data["memo"]["state"] == "ok" and data["memo"]["distribution"] == "kbooks-memo"
+    assert data["broken"]["state"] == "broken"
+
+
+def test_install_from_standard_input_then_call_list_and_uninstall(memo, kbooks, kbooks_home):
+    out = kbooks("install", "memo", input=TOKEN + "\n")
+    assert out.returncode == 0, out.stderr
+    assert "memo/default in test mode" in out.stdout and "memo_test_…1234" in out.stdout
+    store = kbooks_home / "credentials.json"
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(kbooks_home).st_mode) == 0o700
+
+    listed = kbooks("connections")
+    assert "memo/default" in listed.stdout and "memo_test_…1234" in listed.stdout
+    assert TOKEN not in listed.stdout + out.stdout + out.stderr
+    rows = json.loads(kbooks("connections", "--json").stdout)
+    assert rows == [{"book": "memo", "name": "default", "default": True, "mode": "test",
+                     "credentials": {"token": "memo_test_…1234"},
+                     "settings": {}}]
+
+    created = kbooks("call", "create a note in memo", "title=Hello", "stars:=4", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["stars"] == 4
+
+    removed = kbooks("uninstall", "memo")
+    assert removed.returncode == 0 and "default" in removed.stdout
+    assert kbooks("connections", "--json").stdout.strip() == "[]"
+    again = kbooks("uninstall", "memo")
+    assert again.returncode == 2 and "no connection to remove" in again.stderr
+
+
+def test_install_with_a_terminal_hides_the_secret(memo, kbooks_home):
+    exe = os.path.join(os.path.dirname(sys.executable), "kbooks")
+    child = pexpect.spawn(exe, ["install", "memo", "--connection", "tty"], env=dict(os.environ),
+                          encoding="utf-8", timeout=30)
+    child.expect("Memo token: ")
+    child.sendline(TOKEN)
+    child.expect(pexpect.EOF)
+    child.close()
+    transcript = child.before
+    assert child.exitstatus == 0, transcript
+    assert "memo/tty in test mode" in transcript
+    assert TOKEN not in transcript  # not echoed
+
+
+def test_environment_variable_answers_the_prompt(memo, kbooks):
+    out = kbooks("install", "memo", "--set", "shelf=kitchen", env={"KBOOKS_MEMO_TOKEN": TOKEN})
+    assert out.returncode == 0, out.stderr
+    assert "(kitchen)" in out.stdout
+
+
+def test_rejected_and_malformed_credentials(memo, kbooks):
+    rejected = kbooks("install", "memo", input="memo_test_rejected\n")
+    assert rejected.returncode == 1
+    assert "Memo rejected the token memo_test_…" in rejected.stderr
+    malformed = kbooks("install", "memo", input="nonsense\n")
+    assert malformed.returncode == 1 and "does not look right" in malformed.stderr
+    assert "Traceback" not in rejected.stderr + malformed.stderr
+    assert kbooks("connections", "--json").stdout.strip() == "[]"
+
+
+def test_unknown_setting_and_book(memo, kbooks):
+    out = kbooks("install", "memo", "--set", "shlf=x", input=TOKEN + "\n")
+    assert out.returncode == 2 and "no setting 'shlf'" in out.stderr
+    out = kbooks("install", "mem")
+    assert out.returncode == 2 and "did you mean 'memo'" in out.stderr
+
+
+def test_calling_without_a_connection_names_the_fix(memo, kbooks):
+    out = kbooks("call", "create a note in memo", "title=x")
+    assert out.returncode == 2
+    assert "no connection" in out.stderr and "kbooks install memo" in out.stderr
+
+
+def test_procedures_lists_english_and_inputs(memo, kbooks):
+    out = kbooks("procedures", "memo")
+    assert out.returncode == 0
+    assert "create a note in memo with" in out.stdout
+    assert "add a tag to the note" in out.stdout
+    procs = {p["id"]: p for p in json.loads(kbooks("procedures", "memo", "--json").stdout)}
+    assert procs["memo.note.create"]["inputs"][0] == {
+        "name": "title", "type": "string", "required": True, "choices": []}
+    assert procs["memo.note.list"]["english"] == "get all notes from memo"
+
+
+def test_book_contributed_command_runs(memo, kbooks):
+    out = kbooks("memo-hello")
+    assert out.returncode == 0 and out.stdout == "memo\n"
+
+
+def test_disabled_book_is_shown_and_its_commands_vanish(memo, kbooks):
+    env = {"KBOOKS_DISABLE": "memo"}
+    assert "disabled" in kbooks("books", env=env).stdout
+    assert "memo-hello" not in kbooks("--help", env=env).stdout
+
+
+def test_unexpected_errors_are_one_line_unless_debug(memo, kbooks):
+    kbooks("install", "memo", input=TOKEN + "\n")
+    out = kbooks("call", "get a note from memo", "id=note_404")
+    assert out.returncode == 1 and "No such note" in out.stderr
+    assert "Traceback" not in out.stderr
+    debug = kbooks("--debug", "call", "get a note from memo", "id=note_404")
+    assert "Traceback" in debug.stderr

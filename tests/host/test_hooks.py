@@ -1,0 +1,139 @@
+"""Each hook of the contract, exercised through the Runtime on the memo book.
+
+``test_every_hook_has_a_test`` fails when a hook is added without its own test here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from kognitos_books import (
+    BookError,
+    CredentialsRejected,
+    InvalidCall,
+    Plan,
+    Record,
+    Runtime,
+    Secret,
+    hookspecs,
+)
+from kognitos_books.cli import build_parser
+
+MEMO_TOKEN = "memo_test_abcdefgh5678"
+
+
+@pytest.fixture
+def rt(memo, kbooks_home):
+    runtime = Runtime(home=kbooks_home)
+    runtime.install("memo", credentials={"token": MEMO_TOKEN})
+    return runtime
+
+
+def spec_names() -> list[str]:
+    return [n for n in dir(hookspecs)
+            if hasattr(getattr(hookspecs, n), "kognitos_books_spec")]
+
+
+def test_every_hook_has_a_test():
+    source = Path(__file__).read_text()
+    tested = set(re.findall(r"def test_hook_(\w+)\(", source))
+    assert set(spec_names()) - tested == set()
+
+
+def test_hook_describe_book(memo):
+    book = Runtime().book("memo")
+    assert book.name == "memo" and book.target == "memo"
+    assert [n.name for n in book.nouns] == ["note", "tag"]
+    assert book.credentials[0].secret
+
+
+def test_hook_describe_inputs(rt):
+    fields = {f.name: f for f in rt.inputs("memo", "note", "create")}
+    assert fields["title"].required and fields["stars"].type == "integer"
+    proc = rt.procedure("create a note in memo")
+    assert [f.name for f in proc.inputs] == []  # looked up without inputs...
+    full = {p.id: p for p in rt.procedures("memo")}["memo.note.create"]
+    assert [f.name for f in full.inputs] == ["title", "body", "stars"]
+
+
+def test_hook_connect(memo, kbooks_home):
+    rt = Runtime(home=kbooks_home)
+    conn = rt.install("memo", credentials={"token": MEMO_TOKEN})
+    assert conn.mode == "test" and conn.book == "memo" and conn.name == "default"
+    assert conn.masked == "memo_test_…5678"
+    with pytest.raises(CredentialsRejected) as err:
+        rt.install("memo", connection="bad", credentials={"token": "memo_test_rejected"})
+    assert "rejected" in str(err.value)
+    assert rt.store.get("memo", "bad") is None  # a rejected key is never stored
+
+
+def test_hook_check_call(rt):
+    with pytest.raises(InvalidCall, match="not a note id"):
+        rt.call("delete a note in memo", id="tag_123")
+
+
+def test_hook_plan_call(rt):
+    proc = rt.procedure("create a note in memo")
+    call = rt.build_call(proc, {"title": "Hi"})
+    plan = rt.plan(call)
+    assert isinstance(plan, Plan)
+    assert str(plan.requests[0]) == "POST /notes title=Hi"
+
+
+def test_hook_create(rt):
+    note = rt.call("create a note in memo", title="Groceries", stars=3)
+    assert isinstance(note, Record) and note.id == "note_1" and note["stars"] == 3
+    assert rt.context["note"] is note
+
+
+def test_hook_get(rt):
+    first = rt.call("create a note in memo", title="One")
+    rt.call("create a note in memo", title="Two")
+    assert rt.call("get a note from memo", id=first.id)["title"] == "One"
+    assert rt.call("get a note from memo", title="Two")["title"] == "Two"
+    everything = rt.call("get all notes from memo")
+    assert [r["title"] for r in everything] == ["Two", "One"]
+    assert [r["title"] for r in rt.call("memo.note.list")] == ["Two", "One"]
+    with pytest.raises(BookError, match="No such note"):
+        rt.call("get a note from memo", id="note_99")
+
+
+def test_hook_update(rt):
+    rt.call("create a note in memo", title="Draft")
+    updated = rt.call("update a note in memo", body="done")  # acts on the remembered note
+    assert updated["body"] == "done" and updated["title"] == "Draft"
+
+
+def test_hook_delete(rt):
+    note = rt.call("create a note in memo", title="Bye")
+    gone = rt.call("memo.note.delete", id=note.id)
+    assert gone["deleted"] is True
+
+
+def test_hook_invoice_action(rt):
+    note = rt.call("create a note in memo", title="Tagged")
+    tag = rt.call("add a tag to the note", label="urgent")
+    assert tag["note"] == note.id
+    assert rt.call("get a note from memo", id=note.id)["tags"] == ["urgent"]
+
+
+def test_hook_register_commands(memo, capsys):
+    from kognitos_books.plugins import Plugins
+
+    parser = build_parser(Plugins())
+    args = parser.parse_args(["memo-hello", "--shout"])
+    assert args.run(args) == 0
+    assert capsys.readouterr().out == "MEMO!\n"
+    assert isinstance(parser, argparse.ArgumentParser)
+
+
+def test_secret_never_shows_in_reprs(rt):
+    conn = rt.connect("memo")
+    stored = rt.store.get("memo")
+    for text in (repr(conn), repr(stored), repr(rt), str(stored.credentials),
+                 repr(Secret(MEMO_TOKEN)), f"{Secret(MEMO_TOKEN)}"):
+        assert MEMO_TOKEN not in text

@@ -1,0 +1,74 @@
+"""Runtime: procedures by name, connections, context."""
+
+from __future__ import annotations
+
+import pytest
+
+from kognitos_books import InvalidCall, NotConnected, Runtime, UnknownProcedure
+
+TOKEN = "memo_test_zxcvbnmasd0001"
+
+
+@pytest.fixture
+def rt(memo, kbooks_home):
+    runtime = Runtime(home=kbooks_home)
+    runtime.install("memo", credentials={"token": TOKEN})
+    return runtime
+
+
+def test_procedure_by_english_id_case_and_articles(rt):
+    by_id = rt.procedure("memo.note.create")
+    assert rt.procedure("Create a NOTE in memo") == by_id
+    assert rt.procedure("create  an note in memo") == by_id
+    assert rt.procedure("get every note from memo").many
+    assert rt.procedure("get the notes from memo").many
+
+
+def test_unknown_procedure_suggests(rt):
+    with pytest.raises(UnknownProcedure) as err:
+        rt.call("creat a note in memo", title="x")
+    assert "did you mean 'create a note in memo'" in str(err.value)
+
+
+def test_unknown_and_missing_inputs(rt):
+    with pytest.raises(InvalidCall, match="unknown input 'titel'; did you mean 'title'"):
+        rt.call("create a note in memo", titel="x")
+    with pytest.raises(InvalidCall, match="missing required input 'title'"):
+        rt.call("create a note in memo", body="x")
+
+
+def test_field_names_with_spaces_and_case(rt):
+    note = rt.call("create a note in memo", Title="Spaced")
+    assert note["title"] == "Spaced"
+
+
+def test_acting_on_nothing_remembered(rt):
+    with pytest.raises(InvalidCall, match="no note to act on"):
+        rt.call("delete a note in memo")
+
+
+def test_not_connected_names_the_command(memo, kbooks_home):
+    with pytest.raises(NotConnected) as err:
+        Runtime(home=kbooks_home).call("create a note in memo", title="x")
+    assert err.value.hint == "run: kbooks install memo"
+    with pytest.raises(NotConnected) as err:
+        Runtime(home=kbooks_home, connection="work").call("create a note in memo", title="x")
+    assert "kbooks install memo --connection work" in err.value.hint
+
+
+def test_environment_credentials_need_no_store(memo, kbooks_home, monkeypatch):
+    monkeypatch.setenv("KBOOKS_MEMO_TOKEN", TOKEN)
+    rt = Runtime(home=kbooks_home)
+    assert rt.call("create a note in memo", title="env").id == "note_1"
+    assert rt.connect("memo").name == "environment"
+    assert not (kbooks_home / "credentials.json").exists()
+
+
+def test_named_connections_and_live_mode(memo, kbooks_home):
+    rt = Runtime(home=kbooks_home)
+    rt.install("memo", connection="home", credentials={"token": TOKEN})
+    rt.install("memo", connection="work", credentials={"token": "memo_live_abcdefgh0002"},
+               settings={"shelf": "office"})
+    work = Runtime(home=kbooks_home, connection="work").connect("memo")
+    assert work.mode == "live" and work.account == "office" and work.name == "work"
+    assert Runtime(home=kbooks_home).connect("memo").name == "home"
