@@ -1,0 +1,315 @@
+"""The parsed form of an automation: small frozen classes, each with the :class:`Span`
+it was written at, so later stages (the checker, the runtime) can point at the exact
+words when something is wrong.
+
+The parser knows no verbs, nouns or fields. Words are recorded as written (lower-cased,
+with single spaces between the words of a noun); books give them meaning later.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import attrs
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Automation",
+    "Boolean",
+    "Command",
+    "Condition",
+    "Date",
+    "DateTime",
+    "FieldPath",
+    "Input",
+    "ListValue",
+    "Money",
+    "Number",
+    "Reference",
+    "Span",
+    "Target",
+    "TargetWord",
+    "Text",
+    "Value",
+    "Where",
+    "OPS",
+]
+
+#: Comparison operators a :class:`Condition` can carry, in their normalized form.
+OPS: tuple[str, ...] = ("is", "is not", "contains", "starts with", ">", "<", ">=", "<=",
+                        "one of")
+
+
+@attrs.frozen(order=True)
+class Span:
+    """Where something was written: ``line`` and ``column`` are 1-based and count
+    characters (a tab is one character); ``end_column`` is one past the last character.
+    A span never crosses lines.
+    """
+
+    line: int
+    column: int
+    end_column: int
+
+    @property
+    def length(self) -> int:
+        return self.end_column - self.column
+
+    def to(self, other: Span) -> Span:
+        """The span from the start of this one to the end of ``other`` (same line)."""
+        return Span(self.line, self.column, max(self.end_column, other.end_column))
+
+
+# --------------------------------------------------------------------------- values
+
+
+@attrs.frozen
+class Text:
+    """Quoted text; ``value`` has the quotes removed and escapes resolved."""
+
+    value: str
+    raw: str
+    span: Span
+
+
+@attrs.frozen
+class Number:
+    """A plain number: ``int`` when written without a decimal point, else ``Decimal``.
+
+    Amounts written as plain numbers are in the currency's smallest unit (as Stripe
+    takes them); the parser does not convert anything.
+    """
+
+    value: int | Decimal
+    raw: str
+    span: Span
+
+
+@attrs.frozen
+class Boolean:
+    value: bool
+    raw: str
+    span: Span
+
+
+@attrs.frozen
+class Date:
+    value: datetime.date
+    raw: str
+    span: Span
+
+
+@attrs.frozen
+class DateTime:
+    """A date with a time of day; naive (the runtime decides the time zone)."""
+
+    value: datetime.datetime
+    raw: str
+    span: Span
+
+
+#: The currency each ambiguous symbol most often means, for when nothing else says.
+USUAL_CURRENCY: dict[str, str] = {"$": "usd", "¥": "jpy"}
+
+
+@attrs.frozen
+class Money:
+    """An amount of money in major units as written (``$15.00`` is ``Decimal("15.00")``).
+
+    ``currency`` is the ISO code in lower case when the literal names one (``15 usd``,
+    ``€12.50``); ``$`` and ``¥`` name several currencies, so for them it is ``None``
+    unless a code follows, and :attr:`assumed_currency` gives the usual one. Converting
+    to the smallest unit needs the currency's decimals and is left to the checker.
+    """
+
+    amount: Decimal
+    currency: str | None
+    symbol: str | None
+    raw: str
+    span: Span
+
+    @property
+    def assumed_currency(self) -> str | None:
+        if self.currency:
+            return self.currency
+        return USUAL_CURRENCY.get(self.symbol or "")
+
+
+@attrs.frozen
+class Reference:
+    """Something an earlier step produced: ``the customer`` (``noun="customer"``,
+    ``path=()``), ``the customer's id`` (``path=("id",)``), ``the invoice's
+    customer's email`` (``path=("customer", "email")``).
+
+    ``noun`` is lower case with single spaces; ``path`` parts are normalized like
+    :class:`FieldPath` parts.
+    """
+
+    noun: str
+    path: tuple[str, ...]
+    raw: str
+    span: Span
+
+
+@attrs.frozen
+class ListValue:
+    """Several values: ``"a", "b" and "c"``. ``conjunction`` is the last ``and``/``or``
+    joining the items (``None`` when only commas were used); ``is "a" or "b"`` reads as
+    "one of", and the checker may treat it so.
+    """
+
+    items: tuple[Value, ...]
+    conjunction: str | None
+    span: Span
+
+
+Value = Text | Number | Boolean | Date | DateTime | Money | Reference | ListValue
+
+
+# --------------------------------------------------------------------------- parts
+
+
+@attrs.frozen
+class FieldPath:
+    """A field name, possibly nested with ``'s``: ``metadata's plan`` has
+    ``parts=("metadata", "plan")``. Parts are lower case with spaces turned into
+    underscores, so ``unit amount`` and ``Unit_Amount`` are both ``("unit_amount",)``.
+    """
+
+    parts: tuple[str, ...]
+    raw: str
+    span: Span
+
+    @property
+    def name(self) -> str:
+        """The parts joined with dots, ``metadata.plan``; handy as a key."""
+        return ".".join(self.parts)
+
+    def __str__(self) -> str:
+        return "'s ".join(part.replace("_", " ") for part in self.parts)
+
+
+@attrs.frozen
+class Condition:
+    """``FIELD COMPARISON VALUE`` in a ``whose`` clause.
+
+    ``op`` is one of :data:`OPS`; ``op_raw`` is the wording used (``is greater than``).
+    With ``op == "one of"`` the value is always a :class:`ListValue`.
+    """
+
+    field: FieldPath
+    op: str
+    op_raw: str
+    value: Value
+    span: Span
+    op_span: Span
+
+
+@attrs.frozen
+class AllOf:
+    """Conditions joined by ``and``; every one must hold."""
+
+    items: tuple[Where, ...]
+    span: Span
+
+
+@attrs.frozen
+class AnyOf:
+    """Conditions joined by ``or``; ``and`` binds tighter, as in everyday logic."""
+
+    items: tuple[Where, ...]
+    span: Span
+
+
+Where = Condition | AllOf | AnyOf
+
+
+@attrs.frozen
+class TargetWord:
+    """A plain word after a preposition, normally a book's word: ``in stripe``."""
+
+    name: str
+    raw: str
+    span: Span
+
+
+Target = TargetWord | Reference
+
+
+@attrs.frozen
+class Input:
+    """``the FIELD is VALUE``: one input of a command. ``text`` is its whole line."""
+
+    field: FieldPath
+    value: Value
+    span: Span
+    text: str
+
+
+@attrs.frozen
+class Command:
+    """One command: ``VERB [DETERMINER] NOUN [as COMPLEMENT] [PREPOSITION TARGET]
+    [whose ...] [with|where INPUTS]``.
+
+    Words are lower case (``noun`` keeps single spaces between its words: ``invoice
+    item``). Parts that were not written are ``None`` with a ``None`` span. ``text`` is
+    the command's own line as written; ``span`` covers the command on that line (its
+    inputs have their own spans and lines).
+    """
+
+    verb: str
+    verb_span: Span
+    determiner: str | None
+    determiner_span: Span | None
+    noun: str
+    noun_span: Span
+    complement: str | None
+    complement_span: Span | None
+    preposition: str | None
+    preposition_span: Span | None
+    target: Target | None
+    whose: Where | None
+    inputs_keyword: str | None
+    inputs_keyword_span: Span | None
+    inputs: tuple[Input, ...]
+    text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    def input(self, *parts: str) -> Input | None:
+        """The input whose field is ``parts`` (normalized), e.g. ``input("id")``."""
+        for item in self.inputs:
+            if item.field.parts == parts:
+                return item
+        return None
+
+    def line_text(self, line: int) -> str:
+        """The text of ``line`` if it belongs to this command, else ``""``."""
+        if line == self.span.line:
+            return self.text
+        for item in self.inputs:
+            if item.span.line == line:
+                return item.text
+        return ""
+
+
+@attrs.frozen
+class Automation:
+    """A parsed automation: its commands in order, plus the source lines so errors found
+    later can show the line they are about.
+    """
+
+    source_name: str
+    commands: tuple[Command, ...]
+    lines: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+
+    def line_text(self, line: int) -> str:
+        """The text of the 1-based ``line``, ``""`` when out of range."""
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1]
+        return ""

@@ -1,0 +1,1159 @@
+"""Turn automation text into :mod:`~kognitos_books.language.ast` objects.
+
+The parser is written by hand: a tokenizer per line and a recursive-descent reader per
+command. That keeps every position exact and lets each error say, in the user's words,
+what was expected (see ``docs/LANGUAGE.md``). It knows no verbs, nouns or fields: a
+command's shape is found from a handful of keywords (determiners, prepositions, ``as``,
+``whose``, ``with``, ``where``, the comparisons), and everything else is the user's words.
+
+Problems in different commands are all reported at once: after an error the parser skips
+to the next command (or the next input line) and carries on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import datetime
+import os
+import re
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+from .ast import (
+    AllOf,
+    AnyOf,
+    Automation,
+    Boolean,
+    Command,
+    Condition,
+    Date,
+    DateTime,
+    FieldPath,
+    Input,
+    ListValue,
+    Money,
+    Number,
+    Reference,
+    Span,
+    Target,
+    TargetWord,
+    Text,
+    Value,
+    Where,
+)
+from .errors import LanguageError, LanguageErrors, source_lines
+
+__all__ = ["parse", "parse_command", "read_automation"]
+
+DETERMINERS = frozenset({"a", "an", "the", "some", "all", "every"})
+PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")
+_IS = frozenset({"is", "are"})
+_IS_NOT = frozenset({"isn't", "aren't"})
+# Words that end a noun, a target or a reference. Prepositions and clause words start the
+# next part of the command; the others can never be part of a name and give a clearer
+# error where they stand than inside a long "unknown noun".
+_NAME_STOPS = frozenset(
+    {*PREPOSITIONS, "as", "whose", "with", "where", "and", "or", "not", *_IS, *_IS_NOT,
+     *DETERMINERS}
+)
+# Words that end a field name: the start of a comparison, or a joining word. ("the" too:
+# "whose the email is" is a slip better reported where it stands.)
+_FIELD_STOPS = frozenset(
+    {*_IS, *_IS_NOT, "contains", "contain", "starts", "start", "and", "or", "whose", "with",
+     "where", "the"}
+)
+
+_DOUBLE_QUOTES = '"“”'
+_SINGLE_QUOTES = "'‘’"
+_QUOTES = _DOUBLE_QUOTES + _SINGLE_QUOTES
+_APOSTROPHES = "'’"
+
+#: Currency symbols and the ISO code each stands for; ``None`` where it stands for several.
+SYMBOLS: dict[str, str | None] = {
+    "$": None, "¥": None, "€": "eur", "£": "gbp", "₹": "inr", "₩": "krw", "₽": "rub",
+    "₺": "try", "₪": "ils", "₫": "vnd", "₱": "php", "₦": "ngn", "₴": "uah", "฿": "thb",
+}
+
+#: ISO 4217 codes of currencies in use (fund and metal codes left out). A number followed
+#: by one of these (``15.00 usd``) is money; no keyword of the language is among them.
+CURRENCY_CODES = frozenset({
+    "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd",
+    "bdt", "bgn", "bhd", "bif", "bmd", "bnd", "bob", "brl", "bsd", "btn", "bwp", "byn",
+    "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc", "cuc", "cup", "cve", "czk",
+    "djf", "dkk", "dop", "dzd", "egp", "ern", "etb", "eur", "fjd", "fkp", "gbp", "gel",
+    "ghs", "gip", "gmd", "gnf", "gtq", "gyd", "hkd", "hnl", "hrk", "htg", "huf", "idr",
+    "ils", "inr", "iqd", "irr", "isk", "jmd", "jod", "jpy", "kes", "kgs", "khr", "kmf",
+    "kpw", "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "lyd", "mad",
+    "mdl", "mga", "mkd", "mmk", "mnt", "mop", "mru", "mur", "mvr", "mwk", "mxn", "myr",
+    "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen", "pgk", "php",
+    "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd", "scr", "sdg",
+    "sek", "sgd", "shp", "sle", "sll", "sos", "srd", "ssp", "stn", "svc", "syp", "szl",
+    "thb", "tjs", "tmt", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd",
+    "uyu", "uzs", "ved", "ves", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer",
+    "zar", "zmw", "zwl",
+})
+
+_SYMBOL_CLASS = "".join(re.escape(symbol) for symbol in SYMBOLS)
+_DIGITS = "0123456789"
+_MAX_DIGITS = 30
+_WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
+_DATE = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
+)
+_TIME_AFTER_DATE = re.compile(r"[ \t]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?=[\s,#]|\Z)")
+_AMOUNT = re.compile(
+    rf"""(?P<sign>-)?(?P<before>[{_SYMBOL_CLASS}])?(?P<sign2>-)?
+    (?P<number>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)
+    (?P<after>[{_SYMBOL_CLASS}])?(?P<code>[A-Za-z]{{3}})?""",
+    re.VERBOSE,
+)
+_CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
+_THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
+_CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
+                  0x1B: "escape", 0x7F: "delete"}
+_VALUE_EXAMPLES = '"text", 42, true, 2025-01-31, $15.00 or the customer\'s id'
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def parse(text: str, source_name: str = "<automation>") -> Automation:
+    """Parse a whole automation.
+
+    Raises :class:`LanguageError` for a syntax error, or :class:`LanguageErrors` (also a
+    ``LanguageError``) when there are several; nothing else, whatever the text. Blank
+    lines and ``#`` comments are skipped. An empty text gives an automation with no
+    commands.
+    """
+    return _Parser(text, source_name).automation()
+
+
+def parse_command(text: str, source_name: str = "<command>") -> Command:
+    """Parse exactly one command, e.g. ``"create a customer in stripe"`` (its ``with``
+    block may follow on the next lines). Raises :class:`LanguageError` when the text
+    holds no command or more than one.
+    """
+    automation = parse(text, source_name)
+    if not automation.commands:
+        raise LanguageError(
+            "expected a command, like: create a customer in stripe",
+            source_name=source_name,
+        )
+    if len(automation.commands) > 1:
+        extra = automation.commands[1]
+        raise LanguageError.at(
+            extra.verb_span,
+            automation,
+            f"expected one command, but another starts on line {extra.line}",
+            hint="run several commands as an automation instead",
+        )
+    return automation.commands[0]
+
+
+def read_automation(path: str | os.PathLike[str]) -> str:
+    """Read an automation file as UTF-8 text (a byte-order mark is dropped).
+
+    A file that cannot be read, is binary, or is not UTF-8 raises :class:`LanguageError`
+    (placed at the offending byte's line and column where there is one).
+    """
+    name = os.fspath(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise LanguageError(
+            f"cannot read the automation: {error.strerror or error}",
+            source_name=name,
+            hint="check the file name" if isinstance(error, FileNotFoundError) else None,
+        ) from None
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
+                        codecs.BOM_UTF16_BE)):
+        raise LanguageError(
+            "this file is UTF-16 or UTF-32 text; automations are UTF-8",
+            source_name=name,
+            hint="save the file as UTF-8",
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise _byte_error(
+            data, nul, name, "this looks like a binary file, not an automation: it holds a NUL "
+            "byte", "automations are plain text files"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _byte_error(
+            data, error.start, name,
+            f"this file is not UTF-8 text: byte 0x{data[error.start]:02X} cannot be read",
+            "save the file as UTF-8",
+        ) from None
+
+
+def _byte_error(data: bytes, offset: int, name: str, message: str, hint: str) -> LanguageError:
+    before = source_lines(data[:offset].decode("utf-8-sig", "replace"))
+    line = len(before)
+    text = source_lines(data.decode("utf-8-sig", "replace"))[line - 1]
+    return LanguageError(message, source_name=name, line=line, column=len(before[-1]) + 1,
+                         line_text=text, hint=hint)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@attrs.frozen
+class _Token:
+    """One token of a line. ``column``/``end`` are 1-based, ``end`` exclusive.
+
+    ``kind`` is ``word`` (``value`` is the lower-case word), ``possessive`` (``'s``),
+    ``comma``, ``colon``, or a literal: ``text``, ``number``, ``money``, ``date``,
+    ``datetime`` (``value`` is the parsed AST value).
+    """
+
+    kind: str
+    raw: str
+    column: int
+    end: int
+    value: object = None
+
+    @property
+    def word(self) -> str | None:
+        return self.value if self.kind == "word" else None  # type: ignore[return-value]
+
+
+_LITERALS = frozenset({"text", "number", "money", "date", "datetime"})
+
+
+class _Fail(Exception):
+    """Abandons the current line; the parser records ``error`` and moves on."""
+
+    def __init__(self, error: LanguageError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@attrs.define
+class _Line:
+    number: int
+    text: str
+    indent: str
+    source_name: str
+
+    @property
+    def content(self) -> str:
+        return self.text[len(self.indent):]
+
+    def fail(self, message: str, column: int, end: int | None = None,
+             hint: str | None = None) -> _Fail:
+        length = (end - column) if end is not None else 1
+        return _Fail(LanguageError(message, source_name=self.source_name, line=self.number,
+                                   column=column, length=length, line_text=self.text,
+                                   hint=hint))
+
+    def span(self, first: _Token, last: _Token | None = None) -> Span:
+        return Span(self.number, first.column, (last or first).end)
+
+
+def _indent_of(text: str) -> str:
+    index = 0
+    while index < len(text) and (text[index] in " \t" or unicodedata.category(text[index]) == "Zs"):
+        index += 1
+    return text[:index]
+
+
+def _describe_indent(indent: str) -> str:
+    if not indent:
+        return "no indentation"
+    parts = []
+    for char, name in ((" ", "space"), ("\t", "tab")):
+        count = indent.count(char)
+        if count:
+            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
+    others = len(indent) - indent.count(" ") - indent.count("\t")
+    if others:
+        parts.append(f"{others} other blank{'s' if others > 1 else ''}")
+    return " and ".join(parts)
+
+
+def _check_characters(line: _Line) -> None:
+    """Refuse characters that are invisible or that break terminals, anywhere in a line."""
+    for index, char in enumerate(line.text):
+        category = unicodedata.category(char)
+        if char == "\t" or category not in ("Cc", "Cs", "Zl", "Zp"):
+            continue
+        code = f"U+{ord(char):04X}"
+        if category == "Cs":
+            message = f"invalid character {code} (half of a surrogate pair)"
+        elif category in ("Zl", "Zp"):
+            message = f"{unicodedata.name(char).lower()} {code} in the middle of a line"
+        else:
+            name = _CONTROL_NAMES.get(ord(char))
+            message = f"control character {code}{f' ({name})' if name else ''} in the text"
+        raise line.fail(message, index + 1,
+                        hint="automations are plain text; delete the character")
+
+
+def _tokenize(line: _Line) -> list[_Token]:
+    text = line.text
+    tokens: list[_Token] = []
+    index = len(line.indent)
+    size = len(text)
+    while index < size:
+        char = text[index]
+        if char.isspace():
+            index += 1
+        elif char == "#" and (index == 0 or text[index - 1].isspace()):
+            break  # a comment runs to the end of the line
+        elif char in _APOSTROPHES and tokens and tokens[-1].kind == "word" \
+                and tokens[-1].end == index + 1:
+            index = _apostrophe(line, tokens, index)
+        elif _stray_possessive(text, index):
+            tokens.append(_Token("possessive", text[index:index + 2], index + 1, index + 3))
+            index += 2
+        elif char in _QUOTES:
+            token, index = _text(line, index)
+            tokens.append(token)
+        elif _is_digit(char) or char in SYMBOLS or (
+            char == "-" and (_is_digit(text[index + 1:index + 2])
+                             or text[index + 1:index + 2] in SYMBOLS)
+        ):
+            token, index = _literal(line, index)
+            tokens.append(token)
+        elif match := _WORD.match(text, index):
+            index = match.end()
+            raw = match.group()
+            # isn't, aren't, doesn't: keep the contraction as one word.
+            if raw[-1:].lower() == "n" and text[index:index + 1] in _APOSTROPHES \
+                    and text[index + 1:index + 2].lower() == "t" \
+                    and not _is_word_char(text[index + 2:index + 3]):
+                raw = text[match.start():index + 2]
+                index += 2
+            value = raw.lower().replace("’", "'")
+            tokens.append(_Token("word", raw, match.start() + 1, index + 1, value))
+        elif char == ",":
+            tokens.append(_Token("comma", char, index + 1, index + 2))
+            index += 1
+        elif char == ":":
+            tokens.append(_Token("colon", char, index + 1, index + 2))
+            index += 1
+        elif char == "." and not text[index + 1:].strip():
+            raise line.fail('unexpected "." at the end of the line', index + 1,
+                            hint="commands do not end with a full stop; delete it")
+        else:
+            raise line.fail(_unexpected_character(char), index + 1)
+    return tokens
+
+
+def _is_digit(char: str) -> bool:
+    return len(char) == 1 and char in _DIGITS
+
+
+def _is_word_char(char: str) -> bool:
+    return bool(char) and (char.isalnum() or char == "_")
+
+
+def _unexpected_character(char: str) -> str:
+    if char.isprintable() and not char.isspace():
+        return f'unexpected "{char}"'
+    return f"unexpected invisible character U+{ord(char):04X}"
+
+
+def _stray_possessive(text: str, index: int) -> bool:
+    """``'s`` after a blank (``the 's id``): a misplaced possessive rather than the start
+    of a text, when no quote on the line would close such a text.
+    """
+    return (text[index] in _APOSTROPHES and text[index + 1:index + 2].lower() == "s"
+            and not _is_word_char(text[index + 2:index + 3])
+            and not any(char in _SINGLE_QUOTES for char in text[index + 2:]))
+
+
+def _apostrophe(line: _Line, tokens: list[_Token], index: int) -> int:
+    """An apostrophe right after a word: ``'s`` nests a field; anything else is a mistake
+    (it would otherwise open a quoted text that never ends).
+    """
+    text = line.text
+    if text[index + 1:index + 2].lower() == "s" and not _is_word_char(text[index + 2:index + 3]):
+        tokens.append(_Token("possessive", text[index:index + 2], index + 1, index + 3))
+        return index + 2
+    word = tokens[-1].raw
+    raise line.fail(
+        f'unexpected apostrophe after "{word}"',
+        index + 1,
+        hint="write 's to name a field of something (the customer's id); put text in quotes",
+    )
+
+
+def _text(line: _Line, start: int) -> tuple[_Token, int]:
+    text = line.text
+    opener = text[start]
+    same, other = ((_DOUBLE_QUOTES, _SINGLE_QUOTES) if opener in _DOUBLE_QUOTES
+                   else (_SINGLE_QUOTES, _DOUBLE_QUOTES))
+    chars: list[str] = []
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and text[index + 1:index + 2] and text[index + 1] in same + "\\":
+            chars.append(text[index + 1])
+            index += 2
+            continue
+        # In 'it's' the middle quote is an apostrophe: letters on both sides.
+        inside_word = (same is _SINGLE_QUOTES and _is_word_char(text[index - 1])
+                       and _is_word_char(text[index + 1:index + 2]))
+        if char in same and not inside_word:
+            raw = text[start:index + 1]
+            return _Token("text", raw, start + 1, index + 2,
+                          Text("".join(chars), raw, Span(line.number, start + 1, index + 2))), \
+                index + 1
+        chars.append(char)
+        index += 1
+    for index in range(start + 1, len(text)):
+        follows = text[index + 1:index + 2]
+        if text[index] in other and (not follows or follows.isspace() or follows in ",#"):
+            raise line.fail(
+                f"mixed quotes: the text starts with {opener} but ends with {text[index]}",
+                start + 1, index + 2, hint="start and end text with the same kind of quote",
+            )
+    closer = '"' if opener in _DOUBLE_QUOTES else "'"
+    raise line.fail(
+        f"unterminated text: the {opener} at column {start + 1} is never closed",
+        start + 1, len(text.rstrip()) + 1, hint=f"end the text with {closer} on the same line",
+    )
+
+
+def _literal(line: _Line, start: int) -> tuple[_Token, int]:
+    """A number, an amount of money, a date or a date and time starting at ``start``."""
+    text = line.text
+    end = start
+    while end < len(text):
+        char = text[end]
+        if char.isspace() or char in _QUOTES or char == "#":
+            break
+        # "1,500" is one chunk (and refused or read as money); "1, 2" is a list.
+        if char == "," and not _is_digit(text[end + 1:end + 2]):
+            break
+        end += 1
+    if end - start > 1 and text[end - 1] == "." and text[end - 2].isalnum():
+        end -= 1  # a full stop after the literal is reported on its own
+    chunk = text[start:end]
+    if re.match(r"[0-9]{4}-", chunk):
+        return _date(line, start, end)
+    match = _AMOUNT.fullmatch(chunk)
+    if not match:
+        message, hint = _bad_literal(chunk)
+        raise line.fail(message, start + 1, end + 1, hint)
+    before, after, code = match["before"], match["after"], match["code"]
+    number = match["number"]
+    if len(number) > _MAX_DIGITS:
+        raise line.fail(f"number {chunk} is too long", start + 1, end + 1,
+                        hint=f"numbers have at most {_MAX_DIGITS} digits")
+    if match["sign"] and match["sign2"] or before and after:
+        message, hint = _bad_literal(chunk)
+        raise line.fail(message, start + 1, end + 1, hint)
+    if code is None and after is None:
+        follow = _CODE_AFTER.match(text, end)
+        if follow and follow.group(1).lower() in CURRENCY_CODES:
+            code = follow.group(1)
+            end = follow.end()
+    raw = text[start:end]
+    span = Span(line.number, start + 1, end + 1)
+    negative = bool(match["sign"] or match["sign2"])
+    if code is None and before is None and after is None:
+        if "," in number:
+            raise line.fail(
+                f"ambiguous number {chunk}",
+                start + 1, end + 1,
+                hint=f"write {number.replace(',', '')} without separators, or put a space after "
+                "each comma to make a list",
+            )
+        value: int | Decimal = Decimal(number) if "." in number else int(number)
+        return _Token("number", raw, span.column, span.end_column,
+                      Number(-value if negative else value, raw, span)), end
+    symbol = before or after
+    if code is not None and code.lower() not in CURRENCY_CODES:
+        raise line.fail(f"unknown currency {code} in {chunk}", start + 1, end + 1,
+                        hint="use an ISO currency code, like usd, eur or jpy")
+    named = SYMBOLS.get(symbol) if symbol else None
+    currency = code.lower() if code else named
+    if named and code and code.lower() != named:
+        raise line.fail(f"{symbol} is {named}, but the amount says {code}", start + 1, end + 1,
+                        hint=f"drop the {symbol} or the {code}")
+    amount = Decimal(number.replace(",", ""))
+    return _Token("money", raw, span.column, span.end_column,
+                  Money(-amount if negative else amount, currency, symbol, raw, span)), end
+
+
+def _bad_literal(chunk: str) -> tuple[str, str]:
+    if any(symbol in chunk for symbol in SYMBOLS) or re.search(r"[0-9][A-Za-z]{3}$", chunk):
+        return (f"bad amount of money {chunk}",
+                "write amounts like $15.00, 15.00 usd or €12.50")
+    if "/" in chunk or re.fullmatch(r"[0-9]{1,2}-[0-9]{1,2}-[0-9]+", chunk):
+        return f"bad date {chunk}", "write dates as year-month-day, like 2025-01-31"
+    if ":" in chunk:
+        return (f"bad time {chunk}",
+                "a time goes after a date, like 2025-01-31 14:00")
+    if re.fullmatch(r"-?[0-9]+(,[0-9]+)+", chunk):
+        return (f"ambiguous number {chunk}",
+                "write numbers without separators, or put a space after each comma to make "
+                "a list")
+    return f"bad number {chunk}", "write numbers like 42, -3 or 3.5"
+
+
+def _date(line: _Line, start: int, end: int) -> tuple[_Token, int]:
+    text = line.text
+    chunk = text[start:end]
+    match = _DATE.fullmatch(chunk)
+    if not match:
+        raise line.fail(f"bad date {chunk}", start + 1, end + 1,
+                        hint="write dates as year-month-day, like 2025-01-31, and times as "
+                        "2025-01-31 14:00")
+    year, month, day = (int(group) for group in match.groups()[:3])
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        if 1 <= month <= 12:
+            days = calendar.monthrange(max(year, 1), month)[1]
+            hint = (f"{calendar.month_name[month]} {year} has {days} days" if year
+                    else "years start at 1")
+        else:
+            hint = "months go from 01 to 12"
+        date_end = start + match.end(3)
+        raise line.fail(f"no such date {text[start:date_end]}", start + 1, date_end + 1,
+                        hint=hint) from None
+    clock = match.groups()[3:]
+    time_end = end
+    if clock[0] is None and (follow := _TIME_AFTER_DATE.match(text, end)):
+        clock = follow.groups()
+        time_end = follow.end()
+    if clock[0] is None:
+        raw = text[start:end]
+        return _Token("date", raw, start + 1, end + 1,
+                      Date(date, raw, Span(line.number, start + 1, end + 1))), end
+    hour, minute, second = int(clock[0]), int(clock[1]), int(clock[2] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        time_start = time_end - len(":".join(c for c in clock if c is not None))
+        raise line.fail(f"no such time {':'.join(c for c in clock if c is not None)}",
+                        time_start + 1, time_end + 1,
+                        hint="times are 00:00 to 23:59, on a 24-hour clock")
+    raw = text[start:time_end]
+    span = Span(line.number, start + 1, time_end + 1)
+    moment = datetime.datetime(year, month, day, hour, minute, second)
+    return _Token("datetime", raw, span.column, span.end_column,
+                  DateTime(moment, raw, span)), time_end
+
+
+# --------------------------------------------------------------------------- one line
+
+
+def _join(words: list[_Token], between: str = " ") -> str:
+    return between.join(token.word or "" for token in words)
+
+
+@attrs.define
+class _Head:
+    """A command line's parts while it is being read; becomes a :class:`Command`."""
+
+    verb: str
+    verb_span: Span
+    noun: str = ""
+    noun_span: Span | None = None
+    determiner: str | None = None
+    determiner_span: Span | None = None
+    complement: str | None = None
+    complement_span: Span | None = None
+    preposition: str | None = None
+    preposition_span: Span | None = None
+    target: Target | None = None
+    whose: Where | None = None
+    inputs_keyword: str | None = None
+    inputs_keyword_span: Span | None = None
+    inputs: tuple[Input, ...] = ()
+    span: Span | None = None
+
+    def command(self, text: str, inputs: tuple[Input, ...]) -> Command:
+        assert self.noun_span is not None and self.span is not None
+        return Command(
+            verb=self.verb, verb_span=self.verb_span,
+            determiner=self.determiner, determiner_span=self.determiner_span,
+            noun=self.noun, noun_span=self.noun_span,
+            complement=self.complement, complement_span=self.complement_span,
+            preposition=self.preposition, preposition_span=self.preposition_span,
+            target=self.target, whose=self.whose,
+            inputs_keyword=self.inputs_keyword, inputs_keyword_span=self.inputs_keyword_span,
+            inputs=inputs, text=text, span=self.span,
+        )
+
+
+class _Reader:
+    """Recursive descent over the tokens of one line."""
+
+    def __init__(self, line: _Line, tokens: list[_Token]) -> None:
+        self.line = line
+        self.tokens = tokens
+        self.index = 0
+
+    # -- looking and moving
+
+    def peek(self, ahead: int = 0) -> _Token | None:
+        index = self.index + ahead
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def word(self, ahead: int = 0) -> str | None:
+        token = self.peek(ahead)
+        return token.word if token else None
+
+    def kind(self, ahead: int = 0) -> str | None:
+        token = self.peek(ahead)
+        return token.kind if token else None
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at_end(self) -> bool:
+        return self.index >= len(self.tokens)
+
+    @property
+    def last(self) -> _Token:
+        return self.tokens[self.index - 1]
+
+    def fail_here(self, message: str, hint: str | None = None) -> _Fail:
+        """An error at the next token, or just after the last one at the end of the line."""
+        token = self.peek()
+        if token is not None:
+            return self.line.fail(message, token.column, token.end, hint)
+        column = self.tokens[-1].end if self.tokens else len(self.line.text) + 1
+        return self.line.fail(message, column, hint=hint)
+
+    def words(self, stops: frozenset[str]) -> list[_Token]:
+        found = []
+        while (word := self.word()) is not None and word not in stops:
+            found.append(self.take())
+        return found
+
+    def found(self) -> str:
+        token = self.peek()
+        if token is None:
+            return "the end of the line"
+        if token.kind == "text":
+            return f"the text {token.raw}"
+        return f'"{token.raw}"'
+
+    # -- a command line
+
+    def command(self) -> _Head:
+        """The parts of a command line (its inputs too when they are on the line)."""
+        first = self.peek()
+        if first is None or first.word is None or first.word in DETERMINERS \
+                or first.word in _NAME_STOPS:
+            raise self.fail_here(
+                f"a command starts with a verb, like get or create; found {self.found()}"
+            )
+        verb = self.take()
+        head = _Head(first.word, self.line.span(verb))
+        if self.word() in DETERMINERS:
+            determiner = self.take()
+            end = determiner
+            if determiner.word == "all" and self.word() == "the":
+                end = self.take()  # "all the invoices"
+            head.determiner = determiner.word
+            head.determiner_span = self.line.span(determiner, end)
+        noun = self.words(_NAME_STOPS)
+        if not noun:
+            said = self.line.text[verb.column - 1:self.last.end - 1]
+            raise self.fail_here(
+                f'expected a noun after "{said}", found {self.found()}',
+                hint=f"say what to {verb.word}, like: {verb.word} a customer",
+            )
+        head.noun = _join(noun)
+        head.noun_span = self.line.span(noun[0], noun[-1])
+        self.clauses(head)
+        head.span = self.line.span(verb, self.last)
+        return head
+
+    def clauses(self, head: _Head) -> None:
+        while not self.at_end():
+            word = self.word()
+            if word == "as" and head.complement is None:
+                self.take()
+                words = self.words(_NAME_STOPS)
+                if not words:
+                    raise self.fail_here(
+                        f'expected a word after "as", found {self.found()}',
+                        hint="like: mark the invoice as uncollectible",
+                    )
+                head.complement = _join(words)
+                head.complement_span = self.line.span(words[0], words[-1])
+            elif word in PREPOSITIONS and head.preposition is None:
+                preposition = self.take()
+                head.preposition = preposition.word
+                head.preposition_span = self.line.span(preposition)
+                head.target = self.target(preposition)
+            elif word == "whose" and head.whose is None:
+                head.whose = self.where(self.take())
+            elif word in ("with", "where"):
+                keyword = self.take()
+                head.inputs_keyword = keyword.word
+                head.inputs_keyword_span = self.line.span(keyword)
+                if self.kind() == "colon":
+                    self.take()  # "with:" is a common way to introduce a list
+                if not self.at_end():
+                    head.inputs = self.inline_inputs()
+                return
+            else:
+                raise self.fail_here(f"unexpected {self.found()}; expected {self.expected(head)}")
+
+    def expected(self, head: _Head) -> str:
+        options = []
+        if head.complement is None:
+            options.append('"as"')
+        if head.preposition is None:
+            options.append("a preposition (in, from, to, ...)")
+        if head.whose is None:
+            options.append('"whose"')
+        options += ['"with"', '"where"']
+        return ", ".join(options) + " or the end of the line"
+
+    def target(self, preposition: _Token) -> Target:
+        word = self.word()
+        if word == "the":
+            return self.reference(self.take())
+        if word is None or word in _NAME_STOPS:
+            raise self.fail_here(
+                f'expected a book (like stripe) or something named earlier (like the '
+                f'invoice) after "{preposition.raw}", found {self.found()}'
+            )
+        words = self.words(_NAME_STOPS)
+        raw = self.line.text[words[0].column - 1:words[-1].end - 1]
+        return TargetWord(_join(words), raw,
+                          self.line.span(words[0], words[-1]))
+
+    # -- references, fields, values
+
+    def reference(self, the: _Token) -> Reference:
+        """``the NOUN {'s FIELD}``; ``the`` has been taken."""
+        token = self.peek()
+        if token is not None and token.kind == "possessive":
+            raise self.line.fail(
+                f'empty reference: "{the.raw}" is followed by "{token.raw}"',
+                the.column, token.end, hint="say whose, like: the customer's id",
+            )
+        noun = self.words(_NAME_STOPS)
+        if not noun:
+            raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
+                                 hint="like: the customer, the customer's id")
+        path: list[str] = []
+        while (token := self.peek()) is not None and token.kind == "possessive":
+            self.take()
+            words = self.words(_NAME_STOPS)
+            if not words:
+                raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
+                                     hint="like: the customer's id")
+            path.append(_join(words, "_"))
+        last = self.last
+        return Reference(_join(noun), tuple(path),
+                         self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
+
+    def field(self, after: _Token) -> FieldPath:
+        """``WORDS {'s WORDS}`` up to a comparison."""
+        start = self.peek()
+        parts: list[str] = []
+        while True:
+            words = self.words(_FIELD_STOPS)
+            if not words:
+                if parts:
+                    raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
+                                         hint="like: the metadata's plan")
+                if start is not None and start.kind == "possessive":
+                    raise self.fail_here(f"expected a field before \"'s\", found {self.found()}")
+                raise self.fail_here(f'expected a field after "{after.raw}", found '
+                                     f"{self.found()}", hint='like: email, unit amount, '
+                                     "metadata's plan")
+            parts.append(_join(words, "_"))
+            token = self.peek()
+            if token is None or token.kind != "possessive":
+                break
+            self.take()
+        assert start is not None
+        last = self.last
+        return FieldPath(tuple(parts), self.line.text[start.column - 1:last.end - 1],
+                         self.line.span(start, last))
+
+    def comparison(self, field: FieldPath) -> tuple[str, str, Span]:
+        """The comparison after a field: ``(op, wording, span)``."""
+        word = self.word()
+        first = self.peek()
+        if first is None or word is None:
+            raise self.fail_here(
+                f'missing comparison after "{field.raw}", found {self.found()}',
+                hint=f'like: {field.raw} is "..." (or is not, contains, starts with, '
+                "is greater than, is one of, ...)",
+            )
+        op: str
+        if word in _IS_NOT:
+            self.take()
+            op = "is not"
+        elif word in ("contains", "contain"):
+            self.take()
+            op = "contains"
+        elif word in ("starts", "start"):
+            self.take()
+            if self.word() != "with":
+                raise self.fail_here(f'expected "with" after "{first.raw}", found {self.found()}')
+            self.take()
+            op = "starts with"
+        elif word in _IS:
+            self.take()
+            op = self.after_is(first)
+        else:
+            raise self.fail_here(
+                f'missing comparison after "{field.raw}", found {self.found()}',
+                hint=f'like: {field.raw} is "..." (or is not, contains, starts with, '
+                "is greater than, is one of, ...)",
+            )
+        last = self.last
+        return op, self.line.text[first.column - 1:last.end - 1], self.line.span(first, last)
+
+    def after_is(self, is_token: _Token) -> str:
+        word = self.word()
+        following = self.word(1)
+        if word == "not":
+            self.take()
+            if self.word() == "one" and self.word(1) == "of":
+                raise self.fail_here(
+                    '"is not one of" is not supported',
+                    hint='join conditions instead: status is not "a" and status is not "b"',
+                )
+            return "is not"
+        if word in ("greater", "more", "less"):
+            if following != "than":
+                self.take()
+                raise self.fail_here(f'expected "than" after "{word}", found {self.found()}')
+            self.take()
+            self.take()
+            if self.word() == "or" and self.word(1) == "equal" and self.word(2) == "to":
+                for _ in range(3):
+                    self.take()
+                return "<=" if word == "less" else ">="
+            return "<" if word == "less" else ">"
+        if word == "at" and following in ("least", "most"):
+            self.take()
+            self.take()
+            return ">=" if following == "least" else "<="
+        if word in ("after", "before"):
+            self.take()
+            return ">" if word == "after" else "<"
+        if word == "one":
+            self.take()
+            if self.word() != "of":
+                raise self.fail_here(f'expected "of" after "one", found {self.found()}')
+            self.take()
+            return "one of"
+        if word == "equal" and following == "to":
+            self.take()
+            self.take()
+        return "is"
+
+    def value(self, after: _Token) -> Value:
+        """A value, or a list: ``"a", "b" and "c"``. ``and``/``or`` followed by a word
+        joins conditions instead, so ``"a" and email is ...`` ends the list.
+        """
+        first = self.single_value(after)
+        items = [first]
+        conjunction = None
+        while (token := self.peek()) is not None:
+            if token.kind == "comma":
+                items.append(self.single_value(self.take()))
+            elif token.word in ("and", "or") and self._literal_follows():
+                conjunction = token.word
+                items.append(self.single_value(self.take()))
+            else:
+                break
+        if len(items) == 1:
+            return first
+        return ListValue(tuple(items), conjunction, items[0].span.to(items[-1].span))
+
+    def _literal_follows(self) -> bool:
+        token = self.peek(1)
+        return token is not None and (token.kind in _LITERALS or token.word in ("true", "false"))
+
+    def single_value(self, after: _Token) -> Value:
+        token = self.peek()
+        if token is None:
+            raise self.fail_here(f'missing value after "{after.raw}"',
+                                 hint=f"a value is {_VALUE_EXAMPLES}")
+        if token.kind in _LITERALS:
+            self.take()
+            return token.value  # type: ignore[return-value]
+        word = token.word
+        if word in ("true", "false"):
+            self.take()
+            return Boolean(word == "true", token.raw, self.line.span(token))
+        if word == "the":
+            return self.reference(self.take())
+        if word is not None and word not in _NAME_STOPS:
+            words = self.words(_NAME_STOPS)
+            raw = self.line.text[words[0].column - 1:words[-1].end - 1]
+            hint = (f"to use something from an earlier step write: the {raw}'s ..."
+                    if self.kind() == "possessive" else f'put text in quotes: "{raw}"')
+            raise self.line.fail(f"unquoted text {raw}", words[0].column, words[-1].end, hint)
+        raise self.fail_here(f'expected a value after "{after.raw}", found {self.found()}',
+                             hint=f"a value is {_VALUE_EXAMPLES}")
+
+    # -- whose
+
+    def where(self, whose: _Token) -> Where:
+        """``whose CONDITION {(and|or) [whose] CONDITION}``; ``and`` binds tighter."""
+        if self.at_end():
+            raise self.fail_here('"whose" needs a condition',
+                                 hint='like: whose email is "jane@example.com"')
+        groups: list[list[Where]] = [[self.condition(whose)]]
+        while self.word() in ("and", "or"):
+            joiner = after = self.take()
+            if self.word() == "whose":
+                after = self.take()
+            condition = self.condition(after)
+            if joiner.word == "or":
+                groups.append([condition])
+            else:
+                groups[-1].append(condition)
+        alls: list[Where] = [
+            group[0] if len(group) == 1 else AllOf(tuple(group), group[0].span.to(group[-1].span))
+            for group in groups
+        ]
+        if len(alls) == 1:
+            return alls[0]
+        return AnyOf(tuple(alls), alls[0].span.to(alls[-1].span))
+
+    def condition(self, after: _Token) -> Condition:
+        field = self.field(after)
+        op, op_raw, op_span = self.comparison(field)
+        value = self.value(self.last)
+        if op == "one of" and not isinstance(value, ListValue):
+            value = ListValue((value,), None, value.span)
+        return Condition(field, op, op_raw, value, field.span.to(value.span), op_span)
+
+    # -- inputs
+
+    def input(self) -> Input:
+        """``the FIELD is VALUE``."""
+        the = self.peek()
+        if the is None or the.word != "the":
+            raise self.fail_here(f'expected an input like: the email is "...", found '
+                                 f"{self.found()}",
+                                 hint='each input reads "the FIELD is VALUE"; a new command '
+                                 "is not indented")
+        self.take()
+        field = self.field(the)
+        first = self.peek()
+        op, op_raw, _ = self.comparison(field)
+        if op != "is":
+            assert first is not None
+            raise self.line.fail(
+                f'an input is set with "is", not "{op_raw}"', first.column, self.last.end,
+                hint="to choose records by a condition, use whose on the command line",
+            )
+        value = self.value(self.last)
+        return Input(field, value, self.line.span(the, self.last), self.line.text)
+
+    def inline_inputs(self) -> tuple[Input, ...]:
+        """Inputs on the command line itself: ``with the id is "x" and the name is "y"``."""
+        inputs = [self.input()]
+        while self.word() == "and" and self.word(1) == "the":
+            self.take()
+            inputs.append(self.input())
+        return tuple(inputs)
+
+    def finish(self) -> None:
+        if not self.at_end():
+            raise self.fail_here(f"unexpected {self.found()} after the value",
+                                 hint="a line holds one command or one input")
+
+
+# --------------------------------------------------------------------------- lines and blocks
+
+
+class _Parser:
+    def __init__(self, text: str, source_name: str) -> None:
+        self.source_name = source_name
+        self.lines = source_lines(text.removeprefix("\ufeff"))
+        self.errors: list[LanguageError] = []
+
+    def automation(self) -> Automation:
+        code: list[_Line] = []
+        for number, text in enumerate(self.lines, start=1):
+            line = _Line(number, text, _indent_of(text), self.source_name)
+            try:
+                _check_characters(line)
+            except _Fail as fail:
+                self.errors.append(fail.error)
+                continue
+            if line.content and not line.content.startswith("#"):
+                code.append(line)
+        commands = self.commands(code)
+        LanguageErrors.raise_if_any(sorted(self.errors, key=lambda e: (e.line, e.column)))
+        return Automation(self.source_name, tuple(commands), tuple(self.lines))
+
+    def commands(self, code: list[_Line]) -> list[Command]:
+        commands: list[Command] = []
+        base = code[0].indent if code else ""
+        index = 0
+        while index < len(code):
+            line = code[index]
+            index += 1
+            if line.indent != base:
+                self.errors.append(self.misplaced(line, base, code[0]))
+                continue
+            try:
+                if _THE.match(line.content):
+                    raise line.fail(
+                        'this line reads like an input ("the FIELD is VALUE"), but there is no '
+                        'command ending in "with" above it',
+                        len(line.indent) + 1, len(line.indent) + 4,
+                        hint='inputs go under a command ending in "with", like: create a '
+                        "customer in stripe with",
+                    )
+                reader = _Reader(line, _tokenize(line))
+                head = reader.command()
+                reader.finish()
+            except _Fail as fail:
+                self.errors.append(fail.error)
+                index = self.skip_block(code, index, base)
+                continue
+            inputs = self.inputs_unique(head.inputs)
+            if head.inputs:
+                index = self.refuse_block(code, index, base)
+            elif head.inputs_keyword is not None:
+                block, index = self.block(code, index, base)
+                if not block:
+                    keyword = head.inputs_keyword
+                    span = head.inputs_keyword_span
+                    assert span is not None
+                    self.errors.append(LanguageError(
+                        f'nothing follows "{keyword}": its inputs are missing',
+                        source_name=self.source_name, line=line.number, column=span.column,
+                        length=span.length, line_text=line.text,
+                        hint=f'put the inputs on the lines under "{keyword}", indented, one '
+                        'a line, like: the email is "jane@example.com"',
+                    ))
+                    continue
+                inputs = self.inputs(block)
+            commands.append(head.command(line.text, inputs))
+        return commands
+
+    def misplaced(self, line: _Line, base: str, first: _Line) -> LanguageError:
+        column = len(line.indent) + 1
+        if line.indent.startswith(base):
+            message = ('this line is indented, but the command above it does not end in '
+                       '"with" or "where"')
+            hint = ("indent only the inputs under such a command; to start a new command, "
+                    "do not indent it")
+        elif base.startswith(line.indent):
+            message = f"this line is indented less than the first command (line {first.number})"
+            hint = "start every command at the same indentation"
+        else:
+            message = (f"inconsistent indentation: {_describe_indent(line.indent)} here, "
+                       f"{_describe_indent(base)} on line {first.number}")
+            hint = "indent with the same spaces or tabs throughout"
+        return LanguageError(message, source_name=self.source_name, line=line.number,
+                             column=column, length=1, line_text=line.text, hint=hint)
+
+    def refuse_block(self, code: list[_Line], index: int, base: str) -> int:
+        """Report indented lines under a command that gave its inputs on its own line."""
+        while index < len(code) and code[index].indent != base \
+                and code[index].indent.startswith(base):
+            line = code[index]
+            self.errors.append(LanguageError(
+                "this line is indented, but the command above it already has its inputs on "
+                "its own line",
+                source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
+                line_text=line.text,
+                hint='give the inputs either after "with" on the command line or on the '
+                "indented lines under it, not both",
+            ))
+            index += 1
+        return index
+
+    def skip_block(self, code: list[_Line], index: int, base: str) -> int:
+        """After a broken command, skip what looks like its inputs, so one mistake is not
+        reported again for every line under it."""
+        while index < len(code) and (
+            (code[index].indent != base and code[index].indent.startswith(base))
+            or (code[index].indent == base and _THE.match(code[index].content))
+        ):
+            index += 1
+        return index
+
+    def block(self, code: list[_Line], index: int, base: str) -> tuple[list[_Line], int]:
+        """The input lines under a command ending in ``with``/``where``.
+
+        They are the lines indented deeper than the command, all by the same amount, or,
+        for text whose indentation was lost (pasted from a web page), lines at the
+        command's own indentation that start with ``the``.
+        """
+        block: list[_Line] = []
+        indent: str | None = None
+        flat = False
+        while index < len(code):
+            line = code[index]
+            starts_with_the = bool(_THE.match(line.content))
+            if line.indent == base:
+                if not starts_with_the:
+                    break
+                if indent is None:
+                    indent, flat = base, True
+                elif not flat:
+                    self.errors.append(self.unaligned(line, block[0]))
+                    index += 1
+                    continue
+            elif line.indent.startswith(base):
+                if indent is None:
+                    indent = line.indent
+                elif line.indent != indent:
+                    self.errors.append(self.unaligned(line, block[0]))
+                    index += 1
+                    continue
+            else:
+                break
+            block.append(line)
+            index += 1
+        return block, index
+
+    def unaligned(self, line: _Line, first: _Line) -> LanguageError:
+        return LanguageError(
+            f"inconsistent indentation: {_describe_indent(line.indent)} here, "
+            f"{_describe_indent(first.indent)} on line {first.number}",
+            source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
+            line_text=line.text,
+            hint="indent every input under a command by the same spaces or tabs",
+        )
+
+    def inputs(self, block: list[_Line]) -> tuple[Input, ...]:
+        found: list[Input] = []
+        for line in block:
+            try:
+                reader = _Reader(line, _tokenize(line))
+                found.append(reader.input())
+                reader.finish()
+            except _Fail as fail:
+                self.errors.append(fail.error)
+        return self.inputs_unique(tuple(found))
+
+    def inputs_unique(self, inputs: tuple[Input, ...]) -> tuple[Input, ...]:
+        seen: dict[tuple[str, ...], Input] = {}
+        kept = []
+        for item in inputs:
+            earlier = seen.get(item.field.parts)
+            if earlier is not None:
+                self.errors.append(LanguageError(
+                    f'"{item.field}" is given twice; first on line {earlier.span.line}',
+                    source_name=self.source_name, line=item.span.line,
+                    column=item.field.span.column, length=item.field.span.length,
+                    line_text=item.text, hint="keep only one of them",
+                ))
+                continue
+            seen[item.field.parts] = item
+            kept.append(item)
+        return tuple(kept)
