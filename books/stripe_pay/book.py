@@ -1,0 +1,425 @@
+"""The Stripe Pay book: customers, products, prices, invoices and invoice items in plain
+English, through Stripe's official SDK.
+
+This module is the book's entry point (group ``kognitos_books``, name ``stripe_pay``). It
+stays cheap to import: ``kbooks --help`` and ``kbooks books`` load it, and neither may
+import ``stripe``. Everything heavy (the SDK, schemas, the client) is imported inside the
+hooks that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from kognitos_books import (
+    Book,
+    BookError,
+    Call,
+    ConfigurationError,
+    Connection,
+    Credential,
+    Field,
+    Noun,
+    Plan,
+    PlannedRequest,
+    Problem,
+    Record,
+    Secret,
+    Setting,
+    hookimpl,
+)
+
+from . import __version__, objects
+from .objects import StripeObject
+
+if TYPE_CHECKING:
+    from .client import StripeSession
+    from .query import Strategy
+
+NAME = "stripe_pay"
+KEY_PATTERN = r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$"
+KEY_HINT = "starts with sk_test_, sk_live_, rk_test_ or rk_live_"
+DEFAULT_API_BASE = "https://api.stripe.com"
+#: Inputs that name a record of another noun (``the customer is "cus_..."``).
+_REFERENCE_FIELDS = ("customer", "product", "price", "invoice")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+# ---------------------------------------------------------------------- describing
+
+
+@hookimpl
+def describe_book() -> Book:
+    """Who the book is: ``stripe`` in automations, one API key, one optional base URL."""
+    return Book(
+        name=NAME,
+        title="Stripe Pay",
+        target="stripe",
+        version=__version__,
+        credentials=(
+            Credential(
+                "api_key", "Stripe API key", secret=True, pattern=KEY_PATTERN,
+                pattern_hint=KEY_HINT,
+                help="find it in the Stripe dashboard under Developers > API keys; a test "
+                     "key (sk_test_...) acts only on test data",
+            ),
+        ),
+        settings=(
+            Setting("api_base", "Stripe API base URL", default=DEFAULT_API_BASE,
+                    help="where requests go: Stripe itself, or a local sandbox's URL "
+                         "(kbooks sandbox prints it)"),
+        ),
+        nouns=tuple(
+            Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
+                 aliases=row.aliases, parent=row.parent, help=row.help)
+            for row in objects.OBJECTS
+        ),
+        help="Customers, products, prices and invoices in Stripe.",
+    )
+
+
+@hookimpl
+def describe_inputs(noun: str, verb: str) -> tuple[Field, ...]:
+    """Inputs from the SDK's ``stripe.params`` TypedDicts; for ``get``, the fields a
+    ``whose`` condition may name (the resource's fields, plus filter-only ones such as an
+    invoice item's ``pending``)."""
+    from . import schema
+
+    row = objects.find(noun)
+    if verb == "get":
+        returned = schema.returned(row)
+        known = {field.name for field in returned}
+        extra = tuple(Field(spec.field, _list_filter_type(row, spec.param))
+                      for spec in row.list_filters if spec.field not in known)
+        return returned + extra
+    if verb == "delete" and row.delete_refusal:
+        return ()
+    return schema.accepted(row, verb)
+
+
+def _list_filter_type(row: StripeObject, param: str) -> Any:
+    from . import schema
+
+    listed = {f.name: f for f in schema.accepted(row, "list")}
+    found = listed.get(param)
+    return found.type if found else "string"
+
+
+# ---------------------------------------------------------------------- connecting
+
+
+@hookimpl
+def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str]) -> Connection:
+    """Build the SDK client for ``api_base`` and verify the key with one request."""
+    from .client import StripeSession
+
+    api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+    if not api_base.startswith(("https://", "http://")):
+        raise ConfigurationError(f"api_base {api_base!r} is not an http(s) URL",
+                                 hint=f"use {DEFAULT_API_BASE}, or the sandbox's URL")
+    session = StripeSession(credentials["api_key"], api_base)
+    session.verify()
+    return Connection(mode=session.mode, client=session)
+
+
+# ---------------------------------------------------------------------- checking
+
+
+def _id_problem(row: StripeObject, value: Any, field: str) -> Problem | None:
+    """Why ``value`` cannot be an id of ``row``'s noun, judged by its prefix alone."""
+    from . import schema
+
+    if not isinstance(value, str):
+        return None
+    kind = objects.kind_of_id(value)
+    if kind == row.noun:
+        return None
+    starts = f"({row.noun} ids start with {row.id_prefix})"
+    if kind is not None:
+        return Problem(f"{value} is {_article(kind)} {kind} id, not {_article(row.noun)} "
+                       f"{row.noun} id {starts}", field=field)
+    if schema.accepts_custom_id(row):
+        # Products may be created with an id of one's own choosing, with any prefix.
+        return None
+    return Problem(f"{value} is not {_article(row.noun)} {row.noun} id {starts}",
+                   field=field)
+
+
+@hookimpl
+def check_call(call: Call) -> list[Problem]:
+    """Refuse, before any request, what Stripe would refuse for sure: an id of another
+    kind (``sub_...`` for an invoice), a reference field naming the wrong kind of record,
+    deleting a price."""
+    from .query import conditions
+
+    row = objects.find(call.noun)
+    problems: list[Problem | None] = []
+    if call.verb == "delete" and row.delete_refusal:
+        problems.append(Problem(row.delete_refusal, hint=row.delete_hint))
+    if call.id is not None:
+        problems.append(_id_problem(row, call.id, "id"))
+    if call.verb == "add" and row.parent and call.target_id is not None:
+        problems.append(_id_problem(objects.find(row.parent), call.target_id, row.parent))
+    for key, value in call.fields.items():
+        if key in _REFERENCE_FIELDS:
+            problems.append(_id_problem(objects.find(key), value, key))
+    for cond in (conditions(call.where) or []) if call.where is not None else []:
+        if cond.op != "is" or len(cond.field) != 1:
+            continue
+        name = cond.field[0]
+        if name == "id":
+            problems.append(_id_problem(row, cond.value, "id"))
+        elif name in _REFERENCE_FIELDS:
+            problems.append(_id_problem(objects.find(name), cond.value, name))
+    return [p for p in problems if p is not None]
+
+
+# ---------------------------------------------------------------------- planning
+
+
+def _field_type(row: StripeObject) -> Callable[[tuple[str, ...]], str | None]:
+    from . import schema
+
+    def field_type(path: tuple[str, ...]) -> str | None:
+        found = schema.returned_field(row, path)
+        return found.type if found else None
+
+    return field_type
+
+
+def _strategy(row: StripeObject, call: Call, session: StripeSession | None) -> Strategy:
+    from .query import choose
+
+    written = session is not None and row.noun in session.written
+    return choose(row, call, recently_written=written, field_type=_field_type(row))
+
+
+def _params(row: StripeObject, operation: str, call: Call) -> dict[str, Any]:
+    from .values import nest
+
+    return row.with_defaults(operation, nest(call.fields))
+
+
+@hookimpl
+def plan_call(call: Call) -> Plan:
+    """The requests ``call`` would send and why, without sending anything.
+
+    A ``get`` plan assumes no writes earlier in the run; after writes, a search becomes a
+    list with a client-side filter (search lags writes).
+    """
+    from .values import form
+
+    row = objects.find(call.noun)
+    if call.verb == "get":
+        strategy = _strategy(row, call, None)
+        return Plan(strategy.name, strategy.requests(row))
+    if call.verb == "delete" and row.delete_refusal:
+        return Plan(f"refused: {row.delete_refusal}", ())
+    key = f"Idempotency-Key {call.idempotency_key}" if call.idempotency_key else ""
+    if call.verb == "add" and row.parent:
+        parent = objects.find(row.parent)
+        params = form({**_params(row, "create", call), row.parent: call.target_id})
+        post = PlannedRequest("POST", row.operation("create").path, params, key)
+        if "customer" in call.fields or "customer_account" in call.fields:
+            return Plan("add", (post,))
+        get = PlannedRequest("GET", parent.operation("retrieve").url_path(call.target_id),
+                             note=f"learn the {row.parent}'s customer, unless this "
+                                  f"connection has already seen the {row.parent}")
+        return Plan("add", (get, post))
+    op = row.operation(call.verb)
+    params = form(_params(row, call.verb, call))
+    return Plan(call.verb, (PlannedRequest(op.http, op.url_path(call.id), params, key),))
+
+
+# ---------------------------------------------------------------------- fetching
+
+
+@attrs.frozen
+class Records:
+    """Every record a ``get`` matches, fetched page by page as it is iterated.
+
+    Iterating again asks Stripe again, so a list reused later in a run is fresh.
+    """
+
+    produce: Callable[[], Iterator[Record]] = attrs.field(repr=False)
+    description: str = ""
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.produce()
+
+    def __repr__(self) -> str:
+        return f"Records({self.description})"
+
+
+def _nothing(row: StripeObject, call: Call) -> BookError:
+    from .query import describe
+
+    if call.where is None:
+        return BookError(f"there is no {row.noun} in Stripe yet")
+    return BookError(f"no {row.noun} in Stripe has {describe(call.where)}")
+
+
+@hookimpl
+def get(connection: Connection, call: Call) -> Record | Iterable[Record]:
+    """One record (the newest match) or, with ``call.many``, a lazy iterable of all.
+
+    The strategy is :func:`stripe_pay.query.choose`'s: retrieve by id, an exact list
+    filter, the Search API, or a list filtered here.
+    """
+    from .query import matches
+
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    strategy = _strategy(row, call, session)
+    if strategy.operation == "retrieve":
+        record = session.record(row, session.send(row, "retrieve", strategy.record_id))
+        if record.get("deleted"):
+            raise BookError(f"the {row.noun} {record.id} has been deleted")
+        if not matches(record.data, strategy.residual):
+            raise _nothing(row, call)
+        return Records(lambda: iter([record]), record.id or "") if call.many else record
+
+    def produce() -> Iterator[Record]:
+        page = session.send(row, strategy.operation, params=strategy.params)
+        for obj in session.each(page):
+            record = session.record(row, obj)
+            if matches(record.data, strategy.residual):
+                yield record
+
+    if call.many:
+        return Records(produce, f"{row.plural} by {strategy.name}")
+    found = produce()
+    try:
+        first = next(found, None)
+    finally:
+        found.close()
+    if first is None:
+        raise _nothing(row, call)
+    return first
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _refusal_hint(verb: str, noun: str) -> Callable[[BookError], str | None]:
+    """Advice for what Stripe refuses about an invoice's state."""
+
+    def hint(error: BookError) -> str | None:
+        if error.status != 400 or error.code == "resource_missing":
+            return None
+        if noun == "invoice" and verb == "delete":
+            return "only a draft invoice can be deleted; void it instead: void the invoice"
+        if verb == "add":
+            return "items can be added only to a draft invoice; create a new invoice"
+        return None
+
+    return hint
+
+
+@hookimpl
+def create(connection: Connection, call: Call) -> Record:
+    """``POST /v1/<objects>`` with the inputs (and the noun's defaults: an invoice is
+    ``send_invoice`` due in 30 days unless told otherwise)."""
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    obj = session.send(row, "create", params=_params(row, "create", call),
+                       idempotency_key=call.idempotency_key)
+    session.wrote(row.noun)
+    return session.record(row, obj)
+
+
+@hookimpl
+def update(connection: Connection, call: Call) -> Record:
+    """``POST /v1/<objects>/{id}`` with the changed fields."""
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    obj = session.send(row, "update", call.id, params=_params(row, "update", call),
+                       idempotency_key=call.idempotency_key)
+    session.wrote(row.noun)
+    return session.record(row, obj)
+
+
+@hookimpl
+def delete(connection: Connection, call: Call) -> Record:
+    """``DELETE /v1/<objects>/{id}``; the record returned has ``deleted: true``."""
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    if row.delete_refusal:
+        raise BookError(row.delete_refusal, hint=row.delete_hint)
+    obj = session.send(row, "delete", call.id, idempotency_key=call.idempotency_key,
+                       hint=_refusal_hint("delete", row.noun))
+    session.wrote(row.noun)
+    return session.record(row, obj)
+
+
+@hookimpl
+def invoice_action(connection: Connection, call: Call) -> Record:
+    """``add`` an item to the invoice ``call.target_id``, or ``send``, ``finalize``,
+    ``pay`` (out of band unless a payment method is named), ``void`` or
+    ``mark_uncollectible`` the invoice ``call.id``. One request each; adding an item
+    without naming its customer first looks up the invoice's customer, unless this
+    connection has already seen the invoice."""
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    if call.verb == "add":
+        return _add(session, row, call)
+    obj = session.send(row, call.verb, call.id, params=_params(row, call.verb, call),
+                       idempotency_key=call.idempotency_key,
+                       hint=_refusal_hint(call.verb, row.noun))
+    session.wrote(row.noun)
+    return session.record(row, obj)
+
+
+def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
+    if not row.parent:
+        raise BookError(f"{_article(row.noun)} {row.noun} is not added to anything")
+    parent = objects.find(row.parent)
+    target = call.target_id or call.id
+    if target is None:
+        raise BookError(f"no {row.parent} to add the {row.noun} to")
+    params = _params(row, "create", call)
+    params[row.parent] = target
+    if "customer" not in params and "customer_account" not in params:
+        customer = session.invoice_customers.get(target)
+        if customer is None:
+            invoice = session.record(parent, session.send(parent, "retrieve", target))
+            if invoice.get("status") != "draft":
+                raise BookError(
+                    f"the {row.parent} {target} is {invoice.get('status')}; items can be "
+                    f"added only to a draft {row.parent}",
+                    hint=f"create a new {row.parent}")
+            customer = invoice.get("customer")
+        params["customer"] = customer
+    obj = session.send(row, "create", params=params, idempotency_key=call.idempotency_key,
+                       hint=_refusal_hint("add", row.noun))
+    session.wrote(row.noun, parent.noun)
+    return session.record(row, obj)
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _configure_sandbox(parser: argparse.ArgumentParser) -> None:
+    from .sandbox import cli
+
+    cli.configure(parser)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import cli
+
+    return cli.run(args)
+
+
+@hookimpl
+def register_commands(register: Callable[..., Any]) -> None:
+    """``kbooks sandbox``: run the local Stripe-compatible server."""
+    register("sandbox", help="run a local Stripe-compatible server to try automations on",
+             configure=_configure_sandbox, run=_run_sandbox)
