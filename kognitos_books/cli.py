@@ -106,6 +106,37 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--connection", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    p = add("run", "run an English automation (a file, or - for standard input)", cmd_run,
+            description=(
+                "Run an automation: one English command per line. The whole file is checked\n"
+                "first; if anything is wrong nothing runs (exit 2). A failing step stops the\n"
+                "run (exit 1) and the report says which steps already took effect.\n\n"
+                "  kbooks run invoice.kog\n"
+                "  kbooks run invoice.kog --dry-run        # show the requests, send none\n"
+                "  kbooks run welcome.kog --each customers.csv --concurrency 4\n"
+                "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n\n"
+                "exit codes: 0 success, 1 a step failed, 2 invalid automation or usage"))
+    p.add_argument("file", nargs="?", help="the automation file (*.kog), or - for stdin")
+    p.add_argument("--json", action="store_true", help="one JSON object per step, then a summary")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check and print the requests that would be sent; send nothing")
+    p.add_argument("--connection", metavar="NAME", help="use this stored connection")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm delete, void and pay steps on a live connection")
+    p.add_argument("--each", metavar="ROWS.csv",
+                   help="run once per CSV row; refer to cells as the row's COLUMN")
+    p.add_argument("--concurrency", type=int, default=1, metavar="N",
+                   help="rows run at the same time with --each (default 1)")
+    p.add_argument("--rate", type=float, metavar="PER_SECOND",
+                   help="at most this many steps a second (default: 25 test, 100 live)")
+    p.add_argument("--fail-fast", action="store_true",
+                   help="with --each, stop at the first failed row")
+    p.add_argument("--resume", metavar="RUN_ID", help="finish a run that stopped")
+
+    p = add("runs", "list recent runs from the journal", cmd_runs)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=20)
+
     def register(name: str, *, help: str, configure: Callable[[argparse.ArgumentParser], None],
                  run: Callable[[argparse.Namespace], int]) -> None:
         if name in sub.choices:
@@ -322,6 +353,189 @@ def cmd_call(args: argparse.Namespace) -> int:
             print(json.dumps(dict(record.data), default=str))
         else:
             print(f"{record.noun} {record.id}")
+    return 0
+
+
+def _read_rows(path: str) -> list[dict[str, str]]:
+    import csv
+
+    from .model import ConfigurationError
+    from .runtime import field_key
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = [{field_key(k): (v or "") for k, v in row.items() if k is not None}
+                    for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigurationError(f"cannot read rows from {path}: {exc}") from None
+    if not rows:
+        raise ConfigurationError(f"{path} has no rows", hint="the first line names the columns")
+    return rows
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+class _Report:
+    """Prints each step as it finishes: a line for people, or JSON lines."""
+
+    def __init__(self, as_json: bool, bulk: bool) -> None:
+        self.as_json = as_json
+        self.bulk = bulk
+        self.tty = sys.stderr.isatty()
+
+    def step(self, outcome) -> None:  # type: ignore[no-untyped-def]
+        from .automation import record_json, summarize
+
+        if self.as_json:
+            print(json.dumps({
+                "row": outcome.row + 1 if self.bulk else None, "step": outcome.step,
+                "line": outcome.line, "command": outcome.command, "state": outcome.state,
+                "result": record_json(outcome.result),
+                "requests": [str(r) for r in outcome.plan.requests] if outcome.plan else None,
+                "strategy": outcome.plan.strategy if outcome.plan else None,
+                "error": outcome.error, "code": outcome.error_code,
+                "request_id": outcome.request_id,
+            }, default=str), flush=True)
+            return
+        if self.bulk and outcome.state != "failed":
+            return  # the progress line speaks for rows that went well
+        mark = {"succeeded": "ok", "failed": "FAILED", "planned": "plan",
+                "restored": "done"}.get(outcome.state, outcome.state)
+        where = f"row {outcome.row + 1} " if self.bulk else ""
+        head = f"{where}step {outcome.step} (line {outcome.line}) {mark:<6} {outcome.command}"
+        if outcome.state == "planned" and outcome.plan:
+            print(f"{head}\n    strategy: {outcome.plan.strategy}")
+            for request in outcome.plan.requests:
+                print(f"    {request}")
+        elif outcome.state == "failed":
+            print(f"{head}\n    error: {outcome.error}", flush=True)
+        else:
+            print(f"{head}\n    -> {summarize(outcome.result)}", flush=True)
+
+    def progress(self, progress) -> None:  # type: ignore[no-untyped-def]
+        import time
+
+        if not self.tty or self.as_json:
+            return
+        elapsed = max(time.monotonic() - progress.started, 1e-6)
+        rate = progress.done / elapsed
+        left = (progress.total - progress.done) / rate if rate else 0
+        width = 24
+        filled = int(width * progress.done / max(progress.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {progress.done}/{progress.total} rows  {rate:5.1f}/s  "
+                         f"{left:4.0f}s left  {progress.failed} failed ")
+        if progress.done == progress.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    from .model import ConfigurationError
+
+    rt = _runtime(args)
+    report = _Report(args.json, bulk=bool(args.each))
+    started = time.monotonic()
+    if args.resume:
+        if args.file:
+            raise ConfigurationError("give either a file or --resume, not both")
+        print(f"Resuming {args.resume}", file=sys.stderr)
+        result = rt.resume(args.resume, yes=args.yes, confirm=_confirm, on_step=report.step,
+                           on_progress=report.progress)
+    else:
+        if not args.file:
+            raise ConfigurationError("which automation?", hint="kbooks run FILE, or - for stdin")
+        from .language import read_automation
+
+        if args.file == "-":
+            text, source = sys.stdin.read(), "<stdin>"
+        else:
+            text, source = read_automation(args.file), args.file
+        rows = _read_rows(args.each) if args.each else None
+        if args.concurrency < 1:
+            raise ConfigurationError("--concurrency must be at least 1")
+        result = rt.run(text, source_name=source, dry_run=args.dry_run, rows=rows,
+                        yes=args.yes, confirm=_confirm, on_step=report.step,
+                        on_progress=report.progress, concurrency=args.concurrency,
+                        rate=args.rate, fail_fast=args.fail_fast,
+                        on_start=None if args.json else _announce)
+    elapsed = time.monotonic() - started
+    return _finish(result, args.json, elapsed)
+
+
+def _announce(modes: dict[str, str], dry_run: bool) -> None:
+    if dry_run:
+        print("Dry run: checking and planning only; nothing will be sent.", file=sys.stderr)
+        return
+    for book, mode in sorted(modes.items()):
+        shout = "LIVE" if mode == "live" else mode
+        print(f"Using {book} in {shout} mode.", file=sys.stderr)
+
+
+def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-untyped-def]
+    from .automation import describe_record
+    from .model import Record
+
+    failures = result.failures
+    if as_json:
+        print(json.dumps({"run_id": result.run_id, "ok": result.ok, "dry_run": result.dry_run,
+                          "modes": result.modes, "rows": result.rows,
+                          "failed_rows": [r + 1 for r in result.failed_rows],
+                          "steps": len(result.steps), "seconds": round(elapsed, 3)}))
+        return 0 if result.ok else 1
+    if result.dry_run:
+        print(f"Checked {len(result.steps)} steps; nothing was sent.")
+        return 0
+    if result.ok:
+        print(f"Done: {len([s for s in result.steps if s.state == 'succeeded'])} steps "
+              f"in {elapsed:.2f}s (run {result.run_id}).")
+        return 0
+    if result.rows > 1:
+        print(f"{len(result.failed_rows)} of {result.rows} rows failed "
+              f"(run {result.run_id}); the other rows finished.", file=sys.stderr)
+    else:
+        failed = failures[0]
+        effects = [s for s in result.steps if s.took_effect]
+        print(f"Stopped: step {failed.step} (line {failed.line}) failed: {failed.error}",
+              file=sys.stderr)
+        if effects:
+            print("Already took effect:", file=sys.stderr)
+            for s in effects:
+                shown = describe_record(s.result) if isinstance(s.result, Record) else ""
+                print(f"    step {s.step} (line {s.line}) {s.command} -> {shown}",
+                      file=sys.stderr)
+        else:
+            print("Nothing took effect.", file=sys.stderr)
+    print(f"  hint: fix the cause, then: kbooks run --resume {result.run_id}", file=sys.stderr)
+    return 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import datetime
+
+    rt = _runtime(args)
+    runs = rt.journal.runs(args.limit)
+    if args.json:
+        print(json.dumps([{
+            "id": r.id, "source": r.source, "state": r.state, "started": r.started,
+            "finished": r.finished, "mode": r.mode, "steps_done": r.steps_done,
+            "steps_failed": r.steps_failed, "error": r.error} for r in runs], indent=2))
+        return 0
+    if not runs:
+        print("No runs yet.")
+        return 0
+    for r in runs:
+        when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{r.id}  {when}  {r.state:<11} {r.steps_done} done, {r.steps_failed} failed"
+              f"  {r.source}" + (f"  ({r.error})" if r.error else ""))
     return 0
 
 

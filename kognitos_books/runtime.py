@@ -14,13 +14,15 @@ from __future__ import annotations
 import difflib
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .automation import DESTRUCTIVE, Execution, NeedsConfirmation, Progress, RunResult, StepResult
 from .credentials import CredentialStore, ask_credentials, env_name
+from .journal import Journal, new_run_id
 from .model import (
     And,
     Book,
@@ -42,6 +44,13 @@ from .model import (
     UnknownProcedure,
 )
 from .plugins import BookStatus, Plugins
+
+if TYPE_CHECKING:
+    from .checker import Step
+
+#: Default steps per second of a bulk run, by mode (the service's own rate limits).
+TEST_RATE = 25
+LIVE_RATE = 100
 
 _DETERMINERS = {"a", "an", "the", "some", "all", "every"}
 _PLURAL_DETERMINERS = {"all", "some", "every"}
@@ -100,6 +109,7 @@ class Runtime:
         self.context: dict[str, Any] = {}
         self._connections: dict[str, Connection] = {}
         self._inputs: dict[tuple[str, str, str], tuple[Field, ...]] = {}
+        self._journal: Journal | None = None
 
     def __repr__(self) -> str:
         return f"Runtime(home={str(self.store.home)!r})"
@@ -344,14 +354,143 @@ class Runtime:
         cannot say)."""
         return self.plugins.call(call.book, "plan_call", call=call)
 
-    def dispatch(self, call: Call, *, connection: Connection | None = None) -> Any:
-        """Send a checked call to its book and remember the result."""
+    def dispatch(self, call: Call, *, connection: Connection | None = None,
+                 remember: bool = True) -> Any:
+        """Send a checked call to its book (and remember the result, unless told not to)."""
         conn = connection or self.connect(call.book)
         hook = hook_for(call.verb)
         if not self.plugins.implements(call.book, hook):
             raise InvalidCall(f"the book {call.book} cannot {call.verb} a {call.noun}")
         result = self.plugins.call(call.book, hook, connection=conn, call=call)
-        self.remember(call, result)
+        if remember:
+            self.remember(call, result)
+        return result
+
+    # ------------------------------------------------------------------ automations
+
+    def check(self, text: str, *, source_name: str = "<automation>",
+              given: Iterable[str] = ()) -> list[Step]:
+        """Parse and check an automation; raise :class:`LanguageError` (every problem at
+        once, each with its line and column) or return its steps. Sends nothing."""
+        from .checker import check
+        from .language.parser import parse
+
+        return check(self, parse(text, source_name), given)
+
+    def run(self, text: str, *, source_name: str = "<automation>", dry_run: bool = False,
+            rows: Sequence[Mapping[str, Any]] | None = None, yes: bool = False,
+            confirm: Callable[[str], bool] | None = None,
+            on_step: Callable[[StepResult], None] | None = None,
+            on_progress: Callable[[Progress], None] | None = None,
+            concurrency: int = 1, rate: float | None = None, fail_fast: bool = False,
+            journal: bool = True,
+            on_start: Callable[[dict[str, str], bool], None] | None = None) -> RunResult:
+        """Run an English automation and return what each step did.
+
+        The whole text is checked first; if anything is wrong a :class:`LanguageError`
+        is raised and nothing is sent. ``dry_run`` plans every step and sends nothing.
+        ``rows`` runs the automation once per row (``the row's COLUMN``), ``concurrency``
+        rows at a time, at most ``rate`` steps a second (default: the connection's mode,
+        25/s for test, 100/s for live). Delete, void and pay steps on a live connection
+        need ``yes=True`` or ``confirm(question)`` returning True.
+
+        A failed step stops its row; the result says which steps took effect. Steps are
+        journaled under ``KBOOKS_HOME`` so :meth:`resume` can finish an interrupted run.
+        """
+        steps = self.check(text, source_name=source_name,
+                           given=("row",) if rows is not None else ())
+        run_id = new_run_id()
+        return self._execute(steps, text=text, source_name=source_name, run_id=run_id,
+                             dry_run=dry_run, rows=rows, yes=yes, confirm=confirm,
+                             on_step=on_step, on_progress=on_progress,
+                             concurrency=concurrency, rate=rate, fail_fast=fail_fast,
+                             journal=journal, restored={}, resuming=False,
+                             on_start=on_start)
+
+    def resume(self, run_id: str, *, yes: bool = False,
+               confirm: Callable[[str], bool] | None = None,
+               on_step: Callable[[StepResult], None] | None = None,
+               on_progress: Callable[[Progress], None] | None = None) -> RunResult:
+        """Finish a run that stopped: steps the journal records as succeeded are not sent
+        again (their results are restored); the others run with the same idempotency keys,
+        so a step that was in flight when the run died is not done twice."""
+        info = self.journal.run(run_id)
+        if info is None:
+            raise ConfigurationError(f"no run {run_id!r} in the journal",
+                                     hint="kbooks runs lists the runs")
+        if info.state == "succeeded":
+            raise ConfigurationError(f"run {run_id} already finished successfully")
+        rows = info.options.get("rows")
+        steps = self.check(info.text, source_name=info.source,
+                           given=("row",) if rows is not None else ())
+        restored: dict[tuple[int, int], Any] = {}
+        for done in self.journal.steps(run_id):
+            step = steps[done.step - 1] if 0 < done.step <= len(steps) else None
+            if (done.state == "succeeded" and step is not None and step.verb != "get"
+                    and done.result is not None):
+                restored[(done.row, done.step)] = Record(step.book, done.noun or step.noun,
+                                                         done.record_id, done.result)
+        self.journal.reopen_run(run_id)
+        return self._execute(steps, text=info.text, source_name=info.source, run_id=run_id,
+                             dry_run=False, rows=rows, yes=yes, confirm=confirm,
+                             on_step=on_step, on_progress=on_progress,
+                             concurrency=int(info.options.get("concurrency", 1)),
+                             rate=info.options.get("rate"),
+                             fail_fast=bool(info.options.get("fail_fast")), journal=True,
+                             restored=restored, resuming=True)
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.store.home)
+        return self._journal
+
+    def _execute(self, steps: list[Step], *, text: str, source_name: str, run_id: str,
+                 dry_run: bool, rows: Sequence[Mapping[str, Any]] | None, yes: bool,
+                 confirm: Callable[[str], bool] | None,
+                 on_step: Callable[[StepResult], None] | None,
+                 on_progress: Callable[[Progress], None] | None, concurrency: int,
+                 rate: float | None, fail_fast: bool, journal: bool,
+                 restored: Mapping[tuple[int, int], Any], resuming: bool,
+                 on_start: Callable[[dict[str, str], bool], None] | None = None) -> RunResult:
+        modes = {} if dry_run else {b: self.connect(b).mode for b in {s.book for s in steps}}
+        if on_start is not None:
+            on_start(modes, dry_run)
+        live = sorted(b for b, m in modes.items() if m == "live")
+        risky = [s for s in steps if s.book in live and s.verb in DESTRUCTIVE]
+        if risky and not yes:
+            question = (f"This automation will {risky[0].verb} on a LIVE connection "
+                        f"({risky[0].book}, line {risky[0].line}). Continue?")
+            if confirm is None or not confirm(question):
+                raise NeedsConfirmation(
+                    f"line {risky[0].line}: {risky[0].verb} on a live connection needs "
+                    "confirmation", hint="run again with --yes to confirm")
+        if rate is None:
+            rate = float(max((LIVE_RATE if m == "live" else TEST_RATE) for m in modes.values())
+                         ) if modes and rows is not None else 0.0
+        book_journal = self.journal if journal and not dry_run else None
+        if book_journal is not None and not resuming:
+            first = next(iter(modes), None)
+            book_journal.start_run(
+                run_id, source_name, text,
+                connection=self._connections[first].name if first else None,
+                mode=",".join(sorted(set(modes.values()))) or None,
+                options={"rows": list(map(dict, rows)) if rows is not None else None,
+                         "concurrency": concurrency, "rate": rate, "fail_fast": fail_fast})
+        execution = Execution(self, steps, run_id=run_id, source=source_name,
+                              dry_run=dry_run, journal=book_journal, rows=rows,
+                              restored=restored, on_step=on_step, on_progress=on_progress,
+                              concurrency=concurrency, rate=rate, fail_fast=fail_fast)
+        try:
+            result = execution.run()
+        except BaseException as exc:
+            if book_journal is not None:
+                book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
+            raise
+        if book_journal is not None:
+            failures = result.failures
+            book_journal.finish_run(run_id, "failed" if failures else "succeeded",
+                                    failures[0].error if failures else None)
         return result
 
     def remember(self, call: Call, result: Any) -> None:

@@ -1,0 +1,402 @@
+"""Running a checked automation: step by step, journaled, resumable, once per row.
+
+:func:`execute` is what ``Runtime.run`` and ``kbooks run`` use. Each step's result is
+remembered under its noun for later steps; a failing step stops its row and the report says
+which earlier steps took effect. Every step that changes something carries an idempotency key
+derived from the run, the row and the step, so a retry or a resume cannot act twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .checker import Ref, Step
+from .journal import Journal, step_key
+from .model import BookError, KbooksError, Plan, Record
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+#: Verbs that need a confirmation (``--yes``) on a live connection.
+DESTRUCTIVE = ("delete", "void", "pay")
+#: Steps that change nothing; a resume runs them again instead of trusting the journal.
+READ_ONLY = ("get",)
+
+
+class RunFailed(KbooksError):
+    """A step failed; ``result`` holds what ran and what took effect."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class NeedsConfirmation(KbooksError):
+    """A destructive step would run on a live connection without ``--yes``."""
+
+    exit_code = 2
+
+
+class LazyRecords:
+    """The records of a plural get: pages are fetched only as they are read, and what was
+    read is kept, so reading again costs nothing."""
+
+    def __init__(self, source: Iterable[Record]) -> None:
+        self._source: Iterator[Record] | None = iter(source)
+        self._seen: list[Record] = []
+        self._lock = threading.Lock()
+
+    def _fill(self, upto: int | None) -> None:
+        with self._lock:
+            while self._source is not None and (upto is None or len(self._seen) < upto):
+                try:
+                    self._seen.append(next(self._source))
+                except StopIteration:
+                    self._source = None
+
+    def __iter__(self) -> Iterator[Record]:
+        for i in itertools.count():
+            self._fill(i + 1)
+            if i >= len(self._seen):
+                return
+            yield self._seen[i]
+
+    def head(self, n: int) -> tuple[list[Record], bool]:
+        """The first ``n`` records and whether there are more."""
+        self._fill(n + 1)
+        return self._seen[:n], len(self._seen) > n
+
+    def __len__(self) -> int:
+        self._fill(None)
+        return len(self._seen)
+
+    def __getitem__(self, index: int) -> Record:
+        self._fill(index + 1)
+        return self._seen[index]
+
+    def __repr__(self) -> str:
+        state = "all read" if self._source is None else "more to read"
+        return f"LazyRecords({len(self._seen)} read, {state})"
+
+
+@attrs.define
+class StepResult:
+    """What one step of one row did.
+
+    ``state``: ``succeeded``, ``failed``, ``planned`` (dry run), ``skipped`` (not reached),
+    ``restored`` (taken from the journal on resume).
+    """
+
+    row: int
+    step: int
+    line: int
+    command: str
+    verb: str
+    noun: str
+    state: str
+    result: Any = None
+    plan: Plan | None = None
+    error: str | None = None
+    error_code: str | None = None
+    request_id: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def took_effect(self) -> bool:
+        return self.state in ("succeeded", "restored") and self.verb not in READ_ONLY
+
+
+@attrs.define
+class RunResult:
+    """A whole run: every step of every row, in order."""
+
+    run_id: str
+    source: str
+    dry_run: bool
+    modes: dict[str, str]
+    steps: list[StepResult] = attrs.field(factory=list)
+    rows: int = 1
+    failed_rows: list[int] = attrs.field(factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(s.state == "failed" for s in self.steps)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [s for s in self.steps if s.state == "failed"]
+
+    def results(self) -> list[Any]:
+        """The result of each step that produced one, in order."""
+        return [s.result for s in self.steps if s.result is not None]
+
+
+@attrs.define
+class RateLimiter:
+    """A token bucket: at most ``rate`` acquisitions a second, bursts of ``burst``."""
+
+    rate: float
+    burst: float = 1.0
+    _tokens: float = attrs.field(init=False, default=0.0)
+    _stamp: float = attrs.field(init=False, factory=time.monotonic)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        self._tokens = self.burst
+
+    def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait_for = (1 - self._tokens) / self.rate
+            time.sleep(wait_for)
+
+
+@attrs.define
+class Progress:
+    """Counts for a progress display: rows done and failed, out of ``total``."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    started: float = attrs.field(factory=time.monotonic)
+
+
+class Execution:
+    """Runs the steps of an automation for one or more rows."""
+
+    def __init__(self, runtime: Runtime, steps: Sequence[Step], *, run_id: str,
+                 source: str, dry_run: bool = False, journal: Journal | None = None,
+                 rows: Sequence[Mapping[str, Any]] | None = None,
+                 restored: Mapping[tuple[int, int], Any] | None = None,
+                 on_step: Callable[[StepResult], None] | None = None,
+                 on_progress: Callable[[Progress], None] | None = None,
+                 concurrency: int = 1, rate: float = 0.0, fail_fast: bool = False) -> None:
+        self.rt = runtime
+        self.steps = steps
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.journal = None if dry_run else journal
+        self.rows = list(rows) if rows is not None else None
+        self.restored = dict(restored or {})
+        self.on_step = on_step
+        self.on_progress = on_progress
+        self.concurrency = max(1, concurrency)
+        self.limiter = RateLimiter(rate, burst=max(1.0, min(rate, 10.0))) if rate else None
+        self.fail_fast = fail_fast
+        self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run, modes={},
+                                rows=len(self.rows) if self.rows is not None else 1)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self) -> RunResult:
+        if not self.dry_run:
+            for book in sorted({s.book for s in self.steps}):
+                self.result.modes[book] = self.rt.connect(book).mode
+        if self.rows is None:
+            self._run_row(0, None)
+            return self.result
+        progress = Progress(total=len(self.rows))
+        if self.concurrency == 1:
+            for index, row in enumerate(self.rows):
+                if self._stop.is_set():
+                    break
+                self._finish_row(index, self._run_row(index, row), progress)
+            return self.result
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix="kbooks-row") as pool:
+            pending: dict[Future[bool], int] = {}
+            rows = iter(enumerate(self.rows))
+            while True:
+                while len(pending) < self.concurrency * 2 and not self._stop.is_set():
+                    nxt = next(rows, None)
+                    if nxt is None:
+                        break
+                    pending[pool.submit(self._run_row, nxt[0], nxt[1])] = nxt[0]
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._finish_row(pending.pop(future), future.result(), progress)
+        self.result.steps.sort(key=lambda s: (s.row, s.step))
+        return self.result
+
+    def _finish_row(self, index: int, ok: bool, progress: Progress) -> None:
+        with self._lock:
+            progress.done += 1
+            if not ok:
+                progress.failed += 1
+                self.result.failed_rows.append(index)
+                if self.fail_fast:
+                    self._stop.set()
+        if self.on_progress:
+            self.on_progress(progress)
+
+    def _run_row(self, row: int, values: Mapping[str, Any] | None) -> bool:
+        context: dict[str, Any] = {}
+        if values is not None:
+            context["row"] = Record("rows", "row", str(row + 1), dict(values))
+        for step in self.steps:
+            outcome = self._run_step(step, row, context)
+            with self._lock:
+                self.result.steps.append(outcome)
+            if self.on_step:
+                self.on_step(outcome)
+            if outcome.state == "failed":
+                for later in self.steps[step.index + 1:]:
+                    with self._lock:
+                        self.result.steps.append(StepResult(
+                            row=row, step=later.index + 1, line=later.line,
+                            command=later.text, verb=later.verb, noun=later.noun,
+                            state="skipped"))
+                return False
+        return True
+
+    # ------------------------------------------------------------------ one step
+
+    def _run_step(self, step: Step, row: int, context: dict[str, Any]) -> StepResult:
+        number = step.index + 1
+        outcome = StepResult(row=row, step=number, line=step.line, command=step.text,
+                             verb=step.verb, noun=step.noun, state="planned")
+        key = step_key(self.run_id, row, number)
+        restored = self.restored.get((row, number))
+        if restored is not None:
+            outcome.state = "restored"
+            outcome.result = restored
+            self._remember(step, restored, context)
+            return outcome
+        started = time.perf_counter()
+        try:
+            call = step.call(lambda v: self._resolve(v, context), key)
+            if self.dry_run:
+                outcome.plan = self.rt.plan(call)
+                outcome.result = None
+                self._remember(step, _placeholder(step), context)
+                return outcome
+            if self.journal:
+                self.journal.start_step(self.run_id, row, number, step.line, step.text, key)
+            if self.limiter:
+                self.limiter.acquire()
+            value = self.rt.dispatch(call, remember=False)
+            if step.many and value is not None and not isinstance(value, LazyRecords):
+                value = LazyRecords(value)
+            outcome.state = "succeeded"
+            outcome.result = value
+            self._remember(step, value, context)
+            if self.journal:
+                record = value if isinstance(value, Record) else None
+                self.journal.finish_step(
+                    self.run_id, row, number, "succeeded", noun=step.noun,
+                    record_id=record.id if record else None,
+                    result=dict(record.data) if record is not None else None)
+        except Exception as exc:
+            outcome.state = "failed"
+            outcome.error = exc.message if isinstance(exc, KbooksError) else (
+                f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, BookError):
+                outcome.error = str(exc)
+                outcome.error_code = exc.code
+                outcome.request_id = exc.request_id
+            if self.journal:
+                self.journal.finish_step(self.run_id, row, number, "failed",
+                                         error=outcome.error)
+        finally:
+            outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _remember(self, step: Step, value: Any, context: dict[str, Any]) -> None:
+        for name in step.produces:
+            context[name] = value
+        if isinstance(value, Record) and value.noun not in step.produces:
+            context[value.noun] = value
+
+    def _resolve(self, value: Any, context: Mapping[str, Any]) -> Any:
+        if not isinstance(value, Ref):
+            return value
+        if self.dry_run and value.noun != "row":
+            current = context.get(value.noun)
+            if current is None or isinstance(current, _Placeholder):
+                return f"<{value.raw}>"
+        current = context.get(value.noun)
+        if current is None:
+            raise KbooksError(f'"{value.raw}": no {value.noun} was produced')
+        walked: list[str] = []
+        for part in value.path:
+            walked.append(part)
+            if isinstance(current, Record):
+                data: Any = current.data
+            else:
+                data = current
+            if not isinstance(data, Mapping) or part not in data:
+                shown = "'s ".join([f"the {value.noun}", *walked])
+                raise KbooksError(f'"{shown}" has no value'
+                                  + (f" ({value.noun} {current.id})"
+                                     if isinstance(current, Record) else ""))
+            current = data[part]
+        if isinstance(current, Record):
+            return current.id
+        return current
+
+
+class _Placeholder:
+    """Stands for a result in a dry run, where nothing is fetched or created."""
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+
+
+def _placeholder(step: Step) -> _Placeholder:
+    return _Placeholder(step.noun)
+
+
+def summarize(value: Any, limit: int = 5) -> str:
+    """A short human line for a step's result."""
+    if isinstance(value, Record):
+        return describe_record(value)
+    if isinstance(value, LazyRecords):
+        head, more = value.head(limit)
+        if not head:
+            return "none found"
+        shown = "; ".join(describe_record(r) for r in head)
+        return f"{shown}{'; …' if more else ''}"
+    return "" if value is None else str(value)
+
+
+_NOTABLE = ("email", "name", "status", "unit_amount", "amount", "amount_due", "total",
+            "currency", "description", "deleted")
+
+
+def describe_record(record: Record) -> str:
+    parts = [f"{record.noun} {record.id}" if record.id else record.noun]
+    for key in _NOTABLE:
+        value = record.data.get(key)
+        if value not in (None, "", [], {}):
+            parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def record_json(value: Any) -> Any:
+    """JSON-ready form of a step result."""
+    if isinstance(value, Record):
+        return dict(value.data)
+    if isinstance(value, LazyRecords):
+        return [dict(r.data) for r in value]
+    return value
