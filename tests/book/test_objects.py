@@ -1,0 +1,150 @@
+"""The table of Stripe objects agrees with the SDK, and fields come from the SDK's types."""
+
+import subprocess
+import sys
+
+import pytest
+import stripe
+import stripe.params
+from stripe_pay import objects, schema
+from stripe_pay.book import describe_book, describe_inputs
+
+ROWS = objects.OBJECTS
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
+def test_every_operation_exists_in_the_sdk(row):
+    client = stripe.StripeClient("sk_test_unused")
+    service = getattr(client.v1, row.service)
+    names = ["retrieve", "list", "create", "update"]
+    names += ["search"] if row.searchable else []
+    names += [] if row.delete_refusal else ["delete"]
+    names += [a.verb for a in row.actions]
+    for name in names:
+        op = row.operation(name)
+        assert callable(getattr(service, op.method)), (row.noun, name)
+        assert hasattr(stripe.params, op.params), (row.noun, op.params)
+    assert getattr(stripe, row.resource).OBJECT_NAME.replace("item", " item") == row.noun
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
+def test_filters_and_search_fields_are_real(row):
+    listed = {f.name for f in schema.accepted(row, "list")}
+    for spec in row.list_filters:
+        assert spec.param in listed, (row.noun, spec.param)
+    # A field Stripe moved (an invoice's subscription now lives under parent) can still be
+    # searched and filtered by; describe_inputs offers it through the list filter.
+    conditions = {f.name for f in describe_inputs(noun=row.noun, verb="get")}
+    assert row.search_fields <= conditions, row.search_fields - conditions
+
+
+def test_prefixes_are_unique_and_named():
+    prefixes = [row.id_prefix for row in ROWS] + list(objects.OTHER_PREFIXES)
+    assert len(prefixes) == len(set(prefixes))
+    assert objects.kind_of_id("sub_123456789") == "subscription"
+    assert objects.kind_of_id("ii_1") == "invoice item"
+    assert objects.kind_of_id("in_1") == "invoice"
+    assert objects.kind_of_id("12232232") is None
+
+
+def test_find_by_alias_and_plural():
+    assert objects.find("item").noun == "invoice item"
+    assert objects.find("Invoices").noun == "invoice"
+    with pytest.raises(KeyError):
+        objects.find("subscription")
+
+
+# ---------------------------------------------------------------------- schemas
+
+
+def fields(noun, verb):
+    return {f.name: f for f in describe_inputs(noun=noun, verb=verb)}
+
+
+def test_accepted_fields_come_from_params_typeddicts():
+    created = fields("customer", "create")
+    assert set(created) == set(stripe.params.CustomerCreateParams.__annotations__) - set(
+        stripe.RequestOptions.__annotations__)
+    assert created["email"].type == "string" and not created["email"].required
+    assert created["metadata"].type == "object" and created["metadata"].children is None
+    address = created["address"]
+    assert address.type == "object" and address.child("city").type == "string"
+    assert created["tax_exempt"].choices == ("exempt", "none", "reverse")
+    assert created["balance"].type == "integer"
+    assert created["validate"].type == "boolean"
+
+
+def test_request_options_are_never_inputs():
+    for row in ROWS:
+        for verb in row.verbs:
+            names = {f.name for f in describe_inputs(noun=row.noun, verb=verb)}
+            assert not names & {"api_key", "idempotency_key", "stripe_account", "headers"}
+
+
+def test_required_and_choices():
+    price = fields("price", "create")
+    assert price["currency"].required
+    assert price["unit_amount"].type == "integer"
+    assert not price["product"].required
+    invoice = fields("invoice", "create")
+    assert invoice["collection_method"].choices == ("charge_automatically", "send_invoice")
+    assert invoice["due_date"].type == "timestamp"
+    assert fields("product", "create")["name"].required
+
+
+def test_add_takes_item_inputs_without_the_invoice():
+    added = fields("invoice item", "add")
+    assert {"customer", "amount", "currency"} <= set(added)
+    assert "invoice" not in added
+    assert "invoice" in fields("invoice item", "create")
+
+
+def test_action_inputs():
+    assert "paid_out_of_band" in fields("invoice", "pay")
+    assert set(fields("invoice", "send")) == {"expand"}
+    assert describe_inputs(noun="price", verb="delete") == ()
+
+
+def test_get_fields_are_the_resource_fields():
+    got = fields("invoice", "get")
+    assert {"status", "total", "customer", "metadata", "created", "number"} <= set(got)
+    assert got["customer"].type == "string"  # an id, expandable
+    assert got["created"].type == "timestamp"
+    assert got["status"].choices == ("draft", "open", "paid", "uncollectible", "void")
+    assert got["metadata"].children is None
+    assert fields("item", "get")["pending"].type == "boolean"  # a list filter only
+
+
+def test_custom_ids():
+    assert schema.accepts_custom_id(objects.find("product"))
+    assert not schema.accepts_custom_id(objects.find("customer"))
+
+
+# ---------------------------------------------------------------------- the book
+
+
+def test_describe_book():
+    book = describe_book()
+    assert (book.name, book.title, book.target) == ("stripe_pay", "Stripe Pay", "stripe")
+    assert [n.name for n in book.nouns] == ["customer", "product", "price", "invoice",
+                                            "invoice item"]
+    invoice = book.noun("invoice")
+    assert invoice.verbs == ("get", "create", "update", "delete", "send", "finalize", "pay",
+                             "void", "mark_uncollectible")
+    item = book.noun("item")
+    assert (item.name, item.parent, item.id_prefix) == ("invoice item", "invoice", "ii_")
+    assert "add" in item.verbs
+    key = book.credentials[0]
+    assert key.problem("sk_test_abc123") is None
+    assert key.problem("rk_live_abc123") is None
+    assert "starts with sk_test_" in key.problem("pk_test_abc123")
+    assert book.settings[0].name == "api_base"
+    assert book.settings[0].default == "https://api.stripe.com"
+
+
+def test_importing_the_book_does_not_import_stripe():
+    code = ("import sys, stripe_pay.book as b; b.describe_book(); "
+            "print('stripe' in sys.modules, 'werkzeug' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]
