@@ -366,10 +366,24 @@ class PlannedRequest:
     note: str = ""
 
     def __str__(self) -> str:
-        from urllib.parse import urlencode
+        query = "&".join(f"{k}={v}" for k, v in _flatten(self.params))
+        return (f"{self.method} {self.path}" + (f" {query}" if query else "")
+                + (f"  # {self.note}" if self.note else ""))
 
-        query = f" {urlencode(self.params, doseq=True)}" if self.params else ""
-        return f"{self.method} {self.path}{query}" + (f"  # {self.note}" if self.note else "")
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Form-style keys, readable: ``metadata[plan]=gold``, ``expand[]=customer``."""
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, Mapping):
+            yield from _flatten(value, name)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                yield f"{name}[]", item
+        elif isinstance(value, bool):
+            yield name, "true" if value else "false"
+        else:
+            yield name, value
 
 
 @attrs.frozen

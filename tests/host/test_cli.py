@@ -37,7 +37,7 @@ def test_help_and_books_do_not_import_stripe(kbooks_home, args):
     assert out.returncode == 0, out.stderr
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "stripe_pay" in imported or "stripe_pay.book" in imported  # the book was loaded...
+    assert any(name.startswith("stripe_pay") for name in imported)  # the book was loaded...
     assert "stripe" not in imported  # ...but not the SDK
     assert not any(name.startswith("stripe.") for name in imported)
 
