@@ -1,0 +1,80 @@
+"""Command line for the sandbox: ``kbooks sandbox`` and ``python -m stripe_pay.sandbox``.
+
+:func:`configure` adds the options to an ``argparse`` parser; :func:`run` serves until
+interrupted. Importing this module loads neither werkzeug nor the stripe SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+import threading
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 12111
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the sandbox's options to ``parser``."""
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to bind (default {DEFAULT_HOST}; the control endpoints "
+                             "need no key, so think before binding anything but loopback)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to listen on, 0 for any free port (default {DEFAULT_PORT})")
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                        help="add this much latency to every /v1 request")
+    parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
+                        help="answer 429 beyond this many /v1 requests per second")
+    parser.add_argument("--fail-rate", type=float, default=0.0, metavar="FRACTION",
+                        help="answer this fraction of /v1 requests with a 500, before acting")
+    parser.add_argument("--drop-rate", type=float, default=0.0, metavar="FRACTION",
+                        help="drop the connection of this fraction of POSTs, after acting")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the fault choices, to make a run repeatable")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print a line per request")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C; returns the process exit status."""
+    from .server import Faults, SandboxServer
+
+    try:
+        faults = Faults().updated({
+            "latency_ms": args.latency_ms, "rate_limit": args.rate_limit,
+            "fail_rate": args.fail_rate, "drop_rate": args.drop_rate, "seed": args.seed,
+        })
+    except ValueError as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    sandbox = SandboxServer(host=args.host, port=args.port, faults=faults)
+    try:
+        sandbox.start()
+    except OSError as error:
+        print(f"sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    if not _is_loopback(args.host):
+        print(f"warning: listening on {args.host}, beyond this machine; anyone who can reach it "
+              "can read the request log and change faults under /_sandbox.", file=sys.stderr)
+    print(f"Stripe sandbox listening on {sandbox.url} "
+          "(any sk_test_/rk_test_ key works; Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
