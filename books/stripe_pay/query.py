@@ -275,6 +275,10 @@ def _same(actual: Any, wanted: Any) -> bool:
         if isinstance(wanted, str):
             return wanted.lower() == str(actual).lower()
         return wanted is actual
+    if isinstance(actual, str) and isinstance(wanted, str):
+        # As Stripe's search compares text, so a search and its client-side stand-in
+        # (used after writes) agree.
+        return actual.casefold() == wanted.casefold()
     if isinstance(actual, int) and isinstance(wanted, str):
         try:
             return actual == int(wanted)
@@ -298,8 +302,8 @@ def _number(value: Any) -> float | None:
 def matches(data: Mapping[str, Any], where: Filter | None) -> bool:
     """Whether a record's data satisfies ``where`` (checked here, in the client).
 
-    ``is`` compares exactly; ``contains`` and ``starts with`` ignore case, as Stripe's
-    substring search does.
+    Text comparisons ignore case, as Stripe's search does; numbers, booleans and ids given
+    as text compare by value.
     """
     if where is None:
         return True

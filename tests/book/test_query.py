@@ -125,7 +125,8 @@ def test_search_when_lists_cannot_filter():
     s = choose(CUSTOMER, cond("name", "is", "John Doe"))
     assert (s.name, s.operation) == ("search", "search")
     assert dict(s.params) == {"query": "name:'John Doe'", "limit": 1}
-    assert str(s.requests(CUSTOMER)[0]).startswith("GET /v1/customers/search query=")
+    [request] = s.requests(CUSTOMER)
+    assert (request.method, request.path) == ("GET", "/v1/customers/search")
 
 
 def test_recent_writes_turn_search_into_client_filter():
@@ -166,7 +167,8 @@ DATA = {
 
 @pytest.mark.parametrize(("where", "expected"), [
     (cond("status", "is", "open"), True),
-    (cond("status", "is", "Open"), False),
+    (cond("status", "is", "Open"), True),
+    (cond("status", "is", "opened"), False),
     (cond("status", "is not", "open"), False),
     (cond("total", "is", "1500"), True),
     (cond("total", ">", 1000), True),
