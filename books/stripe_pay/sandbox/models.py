@@ -752,8 +752,7 @@ class Backend:
             email = params["email"]
             found = (c for c in found if c.email == email)
         if "created" in params:
-            test = created_filter(params["created"])
-            found = (c for c in found if test(c.created))
+            found = _stamp_filter(found, "created", params["created"])
         return found
 
     # Products
@@ -832,8 +831,7 @@ class Backend:
             if field in params:
                 found = _attribute_equals(found, field, params[field])
         if "created" in params:
-            test = created_filter(params["created"])
-            found = (p for p in found if test(p.created))
+            found = _stamp_filter(found, "created", params["created"])
         return found
 
     # Prices
@@ -976,8 +974,7 @@ class Backend:
             found = (p for p in found if p.recurring is not None and all(
                 p.recurring.get(key) == value for key, value in wanted.items()))
         if "created" in params:
-            test = created_filter(params["created"])
-            found = (p for p in found if test(p.created))
+            found = _stamp_filter(found, "created", params["created"])
         return found
 
     # Invoice items
@@ -1171,8 +1168,7 @@ class Backend:
             pending = params["pending"]
             found = (i for i in found if (i.invoice is None) == pending)
         if "created" in params:
-            test = created_filter(params["created"])
-            found = (i for i in found if test(i.created))
+            found = _stamp_filter(found, "created", params["created"])
         return found
 
     # Invoices
@@ -1422,8 +1418,7 @@ class Backend:
                 found = _attribute_equals(found, field, params[field])
         for field in ("created", "due_date"):
             if field in params:
-                test = created_filter(params[field])
-                found = (i for i in found if test(getattr(i, field)))
+                found = _stamp_filter(found, field, params[field])
         return found
 
     # Rendering
@@ -1476,6 +1471,13 @@ class Backend:
 
 def _attribute_equals(objects: Iterable[M], field: str, value: Any) -> Iterator[M]:
     return (obj for obj in objects if getattr(obj, field) == value)
+
+
+def _stamp_filter(objects: Iterable[M], field: str, condition: Any) -> Iterator[M]:
+    # A function, not an inline generator: filters are chained lazily inside loops, and a
+    # generator would read the loop's variables only after the loop had moved on.
+    test = created_filter(condition)
+    return (obj for obj in objects if test(getattr(obj, field)))
 
 
 def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:

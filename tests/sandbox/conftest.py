@@ -1,0 +1,48 @@
+"""Fixtures for the sandbox's conformance tests: one sandbox on 127.0.0.1 (a free port) for the
+whole session, emptied before each test, and the official stripe SDK pointed at it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_pay.sandbox import SandboxServer
+
+TEST_KEY = "sk_test_sandboxconformance1234"
+EXPECTED_FIELDS = Path(__file__).with_name("expected_fields.json")
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The session's sandbox, with no objects, no logged requests and no faults."""
+    sandbox_server.set_faults(latency_ms=0, rate_limit=None, fail_rate=0, drop_rate=0, seed=None)
+    sandbox_server.reset()
+    return sandbox_server
+
+
+def make_client(sandbox: SandboxServer, key: str = TEST_KEY, **options: Any) -> stripe.StripeClient:
+    options.setdefault("max_network_retries", 0)
+    return stripe.StripeClient(key, base_addresses={"api": sandbox.url}, **options)
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer) -> stripe.StripeClient:
+    """An SDK client on the sandbox that does not retry, so every request is seen once."""
+    return make_client(sandbox)
+
+
+@pytest.fixture(scope="session")
+def expected_fields() -> dict[str, list[str]]:
+    """Top-level fields of Stripe's example objects, by fixture name (see the data file)."""
+    return json.loads(EXPECTED_FIELDS.read_text())["objects"]
