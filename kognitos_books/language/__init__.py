@@ -7,6 +7,7 @@ words at fault; ``closest`` and ``did_you_mean`` help write such messages.
 """
 
 from .ast import (
+    OPS,
     AllOf,
     AnyOf,
     Automation,
@@ -32,6 +33,7 @@ from .errors import LanguageError, LanguageErrors, closest, did_you_mean
 from .parser import parse, parse_command, read_automation
 
 __all__ = [
+    "OPS",
     "AllOf",
     "AnyOf",
     "Automation",

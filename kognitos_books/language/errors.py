@@ -241,12 +241,17 @@ def _show(line_text: str, column: int, length: int) -> list[str]:
 # --------------------------------------------------------------------------- suggestions
 
 
+#: How alike two words must be (difflib's ratio) to be suggested; difflib's own default.
+_CUTOFF = 0.6
+
+
 def _key(word: str) -> str:
     return "_".join(word.lower().replace("-", " ").replace("_", " ").split())
 
 
 def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """Up to ``n`` of ``choices`` that look like ``word``, best first.
+    """Up to ``n`` of ``choices`` that look like ``word``, best first (ties keep the
+    order of ``choices``).
 
     Case is ignored, and spaces, hyphens and underscores count as the same, so
     ``"unit amount"`` finds ``"unit_amount"`` first. Returns the choices as given.
@@ -255,11 +260,17 @@ def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     for choice in choices:
         by_key.setdefault(_key(choice), choice)
     key = _key(word)
-    if key in by_key:
-        exact = by_key[key]
-        rest = difflib.get_close_matches(key, [k for k in by_key if k != key], n - 1, 0.6)
-        return [exact, *(by_key[k] for k in rest)][:n]
-    return [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n, 0.6)]
+    matcher = difflib.SequenceMatcher(b=key)
+    scored = []
+    for position, candidate in enumerate(by_key):
+        matcher.set_seq1(candidate)
+        if candidate == key:
+            scored.append((2.0, position, candidate))
+        elif matcher.real_quick_ratio() >= _CUTOFF and matcher.quick_ratio() >= _CUTOFF \
+                and (ratio := matcher.ratio()) >= _CUTOFF:
+            scored.append((ratio, position, candidate))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [by_key[candidate] for _, _, candidate in scored[:n]]
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:

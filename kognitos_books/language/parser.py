@@ -115,6 +115,8 @@ _CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
 _CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
                   0x1B: "escape", 0x7F: "delete"}
+_COMPARISONS = ("a comparison is one of: is, is not, contains, starts with, is greater than, "
+                "is less than, is at least, is at most, is after, is before, is one of")
 _VALUE_EXAMPLES = '"text", 42, true, 2025-01-31, $15.00 or the customer\'s id'
 
 
@@ -388,8 +390,10 @@ def _apostrophe(line: _Line, tokens: list[_Token], index: int) -> int:
 def _text(line: _Line, start: int) -> tuple[_Token, int]:
     text = line.text
     opener = text[start]
-    same, other = ((_DOUBLE_QUOTES, _SINGLE_QUOTES) if opener in _DOUBLE_QUOTES
-                   else (_SINGLE_QUOTES, _DOUBLE_QUOTES))
+    family = _DOUBLE_QUOTES if opener in _DOUBLE_QUOTES else _SINGLE_QUOTES
+    # A straight quote closes a straight one; a curly quote closes a curly one of its
+    # family, whichever way it curls (word processors are not always right about that).
+    same = opener if opener in "\"'" else family[1:]
     chars: list[str] = []
     index = start + 1
     while index < len(text):
@@ -399,7 +403,7 @@ def _text(line: _Line, start: int) -> tuple[_Token, int]:
             index += 2
             continue
         # In 'it's' the middle quote is an apostrophe: letters on both sides.
-        inside_word = (same is _SINGLE_QUOTES and _is_word_char(text[index - 1])
+        inside_word = (family is _SINGLE_QUOTES and _is_word_char(text[index - 1])
                        and _is_word_char(text[index + 1:index + 2]))
         if char in same and not inside_word:
             raw = text[start:index + 1]
@@ -410,12 +414,12 @@ def _text(line: _Line, start: int) -> tuple[_Token, int]:
         index += 1
     for index in range(start + 1, len(text)):
         follows = text[index + 1:index + 2]
-        if text[index] in other and (not follows or follows.isspace() or follows in ",#"):
+        if text[index] in _QUOTES and (not follows or follows.isspace() or follows in ",#"):
             raise line.fail(
                 f"mixed quotes: the text starts with {opener} but ends with {text[index]}",
                 start + 1, index + 2, hint="start and end text with the same kind of quote",
             )
-    closer = '"' if opener in _DOUBLE_QUOTES else "'"
+    closer = same[0]
     raise line.fail(
         f"unterminated text: the {opener} at column {start + 1} is never closed",
         start + 1, len(text.rstrip()) + 1, hint=f"end the text with {closer} on the same line",
@@ -430,7 +434,8 @@ def _literal(line: _Line, start: int) -> tuple[_Token, int]:
         char = text[end]
         if char.isspace() or char in _QUOTES or char == "#":
             break
-        # "1,500" is one chunk (and refused or read as money); "1, 2" is a list.
+        # "1,500" and "$1,50" are one chunk (money, or refused as ambiguous: thousands or
+        # decimals?); only "1, 2", with a space, is a list.
         if char == "," and not _is_digit(text[end + 1:end + 2]):
             break
         end += 1
@@ -487,7 +492,8 @@ def _literal(line: _Line, start: int) -> tuple[_Token, int]:
 def _bad_literal(chunk: str) -> tuple[str, str]:
     if any(symbol in chunk for symbol in SYMBOLS) or re.search(r"[0-9][A-Za-z]{3}$", chunk):
         return (f"bad amount of money {chunk}",
-                "write amounts like $15.00, 15.00 usd or €12.50")
+                "write amounts like $15.00, 15.00 usd or €12.50 (a point before the cents, "
+                "commas only between thousands)")
     if "/" in chunk or re.fullmatch(r"[0-9]{1,2}-[0-9]{1,2}-[0-9]+", chunk):
         return f"bad date {chunk}", "write dates as year-month-day, like 2025-01-31"
     if ":" in chunk:
@@ -495,8 +501,8 @@ def _bad_literal(chunk: str) -> tuple[str, str]:
                 "a time goes after a date, like 2025-01-31 14:00")
     if re.fullmatch(r"-?[0-9]+(,[0-9]+)+", chunk):
         return (f"ambiguous number {chunk}",
-                "write numbers without separators, or put a space after each comma to make "
-                "a list")
+                "write numbers without separators and with a point before decimals (1.5), "
+                "or put a space after each comma to make a list")
     return f"bad number {chunk}", "write numbers like 42, -3 or 3.5"
 
 
@@ -638,7 +644,7 @@ class _Reader:
         if token is None:
             return "the end of the line"
         if token.kind == "text":
-            return f"the text {token.raw}"
+            return f"text {token.raw}"
         return f'"{token.raw}"'
 
     # -- a command line
@@ -693,6 +699,10 @@ class _Reader:
                 head.target = self.target(preposition)
             elif word == "whose" and head.whose is None:
                 head.whose = self.where(self.take())
+                if not self.at_end() and self.word() not in ("as", "with", "where",
+                                                             *PREPOSITIONS):
+                    raise self.fail_here(f"unexpected {self.found()} after the condition; "
+                                         f'expected "and", "or", {self.expected(head)}')
             elif word in ("with", "where"):
                 keyword = self.take()
                 head.inputs_keyword = keyword.word
@@ -786,11 +796,8 @@ class _Reader:
         word = self.word()
         first = self.peek()
         if first is None or word is None:
-            raise self.fail_here(
-                f'missing comparison after "{field.raw}", found {self.found()}',
-                hint=f'like: {field.raw} is "..." (or is not, contains, starts with, '
-                "is greater than, is one of, ...)",
-            )
+            raise self.fail_here(f'missing comparison after "{field.raw}", found '
+                                 f"{self.found()}", hint=_COMPARISONS)
         op: str
         if word in _IS_NOT:
             self.take()
@@ -808,11 +815,8 @@ class _Reader:
             self.take()
             op = self.after_is(first)
         else:
-            raise self.fail_here(
-                f'missing comparison after "{field.raw}", found {self.found()}',
-                hint=f'like: {field.raw} is "..." (or is not, contains, starts with, '
-                "is greater than, is one of, ...)",
-            )
+            raise self.fail_here(f'missing comparison after "{field.raw}", found '
+                                 f"{self.found()}", hint=_COMPARISONS)
         last = self.last
         return op, self.line.text[first.column - 1:last.end - 1], self.line.span(first, last)
 
@@ -998,23 +1002,21 @@ class _Parser:
 
     def commands(self, code: list[_Line]) -> list[Command]:
         commands: list[Command] = []
-        base = code[0].indent if code else ""
+        # Commands sit at the smallest indentation, so a whole automation may be indented
+        # (as in a Python string) and a stray indented first line is reported as such.
+        base = min((line.indent for line in code), key=len, default="")
+        first = next((line for line in code if line.indent == base), None)
         index = 0
         while index < len(code):
             line = code[index]
             index += 1
             if line.indent != base:
-                self.errors.append(self.misplaced(line, base, code[0]))
+                assert first is not None
+                self.errors.append(self.misplaced(line, base, first, index == 1))
                 continue
             try:
                 if _THE.match(line.content):
-                    raise line.fail(
-                        'this line reads like an input ("the FIELD is VALUE"), but there is no '
-                        'command ending in "with" above it',
-                        len(line.indent) + 1, len(line.indent) + 4,
-                        hint='inputs go under a command ending in "with", like: create a '
-                        "customer in stripe with",
-                    )
+                    raise _Fail(self.stray_input(line, index == 1))
                 reader = _Reader(line, _tokenize(line))
                 head = reader.command()
                 reader.finish()
@@ -1043,16 +1045,26 @@ class _Parser:
             commands.append(head.command(line.text, inputs))
         return commands
 
-    def misplaced(self, line: _Line, base: str, first: _Line) -> LanguageError:
+    def stray_input(self, line: _Line, at_start: bool) -> LanguageError:
+        above = ("no command comes before it" if at_start
+                 else 'the command above it does not end in "with"')
+        return LanguageError(
+            f'this line reads like an input ("the FIELD is VALUE"), but {above}',
+            source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
+            length=3, line_text=line.text,
+            hint='inputs go on the lines under a command ending in "with", like: create a '
+            "customer in stripe with",
+        )
+
+    def misplaced(self, line: _Line, base: str, first: _Line, at_start: bool) -> LanguageError:
         column = len(line.indent) + 1
         if line.indent.startswith(base):
+            if _THE.match(line.content):
+                return self.stray_input(line, at_start)
             message = ('this line is indented, but the command above it does not end in '
                        '"with" or "where"')
             hint = ("indent only the inputs under such a command; to start a new command, "
                     "do not indent it")
-        elif base.startswith(line.indent):
-            message = f"this line is indented less than the first command (line {first.number})"
-            hint = "start every command at the same indentation"
         else:
             message = (f"inconsistent indentation: {_describe_indent(line.indent)} here, "
                        f"{_describe_indent(base)} on line {first.number}")
