@@ -50,6 +50,7 @@ class StripeSession:
 
     key: Secret = attrs.field(repr=False)
     api_base: str = DEFAULT_API_BASE
+    max_network_retries: int = MAX_NETWORK_RETRIES
     http_client: Any = attrs.field(default=None, repr=False)
     sdk: stripe.StripeClient = attrs.field(init=False, repr=False)
     written: set[str] = attrs.field(factory=set)
@@ -59,7 +60,7 @@ class StripeSession:
         self.sdk = stripe.StripeClient(
             self.key.reveal(),
             base_addresses={"api": self.api_base},
-            max_network_retries=MAX_NETWORK_RETRIES,
+            max_network_retries=self.max_network_retries,
             stripe_version=API_VERSION,
             http_client=self.http_client,
         )
