@@ -308,19 +308,32 @@ def get(connection: Connection, call: Call) -> Record | Iterable[Record]:
 # ---------------------------------------------------------------------- writing
 
 
+_DRAFT_ONLY = {
+    "delete": "only a draft invoice can be deleted; void it instead: void the invoice",
+    "add": "items can be added only to a draft invoice; create a new invoice",
+}
+
+
 def _refusal_hint(verb: str, noun: str) -> Callable[[BookError], str | None]:
     """Advice for what Stripe refuses about an invoice's state."""
 
     def hint(error: BookError) -> str | None:
         if error.status != 400 or error.code == "resource_missing":
             return None
-        if noun == "invoice" and verb == "delete":
-            return "only a draft invoice can be deleted; void it instead: void the invoice"
-        if verb == "add":
-            return "items can be added only to a draft invoice; create a new invoice"
+        if verb == "add" or (noun == "invoice" and verb == "delete"):
+            return _DRAFT_ONLY[verb]
         return None
 
     return hint
+
+
+def _refuse_if_finalized(session: StripeSession, invoice_id: str, verb: str) -> None:
+    """Refuse, without a request, what only a draft allows on an invoice this connection
+    has already seen leave draft."""
+    status = session.finalized_invoices.get(invoice_id)
+    if status is not None:
+        raise BookError(f"the invoice {invoice_id} is {status}, not a draft",
+                        hint=_DRAFT_ONLY[verb])
 
 
 @hookimpl
@@ -353,6 +366,8 @@ def delete(connection: Connection, call: Call) -> Record:
     row = objects.find(call.noun)
     if row.delete_refusal:
         raise BookError(row.delete_refusal, hint=row.delete_hint)
+    if row.noun == "invoice" and call.id:
+        _refuse_if_finalized(session, call.id, "delete")
     obj = session.send(row, "delete", call.id, idempotency_key=call.idempotency_key,
                        hint=_refusal_hint("delete", row.noun))
     session.wrote(row.noun)
@@ -384,17 +399,14 @@ def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
     target = call.target_id or call.id
     if target is None:
         raise BookError(f"no {row.parent} to add the {row.noun} to")
+    _refuse_if_finalized(session, target, "add")
     params = _params(row, "create", call)
     params[row.parent] = target
     if "customer" not in params and "customer_account" not in params:
         customer = session.invoice_customers.get(target)
         if customer is None:
             invoice = session.record(parent, session.send(parent, "retrieve", target))
-            if invoice.get("status") != "draft":
-                raise BookError(
-                    f"the {row.parent} {target} is {invoice.get('status')}; items can be "
-                    f"added only to a draft {row.parent}",
-                    hint=f"create a new {row.parent}")
+            _refuse_if_finalized(session, target, "add")
             customer = invoice.get("customer")
         params["customer"] = customer
     obj = session.send(row, "create", params=params, idempotency_key=call.idempotency_key,

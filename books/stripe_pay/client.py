@@ -45,7 +45,9 @@ class StripeSession:
 
     ``written`` holds the nouns this connection created, changed or deleted;
     ``invoice_customers`` the customer of each invoice it has seen (an invoice's customer
-    never changes), so adding an item needs no extra request to learn it.
+    never changes), so adding an item needs no extra request to learn it;
+    ``finalized_invoices`` the status of each invoice it has seen leave draft (no invoice
+    ever returns to draft), so what only a draft allows is refused without a request.
     """
 
     key: Secret = attrs.field(repr=False)
@@ -55,6 +57,7 @@ class StripeSession:
     sdk: stripe.StripeClient = attrs.field(init=False, repr=False)
     written: set[str] = attrs.field(factory=set)
     invoice_customers: dict[str, str] = attrs.field(factory=dict, repr=False)
+    finalized_invoices: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self.sdk = stripe.StripeClient(
@@ -123,8 +126,11 @@ class StripeSession:
     def record(self, row: StripeObject, obj: Any) -> Record:
         """A Stripe object as a :class:`Record` of plain values."""
         data = obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj)
-        if data.get("object") == "invoice" and isinstance(data.get("customer"), str):
-            self.invoice_customers[data["id"]] = data["customer"]
+        if data.get("object") == "invoice":
+            if isinstance(data.get("customer"), str):
+                self.invoice_customers[data["id"]] = data["customer"]
+            if data.get("status") not in (None, "draft"):
+                self.finalized_invoices[data["id"]] = data["status"]
         return Record(book=BOOK, noun=row.noun, id=data.get("id"), data=data)
 
     # ------------------------------------------------------------------ errors

@@ -290,8 +290,46 @@ def test_adding_to_a_finalized_unseen_invoice_stops_after_the_lookup(rt, stripe_
     with pytest.raises(BookError) as info:
         rt.call("add an invoice item to the invoice", invoice=invoice.id, amount=1,
                    currency="usd")
-    assert "is paid; items can be added only to a draft invoice" in info.value.message
+    assert info.value.message == f"the invoice {invoice.id} is paid, not a draft"
+    assert info.value.hint.startswith("items can be added only to a draft invoice")
     assert log.lines() == [("GET", f"/v1/invoices/{invoice.id}")]
+
+
+def test_what_only_a_draft_allows_is_refused_once_known(connected, stripe_env, log):
+    customer = connected.call("create a customer in stripe", email="k@example.com")
+    invoice = connected.call("create an invoice in stripe", customer=customer.id)
+    connected.call("add an invoice item to the invoice", amount=100, currency="usd")
+    connected.call("finalize the invoice")
+    log.clear()
+    with pytest.raises(BookError) as deleting:
+        connected.call("delete an invoice in stripe", id=invoice.id)
+    assert deleting.value.message == f"the invoice {invoice.id} is open, not a draft"
+    assert "void it instead" in deleting.value.hint
+    with pytest.raises(BookError, match="is open, not a draft"):
+        connected.call("add an invoice item to the invoice", amount=1, currency="usd")
+    assert log.entries() == []
+
+
+def test_stripes_own_refusal_gets_the_hint_too(rt, stripe_env, log):
+    backend = stripe_env.backend
+    customer = backend.create_customer({"email": "o@example.com"})
+    invoice = backend.create_invoice({"customer": customer.id})
+    backend.create_invoice_item({"customer": customer.id, "invoice": invoice.id,
+                                 "amount": 100, "currency": "usd"})
+    backend.finalize_invoice(invoice.id)
+    rt.connect("stripe_pay")
+    log.clear()
+    with pytest.raises(BookError) as info:
+        rt.call("delete an invoice in stripe", id=invoice.id)
+    assert info.value.status == 400 and info.value.request_id
+    assert "void it instead" in info.value.hint
+    with pytest.raises(BookError) as info:
+        rt.call("add an invoice item to the invoice", invoice=invoice.id, customer=customer.id,
+                amount=1, currency="usd")
+    assert info.value.param == "invoice"
+    assert "draft" in info.value.hint
+    assert log.lines() == [("DELETE", f"/v1/invoices/{invoice.id}"),
+                           ("POST", "/v1/invoiceitems")]
 
 
 def test_stripe_errors_carry_stripe_details_and_never_the_key(connected, log):
