@@ -652,8 +652,7 @@ class _Reader:
     def command(self) -> _Head:
         """The parts of a command line (its inputs too when they are on the line)."""
         first = self.peek()
-        if first is None or first.word is None or first.word in DETERMINERS \
-                or first.word in _NAME_STOPS:
+        if first is None or first.word is None or first.word in _NAME_STOPS:
             raise self.fail_here(
                 f"a command starts with a verb, like get or create; found {self.found()}"
             )
@@ -813,14 +812,15 @@ class _Reader:
             op = "starts with"
         elif word in _IS:
             self.take()
-            op = self.after_is(first)
+            op = self.after_is()
         else:
             raise self.fail_here(f'missing comparison after "{field.raw}", found '
                                  f"{self.found()}", hint=_COMPARISONS)
         last = self.last
         return op, self.line.text[first.column - 1:last.end - 1], self.line.span(first, last)
 
-    def after_is(self, is_token: _Token) -> str:
+    def after_is(self) -> str:
+        """The rest of a comparison that starts with ``is``, which has been taken."""
         word = self.word()
         following = self.word(1)
         if word == "not":
