@@ -10,7 +10,7 @@ hooks that need it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -286,7 +286,7 @@ def get(connection: Connection, call: Call) -> Record | Iterable[Record]:
             raise _nothing(row, call)
         return Records(lambda: iter([record]), record.id or "") if call.many else record
 
-    def produce() -> Iterator[Record]:
+    def produce() -> Generator[Record, None, None]:
         page = session.send(row, strategy.operation, params=strategy.params)
         for obj in session.each(page):
             record = session.record(row, obj)

@@ -92,18 +92,21 @@ def choose(row: StripeObject, call: Call, *, recently_written: bool = False,
         return Strategy("retrieve by id", "retrieve", record_id=str(to_stripe(where.value)))
 
     conds = conditions(where)
+    pushed: dict[str, Any] = {}
+    residual: Filter = where
     if conds is not None:
         pushed, rest = list_params(row, conds)
         if not rest:
             return Strategy("list filter", "list", {**pushed, "limit": limit},
                             note="every page" if call.many else "exact, newest first")
+        # Stripe applies the conditions that fit list filters; the rest are checked here.
+        residual = _join(rest)
     if row.searchable:
         query = search_query(row, where, field_type)
         if query is not None and not recently_written:
+            # Search applies every condition at Stripe: fewer pages than a partial filter.
             return Strategy("search", "search", {"query": query, "limit": limit},
                             note="every page" if call.many else "")
-    pushed, rest = list_params(row, conds) if conds is not None else ({}, None)
-    residual: Filter | None = where if rest is None else _join(rest)
     why = ("search lags writes made in this run" if row.searchable and recently_written
            and search_query(row, where, field_type) is not None
            else "no list filter or search expresses this")

@@ -163,7 +163,7 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
     ``row``'s noun, from its params TypedDict, required ones marked."""
     op = row.operation("create" if operation == "add" else operation)
     cls = params_type(op.params)
-    required = getattr(cls, "__required_keys__", frozenset())
+    required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
     skip = REQUEST_OPTIONS | set(_TARGET_PARAMS.get(operation, ()))
     found = []
     for key, value in _hints(cls).items():

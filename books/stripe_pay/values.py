@@ -74,7 +74,7 @@ def form(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(value, Mapping):
             flat.update(form(value, name))
         elif isinstance(value, (list, tuple)):
-            flat.update(form(dict(enumerate(value)), name))
+            flat.update(form({str(i): item for i, item in enumerate(value)}, name))
         elif isinstance(value, bool):
             flat[name] = str(value).lower()
         else:
