@@ -10,13 +10,9 @@ from typing import Any
 
 import attrs
 import pytest
+from stripe_flows import BASE_ENV, KEY_ENV, TEST_KEY
 
 from kognitos_books import Runtime
-
-#: Stripe's documented example test key: well-formed, and scrubbed from cassettes.
-TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
-KEY_ENV = "KBOOKS_STRIPE_PAY_API_KEY"
-BASE_ENV = "KBOOKS_STRIPE_PAY_API_BASE"
 
 
 @attrs.frozen

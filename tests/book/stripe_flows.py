@@ -16,6 +16,11 @@ import pytest
 
 from kognitos_books import BookError, Call, Condition, InvalidCall, Record, Runtime
 
+#: Stripe's documented example test key: well-formed, and scrubbed from cassettes.
+TEST_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+KEY_ENV = "KBOOKS_STRIPE_PAY_API_KEY"
+BASE_ENV = "KBOOKS_STRIPE_PAY_API_BASE"
+
 
 @attrs.frozen
 class Env:

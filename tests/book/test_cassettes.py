@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BASE_ENV, KEY_ENV, TEST_KEY
-from stripe_flows import FLOWS, Env
+from stripe_flows import BASE_ENV, FLOWS, KEY_ENV, TEST_KEY, Env
 
 from kognitos_books import Runtime
 from kognitos_books.testing import find_secrets, scrubbing_vcr
