@@ -336,6 +336,11 @@ def _refuse_if_finalized(session: StripeSession, invoice_id: str, verb: str) -> 
                         hint=_DRAFT_ONLY[verb])
 
 
+def _wrote(session: StripeSession, row: StripeObject) -> None:
+    # Changing an invoice item changes its invoice's totals too, as search would see them.
+    session.wrote(row.noun, *((row.parent,) if row.parent else ()))
+
+
 @hookimpl
 def create(connection: Connection, call: Call) -> Record:
     """``POST /v1/<objects>`` with the inputs (and the noun's defaults: an invoice is
@@ -344,7 +349,7 @@ def create(connection: Connection, call: Call) -> Record:
     row = objects.find(call.noun)
     obj = session.send(row, "create", params=_params(row, "create", call),
                        idempotency_key=call.idempotency_key)
-    session.wrote(row.noun)
+    _wrote(session, row)
     return session.record(row, obj)
 
 
@@ -355,7 +360,7 @@ def update(connection: Connection, call: Call) -> Record:
     row = objects.find(call.noun)
     obj = session.send(row, "update", call.id, params=_params(row, "update", call),
                        idempotency_key=call.idempotency_key)
-    session.wrote(row.noun)
+    _wrote(session, row)
     return session.record(row, obj)
 
 
@@ -370,7 +375,7 @@ def delete(connection: Connection, call: Call) -> Record:
         _refuse_if_finalized(session, call.id, "delete")
     obj = session.send(row, "delete", call.id, idempotency_key=call.idempotency_key,
                        hint=_refusal_hint("delete", row.noun))
-    session.wrote(row.noun)
+    _wrote(session, row)
     return session.record(row, obj)
 
 
@@ -388,7 +393,7 @@ def invoice_action(connection: Connection, call: Call) -> Record:
     obj = session.send(row, call.verb, call.id, params=_params(row, call.verb, call),
                        idempotency_key=call.idempotency_key,
                        hint=_refusal_hint(call.verb, row.noun))
-    session.wrote(row.noun)
+    _wrote(session, row)
     return session.record(row, obj)
 
 
@@ -411,7 +416,7 @@ def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
         params["customer"] = customer
     obj = session.send(row, "create", params=params, idempotency_key=call.idempotency_key,
                        hint=_refusal_hint("add", row.noun))
-    session.wrote(row.noun, parent.noun)
+    _wrote(session, row)
     return session.record(row, obj)
 
 

@@ -350,3 +350,15 @@ def test_deleting_returns_the_deleted_stub(connected, log):
                                                         "object": "customer",
                                                         "deleted": True})
     assert log.lines() == [("DELETE", f"/v1/customers/{customer.id}")]
+
+
+def test_item_writes_count_as_invoice_writes(connected, stripe_env, log):
+    customer = stripe_env.backend.create_customer({"email": "w@example.com"})
+    invoice = stripe_env.backend.create_invoice({"customer": customer.id})
+    connected.call("create an invoice item in stripe", customer=customer.id,
+                   invoice=invoice.id, amount=2000, currency="usd")
+    log.clear()
+    found = connected.call("get an invoice from stripe", total=2000)
+    assert found.id == invoice.id
+    [entry] = log.entries()
+    assert entry["path"] == "/v1/invoices"  # not the search, which may not show the item yet
