@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import stripe
-
+from sandbox_http import make_client
 from stripe_pay.sandbox import SandboxServer
 
-TEST_KEY = "sk_test_sandboxconformance1234"
 EXPECTED_FIELDS = Path(__file__).with_name("expected_fields.json")
 
 
@@ -29,11 +27,6 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     sandbox_server.set_faults(latency_ms=0, rate_limit=None, fail_rate=0, drop_rate=0, seed=None)
     sandbox_server.reset()
     return sandbox_server
-
-
-def make_client(sandbox: SandboxServer, key: str = TEST_KEY, **options: Any) -> stripe.StripeClient:
-    options.setdefault("max_network_retries", 0)
-    return stripe.StripeClient(key, base_addresses={"api": sandbox.url}, **options)
 
 
 @pytest.fixture

@@ -5,32 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 import stripe
-from conftest import TEST_KEY, make_client
-
-
-def raw_request(sandbox, method: str, path: str, *, key: str | None = TEST_KEY,
-                body: str | None = None, headers: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, Any], Any]:
-    """Status, headers and JSON body of a request made without the SDK."""
-    request = urllib.request.Request(sandbox.url + path, method=method,
-                                     data=body.encode() if body is not None else None)
-    if key is not None:
-        request.add_header("Authorization", f"Bearer {key}")
-    if body is not None:
-        request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+from sandbox_http import TEST_KEY, make_client, raw_request
 
 
 def error_of(call) -> stripe.StripeError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import stripe
-
 from stripe_pay.sandbox import SandboxServer
 
 

@@ -555,6 +555,25 @@ class _Handler(WSGIRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that a taken port raises OSError.
+
+    werkzeug's own binding prints the error and exits the process, which would take down a test
+    run or any program hosting the sandbox.
+    """
+    family, kind, protocol, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM)[0]
+    listener = socket.socket(family, kind, protocol)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 class SandboxServer:
     """A sandbox serving HTTP on ``host``:``port`` from background threads.
 
@@ -589,11 +608,17 @@ class SandboxServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        """Bind and serve in a background thread; returns self."""
+        """Bind and serve in a background thread; returns self. Raises OSError if the port is
+        taken."""
         if self._server is not None:
             raise RuntimeError("The sandbox is already running.")
-        server = make_server(self.host, self._requested_port, self.app, threaded=True,
-                             request_handler=_Handler)
+        listener = _listen(self.host, self._requested_port)
+        try:
+            server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,
+                                 request_handler=_Handler, fd=listener.fileno())
+        finally:
+            # werkzeug serves from its own duplicate of the descriptor.
+            listener.close()
         server.sandbox_lock = threading.Lock()  # type: ignore[attr-defined]
         server.sandbox_connections = {}  # type: ignore[attr-defined]
         self._server = server
