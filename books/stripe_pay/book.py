@@ -170,7 +170,8 @@ def check_call(call: Call) -> list[Problem]:
     for key, value in call.fields.items():
         if key in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(key), value, key))
-    for cond in (conditions(call.where) or []) if call.where is not None else []:
+    conds = conditions(call.where) if call.where is not None else None
+    for cond in conds or ():
         if cond.op != "is" or len(cond.field) != 1:
             continue
         name = cond.field[0]
