@@ -37,6 +37,28 @@ def test_instances_keep_separate_state():
             make_client(second).v1.customers.retrieve(made.id)
 
 
+def test_concurrent_clients_are_served_safely(sandbox):
+    made: list[str] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        client = make_client(sandbox)
+        for index in range(25):
+            customer = client.v1.customers.create(params={"name": f"w{worker}-{index}"})
+            with lock:
+                made.append(customer.id)
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(made) == len(set(made)) == 200
+    listed = [c.id for c in make_client(sandbox).v1.customers.list(
+        params={"limit": 100}).auto_paging_iter()]
+    assert sorted(listed) == sorted(made)
+
+
 def test_stop_closes_keep_alive_connections_and_joins_threads():
     before = set(threading.enumerate())
     sandbox = SandboxServer().start()
@@ -95,6 +117,18 @@ def test_python_dash_m_serves_until_interrupted():
         client = stripe.StripeClient("sk_test_cli", base_addresses={"api": match.group(1)})
         assert client.v1.customers.create(params={"name": "from cli"}).name == "from cli"
         process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_terminate_stops_it_cleanly():
+    process = _python("-m", "stripe_pay.sandbox", "--port", "0", "--quiet")
+    try:
+        assert "listening on" in process.stdout.readline()
+        process.terminate()
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import signal
 import sys
 import threading
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 12111
@@ -39,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; returns the process exit status."""
-    from .server import Faults, SandboxServer
+    from .server import Faults
 
     try:
         faults = Faults().updated({
@@ -51,6 +53,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    stopping = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # A terminate request (kill, a process manager, a CI step's end) stops it as cleanly as
+        # Ctrl-C does; installed before the URL is printed, since a caller may stop it at once.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    try:
+        return _serve(args, faults, stopping)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(args: argparse.Namespace, faults: Any, stopping: threading.Event) -> int:
+    from .server import SandboxServer
+
     sandbox = SandboxServer(host=args.host, port=args.port, faults=faults)
     try:
         sandbox.start()
@@ -63,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"Stripe sandbox listening on {sandbox.url} "
           "(any sk_test_/rk_test_ key works; Ctrl-C to stop)", flush=True)
     try:
-        threading.Event().wait()
+        while not stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

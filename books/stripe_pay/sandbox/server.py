@@ -42,7 +42,7 @@ from werkzeug.wrappers import Request, Response
 from . import urls
 from .errors import ApiError, bad_parameter, unrecognized_url
 from .models import Backend
-from .params import validate
+from .params import schema_for, validate
 from .responses import StripeResponses, render_json, request_params
 
 logger = logging.getLogger("stripe_pay.sandbox")
@@ -612,6 +612,10 @@ class SandboxServer:
         taken."""
         if self._server is not None:
             raise RuntimeError("The sandbox is already running.")
+        # Derive every route's parameter schema now (once per process) rather than in the
+        # first requests, which would otherwise take tens of milliseconds each.
+        for route in urls.URLS:
+            schema_for(route.params)
         listener = _listen(self.host, self._requested_port)
         try:
             server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,
