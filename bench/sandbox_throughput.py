@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator
 
 import stripe
-
 from stripe_pay.sandbox import SandboxServer
 
 
