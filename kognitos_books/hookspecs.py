@@ -42,13 +42,16 @@ def describe_inputs(noun: str, verb: str) -> tuple[Field, ...]:
 
 
 @hookspec(firstresult=True)
-def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str]) -> Connection:
-    """Verify the credentials with one cheap request and return a :class:`Connection`
-    holding a ready client and the mode (``"test"`` or ``"live"``).
+def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str],
+            verify: bool) -> Connection:
+    """Return a :class:`Connection` holding a ready client and the mode (``"test"`` or
+    ``"live"``, which must be known without a request, e.g. from the key's form).
 
-    Raise :class:`CredentialsRejected` when the service refuses them, with a message that
-    shows the credential only masked. Called at install time and before the first call
-    of a run.
+    With ``verify`` (at install time) check the credentials with one cheap request and
+    raise :class:`CredentialsRejected` when the service refuses them, showing the
+    credential only masked. Without it (before the first call of a run, the credentials
+    having been verified when stored) send nothing: a refused key then shows up as the
+    first call's error.
     """
 
 
@@ -61,10 +64,12 @@ def check_call(call: Call) -> list[Problem]:
 
 
 @hookspec(firstresult=True)
-def plan_call(call: Call) -> Plan:
+def plan_call(call: Call, connection: Connection | None) -> Plan:
     """Describe, without sending anything, the requests ``call`` would send and the
     strategy chosen (e.g. "list filter", "search", "client-side filter"). Used by
-    ``--dry-run`` and by tests that count requests.
+    ``--dry-run`` and by tests that count requests. ``connection`` is the connection the
+    call would use when one is already open (what it has seen may change the plan), else
+    None: a dry run opens none.
     """
 
 
@@ -96,10 +101,11 @@ def delete(connection: Connection, call: Call) -> Record:
 
 @hookspec(firstresult=True)
 def invoice_action(connection: Connection, call: Call) -> Record:
-    """Act on the invoice ``call.id``: ``call.verb`` is ``add`` (add an item; the item's
-    inputs are in ``call.fields``), ``send``, ``finalize``, ``pay``, ``void`` or
-    ``mark_uncollectible``. Return the record the action produced (the item for ``add``,
-    the invoice otherwise).
+    """Act on an invoice. ``call.verb`` is ``send``, ``finalize``, ``pay``, ``void`` or
+    ``mark_uncollectible`` on the invoice ``call.id``; or ``add``, which adds a
+    ``call.noun`` (a noun whose ``parent`` is the invoice's noun, e.g. an invoice item) with
+    ``call.fields`` to the invoice ``call.target_id``. Return the record the action
+    produced (the item for ``add``, the invoice otherwise).
     """
 
 

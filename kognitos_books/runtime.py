@@ -169,6 +169,9 @@ class Runtime:
             if wanted == english:
                 return proc
             noun = self.book(proc.book).noun(proc.noun)
+            if noun and any(wanted == english.replace(noun.name, alias, 1)
+                            for alias in noun.aliases):
+                return proc
             if plural and proc.many and noun and wanted == english.replace(
                     noun.plural, noun.name, 1):
                 return proc
@@ -199,7 +202,7 @@ class Runtime:
                     raise CredentialsRejected(problem, hint=cred.help or None)
                 secrets[cred.name] = Secret(value or "")
         merged = self._settings(desc, settings or {})
-        conn = self._connect(desc, secrets, merged, connection)
+        conn = self._connect(desc, secrets, merged, connection, verify=True)
         self.store.save(desc.name, connection, {k: v.reveal() for k, v in secrets.items()},
                         dict(settings or {}), conn.mode, make_default=make_default)
         self._connections[desc.name] = conn
@@ -233,21 +236,23 @@ class Runtime:
         return merged
 
     def _connect(self, book: Book, secrets: Mapping[str, Secret], settings: Mapping[str, str],
-                 name: str) -> Connection:
-        conn = self.plugins.call(book.name, "connect", credentials=secrets, settings=settings)
+                 name: str, *, verify: bool) -> Connection:
+        conn = self.plugins.call(book.name, "connect", credentials=secrets, settings=settings,
+                                 verify=verify)
         if not isinstance(conn, Connection):
             raise ConfigurationError(f"the book {book.name} did not return a connection")
         first = next(iter(secrets.values()), None)
         return _evolve(conn, book=book.name, name=name, masked=first.masked if first else "")
 
-    def connect(self, book: str) -> Connection:
-        """The live connection to ``book``, made (and verified) on first use.
+    def connect(self, book: str, *, verify: bool = False) -> Connection:
+        """The connection to ``book``, made on first use. Stored credentials were verified
+        when installed, so nothing is sent here; pass ``verify=True`` to check them again.
 
         Environment variables ``KBOOKS_<BOOK>_<FIELD>`` override the stored values; when
         they provide every credential no stored connection is needed.
         """
         desc = self.book(book)
-        if desc.name in self._connections:
+        if desc.name in self._connections and not verify:
             return self._connections[desc.name]
         stored = self.store.get(desc.name, self.connection_name)
         secrets: dict[str, Secret] = dict(stored.credentials) if stored else {}
@@ -269,7 +274,7 @@ class Runtime:
                 raise CredentialsRejected(problem, hint=cred.help or None)
         settings = self._settings(desc, stored.settings if stored else {})
         name = stored.name if stored else "environment"
-        conn = self._connect(desc, secrets, settings, name)
+        conn = self._connect(desc, secrets, settings, name, verify=verify)
         self._connections[desc.name] = conn
         return conn
 
@@ -352,7 +357,8 @@ class Runtime:
     def plan(self, call: Call) -> Plan | None:
         """What ``call`` would send, from the book's ``plan_call`` hook (None if the book
         cannot say)."""
-        return self.plugins.call(call.book, "plan_call", call=call)
+        return self.plugins.call(call.book, "plan_call", call=call,
+                                 connection=self._connections.get(call.book))
 
     def dispatch(self, call: Call, *, connection: Connection | None = None,
                  remember: bool = True) -> Any:

@@ -116,8 +116,10 @@ def _list_filter_type(row: StripeObject, param: str) -> Any:
 
 
 @hookimpl
-def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str]) -> Connection:
-    """Build the SDK client for ``api_base`` and verify the key with one request."""
+def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str],
+            verify: bool) -> Connection:
+    """Build the SDK client for ``api_base``; with ``verify``, check the key with one
+    request (at install time)."""
     from .client import StripeSession
 
     api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
@@ -125,7 +127,8 @@ def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str]) -> C
         raise ConfigurationError(f"api_base {api_base!r} is not an http(s) URL",
                                  hint=f"use {DEFAULT_API_BASE}, or the sandbox's URL")
     session = StripeSession(credentials["api_key"], api_base)
-    session.verify()
+    if verify:
+        session.verify()
     return Connection(mode=session.mode, client=session)
 
 
@@ -209,17 +212,19 @@ def _params(row: StripeObject, operation: str, call: Call) -> dict[str, Any]:
 
 
 @hookimpl
-def plan_call(call: Call) -> Plan:
+def plan_call(call: Call, connection: Connection | None) -> Plan:
     """The requests ``call`` would send and why, without sending anything.
 
-    A ``get`` plan assumes no writes earlier in the run; after writes, a search becomes a
-    list with a client-side filter (search lags writes).
+    With an open ``connection``, a ``get`` after writes of the same noun plans a list with a
+    client-side filter instead of a search (search lags writes); a dry run has no
+    connection and plans as if nothing had been written.
     """
     from .values import form
 
     row = objects.find(call.noun)
+    session = connection.client if connection is not None else None
     if call.verb == "get":
-        strategy = _strategy(row, call, None)
+        strategy = _strategy(row, call, session)
         return Plan(strategy.name, strategy.requests(row))
     if call.verb == "delete" and row.delete_refusal:
         return Plan(f"refused: {row.delete_refusal}", ())
@@ -228,7 +233,8 @@ def plan_call(call: Call) -> Plan:
         parent = objects.find(row.parent)
         params = form({**_params(row, "create", call), row.parent: call.target_id})
         post = PlannedRequest("POST", row.operation("create").path, params, key)
-        if "customer" in call.fields or "customer_account" in call.fields:
+        known = session is not None and call.target_id in session.invoice_customers
+        if known or "customer" in call.fields or "customer_account" in call.fields:
             return Plan("add", (post,))
         get = PlannedRequest("GET", parent.operation("retrieve").url_path(call.target_id),
                              note=f"learn the {row.parent}'s customer, unless this "

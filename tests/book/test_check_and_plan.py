@@ -79,7 +79,7 @@ def test_runtime_refuses_before_connecting(kbooks_runtime: Runtime):
 
 def plan(c):
     """The strategy and each request as (method, path, params, note)."""
-    p = plan_call(call=c)
+    p = plan_call(call=c, connection=None)
     return p.strategy, [(r.method, r.path, dict(r.params), r.note) for r in p.requests]
 
 

@@ -33,8 +33,11 @@ def customers_in(sandbox, n, prefix="bulk"):
 
 
 def test_connect_verifies_with_one_request(stripe_env, log):
+    quiet = connect(credentials={"api_key": Secret("sk_test_4eC39HqLyjWDarjtT1zdp7dc")},
+                    settings={"api_base": stripe_env.url}, verify=False)
+    assert quiet.mode == "test" and log.entries() == []  # before a run: nothing sent
     conn = connect(credentials={"api_key": Secret("sk_test_4eC39HqLyjWDarjtT1zdp7dc")},
-                   settings={"api_base": stripe_env.url})
+                   settings={"api_base": stripe_env.url}, verify=True)
     assert conn.mode == "test"
     assert isinstance(conn.client, StripeSession)
     assert "4eC39" not in repr(conn) and "4eC39" not in repr(conn.client)
@@ -47,7 +50,7 @@ def test_connect_verifies_with_one_request(stripe_env, log):
 def test_rejected_key_is_masked(stripe_env, log):
     with pytest.raises(CredentialsRejected) as info:
         connect(credentials={"api_key": Secret(LIVE_KEY)},
-                settings={"api_base": stripe_env.url})
+                settings={"api_base": stripe_env.url}, verify=True)
     assert info.value.message == "Stripe rejected the API key sk_live_…4242"
     text = f"{info.value} {info.value.hint} {info.value!r}"
     assert "51Habcdefghijklmn" not in text
@@ -85,7 +88,8 @@ def test_bad_api_base_setting():
     from kognitos_books import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="not an http"):
-        connect(credentials={"api_key": Secret("sk_test_abc")}, settings={"api_base": "ftp://x"})
+        connect(credentials={"api_key": Secret("sk_test_abc")}, settings={"api_base": "ftp://x"},
+                verify=False)
 
 
 @pytest.fixture

@@ -152,3 +152,11 @@ def test_unexpected_errors_are_one_line_unless_debug(memo, kbooks):
     assert "Traceback" not in out.stderr
     debug = kbooks("--debug", "call", "get a note from memo", "id=note_404")
     assert "Traceback" in debug.stderr
+
+
+def test_a_closed_pipe_ends_quietly(memo, kbooks_home):
+    exe = os.path.join(os.path.dirname(sys.executable), "kbooks")
+    out = subprocess.run(f"'{exe}' procedures | head -1", shell=True, capture_output=True,
+                         text=True, env=dict(os.environ))
+    assert out.returncode == 0
+    assert "Error" not in out.stderr and "Traceback" not in out.stderr

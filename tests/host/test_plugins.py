@@ -127,7 +127,7 @@ def test_trace_prints_hook_calls_without_secrets(memo, monkeypatch, capsys):
     monkeypatch.setenv("KBOOKS_TRACE", "1")
     plugins = Plugins()
     plugins.call("memo", "connect", credentials={"token": Secret("memo_test_topsecret99")},
-                 settings={"shelf": "main"})
+                 settings={"shelf": "main"}, verify=True)
     err = capsys.readouterr().err
     assert "kbooks trace: connect(" in err and "-> [memo]" in err
     assert "topsecret" not in err

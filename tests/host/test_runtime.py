@@ -72,3 +72,27 @@ def test_named_connections_and_live_mode(memo, kbooks_home):
     work = Runtime(home=kbooks_home, connection="work").connect("memo")
     assert work.mode == "live" and work.account == "office" and work.name == "work"
     assert Runtime(home=kbooks_home).connect("memo").name == "home"
+
+
+def test_procedures_answer_to_noun_aliases(rt):
+    assert rt.procedure("add a label to the note") == rt.procedure("add a tag to the note")
+
+
+def test_plans_know_whether_a_connection_is_open(rt):
+    call = rt.build_call(rt.procedure("create a note in memo"), {"title": "x"})
+    fresh = Runtime(home=rt.store.home)
+    assert fresh.plan(call).strategy == "memory"
+    rt.connect("memo")
+    assert rt.plan(call).strategy == "memory (connected)"
+
+
+def test_connect_before_a_run_sends_nothing_but_install_verifies(memo, kbooks_home):
+    rt = Runtime(home=kbooks_home)
+    rt.install("memo", credentials={"token": TOKEN})
+    # a stored key that the service now refuses is not re-checked until asked
+    rt.store.save("memo", "default", {"token": "memo_test_rejected"}, {}, "test")
+    assert Runtime(home=kbooks_home).connect("memo").mode == "test"
+    from kognitos_books import CredentialsRejected
+
+    with pytest.raises(CredentialsRejected):
+        Runtime(home=kbooks_home).connect("memo", verify=True)

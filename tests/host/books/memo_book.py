@@ -53,7 +53,7 @@ def describe_book() -> Book:
         settings=(Setting("shelf", "Shelf name", "main"),),
         nouns=(
             Noun("note", "notes", ("get", "create", "update", "delete"), id_prefix="note_"),
-            Noun("tag", "tags", ("add",), parent="note"),
+            Noun("tag", "tags", ("add",), parent="note", aliases=("label",)),
         ),
         version="0.1",
     )
@@ -73,9 +73,9 @@ def describe_inputs(noun: str, verb: str) -> tuple[Field, ...]:
 
 
 @hookimpl
-def connect(credentials, settings) -> Connection:
+def connect(credentials, settings, verify) -> Connection:
     token = credentials["token"]
-    if token.reveal().endswith("rejected"):
+    if verify and token.reveal().endswith("rejected"):
         raise CredentialsRejected(f"Memo rejected the token {token.masked}")
     mode = "live" if token.reveal().startswith("memo_live_") else "test"
     return Connection(mode=mode, client=Shelf(settings["shelf"]), account=settings["shelf"])
@@ -90,9 +90,9 @@ def check_call(call) -> list[Problem]:
 
 
 @hookimpl
-def plan_call(call) -> Plan:
+def plan_call(call, connection) -> Plan:
     method = {"get": "GET", "delete": "DELETE"}.get(call.verb, "POST")
-    return Plan("memory", (PlannedRequest(method, f"/notes/{call.id or ''}".rstrip("/"),
+    return Plan("memory" if connection is None else "memory (connected)", (PlannedRequest(method, f"/notes/{call.id or ''}".rstrip("/"),
                                           dict(call.fields)),))
 
 
