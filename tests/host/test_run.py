@@ -61,7 +61,8 @@ def test_nothing_runs_when_any_line_is_wrong(rt):
 
 
 def test_every_problem_is_reported_at_once(rt):
-    text = 'get a nothing from memo\nsend the note\ncreate a note in memo with\n  the stars is "x"\n'
+    text = ('get a nothing from memo\nsend the note\n'
+            'create a note in memo with\n  the stars is "x"\n')
     with pytest.raises(LanguageError) as err:
         rt.run(text)
     assert [e.line for e in err.value.errors] == [1, 2, 4]  # a bad field hides "missing"

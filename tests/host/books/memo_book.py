@@ -92,8 +92,9 @@ def check_call(call) -> list[Problem]:
 @hookimpl
 def plan_call(call, connection) -> Plan:
     method = {"get": "GET", "delete": "DELETE"}.get(call.verb, "POST")
-    return Plan("memory" if connection is None else "memory (connected)", (PlannedRequest(method, f"/notes/{call.id or ''}".rstrip("/"),
-                                          dict(call.fields)),))
+    strategy = "memory" if connection is None else "memory (connected)"
+    path = f"/notes/{call.id or ''}".rstrip("/")
+    return Plan(strategy, (PlannedRequest(method, path, dict(call.fields)),))
 
 
 def _record(note: dict) -> Record:
