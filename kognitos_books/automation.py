@@ -185,6 +185,7 @@ class Execution:
                  source: str, dry_run: bool = False, journal: Journal | None = None,
                  rows: Sequence[Mapping[str, Any]] | None = None,
                  restored: Mapping[tuple[int, int], Any] | None = None,
+                 context: Mapping[str, Any] | None = None,
                  on_step: Callable[[StepResult], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  concurrency: int = 1, rate: float = 0.0, fail_fast: bool = False) -> None:
@@ -195,6 +196,10 @@ class Execution:
         self.journal = None if dry_run else journal
         self.rows = list(rows) if rows is not None else None
         self.restored = dict(restored or {})
+        #: what earlier calls of the runtime left behind ("the invoice"), seen by every row
+        self.initial = dict(context or {})
+        #: the context after the last row; a single-row run hands it back to the runtime
+        self.final: dict[str, Any] = {}
         self.on_step = on_step
         self.on_progress = on_progress
         self.concurrency = max(1, concurrency)
@@ -251,7 +256,8 @@ class Execution:
             self.on_progress(progress)
 
     def _run_row(self, row: int, values: Mapping[str, Any] | None) -> bool:
-        context: dict[str, Any] = {}
+        context: dict[str, Any] = dict(self.initial)
+        self.final = context
         if values is not None:
             context["row"] = Record("rows", "row", str(row + 1), dict(values))
         for step in self.steps:

@@ -170,6 +170,18 @@ class Checker:
         return steps
 
     def check_command(self, index: int, cmd: ast.Command) -> Step | None:
+        found = self.procedure_for(cmd)
+        if found is None:
+            return None
+        book, noun, proc = found
+        accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
+        step = self.build_step(index, cmd, book, noun, proc, accepted)
+        if step is not None:
+            self.book_check(step)
+        return step
+
+    def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
+        """The book, noun and procedure a command names (None after reporting why not)."""
         verb = cmd.verb
         if verb == "mark" and cmd.complement:
             verb = f"mark_{cmd.complement.replace(' ', '_')}"
@@ -201,16 +213,12 @@ class Checker:
                        f'{_article(noun.name)} {noun.name}', hint=f"a {noun.name} can: {doable}")
             return None
         if plural and verb != "get":
+            written = " ".join(filter(None, (cmd.determiner, cmd.noun)))
             self.error(cmd.noun_span, f'"{verb}" acts on one {noun.name} at a time, not on '
-                       f'"{cmd.determiner or ""} {cmd.noun}".strip()',
+                       f'"{written}"',
                        hint=f"write {_article(noun.name)} {noun.name} or the {noun.name}")
             return None
-        proc = self._procedure(book, noun, verb, plural)
-        accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, verb)}
-        step = self.build_step(index, cmd, book, noun, proc, accepted)
-        if step is not None:
-            self.book_check(step)
-        return step
+        return book, noun, self._procedure(book, noun, verb, plural)
 
     def _procedure(self, book: Book, noun: Noun, verb: str, many: bool) -> Procedure:
         for proc in self.rt.procedures(book.name, with_inputs=False):
@@ -561,6 +569,26 @@ def _whose_value_span(node: ast.Where) -> ast.Span | None:
     return node.value.span if isinstance(node, ast.Condition) else None
 
 
+def find_procedure(runtime: Runtime, text: str) -> Procedure:
+    """The procedure an English command names, however it is worded ("update the note",
+    "add an item to the invoice", "get every customer from stripe"). Raises
+    :class:`LanguageError` when it names none."""
+    from .language.parser import parse_command
+
+    command = parse_command(text)
+    if command.whose is not None or command.inputs:
+        from .model import InvalidCall
+
+        raise InvalidCall(f"{text!r} has conditions or inputs; a procedure name has none",
+                          hint="pass them as keyword arguments, or run the text with "
+                          "Runtime.run")
+    checker = Checker(runtime, ast.Automation("<procedure>", (command,), (command.text,)))
+    found = checker.procedure_for(command)
+    LanguageErrors.raise_if_any(checker.errors)
+    assert found is not None
+    return found[2]
+
+
 def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = ()
           ) -> list[Step]:
     """Check ``automation``; return its steps or raise :class:`LanguageErrors`.
@@ -571,4 +599,4 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     return Checker(runtime, automation, given).check()
 
 
-__all__ = ["Checker", "Ref", "Step", "check"]
+__all__ = ["Checker", "Ref", "Step", "check", "find_procedure"]

@@ -175,9 +175,15 @@ class Runtime:
             if plural and proc.many and noun and wanted == english.replace(
                     noun.plural, noun.name, 1):
                 return proc
-        choices = [p.english for p in procs] + [p.id for p in procs]
-        close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-        raise _unknown_procedure(name, close)
+        from .checker import find_procedure
+        from .language.errors import LanguageError
+
+        try:
+            return find_procedure(self, name)
+        except LanguageError:
+            choices = [p.english for p in procs] + [p.id for p in procs]
+            close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+            raise _unknown_procedure(name, close) from None
 
     # ------------------------------------------------------------------ connections
 
@@ -395,6 +401,8 @@ class Runtime:
 
         The whole text is checked first; if anything is wrong a :class:`LanguageError`
         is raised and nothing is sent. ``dry_run`` plans every step and sends nothing.
+        What earlier :meth:`call` and :meth:`run` calls produced is available ("send the
+        invoice" after creating one), and what this run produces is remembered after it.
         ``rows`` runs the automation once per row (``the row's COLUMN``), ``concurrency``
         rows at a time, at most ``rate`` steps a second (default: the connection's mode,
         25/s for test, 100/s for live). Delete, void and pay steps on a live connection
@@ -403,8 +411,8 @@ class Runtime:
         A failed step stops its row; the result says which steps took effect. Steps are
         journaled under ``KBOOKS_HOME`` so :meth:`resume` can finish an interrupted run.
         """
-        steps = self.check(text, source_name=source_name,
-                           given=("row",) if rows is not None else ())
+        given = set(self.context) | ({"row"} if rows is not None else set())
+        steps = self.check(text, source_name=source_name, given=given)
         run_id = new_run_id()
         return self._execute(steps, text=text, source_name=source_name, run_id=run_id,
                              dry_run=dry_run, rows=rows, yes=yes, confirm=confirm,
@@ -486,13 +494,17 @@ class Runtime:
         execution = Execution(self, steps, run_id=run_id, source=source_name,
                               dry_run=dry_run, journal=book_journal, rows=rows,
                               restored=restored, on_step=on_step, on_progress=on_progress,
-                              concurrency=concurrency, rate=rate, fail_fast=fail_fast)
+                              concurrency=concurrency, rate=rate, fail_fast=fail_fast,
+                              context=None if resuming else self.context)
         try:
             result = execution.run()
         except BaseException as exc:
             if book_journal is not None:
                 book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
             raise
+        if rows is None and not dry_run:
+            # "the invoice" of this run is the runtime's, for the calls and runs after it
+            self.context.update(execution.final)
         if book_journal is not None:
             failures = result.failures
             book_journal.finish_run(run_id, "failed" if failures else "succeeded",

@@ -186,3 +186,12 @@ def test_cli_each_reads_csv(memo, kbooks, tmp_path):
     empty.write_text("title\n")
     out = kbooks("run", str(kog), "--each", str(empty))
     assert out.returncode == 2 and "has no rows" in out.stderr
+
+
+def test_runs_share_the_runtimes_context(rt):
+    note = rt.call("create a note in memo", title="from python")
+    result = rt.run("add a tag to the note with\n  the label is \"later\"\n")
+    assert result.steps[0].result["note"] == note.id
+    rt.run('create a note in memo with\n  the title is "second"\n')
+    assert rt.context["note"]["title"] == "second"
+    assert rt.call("update the note", body="b")["title"] == "second"

@@ -96,3 +96,11 @@ def test_connect_before_a_run_sends_nothing_but_install_verifies(memo, kbooks_ho
 
     with pytest.raises(CredentialsRejected):
         Runtime(home=kbooks_home).connect("memo", verify=True)
+
+
+def test_call_takes_any_wording_of_a_procedure(rt):
+    rt.call("create a note in memo", title="a")
+    assert rt.call("update the note", body="b")["body"] == "b"
+    assert len(list(rt.call("get every note"))) == 1
+    with pytest.raises(InvalidCall, match="pass them as keyword arguments"):
+        rt.call('get a note from memo whose title is "a"')
