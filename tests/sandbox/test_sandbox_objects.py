@@ -338,3 +338,9 @@ def test_expand_replaces_ids_with_objects(client):
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.customers.retrieve(customer.id, params={"expand": ["email"]})
     assert raised.value.user_message == "This property cannot be expanded (email)."
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.customers.list(params={"expand": ["data.email"]})
+    assert raised.value.user_message == "This property cannot be expanded (data.email)."
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.customers.list(params={"expand": ["email"]})
+    assert raised.value.user_message == "This property cannot be expanded (email)."

@@ -411,9 +411,6 @@ class InvoiceItem:
         }
 
 
-INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
-
-
 @attrs.define(eq=False)
 class Invoice:
     """An invoice and its place in Stripe's state machine.
@@ -700,9 +697,9 @@ class Backend:
                 setattr(customer, field, _blank_to_none(params[field]))
         if "invoice_prefix" in params:
             prefix = params["invoice_prefix"]
-            if not re.fullmatch(r"[A-Z0-9]{3,12}", prefix):
+            if not re.fullmatch(r"[A-Z0-9]{1,12}", prefix):
                 raise invalid_request(
-                    "Invalid invoice_prefix: must be 3 to 12 uppercase letters or numbers.",
+                    "Invalid invoice_prefix: must be 1 to 12 uppercase letters or numbers.",
                     param="invoice_prefix")
             customer.invoice_prefix = prefix
             self._invoice_prefixes.add(prefix)
@@ -815,6 +812,7 @@ class Backend:
             product.metadata = merge_metadata(product.metadata, params["metadata"])
 
     def delete_product(self, product_id: str) -> Product:
+        """Delete a product that has no prices (archived ones count)."""
         product = self.products.get(product_id)
         if any(price.product == product.id for price in self.prices.objects.values()):
             raise invalid_request(
@@ -837,6 +835,7 @@ class Backend:
     # Prices
 
     def create_price(self, params: dict[str, Any]) -> Price:
+        """A per-unit or tiered price for ``product`` (or a product made from ``product_data``)."""
         currency = _currency(params["currency"])
         if "product" in params and "product_data" in params:
             raise invalid_request(
@@ -939,6 +938,7 @@ class Backend:
         price.lookup_key = lookup_key
 
     def update_price(self, price_id: str, params: dict[str, Any]) -> Price:
+        """Change what Stripe lets change: activity, nickname, metadata, lookup key, tax."""
         price = self.prices.get(price_id)
         if params.get("active") is False:
             product = self.products.objects.get(price.product)
@@ -980,6 +980,7 @@ class Backend:
     # Invoice items
 
     def create_invoice_item(self, params: dict[str, Any]) -> InvoiceItem:
+        """A pending item, or a line of the draft named by ``params["invoice"]``."""
         if "customer_account" in params:
             raise no_such("account", params["customer_account"], param="customer_account")
         if "customer" not in params:
@@ -1132,6 +1133,7 @@ class Backend:
         return item
 
     def update_invoice_item(self, item_id: str, params: dict[str, Any]) -> InvoiceItem:
+        """Change a pending item or one on a draft; its invoice's totals follow."""
         item = self._editable_item(item_id, "update")
         currency = self._incoming_currency(params, creating=False)
         if currency is not None and currency != item.currency:
@@ -1151,6 +1153,7 @@ class Backend:
         return item
 
     def delete_invoice_item(self, item_id: str) -> InvoiceItem:
+        """Delete a pending item or one on a draft (it leaves the invoice's lines)."""
         item = self._editable_item(item_id, "delete")
         item.deleted = True
         if item.invoice is not None:
@@ -1174,6 +1177,7 @@ class Backend:
     # Invoices
 
     def create_invoice(self, params: dict[str, Any]) -> Invoice:
+        """A draft for ``params["customer"]``; pulls in pending items only if asked to."""
         if "customer_account" in params:
             raise no_such("account", params["customer_account"], param="customer_account")
         if "customer" not in params:
@@ -1207,6 +1211,7 @@ class Backend:
                                     "auto_advance", "rendering", "expand"})
 
     def update_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
+        """Change a draft freely; a finalized invoice only in ``FINALIZED_EDITABLE`` fields."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "draft":
             for name in params:
@@ -1293,6 +1298,7 @@ class Backend:
                 else "due_date")
 
     def delete_invoice(self, invoice_id: str) -> Invoice:
+        """Delete a draft together with its items; anything else must be voided instead."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "draft":
             raise invalid_request(
@@ -1305,6 +1311,7 @@ class Backend:
         return invoice
 
     def finalize_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
+        """draft -> open, numbered; paid at once if nothing is due."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "draft":
             raise invalid_request(
@@ -1336,6 +1343,10 @@ class Backend:
         invoice.status_transitions["paid_at"] = now
 
     def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
+        """Pay out of band or with a test payment method; a draft is finalized first.
+
+        A declining test card raises a 402 card error and still counts an attempt.
+        """
         invoice = self.invoices.get(invoice_id)
         if invoice.status == "paid":
             raise invalid_request("Invoice is already paid.")
@@ -1371,6 +1382,7 @@ class Backend:
         return invoice
 
     def void_invoice(self, invoice_id: str) -> Invoice:
+        """open or uncollectible -> void."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status not in ("open", "uncollectible"):
             advice = {"draft": " Delete a draft invoice instead.",
@@ -1384,6 +1396,7 @@ class Backend:
         return invoice
 
     def mark_uncollectible(self, invoice_id: str) -> Invoice:
+        """open -> uncollectible."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "open":
             raise invalid_request(
@@ -1394,6 +1407,7 @@ class Backend:
         return invoice
 
     def send_invoice(self, invoice_id: str) -> Invoice:
+        """Finalize a ``send_invoice`` draft (no email is sent); open ones are returned as is."""
         invoice = self.invoices.get(invoice_id)
         if invoice.collection_method != "send_invoice":
             raise invalid_request(
@@ -1423,14 +1437,19 @@ class Backend:
 
     # Rendering
 
-    def render(self, obj: Model, expand: Iterable[str] = ()) -> dict[str, Any]:
-        """The object as Stripe returns it, with ``expand[]`` paths replaced by objects."""
+    def render(self, obj: Model, expand: Iterable[str] = (), *, within: str = ""
+               ) -> dict[str, Any]:
+        """The object as Stripe returns it, with ``expand[]`` paths replaced by objects.
+
+        ``within`` is the prefix the caller stripped from the paths (``data.`` in a list), so
+        errors quote the path as the request wrote it.
+        """
         rendered = obj.render(self)
         for path in expand:
-            self.expand(rendered, obj.OBJECT, path)
+            self.expand(rendered, obj.OBJECT, path, within=within)
         return rendered
 
-    def expand(self, rendered: dict[str, Any], kind: str, path: str) -> None:
+    def expand(self, rendered: dict[str, Any], kind: str, path: str, *, within: str = "") -> None:
         """Replace the id at ``path`` (dotted, relative to an object of ``kind``) by its object.
 
         Raises Stripe's error for a path that is not expandable.
@@ -1440,7 +1459,7 @@ class Backend:
             raise bad_parameter(
                 f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property.",
                 param="expand")
-        self._expand(rendered, kind, parts, path)
+        self._expand(rendered, kind, parts, within + path)
 
     def _expand(self, rendered: dict[str, Any], kind: str, parts: list[str], path: str) -> None:
         if rendered.get("deleted"):

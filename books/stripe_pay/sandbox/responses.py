@@ -125,7 +125,7 @@ class StripeResponses:
             return None if found is None else found.seq
 
         return self._page(objects, params, url, position=position, kind=store.kind,
-                          render=lambda obj: self.backend.render(obj, expand))
+                          render=lambda obj: self.backend.render(obj, expand, within="data."))
 
     def _search(self, resource: str, store: Store[Any], params: dict[str, Any], url: str
                 ) -> dict[str, Any]:
@@ -142,7 +142,7 @@ class StripeResponses:
         has_more = len(remaining) > limit
         body: dict[str, Any] = {
             "object": "search_result",
-            "data": [self.backend.render(obj, expand) for obj in page],
+            "data": [self.backend.render(obj, expand, within="data.") for obj in page],
             "has_more": has_more,
             "next_page": _encode_page(page[-1].seq, stamp) if has_more else None,
             "url": url,
@@ -260,7 +260,7 @@ class StripeResponses:
         def render(item: InvoiceItem) -> dict[str, Any]:
             line = item.render_line()
             for path in expand:
-                self.backend.expand(line, "line_item", path)
+                self.backend.expand(line, "line_item", path, within="data.")
             return line
 
         def position(line_id: str) -> int | None:
