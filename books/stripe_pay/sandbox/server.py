@@ -524,12 +524,20 @@ class _Handler(WSGIRequestHandler):
             captured["status"], captured["headers"] = status, headers
             return lambda data: None
 
-        chunks = self.server.app(environ, start_response)
         try:
-            payload = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
+            chunks = self.server.app(environ, start_response)
+            try:
+                payload = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+        except Exception:
+            logger.error("Sandbox error on %s %s:\n%s", self.command, self.path,
+                         traceback.format_exc())
+            captured["status"] = "500 INTERNAL SERVER ERROR"
+            captured["headers"] = [("Content-Type", "application/json")]
+            payload = render_json({"error": {"type": "api_error",
+                                             "message": "The sandbox failed on this request."}})
         if environ.get(DROP_ENVIRON_KEY):
             self._drop()
             return
