@@ -271,7 +271,8 @@ class Checker:
 
         for item in cmd.inputs:
             path = item.field.parts
-            if path == ("id",) and "id" not in accepted:
+            if path == ("id",) and (verb != "create" or "id" not in accepted):
+                # names the record acted on (on create, an id of one's choosing is a field)
                 record_id = self.value(item.value, Field("id"), block_currency)
                 id_span = item.value.span if hasattr(item.value, "span") else item.span
                 continue
@@ -458,6 +459,13 @@ class Checker:
                 return self.wrong_type(node, field)
             return self.money(node, currency)
         if isinstance(node, ast.Text):
+            if field.name == "currency" and not field.choices and node.value.lower() not in (
+                    DECIMALS):
+                close = closest(node.value.lower(), list(DECIMALS))
+                self.error(node.span, f'unknown currency "{node.value}"'
+                           + (f'; did you mean "{close[0]}"?' if close else ""),
+                           hint="use a three-letter ISO code such as usd, eur or jpy")
+                return None
             if kind in ("string", "any"):
                 if field.choices and node.value not in field.choices:
                     close = closest(node.value, field.choices)
