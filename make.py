@@ -40,7 +40,7 @@ def fingerprint() -> str:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (make.py may be started by an older python3)
         sys.exit("make.py: Python 3.11 or newer is needed")
     if not PYTHON.exists():
         say("creating .venv")
