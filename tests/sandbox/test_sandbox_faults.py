@@ -35,8 +35,8 @@ def customers(sandbox) -> int:
 
 
 def test_faults_are_off_by_default_and_set_over_http(sandbox):
-    status, _, body = raw_request(sandbox, "GET", "/_sandbox/faults", key=None)
-    assert status == 200
+    status, headers, body = raw_request(sandbox, "GET", "/_sandbox/faults", key=None)
+    assert status == 200 and headers["Request-Id"].startswith("req_")
     assert body == {"latency_ms": 0, "rate_limit": None, "fail_rate": 0, "drop_rate": 0,
                     "seed": None}
     status, body = post_json(sandbox, "/_sandbox/faults", {"fail_rate": 0.25, "seed": 7})

@@ -411,7 +411,8 @@ class SandboxApp:
         except ValueError as error:
             body, status = {"error": {"message": str(error)}}, 400
         return Response(json.dumps(body, indent=2), status=status,
-                        content_type="application/json")
+                        content_type="application/json",
+                        headers={"Request-Id": "req_" + secrets.token_hex(7)})
 
     def _control_answer(self, request: Request, path: str) -> tuple[Any, int]:
         method = request.method
