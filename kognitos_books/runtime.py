@@ -306,7 +306,8 @@ class Runtime:
         noun = book.noun(proc.noun)
         assert noun is not None
         accepted = self.inputs(book.name, noun.name, proc.verb)
-        record_id = given.pop("id", None)
+        # "id" names the record acted on; on create it is an id of one's choosing, if any
+        record_id = given.pop("id", None) if proc.verb != "create" else None
         target_id = None
         if proc.verb == "add" and noun.parent:
             target_id = given.pop(noun.parent.replace(" ", "_"), None)
