@@ -194,11 +194,14 @@ def report(exc: BaseException, *, debug: bool = False) -> int:
 
         traceback.print_exception(exc)
     if isinstance(exc, KbooksError):
-        message = getattr(exc, "render", None)
-        text = message() if callable(message) else exc.message
-        print(f"{PROG}: error: {text}" if "\n" not in text else text, file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
+        render = getattr(exc, "render", None)
+        if callable(render):
+            # errors with a place render themselves: location, line, caret and hint
+            print(render(), file=sys.stderr)
+        else:
+            print(f"{PROG}: error: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"  hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
     print(f"{PROG}: error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
     if not debug:
@@ -498,11 +501,13 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
                           "steps": len(result.steps), "seconds": round(elapsed, 3)}))
         return 0 if result.ok else 1
     if result.dry_run:
-        print(f"Checked {len(result.steps)} steps; nothing was sent.")
+        count = len(result.steps)
+        print(f"Checked {count} step{'s' if count != 1 else ''}; nothing was sent.")
         return 0
     if result.ok:
-        print(f"Done: {len([s for s in result.steps if s.state == 'succeeded'])} steps "
-              f"in {elapsed:.2f}s (run {result.run_id}).")
+        done = len([s for s in result.steps if s.state in ("succeeded", "restored")])
+        print(f"Done: {done} step{'s' if done != 1 else ''} in {elapsed:.2f}s "
+              f"(run {result.run_id}).")
         return 0
     if result.rows > 1:
         print(f"{len(result.failed_rows)} of {result.rows} rows failed "
