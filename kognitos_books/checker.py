@@ -358,8 +358,8 @@ class Checker:
         if name in self.produced:
             return Ref(name, ("id",), cmd.noun_span, f"the {name}")
         self.error(cmd.noun_span, f'no earlier step gives {_article(name)} {name} to act on',
-                   hint=f'get or create {_article(name)} {name} first, or add: '
-                   f'the id is "..."' + ("" if cmd.inputs_keyword else ' (after "with")'))
+                   hint=f'get or create {_article(name)} {name} in an earlier line, or name '
+                   f'one in a with-block: the id is "..."')
         return None
 
     def field(self, path: ast.FieldPath, accepted: Mapping[str, Field], noun: Noun,
