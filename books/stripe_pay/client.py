@@ -9,7 +9,10 @@ those writes for up to a minute.
 
 from __future__ import annotations
 
+import random
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -22,9 +25,19 @@ from .objects import StripeObject
 
 BOOK = "stripe_pay"
 DEFAULT_API_BASE = "https://api.stripe.com"
-#: The SDK retries network failures, 409, 429 and 5xx this many times, reusing the
+#: The SDK retries network failures, 409 and 5xx this many times, reusing the
 #: idempotency key, so a retried POST cannot act twice.
 MAX_NETWORK_RETRIES = 2
+#: The SDK does not retry 429 (rate limited) answers at all; the book waits them out this
+#: many times per request before reporting one. With the backoff below that is 20 to 40
+#: seconds of a sustained limit.
+RATE_LIMIT_RETRIES = 10
+#: Backoff after a 429 without ``Retry-After``: doubling from the first delay up to the
+#: most, each randomly shortened by up to half so that parallel requests spread out.
+RATE_LIMIT_FIRST_DELAY = 0.5
+RATE_LIMIT_MAX_DELAY = 5.0
+#: The longest ``Retry-After`` honoured; a longer wait is better reported than hidden.
+RETRY_AFTER_MAX = 60.0
 #: The API version the SDK was generated for; pinned so responses match its types.
 API_VERSION: str = stripe.api_version
 
@@ -32,6 +45,80 @@ API_VERSION: str = stripe.api_version
 _KEY = re.compile(r"\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9]+")
 _FIX_KEY = "check the key in the Stripe dashboard (Developers > API keys), then run: " \
            "kbooks install stripe_pay"
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """A response header by name in any case (the SDK's clients differ in how they keep
+    them)."""
+    if not headers:
+        return None
+    found = headers.get(name)
+    if found is not None:
+        return found
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+class RateLimitPatience(stripe.HTTPClient):
+    """Wraps the SDK's HTTP client so that a 429 is waited out instead of failing the call.
+
+    The SDK retries connection errors, 409 and 5xx but never a plain 429, and a bulk run
+    at the account's limit meets one now and then. Each 429 is retried up to ``retries``
+    times, after ``Retry-After`` when Stripe sends it, else after a jittered exponential
+    backoff; ``Stripe-Should-Retry: false`` is obeyed. A refused request changed nothing
+    (Stripe does not keep a 429 under the idempotency key), so repeating it is safe. These
+    retries sit below the SDK's own and do not use up ``max_network_retries``.
+    """
+
+    def __init__(self, inner: stripe.HTTPClient, retries: int | None = None, *,
+                 first_delay: float | None = None, max_delay: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__()
+        self.inner = inner
+        # Read the module's settings now rather than at import, so they can be tuned.
+        self.retries = RATE_LIMIT_RETRIES if retries is None else retries
+        self.first_delay = RATE_LIMIT_FIRST_DELAY if first_delay is None else first_delay
+        self.max_delay = RATE_LIMIT_MAX_DELAY if max_delay is None else max_delay
+        self.sleep = sleep
+        #: 429s waited out so far, by every thread using this client
+        self.waited = 0
+        self._count_lock = threading.Lock()
+
+    @property  # the SDK reports its HTTP library's name in its user agent
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    def delay(self, attempt: int, headers: Mapping[str, str] | None) -> float:
+        """Seconds to wait before repeating a request refused for the ``attempt``-th time
+        (0-based)."""
+        after = _header(headers, "Retry-After")
+        if after is not None:
+            try:
+                return min(max(float(after), 0.0), RETRY_AFTER_MAX)
+            except ValueError:
+                pass  # an HTTP date: Stripe sends seconds; fall back to the backoff
+        ceiling = min(self.first_delay * 2 ** attempt, self.max_delay)
+        return ceiling * random.uniform(0.5, 1.0)
+
+    def request(self, method: str, url: str, headers: Mapping[str, str] | None,
+                post_data: Any = None) -> tuple[Any, int, Mapping[str, str]]:
+        attempt = 0
+        while True:
+            content, status, rheaders = self.inner.request(method, url, headers, post_data)
+            if (status != 429 or attempt >= self.retries
+                    or _header(rheaders, "Stripe-Should-Retry") == "false"):
+                return content, status, rheaders
+            with self._count_lock:
+                self.waited += 1
+            self.sleep(self.delay(attempt, rheaders))
+            attempt += 1
+
+    def request_stream(self, method: str, url: str, headers: Mapping[str, str] | None,
+                       post_data: Any = None) -> tuple[Any, int, Mapping[str, str]]:
+        return self.inner.request_stream(method, url, headers, post_data)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def mode_of(key: str) -> str:
@@ -48,24 +135,34 @@ class StripeSession:
     never changes), so adding an item needs no extra request to learn it;
     ``finalized_invoices`` the status of each invoice it has seen leave draft (no invoice
     ever returns to draft), so what only a draft allows is refused without a request.
+    ``rate_limit_retries`` is how often a 429 is waited out (see
+    :class:`RateLimitPatience`); by default :data:`RATE_LIMIT_RETRIES`, or none at all
+    when ``max_network_retries`` is 0.
     """
 
     key: Secret = attrs.field(repr=False)
     api_base: str = DEFAULT_API_BASE
     max_network_retries: int = MAX_NETWORK_RETRIES
     http_client: Any = attrs.field(default=None, repr=False)
+    rate_limit_retries: int | None = None
     sdk: stripe.StripeClient = attrs.field(init=False, repr=False)
     written: set[str] = attrs.field(factory=set)
     invoice_customers: dict[str, str] = attrs.field(factory=dict, repr=False)
     finalized_invoices: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.rate_limit_retries is None:
+            self.rate_limit_retries = RATE_LIMIT_RETRIES if self.max_network_retries else 0
+        http = self.http_client
+        if self.rate_limit_retries > 0:
+            http = RateLimitPatience(http or stripe.new_default_http_client(),
+                                     self.rate_limit_retries)
         self.sdk = stripe.StripeClient(
             self.key.reveal(),
             base_addresses={"api": self.api_base},
             max_network_retries=self.max_network_retries,
             stripe_version=API_VERSION,
-            http_client=self.http_client,
+            http_client=http,
         )
 
     @property
@@ -148,7 +245,8 @@ class StripeSession:
         elif isinstance(exc, stripe.PermissionError):
             hint = "the key is restricted; give it this permission in the Stripe dashboard"
         elif isinstance(exc, stripe.RateLimitError):
-            hint = "Stripe is rate limiting this account; wait a moment and run again"
+            hint = ("Stripe kept rate limiting this account; wait a moment and run again "
+                    "(kbooks run --rate sets a lower pace)")
         error = exc.error
         return BookError(
             text,
