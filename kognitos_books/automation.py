@@ -9,6 +9,7 @@ derived from the run, the row and the step, so a retry or a resume cannot act tw
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,7 +20,7 @@ import attrs
 
 from .checker import Ref, Step
 from .journal import Journal, step_key
-from .model import BookError, KbooksError, Plan, Record
+from .model import BookError, Call, KbooksError, Plan, Record
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -109,6 +110,8 @@ class StepResult:
     error_code: str | None = None
     request_id: str | None = None
     seconds: float = 0.0
+    #: how often the step was sent (more than once when a passing failure was retried)
+    attempts: int = 0
 
     @property
     def took_effect(self) -> bool:
@@ -168,6 +171,23 @@ class RateLimiter:
             time.sleep(wait_for)
 
 
+@attrs.frozen
+class RetryPolicy:
+    """How a step whose book reports a passing failure (``BookError.retryable``) is sent
+    again: up to ``retries`` more times, the same call with the same idempotency key, after
+    ``delay`` seconds doubling each time up to ``max_delay``, each wait randomly shortened by
+    up to half so that rows running side by side spread out."""
+
+    retries: int = 2
+    delay: float = 1.0
+    max_delay: float = 30.0
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th failed attempt (1-based)."""
+        ceiling = min(self.delay * 2 ** (attempt - 1), self.max_delay)
+        return ceiling * random.uniform(0.5, 1.0)
+
+
 @attrs.define
 class Progress:
     """Counts for a progress display: rows done and failed, out of ``total``."""
@@ -188,7 +208,8 @@ class Execution:
                  context: Mapping[str, Any] | None = None,
                  on_step: Callable[[StepResult], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 concurrency: int = 1, rate: float = 0.0, fail_fast: bool = False) -> None:
+                 concurrency: int = 1, rate: float = 0.0, fail_fast: bool = False,
+                 retry: RetryPolicy | None = None) -> None:
         self.rt = runtime
         self.steps = steps
         self.run_id = run_id
@@ -205,6 +226,7 @@ class Execution:
         self.concurrency = max(1, concurrency)
         self.limiter = RateLimiter(rate, burst=max(1.0, min(rate, 10.0))) if rate else None
         self.fail_fast = fail_fast
+        self.retry = retry or RetryPolicy()
         self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run, modes={},
                                 rows=len(self.rows) if self.rows is not None else 1)
         self._lock = threading.Lock()
@@ -299,9 +321,7 @@ class Execution:
                 return outcome
             if self.journal:
                 self.journal.start_step(self.run_id, row, number, step.line, step.text, key)
-            if self.limiter:
-                self.limiter.acquire()
-            value = self.rt.dispatch(call, remember=False)
+            value = self._dispatch(call, outcome)
             if step.many and value is not None and not isinstance(value, LazyRecords):
                 value = LazyRecords(value)
             outcome.state = "succeeded"
@@ -327,6 +347,21 @@ class Execution:
         finally:
             outcome.seconds = time.perf_counter() - started
         return outcome
+
+    def _dispatch(self, call: Call, outcome: StepResult) -> Any:
+        """Send ``call``. A failure its book calls passing is sent again, the same call with
+        the same idempotency key (so a request that took effect before its answer was lost
+        is answered, not repeated), after the retry policy's backoff."""
+        while True:
+            outcome.attempts += 1
+            if self.limiter:
+                self.limiter.acquire()
+            try:
+                return self.rt.dispatch(call, remember=False)
+            except BookError as exc:
+                if not exc.retryable or outcome.attempts > self.retry.retries:
+                    raise
+            time.sleep(self.retry.wait(outcome.attempts))
 
     def _remember(self, step: Step, value: Any, context: dict[str, Any]) -> None:
         for name in step.produces:

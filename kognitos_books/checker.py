@@ -122,12 +122,14 @@ class Checker:
     """Checks one automation. Collects every problem rather than stopping at the first."""
 
     def __init__(self, runtime: Runtime, automation: ast.Automation,
-                 given: Iterable[str] = ()) -> None:
+                 given: Iterable[str] = (), columns: Iterable[str] | None = None) -> None:
         self.rt = runtime
         self.auto = automation
         self.errors: list[LanguageError] = []
         #: context names available so far: "customer", "customers", "row", ...
         self.produced: set[str] = set(given)
+        #: the columns "the row's COLUMN" may name, when the rows are known
+        self.columns: set[str] | None = set(columns) if columns is not None else None
         self.books = runtime.plugins.books()
 
     # ---------------------------------------------------------------- helpers
@@ -271,7 +273,13 @@ class Checker:
 
         for item in cmd.inputs:
             path = item.field.parts
-            if path == ("id",) and (verb != "create" or "id" not in accepted):
+            if path == ("id",) and verb == "create" and "id" not in accepted:
+                # it would be dropped without a word: the service picks new ids
+                self.error(item.field.span, f'{book.title} chooses the id of a new '
+                           f'{noun.name}; "id" cannot be given',
+                           hint=f"delete this line; later steps can use the {noun.name}'s id")
+                continue
+            if path == ("id",) and verb != "create":
                 # names the record acted on (on create, an id of one's choosing is a field)
                 record_id = self.value(item.value, Field("id"), block_currency)
                 id_span = item.value.span if hasattr(item.value, "span") else item.span
@@ -436,6 +444,13 @@ class Checker:
                        "the customer's id after creating a customer")
             return None
         path = ref.path
+        if canonical == "row" and path and self.columns is not None \
+                and path[0] not in self.columns:
+            close = closest(path[0], sorted(self.columns))
+            self.error(ref.span, f'the rows have no column "{path[0]}"'
+                       + (f'; did you mean "{close[0]}"?' if close else ""),
+                       hint="columns: " + (", ".join(sorted(self.columns)) or "none"))
+            return None
         if want_id and not path:
             path = ("id",)
         return Ref(canonical, path, ref.span, ref.raw)
@@ -538,12 +553,17 @@ class Checker:
             self.error(node.span, f"{node.raw}: amounts cannot be negative")
             return None
         try:
-            return minor_units(node.amount, code)
+            units = minor_units(node.amount, code)
         except MoneyError as exc:
             self.error(node.span, f"{node.raw}: {exc}",
                        hint=None if code in DECIMALS else "use an ISO code such as usd, eur, "
                        "jpy")
             return None
+        if units >= 2**63:
+            # no service stores an amount past a 64-bit integer; it would only fail there
+            self.error(node.span, f"{node.raw} is too large")
+            return None
+        return units
 
 
 _AMOUNT_FIELDS = {"amount", "unit_amount", "amount_due", "amount_paid"}
@@ -597,14 +617,14 @@ def find_procedure(runtime: Runtime, text: str) -> Procedure:
     return found[2]
 
 
-def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = ()
-          ) -> list[Step]:
+def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (),
+          columns: Iterable[str] | None = None) -> list[Step]:
     """Check ``automation``; return its steps or raise :class:`LanguageErrors`.
 
     ``given`` names context entries that exist before the first step (``row`` in bulk
-    runs).
+    runs); ``columns``, when known, the only columns ``the row's COLUMN`` may name.
     """
-    return Checker(runtime, automation, given).check()
+    return Checker(runtime, automation, given, columns).check()
 
 
 __all__ = ["Checker", "Ref", "Step", "check", "find_procedure"]

@@ -105,6 +105,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="FIELD=VALUE")
     p.add_argument("--connection", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm a delete, void or pay on a live connection")
 
     p = add("run", "run an English automation (a file, or - for standard input)", cmd_run,
             description=(
@@ -132,6 +134,11 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--fail-fast", action="store_true",
                    help="with --each, stop at the first failed row")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a run that stopped")
+    p.add_argument("--retries", type=int, metavar="N",
+                   help="send a step again up to N times when it fails in passing (network, "
+                        "rate limit, server error), with the same idempotency key (default 2)")
+    p.add_argument("--retry-delay", type=float, metavar="SECONDS",
+                   help="wait before the first such retry, doubling after (default 1)")
 
     p = add("runs", "list recent runs from the journal", cmd_runs)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -352,10 +359,19 @@ def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    from .automation import DESTRUCTIVE, NeedsConfirmation
     from .model import Record
 
     rt = _runtime(args)
-    result = rt.call(args.procedure, **parse_inputs(args.inputs))
+    inputs = parse_inputs(args.inputs)
+    proc = rt.procedure(args.procedure)
+    # the same rule as for a run's steps: nothing is sent until it is confirmed
+    if (proc.verb in DESTRUCTIVE and not args.yes and rt.connect(proc.book).mode == "live"
+            and not _confirm(f"This will {proc.verb} on a LIVE connection ({proc.book}). "
+                             "Continue?")):
+        raise NeedsConfirmation(f"{proc.verb} on a live connection needs confirmation",
+                                hint="run again with --yes to confirm")
+    result = rt.call(args.procedure, **inputs)
     records = [result] if isinstance(result, Record) else list(result or [])
     for record in records:
         if args.json:
@@ -366,27 +382,71 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 def _read_rows(path: str) -> list[dict[str, str]]:
+    """The rows of a CSV file for ``--each``, keyed by column name (as fields are written).
+
+    Anything but clean CSV is refused with the line at fault before a step runs: a row with
+    more or fewer cells than the first line names would shift or drop values silently.
+    """
     import csv
 
     from .model import ConfigurationError
     from .runtime import field_key
 
+    line = 0
+
+    def refuse(message: str, hint: str | None = None) -> ConfigurationError:
+        return ConfigurationError(f"{path}:{line}: {message}" if line else f"{path}: {message}",
+                                  hint=hint)
+
+    rows: list[dict[str, str]] = []
+    reader = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = [{field_key(k): (v or "") for k, v in row.items() if k is not None}
-                    for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigurationError(f"cannot read rows from {path}: {exc}") from None
+            reader = csv.reader(fh, strict=True)
+            header = next(reader, None)
+            line = reader.line_num
+            if header is None:
+                raise refuse("the file is empty", hint="the first line names the columns")
+            columns = [field_key(name) for name in header]
+            for number, name in enumerate(columns, 1):
+                if not name:
+                    raise refuse(f"column {number} has no name",
+                                 hint="the first line names the columns")
+                if columns.index(name) != number - 1:
+                    raise refuse(f'the column "{name}" is named twice')
+            for cells in reader:
+                line = reader.line_num
+                if not cells:
+                    continue  # a blank line
+                if any("\0" in cell for cell in (*header, *cells)):
+                    raise refuse("a NUL byte: this is not a CSV text file")
+                if len(cells) != len(columns):
+                    raise refuse(f"{len(cells)} cells, but the first line names "
+                                 f"{len(columns)} columns",
+                                 hint="quote cells that contain commas")
+                rows.append(dict(zip(columns, cells, strict=True)))
+    except UnicodeDecodeError as exc:
+        line = 0
+        raise refuse(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02X} at offset "
+                     f"{exc.start} cannot be read", hint="save the file as UTF-8") from None
+    except csv.Error as exc:
+        line = reader.line_num if reader is not None else line
+        raise refuse(f"not valid CSV: {exc}") from None
+    except OSError as exc:
+        line = 0
+        raise refuse(f"cannot read the rows: {exc.strerror or exc}") from None
     if not rows:
         raise ConfigurationError(f"{path} has no rows", hint="the first line names the columns")
     return rows
 
 
 def _confirm(question: str) -> bool:
+    """Ask on the terminal (on standard error, so standard output stays the report)."""
     if not sys.stdin.isatty():
         return False
-    answer = input(f"{question} [y/N] ")
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 
 
@@ -409,7 +469,7 @@ class _Report:
                 "requests": [str(r) for r in outcome.plan.requests] if outcome.plan else None,
                 "strategy": outcome.plan.strategy if outcome.plan else None,
                 "error": outcome.error, "code": outcome.error_code,
-                "request_id": outcome.request_id,
+                "request_id": outcome.request_id, "attempts": outcome.attempts,
             }, default=str), flush=True)
             return
         if self.bulk and outcome.state != "failed":
@@ -448,17 +508,29 @@ class _Report:
 def cmd_run(args: argparse.Namespace) -> int:
     import time
 
+    from .automation import RetryPolicy
     from .model import ConfigurationError
 
     rt = _runtime(args)
     report = _Report(args.json, bulk=bool(args.each))
     started = time.monotonic()
+    if args.rate is not None and args.rate < 0:
+        raise ConfigurationError("--rate must be 0 (no limit) or more steps a second")
+    retry = None
+    if args.retries is not None or args.retry_delay is not None:
+        if args.retries is not None and args.retries < 0:
+            raise ConfigurationError("--retries must be 0 or more")
+        if args.retry_delay is not None and not args.retry_delay > 0:
+            raise ConfigurationError("--retry-delay must be more than 0 seconds")
+        default = RetryPolicy()
+        retry = RetryPolicy(default.retries if args.retries is None else args.retries,
+                            default.delay if args.retry_delay is None else args.retry_delay)
     if args.resume:
         if args.file:
             raise ConfigurationError("give either a file or --resume, not both")
-        print(f"Resuming {args.resume}", file=sys.stderr)
         result = rt.resume(args.resume, yes=args.yes, confirm=_confirm, on_step=report.step,
-                           on_progress=report.progress)
+                           on_progress=report.progress, retry=retry,
+                           on_start=lambda modes, dry: _announce(modes, dry, args.resume))
     else:
         if not args.file:
             raise ConfigurationError("which automation?", hint="kbooks run FILE, or - for stdin")
@@ -474,13 +546,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = rt.run(text, source_name=source, dry_run=args.dry_run, rows=rows,
                         yes=args.yes, confirm=_confirm, on_step=report.step,
                         on_progress=report.progress, concurrency=args.concurrency,
-                        rate=args.rate, fail_fast=args.fail_fast,
-                        on_start=None if args.json else _announce)
+                        rate=args.rate, fail_fast=args.fail_fast, retry=retry,
+                        on_start=_announce)
     elapsed = time.monotonic() - started
     return _finish(result, args.json, elapsed)
 
 
-def _announce(modes: dict[str, str], dry_run: bool) -> None:
+def _announce(modes: dict[str, str], dry_run: bool, resuming: str | None = None) -> None:
+    """Say, before anything is sent, what is about to happen and in which mode (on standard
+    error, so that it shows with --json too)."""
+    if resuming:
+        print(f"Resuming {resuming}.", file=sys.stderr)
     if dry_run:
         print("Dry run: checking and planning only; nothing will be sent.", file=sys.stderr)
         return

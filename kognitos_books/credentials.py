@@ -143,6 +143,11 @@ class CredentialStore:
                 found.append(_stored(book_name, name, conn, entry.get("default") == name))
         return sorted(found, key=lambda c: (c.book, not c.default, c.name))
 
+    def check(self) -> None:
+        """Raise :class:`ConfigurationError` if the store exists and cannot be read as a
+        store; before anything is verified or written."""
+        self._read()
+
     def get(self, book: str, name: str | None = None) -> StoredConnection | None:
         """The connection ``name`` of ``book`` (its default when ``name`` is None)."""
         data = self._read()
@@ -214,15 +219,36 @@ def _stored(book: str, name: str, conn: Mapping[str, Any], default: bool) -> Sto
     )
 
 
+def _text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                           for k, v in value.items())
+
+
 def _shape_problem(data: Any) -> str | None:
+    """What is wrong with a store's content (a hand edit, a newer kbooks), or None.
+
+    Everything that is read back is checked here, so that a damaged store is reported as
+    such rather than failing later in some other way, or being written over by an install.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("books"), dict):
         return "does not have the expected layout (a 'books' object)"
+    version = data.get("version", STORE_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version > STORE_VERSION:
+        return (f"has version {version!r}, which this kbooks does not know (it writes "
+                f"version {STORE_VERSION}); it may come from a newer kbooks")
     for book, entry in data["books"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("connections"), dict):
             return f"has a malformed entry for {book!r}"
+        default = entry.get("default")
+        if default is not None and (not isinstance(default, str)
+                                    or default not in entry["connections"]):
+            return f"names {default!r} as the default connection of {book}, which it lacks"
         for name, conn in entry["connections"].items():
-            if (not isinstance(conn, dict) or not isinstance(conn.get("credentials"), dict)
-                    or not all(isinstance(v, str) for v in conn["credentials"].values())):
+            if (not isinstance(conn, dict) or not _text_map(conn.get("credentials"))
+                    or not _text_map(conn.get("settings", {}))
+                    or not isinstance(conn.get("mode", "test"), str)
+                    or isinstance(conn.get("created", 0.0), bool)
+                    or not isinstance(conn.get("created", 0.0), int | float)):
                 return f"has a malformed connection {book}/{name}"
     return None
 

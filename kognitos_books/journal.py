@@ -5,10 +5,16 @@ One SQLite file, ``runs.sqlite``, in the kbooks home (mode 0600). A step is writ
 *failed* after, so after a crash the journal knows which steps took effect, which did not,
 and which were in flight; re-sending an in-flight step with the same idempotency key lets the
 service answer with its first result instead of acting twice. Credentials never go in here.
+
+A run in progress holds an exclusive lock on ``locks/<run id>.lock`` in the same home. The
+operating system drops the lock when the process ends, however it ends (even ``kill -9``),
+so a run recorded as running whose lock is free is shown as *stopped*: the journal never
+claims that a dead process is still working, and a run is never resumed twice at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -22,8 +28,15 @@ from typing import Any
 import attrs
 
 from .credentials import ensure_private_dir
+from .model import ConfigurationError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Unix: liveness is not known
+    fcntl = None  # type: ignore[assignment]
 
 JOURNAL_NAME = "runs.sqlite"
+LOCK_DIR = "locks"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -59,7 +72,12 @@ CREATE TABLE IF NOT EXISTS steps (
 
 @attrs.frozen
 class RunInfo:
-    """A run as the journal knows it."""
+    """A run as the journal knows it.
+
+    ``state``: ``running``, ``succeeded``, ``failed``, ``interrupted`` (stopped by Ctrl-C or
+    an error of the host), or ``stopped`` (recorded as running, but no process runs it: it
+    was killed, or the machine went down).
+    """
 
     id: str
     source: str
@@ -146,6 +164,55 @@ class Journal:
             self._db.close()
             self._db = None
 
+    # ------------------------------------------------------------------ liveness
+
+    def _lock_path(self, run_id: str) -> Path:
+        return self.path.parent / LOCK_DIR / f"{run_id}.lock"
+
+    @contextlib.contextmanager
+    def hold(self, run_id: str) -> Iterator[None]:
+        """Mark ``run_id`` as running in this process for the duration of the block.
+
+        Raises :class:`ConfigurationError` when another process is running it.
+        """
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        path = self._lock_path(run_id)
+        ensure_private_dir(path.parent)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigurationError(
+                    f"run {run_id} is running in another process",
+                    hint="wait for it to finish; kbooks runs shows its state") from None
+            yield
+            info = self.run(run_id)
+            if info is not None and info.state == "succeeded":
+                # Nothing will resume it; leave no file behind. (Removed while locked, so a
+                # process waiting to resume it reads "succeeded" and stops.)
+                path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    def alive(self, run_id: str) -> bool | None:
+        """Whether a process is running ``run_id`` now (None where that cannot be known)."""
+        if fcntl is None:  # pragma: no cover
+            return None
+        try:
+            fd = os.open(self._lock_path(run_id), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the probe's own lock
+        return False
+
     # ------------------------------------------------------------------ runs
 
     def start_run(self, run_id: str, source: str, text: str, *, connection: str | None,
@@ -180,7 +247,11 @@ class Journal:
             "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id AND s.state='failed') "
             f"FROM runs r {tail}", args)
         for row in rows:
-            yield RunInfo(id=row[0], source=row[1], state=row[2], started=row[3],
+            state = row[2]
+            if state == "running" and self.alive(row[0]) is False:
+                # recorded as running, but no process holds it: it died mid-run
+                state = "stopped"
+            yield RunInfo(id=row[0], source=row[1], state=state, started=row[3],
                           finished=row[4], connection=row[5], mode=row[6], error=row[7],
                           text=row[8], options=json.loads(row[9] or "{}"),
                           steps_done=row[10], steps_failed=row[11])

@@ -162,6 +162,9 @@ class BookError(KbooksError):
     """A book's service refused or failed a request.
 
     ``code``, ``param`` and ``request_id`` are the service's own, when it gave them.
+    ``retryable`` is the book's word that the failure was passing (the network, a rate
+    limit, a server error) and that sending the very same call again, with the same
+    idempotency key, is safe and may succeed; the host then retries the step.
     """
 
     message: str
@@ -170,6 +173,7 @@ class BookError(KbooksError):
     request_id: str | None = None
     status: int | None = None
     hint: str | None = None
+    retryable: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         Exception.__init__(self, self.message)

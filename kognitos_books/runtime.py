@@ -11,6 +11,7 @@ invoice the runtime saw last.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import uuid
@@ -20,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .automation import DESTRUCTIVE, Execution, NeedsConfirmation, Progress, RunResult, StepResult
+from .automation import (
+    DESTRUCTIVE,
+    Execution,
+    NeedsConfirmation,
+    Progress,
+    RetryPolicy,
+    RunResult,
+    StepResult,
+)
 from .credentials import CredentialStore, ask_credentials, env_name
 from .journal import Journal, new_run_id
 from .model import (
@@ -196,6 +205,9 @@ class Runtime:
         Without ``credentials`` the user is asked (see :func:`ask_credentials`).
         """
         desc = self.book(book)
+        # A store that cannot be written back is reported before the key is asked for or
+        # sent anywhere.
+        self.store.check()
         if credentials is None:
             secrets = ask_credentials(desc)
         else:
@@ -261,12 +273,23 @@ class Runtime:
         if desc.name in self._connections and not verify:
             return self._connections[desc.name]
         stored = self.store.get(desc.name, self.connection_name)
+        if self.connection_name and stored is None:
+            # A connection asked for by name is never stood in for by another one, nor by
+            # the environment: the name says which account is meant.
+            raise NotConnected(
+                f"the book {desc.name} has no connection named {self.connection_name!r}",
+                hint=f"kbooks connections lists them; add it with: kbooks install "
+                f"{desc.name} --connection {self.connection_name}")
         secrets: dict[str, Secret] = dict(stored.credentials) if stored else {}
         for cred in desc.credentials:
             value = os.environ.get(env_name(desc.name, cred.name))
             if value:
                 secrets[cred.name] = Secret(value)
         missing = [c.name for c in desc.credentials if c.name not in secrets]
+        if missing and stored is not None:
+            raise NotConnected(
+                f"the connection {desc.name}/{stored.name} has no {missing[0]}",
+                hint=f"install it again: kbooks install {desc.name} --connection {stored.name}")
         if missing:
             which = f" named {self.connection_name!r}" if self.connection_name else ""
             raise NotConnected(
@@ -277,7 +300,12 @@ class Runtime:
         for cred in desc.credentials:
             problem = cred.problem(secrets[cred.name].reveal())
             if problem:
-                raise CredentialsRejected(problem, hint=cred.help or None)
+                variable = env_name(desc.name, cred.name)
+                source = variable if os.environ.get(variable) else (
+                    f"the connection {desc.name}/{stored.name if stored else '?'} in "
+                    f"{self.store.path}")
+                raise CredentialsRejected(f"{problem} (from {source})",
+                                          hint=cred.help or None)
         settings = self._settings(desc, stored.settings if stored else {})
         name = stored.name if stored else "environment"
         conn = self._connect(desc, secrets, settings, name, verify=verify)
@@ -382,13 +410,16 @@ class Runtime:
     # ------------------------------------------------------------------ automations
 
     def check(self, text: str, *, source_name: str = "<automation>",
-              given: Iterable[str] = ()) -> list[Step]:
+              given: Iterable[str] = (), columns: Iterable[str] | None = None
+              ) -> list[Step]:
         """Parse and check an automation; raise :class:`LanguageError` (every problem at
-        once, each with its line and column) or return its steps. Sends nothing."""
+        once, each with its line and column) or return its steps. Sends nothing.
+
+        ``columns``, when given, are the only ones ``the row's COLUMN`` may name."""
         from .checker import check
         from .language.parser import parse
 
-        return check(self, parse(text, source_name), given)
+        return check(self, parse(text, source_name), given, columns=columns)
 
     def run(self, text: str, *, source_name: str = "<automation>", dry_run: bool = False,
             rows: Sequence[Mapping[str, Any]] | None = None, yes: bool = False,
@@ -397,7 +428,8 @@ class Runtime:
             on_progress: Callable[[Progress], None] | None = None,
             concurrency: int = 1, rate: float | None = None, fail_fast: bool = False,
             journal: bool = True,
-            on_start: Callable[[dict[str, str], bool], None] | None = None) -> RunResult:
+            on_start: Callable[[dict[str, str], bool], None] | None = None,
+            retry: RetryPolicy | None = None) -> RunResult:
         """Run an English automation and return what each step did.
 
         The whole text is checked first; if anything is wrong a :class:`LanguageError`
@@ -409,32 +441,56 @@ class Runtime:
         25/s for test, 100/s for live). Delete, void and pay steps on a live connection
         need ``yes=True`` or ``confirm(question)`` returning True.
 
+        A step that fails in a way its book calls passing (network, rate limit, server
+        error) is sent again with the same idempotency key, as ``retry`` says (default:
+        :class:`RetryPolicy`, twice, after about 1 and 2 seconds).
+
         A failed step stops its row; the result says which steps took effect. Steps are
         journaled under ``KBOOKS_HOME`` so :meth:`resume` can finish an interrupted run.
         """
+        from .language.errors import LanguageError
+
         given = set(self.context) | ({"row"} if rows is not None else set())
-        steps = self.check(text, source_name=source_name, given=given)
+        columns = None
+        if rows is not None:
+            # only what every row has can be named: a reference to a missing column is
+            # found now, not after some rows have run
+            columns = set(rows[0]) if rows else set()
+            for row in rows:
+                columns.intersection_update(row)
+        steps = self.check(text, source_name=source_name, given=given, columns=columns)
+        if not steps:
+            raise LanguageError("nothing to run: the automation has no commands",
+                                source_name=source_name,
+                                hint='write one command a line, e.g. get a customer from '
+                                'stripe whose email is "jo@example.com"')
         run_id = new_run_id()
         return self._execute(steps, text=text, source_name=source_name, run_id=run_id,
                              dry_run=dry_run, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
                              concurrency=concurrency, rate=rate, fail_fast=fail_fast,
                              journal=journal, restored={}, resuming=False,
-                             on_start=on_start)
+                             on_start=on_start, retry=retry)
 
     def resume(self, run_id: str, *, yes: bool = False,
                confirm: Callable[[str], bool] | None = None,
                on_step: Callable[[StepResult], None] | None = None,
-               on_progress: Callable[[Progress], None] | None = None) -> RunResult:
+               on_progress: Callable[[Progress], None] | None = None,
+               on_start: Callable[[dict[str, str], bool], None] | None = None,
+               retry: RetryPolicy | None = None) -> RunResult:
         """Finish a run that stopped: steps the journal records as succeeded are not sent
         again (their results are restored); the others run with the same idempotency keys,
-        so a step that was in flight when the run died is not done twice."""
+        so a step that was in flight when the run died is not done twice. A run that
+        another process is still running is refused. ``retry`` defaults to the run's own."""
         info = self.journal.run(run_id)
         if info is None:
             raise ConfigurationError(f"no run {run_id!r} in the journal",
                                      hint="kbooks runs lists the runs")
         if info.state == "succeeded":
             raise ConfigurationError(f"run {run_id} already finished successfully")
+        if self.journal.alive(run_id):
+            raise ConfigurationError(f"run {run_id} is running in another process",
+                                     hint="wait for it to finish; kbooks runs shows its state")
         rows = info.options.get("rows")
         steps = self.check(info.text, source_name=info.source,
                            given=("row",) if rows is not None else ())
@@ -445,14 +501,17 @@ class Runtime:
                     and done.result is not None):
                 restored[(done.row, done.step)] = Record(step.book, done.noun or step.noun,
                                                          done.record_id, done.result)
-        self.journal.reopen_run(run_id)
+        if retry is None and "retries" in info.options:
+            retry = RetryPolicy(int(info.options["retries"]),
+                                float(info.options.get("retry_delay", RetryPolicy().delay)))
         return self._execute(steps, text=info.text, source_name=info.source, run_id=run_id,
                              dry_run=False, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
                              concurrency=int(info.options.get("concurrency", 1)),
                              rate=info.options.get("rate"),
                              fail_fast=bool(info.options.get("fail_fast")), journal=True,
-                             restored=restored, resuming=True)
+                             restored=restored, resuming=True, on_start=on_start,
+                             retry=retry)
 
     @property
     def journal(self) -> Journal:
@@ -467,7 +526,8 @@ class Runtime:
                  on_progress: Callable[[Progress], None] | None, concurrency: int,
                  rate: float | None, fail_fast: bool, journal: bool,
                  restored: Mapping[tuple[int, int], Any], resuming: bool,
-                 on_start: Callable[[dict[str, str], bool], None] | None = None) -> RunResult:
+                 on_start: Callable[[dict[str, str], bool], None] | None = None,
+                 retry: RetryPolicy | None = None) -> RunResult:
         modes = {} if dry_run else {b: self.connect(b).mode for b in {s.book for s in steps}}
         if on_start is not None:
             on_start(modes, dry_run)
@@ -483,33 +543,44 @@ class Runtime:
         if rate is None:
             rate = float(max((LIVE_RATE if m == "live" else TEST_RATE) for m in modes.values())
                          ) if modes and rows is not None else 0.0
+        retry = retry or RetryPolicy()
         book_journal = self.journal if journal and not dry_run else None
-        if book_journal is not None and not resuming:
-            first = next(iter(modes), None)
-            book_journal.start_run(
-                run_id, source_name, text,
-                connection=self._connections[first].name if first else None,
-                mode=",".join(sorted(set(modes.values()))) or None,
-                options={"rows": list(map(dict, rows)) if rows is not None else None,
-                         "concurrency": concurrency, "rate": rate, "fail_fast": fail_fast})
-        execution = Execution(self, steps, run_id=run_id, source=source_name,
-                              dry_run=dry_run, journal=book_journal, rows=rows,
-                              restored=restored, on_step=on_step, on_progress=on_progress,
-                              concurrency=concurrency, rate=rate, fail_fast=fail_fast,
-                              context=None if resuming else self.context)
-        try:
-            result = execution.run()
-        except BaseException as exc:
+        # While it runs, the run is held in the journal: another process cannot resume it,
+        # and once this process is gone, however it ended, the run shows as stopped.
+        held = book_journal.hold(run_id) if book_journal is not None else contextlib.nullcontext()
+        with held:
+            if book_journal is not None and resuming:
+                if book_journal.run(run_id).state == "succeeded":  # type: ignore[union-attr]
+                    raise ConfigurationError(f"run {run_id} already finished successfully")
+                book_journal.reopen_run(run_id)
+            elif book_journal is not None:
+                first = next(iter(modes), None)
+                book_journal.start_run(
+                    run_id, source_name, text,
+                    connection=self._connections[first].name if first else None,
+                    mode=",".join(sorted(set(modes.values()))) or None,
+                    options={"rows": list(map(dict, rows)) if rows is not None else None,
+                             "concurrency": concurrency, "rate": rate,
+                             "fail_fast": fail_fast, "retries": retry.retries,
+                             "retry_delay": retry.delay})
+            execution = Execution(self, steps, run_id=run_id, source=source_name,
+                                  dry_run=dry_run, journal=book_journal, rows=rows,
+                                  restored=restored, on_step=on_step, on_progress=on_progress,
+                                  concurrency=concurrency, rate=rate, fail_fast=fail_fast,
+                                  context=None if resuming else self.context, retry=retry)
+            try:
+                result = execution.run()
+            except BaseException as exc:
+                if book_journal is not None:
+                    book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
+                raise
+            if rows is None and not dry_run:
+                # "the invoice" of this run is the runtime's, for the calls and runs after it
+                self.context.update(execution.final)
             if book_journal is not None:
-                book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
-            raise
-        if rows is None and not dry_run:
-            # "the invoice" of this run is the runtime's, for the calls and runs after it
-            self.context.update(execution.final)
-        if book_journal is not None:
-            failures = result.failures
-            book_journal.finish_run(run_id, "failed" if failures else "succeeded",
-                                    failures[0].error if failures else None)
+                failures = result.failures
+                book_journal.finish_run(run_id, "failed" if failures else "succeeded",
+                                        failures[0].error if failures else None)
         return result
 
     def remember(self, call: Call, result: Any) -> None:

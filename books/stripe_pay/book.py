@@ -46,6 +46,14 @@ KEY_HINT = "starts with sk_test_, sk_live_, rk_test_ or rk_live_"
 DEFAULT_API_BASE = "https://api.stripe.com"
 #: Inputs that name a record of another noun (``the customer is "cus_..."``).
 _REFERENCE_FIELDS = ("customer", "product", "price", "invoice")
+#: How often the SDK itself sends a failed request again (client.MAX_NETWORK_RETRIES; kept
+#: here as text so that describing the book does not import the SDK).
+DEFAULT_MAX_NETWORK_RETRIES = "2"
+#: Stripe's limits on text: most strings, and metadata keys, values and their number.
+MAX_TEXT = 5000
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
+MAX_METADATA_KEYS = 50
 
 
 def _article(word: str) -> str:
@@ -75,6 +83,11 @@ def describe_book() -> Book:
             Setting("api_base", "Stripe API base URL", default=DEFAULT_API_BASE,
                     help="where requests go: Stripe itself, or a local sandbox's URL "
                          "(kbooks sandbox prints it)"),
+            Setting("max_network_retries", "Retries of a failed request by the SDK",
+                    default=DEFAULT_MAX_NETWORK_RETRIES,
+                    help="how often the SDK sends a request again after a network error, "
+                         "409 or 5xx (and waits out a 429), with the same idempotency key; "
+                         "0 leaves every retry to the host's (kbooks run --retries)"),
         ),
         nouns=tuple(
             Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
@@ -126,7 +139,11 @@ def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str],
     if not api_base.startswith(("https://", "http://")):
         raise ConfigurationError(f"api_base {api_base!r} is not an http(s) URL",
                                  hint=f"use {DEFAULT_API_BASE}, or the sandbox's URL")
-    session = StripeSession(credentials["api_key"], api_base)
+    raw = str(settings.get("max_network_retries") or DEFAULT_MAX_NETWORK_RETRIES).strip()
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigurationError(f"max_network_retries {raw!r} is not a whole number from 0 "
+                                 "to 10", hint=f"the default is {DEFAULT_MAX_NETWORK_RETRIES}")
+    session = StripeSession(credentials["api_key"], api_base, max_network_retries=int(raw))
     if verify:
         session.verify()
     return Connection(mode=session.mode, client=session)
@@ -173,6 +190,7 @@ def check_call(call: Call) -> list[Problem]:
     for key, value in call.fields.items():
         if key in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(key), value, key))
+    problems.extend(_text_problems(call.fields))
     conds = conditions(call.where) if call.where is not None else None
     for cond in conds or ():
         if cond.op != "is" or len(cond.field) != 1:
@@ -183,6 +201,46 @@ def check_call(call: Call) -> list[Problem]:
         elif name in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(name), cond.value, name))
     return [p for p in problems if p is not None]
+
+
+def _text_problems(fields: Mapping[str, Any], path: tuple[str, ...] = ()) -> list[Problem]:
+    """Text Stripe refuses for its length, and metadata that is not one level of text."""
+    found: list[Problem] = []
+    for key, value in fields.items():
+        here = (*path, key)
+        if key == "metadata" and isinstance(value, Mapping):
+            found.extend(_metadata_problems(value, here))
+        elif isinstance(value, Mapping):
+            found.extend(_text_problems(value, here))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            found.append(Problem(f"{len(value):,} characters is too long; Stripe takes at "
+                                 f"most {MAX_TEXT:,}", field=".".join(here)))
+    return found
+
+
+def _metadata_problems(metadata: Mapping[str, Any], path: tuple[str, ...]) -> list[Problem]:
+    found: list[Problem] = []
+    if len(metadata) > MAX_METADATA_KEYS:
+        found.append(Problem(f"{len(metadata)} metadata keys; Stripe takes at most "
+                             f"{MAX_METADATA_KEYS}", field=".".join(path)))
+    for key, value in metadata.items():
+        here = (*path, key)
+        if isinstance(value, Mapping):
+            deeper = here
+            while isinstance(value, Mapping) and value:  # point at the line that says it
+                name, value = next(iter(value.items()))
+                deeper = (*deeper, name)
+            found.append(Problem(f'a metadata value is text: "{key}" cannot have fields',
+                                 field=".".join(deeper)))
+        elif len(key) > MAX_METADATA_KEY:
+            found.append(Problem(f'the metadata key "{key}" is {len(key)} characters long; '
+                                 f"Stripe takes at most {MAX_METADATA_KEY}",
+                                 field=".".join(here)))
+        elif isinstance(value, str) and len(value) > MAX_METADATA_VALUE:
+            found.append(Problem(f"{len(value):,} characters is too long for a metadata value;"
+                                 f" Stripe takes at most {MAX_METADATA_VALUE}",
+                                 field=".".join(here)))
+    return found
 
 
 # ---------------------------------------------------------------------- planning

@@ -121,6 +121,16 @@ class RateLimitPatience(stripe.HTTPClient):
         self.inner.close()
 
 
+def _passing(status: int | None, headers: Mapping[str, str] | None) -> bool:
+    """Whether a refusal may go away when the same request is sent again: what Stripe says in
+    ``Stripe-Should-Retry``, else a conflict (409), a rate limit (429) or a server error
+    (5xx), as the SDK itself judges; the idempotency key makes the repeat safe."""
+    should = _header(headers, "Stripe-Should-Retry")
+    if should in ("true", "false"):
+        return should == "true"
+    return status is not None and (status in (409, 429) or status >= 500)
+
+
 def mode_of(key: str) -> str:
     """``live`` for live keys, ``test`` otherwise (the sandbox takes test keys)."""
     return "live" if key.startswith(("sk_live_", "rk_live_")) else "test"
@@ -237,7 +247,8 @@ class StripeSession:
         text = self._scrub(exc.user_message or str(exc) or type(exc).__name__)
         if isinstance(exc, stripe.APIConnectionError):
             return BookError(f"could not reach Stripe at {self.api_base}: {text}",
-                             hint="check the network, or the api_base setting")
+                             hint="check the network, or the api_base setting",
+                             retryable=bool(getattr(exc, "should_retry", False)))
         hint = None
         if isinstance(exc, stripe.AuthenticationError):
             text = f"Stripe rejected the API key {self.key.masked}: {text}"
@@ -255,6 +266,7 @@ class StripeSession:
             request_id=exc.request_id,
             status=exc.http_status,
             hint=hint,
+            retryable=_passing(exc.http_status, exc.headers),
         )
 
     def _scrub(self, text: str) -> str:

@@ -19,7 +19,6 @@ import os
 import re
 import unicodedata
 from decimal import Decimal
-from pathlib import Path
 
 import attrs
 
@@ -115,6 +114,15 @@ _CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
 _CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
                   0x1B: "escape", 0x7F: "delete"}
+#: Bidirectional controls: they make a line display in another order than it is read, so a
+#: text can look like one value and be another. Refused anywhere, quoted text included.
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+#: Invisible characters with no use in a value: two texts that look the same would differ.
+#: (Joiners U+200C and U+200D stay: some scripts and emoji need them.)
+_ZERO_WIDTH = frozenset((0x200B, 0x2060, 0xFEFF))
+#: The largest automation read, in characters (and, for a file, in bytes): an automation is
+#: written by hand; many rows go in a CSV file (kbooks run --each).
+MAX_AUTOMATION_SIZE = 4 * 1024 * 1024
 _COMPARISONS = ("a comparison is one of: is, is not, contains, starts with, is greater than, "
                 "is less than, is at least, is at most, is after, is before, is one of")
 _VALUE_EXAMPLES = '"text", 42, true, 2025-01-31, $15.00 or the customer\'s id'
@@ -131,7 +139,16 @@ def parse(text: str, source_name: str = "<automation>") -> Automation:
     lines and ``#`` comments are skipped. An empty text gives an automation with no
     commands.
     """
+    if len(text) > MAX_AUTOMATION_SIZE:
+        raise _too_large(len(text), "characters", source_name)
     return _Parser(text, source_name).automation()
+
+
+def _too_large(size: int, unit: str, source_name: str) -> LanguageError:
+    return LanguageError(
+        f"the automation is too large: {size:,} {unit}, at most {MAX_AUTOMATION_SIZE:,}",
+        source_name=source_name,
+        hint="run one automation for many records with kbooks run --each ROWS.csv")
 
 
 def parse_command(text: str, source_name: str = "<command>") -> Command:
@@ -164,7 +181,14 @@ def read_automation(path: str | os.PathLike[str]) -> str:
     """
     name = os.fspath(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_AUTOMATION_SIZE:
+                # refused before reading: a stray multi-gigabyte file must not be loaded
+                raise _too_large(size, "bytes", name)
+            data = handle.read(MAX_AUTOMATION_SIZE + 1)
+        if len(data) > MAX_AUTOMATION_SIZE:  # a pipe or device reports no size
+            raise _too_large(len(data), "bytes or more", name)
     except OSError as error:
         raise LanguageError(
             f"cannot read the automation: {error.strerror or error}",
@@ -283,9 +307,17 @@ def _check_characters(line: _Line) -> None:
     """Refuse characters that are invisible or that break terminals, anywhere in a line."""
     for index, char in enumerate(line.text):
         category = unicodedata.category(char)
+        code = f"U+{ord(char):04X}"
+        if ord(char) in _BIDI_CONTROLS:
+            raise line.fail(
+                f"bidirectional control character {code} "
+                f"({unicodedata.name(char).lower()}) in the text", index + 1,
+                hint="it makes the line display differently from what it says; delete it")
+        if ord(char) in _ZERO_WIDTH:
+            raise line.fail(_unexpected_character(char), index + 1,
+                            hint="an invisible character; delete it")
         if char == "\t" or category not in ("Cc", "Cs", "Zl", "Zp"):
             continue
-        code = f"U+{ord(char):04X}"
         if category == "Cs":
             message = f"invalid character {code} (half of a surrogate pair)"
         elif category in ("Zl", "Zp"):
