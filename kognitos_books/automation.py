@@ -9,6 +9,7 @@ derived from the run, the row and the step, so a retry or a resume cannot act tw
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import threading
 import time
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
 DESTRUCTIVE = ("delete", "void", "pay")
 #: Steps that change nothing; a resume runs them again instead of trusting the journal.
 READ_ONLY = ("get",)
+#: With no concurrency given, a bulk run keeps as many rows in flight as its pace needs,
+#: up to one second's worth of steps and never more than this.
+AUTO_MAX_CONCURRENCY = 64
+#: Rows in flight at the start of an automatic bulk run, before any step has been timed.
+AUTO_START_CONCURRENCY = 2
+#: A run paced at ``rate`` sends at this fraction of it. Services count requests over a
+#: sliding second; at exactly their limit, any jitter in how requests arrive puts one too
+#: many in some second (a 429, and a retry that crowds the next second). 5% under it leaves
+#: each second about 50 ms of slack.
+PACE_HEADROOM = 0.95
 
 
 class RunFailed(KbooksError):
@@ -145,30 +156,34 @@ class RunResult:
 
 @attrs.define
 class RateLimiter:
-    """A token bucket: at most ``rate`` acquisitions a second, bursts of ``burst``."""
+    """Paces acquisitions to at most ``rate`` a second, evenly spaced; after a pause up to
+    ``burst`` may go at once.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it until that
+    slot, so waiting threads are served in order and each wakes once. Even spacing matters:
+    services count requests in a sliding one-second window, and a burst on top of the pace
+    is what draws 429s.
+    """
 
     rate: float
     burst: float = 1.0
-    _tokens: float = attrs.field(init=False, default=0.0)
-    _stamp: float = attrs.field(init=False, factory=time.monotonic)
+    _next: float = attrs.field(init=False, default=0.0)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
 
-    def __attrs_post_init__(self) -> None:
-        self._tokens = self.burst
-
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait for the next slot; returns the seconds waited."""
         if self.rate <= 0:
-            return
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait_for = (1 - self._tokens) / self.rate
-            time.sleep(wait_for)
+            return 0.0
+        interval = 1.0 / self.rate
+        with self._lock:
+            now = time.monotonic()
+            # a pause earns up to burst - 1 slots ahead of the pace, never more
+            slot = max(self._next, now - (max(self.burst, 1.0) - 1.0) * interval)
+            self._next = slot + interval
+        wait = slot - now
+        if wait > 0:
+            time.sleep(wait)
+        return max(wait, 0.0)
 
 
 @attrs.frozen
@@ -190,16 +205,27 @@ class RetryPolicy:
 
 @attrs.define
 class Progress:
-    """Counts for a progress display: rows done and failed, out of ``total``."""
+    """Counts for a progress display: rows done and failed, out of ``total``.
+
+    ``restored`` counts the done rows a resume took whole from the journal (they took no
+    time, so a rate should leave them out).
+    """
 
     total: int
     done: int = 0
     failed: int = 0
+    restored: int = 0
     started: float = attrs.field(factory=time.monotonic)
 
 
 class Execution:
-    """Runs the steps of an automation for one or more rows."""
+    """Runs the steps of an automation for one or more rows.
+
+    ``concurrency`` rows run at the same time; None (the default) chooses it: as many rows
+    in flight as the pace needs given the time a step takes (Little's law: pace times
+    step time, plus headroom), measured as the run goes, between 1 and
+    :data:`AUTO_MAX_CONCURRENCY`. Without a pace (``rate`` 0) rows run one at a time.
+    """
 
     def __init__(self, runtime: Runtime, steps: Sequence[Step], *, run_id: str,
                  source: str, dry_run: bool = False, journal: Journal | None = None,
@@ -208,8 +234,8 @@ class Execution:
                  context: Mapping[str, Any] | None = None,
                  on_step: Callable[[StepResult], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 concurrency: int = 1, rate: float = 0.0, fail_fast: bool = False,
-                 retry: RetryPolicy | None = None) -> None:
+                 concurrency: int | None = None, rate: float = 0.0,
+                 fail_fast: bool = False, retry: RetryPolicy | None = None) -> None:
         self.rt = runtime
         self.steps = steps
         self.run_id = run_id
@@ -223,16 +249,38 @@ class Execution:
         self.final: dict[str, Any] = {}
         self.on_step = on_step
         self.on_progress = on_progress
-        self.concurrency = max(1, concurrency)
-        self.limiter = RateLimiter(rate, burst=max(1.0, min(rate, 10.0))) if rate else None
+        self.concurrency = None if concurrency is None else max(1, concurrency)
+        self.rate = max(0.0, rate or 0.0)
+        self.limiter = RateLimiter(self.rate * PACE_HEADROOM) if self.rate else None
         self.fail_fast = fail_fast
         self.retry = retry or RetryPolicy()
         self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run, modes={},
                                 rows=len(self.rows) if self.rows is not None else 1)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = threading.Event()    # no new rows (fail-fast, interrupt)
+        self._abort = threading.Event()   # rows in flight stop after their current step
+        #: smoothed seconds a step spends with its book (not waiting for the pace)
+        self.step_seconds: float | None = None
 
     # ------------------------------------------------------------------ driving
+
+    def workers(self) -> int:
+        """Threads for the rows: the concurrency given, or the most the pace can use."""
+        if self.concurrency is not None:
+            return self.concurrency
+        if not self.rate:
+            return 1
+        return max(1, min(AUTO_MAX_CONCURRENCY, math.ceil(self.rate)))
+
+    def in_flight(self) -> int:
+        """How many rows to keep running now."""
+        if self.concurrency is not None:
+            return self.concurrency
+        most = self.workers()
+        if self.step_seconds is None:
+            return min(most, AUTO_START_CONCURRENCY)
+        need = self.rate * self.step_seconds
+        return max(1, min(most, math.ceil(need * 1.25) + 1))
 
     def run(self) -> RunResult:
         if not self.dry_run:
@@ -242,18 +290,18 @@ class Execution:
             self._run_row(0, None)
             return self.result
         progress = Progress(total=len(self.rows))
-        if self.concurrency == 1:
+        if self.workers() == 1:
             for index, row in enumerate(self.rows):
                 if self._stop.is_set():
                     break
                 self._finish_row(index, self._run_row(index, row), progress)
             return self.result
-        with ThreadPoolExecutor(max_workers=self.concurrency,
-                                thread_name_prefix="kbooks-row") as pool:
-            pending: dict[Future[bool], int] = {}
+        pool = ThreadPoolExecutor(max_workers=self.workers(), thread_name_prefix="kbooks-row")
+        try:
+            pending: dict[Future[bool | None], int] = {}
             rows = iter(enumerate(self.rows))
             while True:
-                while len(pending) < self.concurrency * 2 and not self._stop.is_set():
+                while len(pending) < self.in_flight() and not self._stop.is_set():
                     nxt = next(rows, None)
                     if nxt is None:
                         break
@@ -263,12 +311,24 @@ class Execution:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._finish_row(pending.pop(future), future.result(), progress)
+        except BaseException:
+            # Interrupted (Ctrl-C, a failing callback): rows in flight end after the step
+            # they are in, which the journal records; nothing new starts.
+            self._stop.set()
+            self._abort.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         self.result.steps.sort(key=lambda s: (s.row, s.step))
         return self.result
 
-    def _finish_row(self, index: int, ok: bool, progress: Progress) -> None:
+    def _finish_row(self, index: int, ok: bool | None, progress: Progress) -> None:
+        if ok is None:  # interrupted before it began
+            return
         with self._lock:
             progress.done += 1
+            if all((index, step.index + 1) in self.restored for step in self.steps):
+                progress.restored += 1
             if not ok:
                 progress.failed += 1
                 self.result.failed_rows.append(index)
@@ -277,12 +337,16 @@ class Execution:
         if self.on_progress:
             self.on_progress(progress)
 
-    def _run_row(self, row: int, values: Mapping[str, Any] | None) -> bool:
+    def _run_row(self, row: int, values: Mapping[str, Any] | None) -> bool | None:
+        """Run every step for one row: True if all succeeded, False if one failed or the
+        run was interrupted midway, None if it was interrupted before the row began."""
         context: dict[str, Any] = dict(self.initial)
         self.final = context
         if values is not None:
             context["row"] = Record("rows", "row", str(row + 1), dict(values))
         for step in self.steps:
+            if self._abort.is_set():
+                return None if step.index == 0 else False
             outcome = self._run_step(step, row, context)
             with self._lock:
                 self.result.steps.append(outcome)
@@ -356,12 +420,22 @@ class Execution:
             outcome.attempts += 1
             if self.limiter:
                 self.limiter.acquire()
+            sent = time.perf_counter()
             try:
                 return self.rt.dispatch(call, remember=False)
             except BookError as exc:
                 if not exc.retryable or outcome.attempts > self.retry.retries:
                     raise
+            finally:
+                self._timed(time.perf_counter() - sent)
             time.sleep(self.retry.wait(outcome.attempts))
+
+    def _timed(self, seconds: float) -> None:
+        # A moving average: it follows a service that slows down (or 429s being waited
+        # out) within a few steps, without jumping at one slow answer.
+        with self._lock:
+            last = self.step_seconds
+            self.step_seconds = seconds if last is None else 0.8 * last + 0.2 * seconds
 
     def _remember(self, step: Step, value: Any, context: dict[str, Any]) -> None:
         for name in step.produces:

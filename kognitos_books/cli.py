@@ -115,7 +115,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                 "run (exit 1) and the report says which steps already took effect.\n\n"
                 "  kbooks run invoice.kog\n"
                 "  kbooks run invoice.kog --dry-run        # show the requests, send none\n"
-                "  kbooks run welcome.kog --each customers.csv --concurrency 4\n"
+                "  kbooks run welcome.kog --each customers.csv   # once per row, paced\n"
                 "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n\n"
                 "exit codes: 0 success, 1 a step failed, 2 invalid automation or usage"))
     p.add_argument("file", nargs="?", help="the automation file (*.kog), or - for stdin")
@@ -127,10 +127,12 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
                    help="confirm delete, void and pay steps on a live connection")
     p.add_argument("--each", metavar="ROWS.csv",
                    help="run once per CSV row; refer to cells as the row's COLUMN")
-    p.add_argument("--concurrency", type=int, default=1, metavar="N",
-                   help="rows run at the same time with --each (default 1)")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help="rows run at the same time with --each (default: as many as the "
+                        "rate needs, from how long steps take)")
     p.add_argument("--rate", type=float, metavar="PER_SECOND",
-                   help="at most this many steps a second (default: 25 test, 100 live)")
+                   help="at most this many steps a second with --each (default: 25 test, "
+                        "100 live; 0 for no limit)")
     p.add_argument("--fail-fast", action="store_true",
                    help="with --each, stop at the first failed row")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a run that stopped")
@@ -451,18 +453,31 @@ def _confirm(question: str) -> bool:
 
 
 class _Report:
-    """Prints each step as it finishes: a line for people, or JSON lines."""
+    """Prints each step as it finishes: a line for people, or JSON lines.
+
+    A bulk run on a terminal also keeps one progress line on standard error (rows done,
+    rate, time left, failures), redrawn at most ten times a second; piped, it shows none.
+    """
+
+    #: seconds between redraws of the progress line
+    REDRAW = 0.1
 
     def __init__(self, as_json: bool, bulk: bool) -> None:
+        import threading
+
         self.as_json = as_json
         self.bulk = bulk
         self.tty = sys.stderr.isatty()
+        self.shown = False  # a progress line is on the screen
+        self.drawn_at = 0.0
+        # steps finish on the rows' threads, progress on the main one
+        self.lock = threading.Lock()
 
     def step(self, outcome) -> None:  # type: ignore[no-untyped-def]
         from .automation import record_json, summarize
 
         if self.as_json:
-            print(json.dumps({
+            line = json.dumps({
                 "row": outcome.row + 1 if self.bulk else None, "step": outcome.step,
                 "line": outcome.line, "command": outcome.command, "state": outcome.state,
                 "result": record_json(outcome.result),
@@ -470,7 +485,9 @@ class _Report:
                 "strategy": outcome.plan.strategy if outcome.plan else None,
                 "error": outcome.error, "code": outcome.error_code,
                 "request_id": outcome.request_id, "attempts": outcome.attempts,
-            }, default=str), flush=True)
+            }, default=str)
+            with self.lock:
+                print(line, flush=True)
             return
         if self.bulk and outcome.state != "failed":
             return  # the progress line speaks for rows that went well
@@ -478,31 +495,56 @@ class _Report:
                 "restored": "done"}.get(outcome.state, outcome.state)
         where = f"row {outcome.row + 1} " if self.bulk else ""
         head = f"{where}step {outcome.step} (line {outcome.line}) {mark:<6} {outcome.command}"
-        if outcome.state == "planned" and outcome.plan:
-            print(f"{head}\n    strategy: {outcome.plan.strategy}")
-            for request in outcome.plan.requests:
-                print(f"    {request}")
-        elif outcome.state == "failed":
-            print(f"{head}\n    error: {outcome.error}", flush=True)
-        else:
-            print(f"{head}\n    -> {summarize(outcome.result)}", flush=True)
+        with self.lock:
+            self._clear()
+            if outcome.state == "planned" and outcome.plan:
+                print(f"{head}\n    strategy: {outcome.plan.strategy}")
+                for request in outcome.plan.requests:
+                    print(f"    {request}")
+            elif outcome.state == "failed":
+                print(f"{head}\n    error: {outcome.error}", flush=True)
+            else:
+                print(f"{head}\n    -> {summarize(outcome.result)}", flush=True)
+
+    def _clear(self) -> None:
+        # Take the progress line off the screen so that a report does not run into it; the
+        # next redraw puts it back.
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
 
     def progress(self, progress) -> None:  # type: ignore[no-untyped-def]
         import time
 
         if not self.tty or self.as_json:
             return
-        elapsed = max(time.monotonic() - progress.started, 1e-6)
-        rate = progress.done / elapsed
-        left = (progress.total - progress.done) / rate if rate else 0
+        now = time.monotonic()
+        last = progress.done >= progress.total
+        if not last and now - self.drawn_at < self.REDRAW:
+            return
+        self.drawn_at = now
+        elapsed = max(now - progress.started, 1e-6)
+        ran = progress.done - progress.restored  # rows a resume took from the journal
+        rate = ran / elapsed
+        left = f"{(progress.total - progress.done) / rate:4.0f}s left" if rate else "   ?s left"
         width = 24
         filled = int(width * progress.done / max(progress.total, 1))
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {progress.done}/{progress.total} rows  {rate:5.1f}/s  "
-                         f"{left:4.0f}s left  {progress.failed} failed ")
-        if progress.done == progress.total:
+        with self.lock:
+            sys.stderr.write(f"\r[{bar}] {progress.done}/{progress.total} rows  "
+                             f"{rate:5.1f}/s  {left}  {progress.failed} failed\x1b[K")
+            self.shown = True
+            if last:
+                self.close()
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the progress line (the run finished or stopped early)."""
+        if self.shown:
             sys.stderr.write("\n")
-        sys.stderr.flush()
+            sys.stderr.flush()
+            self.shown = False
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -528,9 +570,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.file:
             raise ConfigurationError("give either a file or --resume, not both")
-        result = rt.resume(args.resume, yes=args.yes, confirm=_confirm, on_step=report.step,
-                           on_progress=report.progress, retry=retry,
-                           on_start=lambda modes, dry: _announce(modes, dry, args.resume))
+        info = rt.journal.run(args.resume)
+        report.bulk = bool(info and info.options.get("rows") is not None)
+        try:
+            result = rt.resume(args.resume, yes=args.yes, confirm=_confirm,
+                               on_step=report.step, on_progress=report.progress, retry=retry,
+                               on_start=lambda modes, dry: _announce(modes, dry, args.resume))
+        finally:
+            report.close()
     else:
         if not args.file:
             raise ConfigurationError("which automation?", hint="kbooks run FILE, or - for stdin")
@@ -541,13 +588,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             text, source = read_automation(args.file), args.file
         rows = _read_rows(args.each) if args.each else None
-        if args.concurrency < 1:
+        if args.concurrency is not None and args.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
-        result = rt.run(text, source_name=source, dry_run=args.dry_run, rows=rows,
-                        yes=args.yes, confirm=_confirm, on_step=report.step,
-                        on_progress=report.progress, concurrency=args.concurrency,
-                        rate=args.rate, fail_fast=args.fail_fast, retry=retry,
-                        on_start=_announce)
+        try:
+            result = rt.run(text, source_name=source, dry_run=args.dry_run, rows=rows,
+                            yes=args.yes, confirm=_confirm, on_step=report.step,
+                            on_progress=report.progress, concurrency=args.concurrency,
+                            rate=args.rate, fail_fast=args.fail_fast, retry=retry,
+                            on_start=_announce)
+        finally:
+            report.close()
     elapsed = time.monotonic() - started
     return _finish(result, args.json, elapsed)
 

@@ -10,6 +10,12 @@ A run in progress holds an exclusive lock on ``locks/<run id>.lock`` in the same
 operating system drops the lock when the process ends, however it ends (even ``kill -9``),
 so a run recorded as running whose lock is free is shown as *stopped*: the journal never
 claims that a dead process is still working, and a run is never resumed twice at once.
+
+Writes that need not be on disk before a request goes out (a run's start, a step's outcome)
+wait and are committed together with the next step's *started*, or with the run's end, in one
+transaction: one commit per step instead of two. A crash can lose only such a waiting
+outcome, and then the step reads as in flight, which a resume re-sends with its idempotency
+key: the service answers with its first result, so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -127,13 +133,42 @@ class Journal:
         # One connection shared by the threads of a concurrent run; SQLite calls are
         # serialized here.
         self._lock = threading.RLock()
+        #: writes waiting for the next commit (see the module's docstring)
+        self._waiting: list[tuple[str, tuple[Any, ...]]] = []
+        self._locks_ready = False  # the lock directory was made private by this journal
+        self._ended: dict[str, str] = {}  # how runs ended in this process, by id
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
     def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Run ``sql`` now (after any waiting writes, in the same transaction)."""
         with self._lock:
-            return self.db.execute(sql, args).fetchall()
+            if not self._waiting:
+                return self.db.execute(sql, args).fetchall()
+            waiting, self._waiting = self._waiting, []
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for earlier, earlier_args in waiting:
+                    db.execute(earlier, earlier_args)
+                rows = db.execute(sql, args).fetchall()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return rows
+
+    def _later(self, sql: str, args: tuple[Any, ...]) -> None:
+        """Write ``sql`` with the next commit."""
+        with self._lock:
+            self._waiting.append((sql, args))
+
+    def flush(self) -> None:
+        """Commit the writes that are waiting."""
+        with self._lock:
+            if self._waiting:
+                self._exec("SELECT 1")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -160,6 +195,7 @@ class Journal:
         return self._db
 
     def close(self) -> None:
+        self.flush()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -179,8 +215,14 @@ class Journal:
             yield
             return
         path = self._lock_path(run_id)
-        ensure_private_dir(path.parent)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        if not self._locks_ready:  # once: every run of a bulk loop passes here
+            ensure_private_dir(path.parent)
+            self._locks_ready = True
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        except FileNotFoundError:  # the directory was removed since
+            ensure_private_dir(path.parent)
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -189,8 +231,11 @@ class Journal:
                     f"run {run_id} is running in another process",
                     hint="wait for it to finish; kbooks runs shows its state") from None
             yield
-            info = self.run(run_id)
-            if info is not None and info.state == "succeeded":
+            state = self._ended.pop(run_id, None)
+            if state is None:
+                found = self._exec("SELECT state FROM runs WHERE id=?", (run_id,))
+                state = found[0][0] if found else None
+            if state == "succeeded":
                 # Nothing will resume it; leave no file behind. (Removed while locked, so a
                 # process waiting to resume it reads "succeeded" and stops.)
                 path.unlink(missing_ok=True)
@@ -217,7 +262,9 @@ class Journal:
 
     def start_run(self, run_id: str, source: str, text: str, *, connection: str | None,
                   mode: str | None, options: dict[str, Any]) -> None:
-        self._exec(
+        # committed with its first step (a run that never sends anything leaves no trace
+        # until it ends)
+        self._later(
             "INSERT INTO runs (id, source, text, connection, mode, options, state, started) "
             "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
             (run_id, source, text, connection, mode, json.dumps(options), time.time()),
@@ -230,6 +277,8 @@ class Journal:
     def finish_run(self, run_id: str, state: str, error: str | None = None) -> None:
         self._exec("UPDATE runs SET state=?, finished=?, error=? WHERE id=?",
                         (state, time.time(), error, run_id))
+        with self._lock:
+            self._ended[run_id] = state  # for hold(), without reading it back
 
     def run(self, run_id: str) -> RunInfo | None:
         for info in self._runs("WHERE r.id = ?", (run_id,)):
@@ -271,7 +320,7 @@ class Journal:
     def finish_step(self, run_id: str, row: int, step: int, state: str, *,
                     noun: str | None = None, record_id: str | None = None,
                     result: dict[str, Any] | None = None, error: str | None = None) -> None:
-        self._exec(
+        self._later(
             "UPDATE steps SET state=?, noun=?, record_id=?, result=?, error=?, finished=? "
             "WHERE run_id=? AND row=? AND step=?",
             (state, noun, record_id, json.dumps(result, default=str) if result else None,

@@ -55,6 +55,11 @@ class Plugins:
         self._entry_points = entry_points
         self._statuses: dict[str, BookStatus] = {}
         self._callers: dict[tuple[str, str], Any] = {}
+        self._found: dict[str, Book] = {}
+        self._implements: dict[tuple[str, str], bool] = {}
+        #: Changes whenever a book is registered or removed; callers that derive anything
+        #: from the books (procedures, checked automations) keep it with their result.
+        self.generation = 0
         self._loaded = False
         if os.environ.get(TRACE_ENV):
             self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
@@ -84,6 +89,7 @@ class Plugins:
                 state="broken",
                 reason=f"two distributions register a book named {ep.name!r}",
             )
+            self._changed()
             return
         if self.pm.is_blocked(ep.name):
             self._statuses[ep.name] = BookStatus(ep.name, "disabled",
@@ -124,7 +130,7 @@ class Plugins:
                 hints.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             return self._broken(name, "implements unknown hook(s): " + ", ".join(hints),
                                 distribution, version)
-        self._callers = {}
+        self._changed()
         try:
             book = self.caller(name, "describe_book")()
         except Exception as exc:
@@ -137,22 +143,32 @@ class Plugins:
             return self._broken(name, problem, distribution, version)
         status = BookStatus(name, "ok", "", distribution, version or book.version, book)
         self._statuses[name] = status
+        self._changed()
         return status
 
     def unregister(self, name: str) -> None:
         """Remove the book ``name`` (used by tests and embedding code)."""
         self._unregister(name)
         self._statuses.pop(name, None)
+        self._changed()
 
     def _unregister(self, name: str) -> None:
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Forget everything derived from the set of books."""
         self._callers = {}
+        self._found = {}
+        self._implements = {}
+        self.generation += 1
 
     def _broken(self, name: str, reason: str, distribution: str | None,
                 version: str | None) -> BookStatus:
         status = BookStatus(name, "broken", reason, distribution, version)
         self._statuses[name] = status
+        self._changed()
         return status
 
     # ------------------------------------------------------------------ queries
@@ -168,10 +184,14 @@ class Plugins:
 
     def book(self, name: str) -> Book:
         """Find a working book by its name or its target word; explain when there is none."""
+        found = self._found.get(name)
+        if found is not None:  # every call of every step asks; the answer only changes
+            return found      # when books do
         self.load()
         wanted = name.lower().replace("-", "_")
         for book in self.books():
             if wanted in (book.name, book.target.lower()):
+                self._found[name] = book
                 return book
         status = self._statuses.get(wanted)
         if status and status.state != "ok":
@@ -198,9 +218,14 @@ class Plugins:
 
     def implements(self, book: str, hook: str) -> bool:
         """Whether ``book`` implements ``hook`` at all."""
-        plugin = self.pm.get_plugin(book)
-        return any(impl.plugin is plugin
-                   for impl in getattr(self.pm.hook, hook).get_hookimpls())
+        key = (book, hook)
+        known = self._implements.get(key)
+        if known is None:
+            plugin = self.pm.get_plugin(book)
+            known = any(impl.plugin is plugin
+                        for impl in getattr(self.pm.hook, hook).get_hookimpls())
+            self._implements[key] = known
+        return known
 
     def call(self, book: str, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` on ``book`` only and return its single answer."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,11 @@ if TYPE_CHECKING:
 #: Default steps per second of a bulk run, by mode (the service's own rate limits).
 TEST_RATE = 25
 LIVE_RATE = 100
+#: Checked automations a runtime keeps, by text: running a text again (in a loop, say)
+#: skips reading and checking it.
+CHECKED_KEPT = 256
+#: Procedure names a runtime remembers the answer for.
+NAMES_KEPT = 1024
 
 _DETERMINERS = {"a", "an", "the", "some", "all", "every"}
 _PLURAL_DETERMINERS = {"all", "some", "every"}
@@ -119,6 +126,12 @@ class Runtime:
         self._connections: dict[str, Connection] = {}
         self._inputs: dict[tuple[str, str, str], tuple[Field, ...]] = {}
         self._journal: Journal | None = None
+        # Derived from the books, so kept until they change (see _fresh).
+        self._generation = -1
+        self._procedures: dict[tuple[str | None, bool], list[Procedure]] = {}
+        self._named: dict[str, Procedure] = {}
+        self._checked: OrderedDict[tuple[Any, ...], list[Step]] = OrderedDict()
+        self._checked_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Runtime(home={str(self.store.home)!r})"
@@ -133,6 +146,17 @@ class Runtime:
         """A working book by name or target word."""
         return self.plugins.book(name)
 
+    def _fresh(self) -> None:
+        """Drop what was derived from the books if they have changed since."""
+        self.plugins.load()
+        if self.plugins.generation != self._generation:
+            self._procedures = {}
+            self._named = {}
+            self._inputs = {}
+            with self._checked_lock:
+                self._checked.clear()
+            self._generation = self.plugins.generation
+
     def inputs(self, book: str, noun: str, verb: str) -> tuple[Field, ...]:
         """The inputs ``verb`` accepts for ``noun``, as the book declares them."""
         key = (book, noun, verb)
@@ -144,6 +168,14 @@ class Runtime:
     def procedures(self, book: str | None = None, *, with_inputs: bool = True
                    ) -> list[Procedure]:
         """Every procedure of every working book (or of ``book``)."""
+        self._fresh()
+        key = (book, with_inputs)
+        found = self._procedures.get(key)
+        if found is None:
+            found = self._procedures[key] = self._derive_procedures(book, with_inputs)
+        return list(found)
+
+    def _derive_procedures(self, book: str | None, with_inputs: bool) -> list[Procedure]:
         books = [self.book(book)] if book else self.plugins.books()
         found = []
         for b in books:
@@ -165,6 +197,16 @@ class Runtime:
 
     def procedure(self, name: str) -> Procedure:
         """Find a procedure by id (``stripe_pay.customer.create``) or by its English."""
+        self._fresh()
+        found = self._named.get(name)
+        if found is None:
+            found = self._find_procedure(name)
+            if len(self._named) >= NAMES_KEPT:
+                self._named.clear()
+            self._named[name] = found
+        return found
+
+    def _find_procedure(self, name: str) -> Procedure:
         procs = self.procedures(with_inputs=False)
         for proc in procs:
             if name == proc.id:
@@ -419,15 +461,29 @@ class Runtime:
         from .checker import check
         from .language.parser import parse
 
-        return check(self, parse(text, source_name), given, columns=columns)
+        self._fresh()
+        key = (text, source_name, frozenset(given),
+               None if columns is None else frozenset(columns))
+        with self._checked_lock:
+            steps = self._checked.get(key)
+            if steps is not None:
+                self._checked.move_to_end(key)
+        if steps is None:
+            # Steps are immutable: one checked automation serves every later run of it.
+            steps = check(self, parse(text, source_name), given, columns=columns)
+            with self._checked_lock:
+                self._checked[key] = steps
+                while len(self._checked) > CHECKED_KEPT:
+                    self._checked.popitem(last=False)
+        return list(steps)
 
     def run(self, text: str, *, source_name: str = "<automation>", dry_run: bool = False,
             rows: Sequence[Mapping[str, Any]] | None = None, yes: bool = False,
             confirm: Callable[[str], bool] | None = None,
             on_step: Callable[[StepResult], None] | None = None,
             on_progress: Callable[[Progress], None] | None = None,
-            concurrency: int = 1, rate: float | None = None, fail_fast: bool = False,
-            journal: bool = True,
+            concurrency: int | None = None, rate: float | None = None,
+            fail_fast: bool = False, journal: bool = True,
             on_start: Callable[[dict[str, str], bool], None] | None = None,
             retry: RetryPolicy | None = None) -> RunResult:
         """Run an English automation and return what each step did.
@@ -438,8 +494,10 @@ class Runtime:
         invoice" after creating one), and what this run produces is remembered after it.
         ``rows`` runs the automation once per row (``the row's COLUMN``), ``concurrency``
         rows at a time, at most ``rate`` steps a second (default: the connection's mode,
-        25/s for test, 100/s for live). Delete, void and pay steps on a live connection
-        need ``yes=True`` or ``confirm(question)`` returning True.
+        25/s for test, 100/s for live). Without ``concurrency`` the run keeps as many rows
+        in flight as that pace needs, from the time its steps take (see
+        :class:`~kognitos_books.automation.Execution`). Delete, void and pay steps on a
+        live connection need ``yes=True`` or ``confirm(question)`` returning True.
 
         A step that fails in a way its book calls passing (network, rate limit, server
         error) is sent again with the same idempotency key, as ``retry`` says (default:
@@ -507,7 +565,7 @@ class Runtime:
         return self._execute(steps, text=info.text, source_name=info.source, run_id=run_id,
                              dry_run=False, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
-                             concurrency=int(info.options.get("concurrency", 1)),
+                             concurrency=_concurrency(info.options.get("concurrency", 1)),
                              rate=info.options.get("rate"),
                              fail_fast=bool(info.options.get("fail_fast")), journal=True,
                              restored=restored, resuming=True, on_start=on_start,
@@ -523,7 +581,7 @@ class Runtime:
                  dry_run: bool, rows: Sequence[Mapping[str, Any]] | None, yes: bool,
                  confirm: Callable[[str], bool] | None,
                  on_step: Callable[[StepResult], None] | None,
-                 on_progress: Callable[[Progress], None] | None, concurrency: int,
+                 on_progress: Callable[[Progress], None] | None, concurrency: int | None,
                  rate: float | None, fail_fast: bool, journal: bool,
                  restored: Mapping[tuple[int, int], Any], resuming: bool,
                  on_start: Callable[[dict[str, str], bool], None] | None = None,
@@ -591,6 +649,11 @@ class Runtime:
             self.context[result.noun] = result
         elif noun is not None and result is not None:
             self.context[noun.plural] = result
+
+
+def _concurrency(value: Any) -> int | None:
+    """A journaled run's concurrency: a number, or None when the run chose its own."""
+    return None if value is None else int(value)
 
 
 def _evolve(conn: Connection, **changes: Any) -> Connection:

@@ -514,6 +514,12 @@ class _Handler(WSGIRequestHandler):
             body = environ["wsgi.input"].read()
         else:
             body = self.rfile.read(length) if length > 0 else b""
+            if len(body) < length:
+                # The client went away mid-body (killed, say). Acting on half the parameters
+                # under the request's idempotency key would turn its complete repeat into an
+                # idempotency error; Stripe acts on whole requests only, so nothing is done.
+                self.close_connection = True
+                return
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("wsgi.input_terminated", None)
