@@ -11,14 +11,16 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
 
-from . import hookspecs
+from . import entrypoints, hookspecs
 from .model import Book, ConfigurationError
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENTRY_POINT_GROUP = "kognitos_books"
 #: Comma-separated book names to block, e.g. ``KBOOKS_DISABLE=stripe_pay,memo``.
@@ -75,7 +77,7 @@ class Plugins:
             self.pm.set_blocked(name)
         eps = self._entry_points
         if eps is None:
-            eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+            eps = entrypoints.entry_points(ENTRY_POINT_GROUP)
         for ep in sorted(eps, key=lambda e: e.name):
             self._load_entry_point(ep)
 

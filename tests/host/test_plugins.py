@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import pytest
 
-from kognitos_books import Book, ConfigurationError, Noun, Record, hookimpl
+from kognitos_books import Book, ConfigurationError, Noun, Record, entrypoints, hookimpl
 from kognitos_books.plugins import Plugins
 
 
@@ -25,13 +23,13 @@ def test_book_found_only_through_its_entry_point(memo):
 
 def test_entry_points_are_read_once(memo, monkeypatch):
     calls = []
-    real = metadata.entry_points
+    real = entrypoints.entry_points
 
-    def counting(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
+    def counting(group):
+        calls.append(group)
+        return real(group)
 
-    monkeypatch.setattr(metadata, "entry_points", counting)
+    monkeypatch.setattr(entrypoints, "entry_points", counting)
     plugins = Plugins()
     assert calls == []  # lazy: nothing is loaded before it is needed
     plugins.statuses()

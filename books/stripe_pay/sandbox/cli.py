@@ -1,18 +1,18 @@
 """Command line for the sandbox: ``kbooks sandbox`` and ``python -m stripe_pay.sandbox``.
 
 :func:`configure` adds the options to an ``argparse`` parser; :func:`run` serves until
-interrupted. Importing this module loads neither werkzeug nor the stripe SDK.
+interrupted. Importing this module loads neither werkzeug nor the stripe SDK, nor anything
+but argparse: every ``kbooks`` command imports it to list ``kbooks sandbox``.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import logging
-import signal
 import sys
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import threading
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 12111
@@ -41,6 +41,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; returns the process exit status."""
+    import logging
+    import signal
+    import threading
+
     from .server import Faults
 
     try:
@@ -91,6 +95,8 @@ def _serve(args: argparse.Namespace, faults: Any, stopping: threading.Event) -> 
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
