@@ -1,0 +1,79 @@
+"""CLI start: wall time of whole processes, from exec to exit, repeated, median.
+
+* ``kbooks --version`` against ``python -c pass`` (the interpreter alone): under 3 times;
+* ``kbooks --help`` and ``kbooks books`` (every book found and described) against
+  ``python -c "import stripe"``: under half, since neither imports the SDK.
+
+The five commands take turns, one run each per round, so a busy moment of the machine hits
+them all; each runs with a private, empty kbooks home. This checkout's packages are compiled
+to bytecode first, as pip does when it installs a package (an editable install leaves that
+to the first import, which ``PYTHONDONTWRITEBYTECODE`` forbids where it is set).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import ROOT, Figure, median
+
+TARGETS = {"kbooks --version": ("python -c pass", 3.0),
+           "kbooks --help": ('python -c "import stripe"', 0.5),
+           "kbooks books": ('python -c "import stripe"', 0.5)}
+
+
+def commands() -> dict[str, list[str]]:
+    python = sys.executable
+    kbooks = shutil.which("kbooks", path=os.path.dirname(python))
+    if kbooks is None:
+        raise RuntimeError("the kbooks console script is not installed next to this Python")
+    return {"python -c pass": [python, "-c", "pass"],
+            'python -c "import stripe"': [python, "-c", "import stripe"],
+            "kbooks --version": [kbooks, "--version"],
+            "kbooks --help": [kbooks, "--help"],
+            "kbooks books": [kbooks, "books"]}
+
+
+def compile_project() -> None:
+    """Bytecode for the host and the book, as an installed package has."""
+    import compileall
+
+    for package in (ROOT / "kognitos_books", ROOT / "books" / "stripe_pay"):
+        compileall.compile_dir(str(package), quiet=1)
+
+
+def measure(rounds: int) -> dict[str, list[float]]:
+    """Seconds of each run of each command."""
+    compile_project()
+    found: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="kbooks-bench-") as home:
+        env = {**os.environ, "KBOOKS_HOME": home}
+        for name in ("KBOOKS_DISABLE", "KBOOKS_TRACE"):
+            env.pop(name, None)
+        every = commands()
+        for command in every.values():  # warm the file cache
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+        for _ in range(rounds):
+            for name, command in every.items():
+                started = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+                found.setdefault(name, []).append(time.perf_counter() - started)
+    return found
+
+
+def run(quick: bool) -> list[Figure]:
+    rounds = 10 if quick else 40
+    times = {name: median(runs) for name, runs in measure(rounds).items()}
+    figures = [Figure("startup", name, round(seconds * 1000, 1), "ms",
+                      note=f"median of {rounds}")
+               for name, seconds in times.items() if name.startswith("python")]
+    for name, (baseline, most) in TARGETS.items():
+        ratio = times[name] / times[baseline]
+        figures.append(Figure("startup", f"{name} / {baseline}", round(ratio, 2), "x",
+                              f"< {most:g}", ratio < most,
+                              f"{times[name] * 1000:.1f} ms, median of {rounds}"))
+    return figures
