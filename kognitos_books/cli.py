@@ -7,7 +7,7 @@ clear line (and a hint) with an exit code; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -44,11 +44,26 @@ def _version() -> str:
     return f"kbooks {__version__}"
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, told the terminal's width up front (argparse would import
+    shutil for it on every start, even when no help is printed)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+            except (ValueError, OSError):
+                width = 80
+            width -= 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     """The full command-line parser, including commands that books contribute."""
     parser = argparse.ArgumentParser(
         prog=PROG, description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--debug", action="store_true",
@@ -58,7 +73,7 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     def add(name: str, help: str, run: Callable[[argparse.Namespace], int],
             description: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=description or help,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=_Formatter)
         p.set_defaults(run=run)
         return p
 
@@ -230,6 +245,8 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 def cmd_books(args: argparse.Namespace) -> int:
     statuses = args.plugins.statuses()
     if args.json:
+        import json
+
         print(json.dumps([{
             "name": s.name, "state": s.state, "reason": s.reason or None,
             "distribution": s.distribution, "version": s.version,
@@ -291,6 +308,8 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_connections(args: argparse.Namespace) -> int:
+    import json
+
     from .credentials import CredentialStore
 
     conns = CredentialStore().connections()
@@ -313,6 +332,8 @@ def cmd_connections(args: argparse.Namespace) -> int:
 
 
 def cmd_procedures(args: argparse.Namespace) -> int:
+    import json
+
     rt = _runtime(args)
     procs = rt.procedures(args.book)
     if args.json:
@@ -342,6 +363,8 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
 def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
     """``FIELD=text`` and ``FIELD:=json`` command-line inputs to a dict."""
+    import json
+
     from .model import InvalidCall
 
     values: dict[str, Any] = {}
@@ -361,6 +384,8 @@ def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    import json
+
     from .automation import DESTRUCTIVE, NeedsConfirmation
     from .model import Record
 
@@ -474,6 +499,8 @@ class _Report:
         self.lock = threading.Lock()
 
     def step(self, outcome) -> None:  # type: ignore[no-untyped-def]
+        import json
+
         from .automation import record_json, summarize
 
         if self.as_json:
@@ -621,6 +648,8 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
 
     failures = result.failures
     if as_json:
+        import json
+
         print(json.dumps({"run_id": result.run_id, "ok": result.ok, "dry_run": result.dry_run,
                           "modes": result.modes, "rows": result.rows,
                           "failed_rows": [r + 1 for r in result.failed_rows],
@@ -657,6 +686,7 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
 
 def cmd_runs(args: argparse.Namespace) -> int:
     import datetime
+    import json
 
     rt = _runtime(args)
     runs = rt.journal.runs(args.limit)

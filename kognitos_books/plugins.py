@@ -7,7 +7,6 @@ describes itself wrongly is reported as broken and skipped: the host lives on.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -128,6 +127,8 @@ class Plugins:
                                                           "kognitos_books_spec")]
             hints = []
             for hook in unknown:
+                import difflib
+
                 close = difflib.get_close_matches(hook, specs, n=1)
                 hints.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             return self._broken(name, "implements unknown hook(s): " + ", ".join(hints),
@@ -200,6 +201,8 @@ class Plugins:
             raise ConfigurationError(f"the book {wanted!r} is {status.state}: {status.reason}",
                                      hint="kbooks books shows every book and its state")
         known = [b.name for b in self.books()] + [b.target for b in self.books()]
+        import difflib
+
         close = difflib.get_close_matches(wanted, known, n=1)
         raise ConfigurationError(
             f"no book named {name!r} is installed"
