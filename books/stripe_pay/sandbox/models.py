@@ -981,11 +981,7 @@ class Backend:
 
     def create_invoice_item(self, params: dict[str, Any]) -> InvoiceItem:
         """A pending item, or a line of the draft named by ``params["invoice"]``."""
-        if "customer_account" in params:
-            raise no_such("account", params["customer_account"], param="customer_account")
-        if "customer" not in params:
-            raise bad_parameter("Missing required param: customer.", param="customer",
-                                code="parameter_missing")
+        _require_customer(params)
         if "subscription" in params:
             raise no_such("subscription", params["subscription"], param="subscription")
         customer = self.customers.get(params["customer"], param="customer")
@@ -1161,8 +1157,7 @@ class Backend:
         return item
 
     def list_invoice_items(self, params: dict[str, Any]) -> Iterable[InvoiceItem]:
-        if "customer_account" in params:
-            raise no_such("account", params["customer_account"], param="customer_account")
+        _refuse_accounts(params)
         found: Iterable[InvoiceItem] = self.invoice_items.newest_first()
         for field in ("customer", "invoice"):
             if field in params:
@@ -1178,11 +1173,7 @@ class Backend:
 
     def create_invoice(self, params: dict[str, Any]) -> Invoice:
         """A draft for ``params["customer"]``; pulls in pending items only if asked to."""
-        if "customer_account" in params:
-            raise no_such("account", params["customer_account"], param="customer_account")
-        if "customer" not in params:
-            raise bad_parameter("Missing required param: customer.", param="customer",
-                                code="parameter_missing")
+        _require_customer(params)
         for unsupported, kind in (("subscription", "subscription"), ("from_invoice", None)):
             if unsupported in params:
                 if kind is None:
@@ -1422,8 +1413,7 @@ class Backend:
         return invoice
 
     def list_invoices(self, params: dict[str, Any]) -> Iterable[Invoice]:
-        if "customer_account" in params:
-            raise no_such("account", params["customer_account"], param="customer_account")
+        _refuse_accounts(params)
         if "subscription" in params:
             raise no_such("subscription", params["subscription"], param="subscription")
         found: Iterable[Invoice] = self.invoices.newest_first()
@@ -1521,3 +1511,17 @@ def _test_card_outcome(payment_method: str, param: str | None) -> ApiError | Non
             return ApiError(status=402, type="card_error", code=code, decline_code=decline_code,
                             message=message, param=param)
     return None
+
+
+def _refuse_accounts(params: dict[str, Any]) -> None:
+    """Connected accounts (``customer_account``) are not part of this sandbox: no such one."""
+    if "customer_account" in params:
+        raise no_such("account", params["customer_account"], param="customer_account")
+
+
+def _require_customer(params: dict[str, Any]) -> None:
+    """Invoices and invoice items belong to a customer, as Stripe requires."""
+    _refuse_accounts(params)
+    if "customer" not in params:
+        raise bad_parameter("Missing required param: customer.", param="customer",
+                            code="parameter_missing")
