@@ -406,27 +406,28 @@ def _wrote(session: StripeSession, row: StripeObject) -> None:
     session.wrote(row.noun, *((row.parent,) if row.parent else ()))
 
 
+def _write(connection: Connection, call: Call, operation: str, *ids: str) -> Record:
+    """Send ``call``'s inputs with ``operation``, noting the write (search lags writes)."""
+    session: StripeSession = connection.client
+    row = objects.find(call.noun)
+    obj = session.send(row, operation, *ids, params=_params(row, operation, call),
+                       idempotency_key=call.idempotency_key)
+    _wrote(session, row)
+    return session.record(row, obj)
+
+
 @hookimpl
 def create(connection: Connection, call: Call) -> Record:
     """``POST /v1/<objects>`` with the inputs (and the noun's defaults: an invoice is
     ``send_invoice`` due in 30 days unless told otherwise)."""
-    session: StripeSession = connection.client
-    row = objects.find(call.noun)
-    obj = session.send(row, "create", params=_params(row, "create", call),
-                       idempotency_key=call.idempotency_key)
-    _wrote(session, row)
-    return session.record(row, obj)
+    return _write(connection, call, "create")
 
 
 @hookimpl
 def update(connection: Connection, call: Call) -> Record:
     """``POST /v1/<objects>/{id}`` with the changed fields."""
-    session: StripeSession = connection.client
-    row = objects.find(call.noun)
-    obj = session.send(row, "update", call.id, params=_params(row, "update", call),
-                       idempotency_key=call.idempotency_key)
-    _wrote(session, row)
-    return session.record(row, obj)
+    assert call.id is not None  # the host names the record for every update
+    return _write(connection, call, "update", call.id)
 
 
 @hookimpl
