@@ -42,16 +42,6 @@ AUTO_START_CONCURRENCY = 2
 PACE_HEADROOM = 0.95
 
 
-class RunFailed(KbooksError):
-    """A step failed; ``result`` holds what ran and what took effect."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, result: RunResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
 class NeedsConfirmation(KbooksError):
     """A destructive step would run on a live connection without ``--yes``."""
 

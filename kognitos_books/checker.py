@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 PLURAL_DETERMINERS = ("all", "some", "every")
-#: Verbs written with a complement: ``mark the invoice as uncollectible``.
-RECORD_VERBS = ("get", "create", "update", "delete")
 
 
 @attrs.frozen
@@ -118,6 +116,10 @@ def _resolve_filter(where: Any, resolve: Callable[[Any], Any]) -> Any:
 # --------------------------------------------------------------------------- checking
 
 
+class _Reported(Exception):
+    """An error was reported for this command; checking it goes no further."""
+
+
 class Checker:
     """Checks one automation. Collects every problem rather than stopping at the first."""
 
@@ -195,12 +197,13 @@ class Checker:
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="verbs: " + ", ".join(self.all_verbs()))
             return None
-        book = self.resolve_book(cmd)
-        if book is False:
+        try:
+            book = self.resolve_book(cmd)
+        except _Reported:
             return None
-        found = self.find_noun(cmd.noun, book or None)
+        found = self.find_noun(cmd.noun, book)
         if found is None:
-            close = closest(cmd.noun, self.all_nouns(book or None))
+            close = closest(cmd.noun, self.all_nouns(book))
             where = f" in {book.target}" if book else ""
             self.error(cmd.noun_span, f'unknown noun "{cmd.noun}"{where}'
                        + (f'; did you mean "{close[0]}"?' if close else ""),
@@ -228,9 +231,9 @@ class Checker:
                 return proc
         raise AssertionError(f"no procedure for {verb} {noun.name}")  # derived from nouns
 
-    def resolve_book(self, cmd: ast.Command) -> Book | None | bool:
-        """The book named by the command's target, None when the noun must decide, or
-        False after reporting an error."""
+    def resolve_book(self, cmd: ast.Command) -> Book | None:
+        """The book named by the command's target, or None when the noun must decide.
+        Raises :class:`_Reported` after reporting why no book fits."""
         target = cmd.target
         if isinstance(target, ast.TargetWord):
             for b in self.books:
@@ -241,7 +244,7 @@ class Checker:
             self.error(target.span, f'no installed book answers to "{target.name}"'
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="kbooks books lists the installed books")
-            return False
+            raise _Reported
         if isinstance(target, ast.Reference):
             found = self.find_noun(target.noun)
             if found:
@@ -250,7 +253,7 @@ class Checker:
         if len(owners) > 1:
             self.error(cmd.noun_span, f'several books know "{cmd.noun}"; say which',
                        hint=" or ".join(f"... in {b.target}" for b in owners))
-            return False
+            raise _Reported
         return None
 
     # ---------------------------------------------------------------- building

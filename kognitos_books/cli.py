@@ -104,6 +104,8 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
 
     p = add("connections", "list stored connections, secrets masked", cmd_connections)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--default", metavar="BOOK/NAME",
+                   help="make the stored connection NAME the default of BOOK")
 
     p = add("procedures", "list what books can do, with their inputs", cmd_procedures)
     p.add_argument("book", nargs="?")
@@ -312,6 +314,16 @@ def cmd_connections(args: argparse.Namespace) -> int:
 
     from .credentials import CredentialStore
 
+    if args.default:
+        book, sep, name = args.default.partition("/")
+        if not sep or not book or not name:
+            from .model import ConfigurationError
+
+            raise ConfigurationError(f"--default {args.default!r} is not BOOK/NAME",
+                                     hint="e.g. kbooks connections --default stripe_pay/live")
+        CredentialStore().set_default(book, name)
+        print(f"{book}/{name} is now the default connection of {book}.")
+        return 0
     conns = CredentialStore().connections()
     rows: list[dict[str, Any]] = [{
         "book": c.book, "name": c.name, "default": c.default, "mode": c.mode,

@@ -42,10 +42,6 @@ class MoneyError(ValueError):
     """A money literal that cannot be turned into a minor-unit amount."""
 
 
-def is_currency(code: str) -> bool:
-    return code.lower() in DECIMALS
-
-
 def minor_units(amount: Decimal, currency: str) -> int:
     """``amount`` in major units of ``currency`` as an integer number of minor units.
 

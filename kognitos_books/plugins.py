@@ -236,10 +236,6 @@ class Plugins:
         """Call ``hook`` on ``book`` only and return its single answer."""
         return self.caller(book, hook)(**kwargs)
 
-    def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call a non-routed hook (``register_commands``) on every working book."""
-        self.load()
-        return list(getattr(self.pm.hook, hook)(**kwargs))
 
 
 def _blocked_names() -> list[str]:

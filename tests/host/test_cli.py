@@ -160,3 +160,17 @@ def test_a_closed_pipe_ends_quietly(memo, kbooks_home):
                          text=True, env=dict(os.environ))
     assert out.returncode == 0
     assert "Error" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_default_connection_can_be_changed(memo, kbooks):
+    kbooks("install", "memo", input=TOKEN + "\n")
+    kbooks("install", "memo", "--connection", "work", input="memo_live_abcdefgh0009\n")
+    rows = {r["name"]: r["default"] for r in json.loads(kbooks("connections", "--json").stdout)}
+    assert rows == {"default": True, "work": False}
+    out = kbooks("connections", "--default", "memo/work")
+    assert out.returncode == 0 and "memo/work is now the default" in out.stdout
+    rows = {r["name"]: r["default"] for r in json.loads(kbooks("connections", "--json").stdout)}
+    assert rows == {"default": False, "work": True}
+    bad = kbooks("connections", "--default", "memo/nope")
+    assert bad.returncode == 2 and "no connection named 'nope'" in bad.stderr
+    assert kbooks("connections", "--default", "memo").returncode == 2
