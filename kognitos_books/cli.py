@@ -50,13 +50,16 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
-        if width is None:
-            try:
-                width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
-            except (ValueError, OSError):
-                width = 80
-            width -= 2
-        super().__init__(prog, indent_increment, max_help_position, width)
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_width() - 2 if width is None else width)
+
+
+def _terminal_width() -> int:
+    """``$COLUMNS``, else the terminal's width, else 80."""
+    try:
+        return int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+    except (ValueError, OSError):
+        return 80
 
 
 def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
@@ -356,20 +359,27 @@ def cmd_procedures(args: argparse.Namespace) -> int:
                         "choices": list(f.choices)} for f in p.inputs],
         } for p in procs], indent=2))
         return 0
+    import textwrap
+
+    width = max(40, _terminal_width() - 2)
     for p in procs:
         print(f"{p.english}" + (" with" if p.inputs and p.verb != "get" else ""))
         print(f"    id: {p.id}")
-        if p.inputs:
-            required = [f.name for f in p.inputs if f.required]
-            optional = [f.name for f in p.inputs if not f.required]
-            label = "whose" if p.verb == "get" else "inputs"
-            if required:
-                print(f"    required: {', '.join(required)}")
-            if optional:
-                shown = optional[:12]
-                more = f" (+{len(optional) - 12} more; --json lists all)" if len(
-                    optional) > 12 else ""
-                print(f"    {label}: {', '.join(shown)}{more}")
+        noun = rt.book(p.book).noun(p.noun)
+        if p.verb == "add" and noun is not None and noun.parent:
+            print(f"    adds to: the {noun.parent} remembered last, or name it: "
+                  f'the {noun.parent} is "..."')
+        elif p.verb not in ("get", "create"):
+            print(f'    acts on: the {p.noun} remembered last, or name it: the id is "..."')
+        required = [f.name for f in p.inputs if f.required]
+        optional = [f.name for f in p.inputs if not f.required]
+        for label, names in (("required", required),
+                             ("whose" if p.verb == "get" else "inputs", optional)):
+            if names:
+                print(textwrap.fill(", ".join(names), width=width,
+                                    initial_indent=f"    {label}: ",
+                                    subsequent_indent=" " * (len(label) + 6),
+                                    break_on_hyphens=False))
     return 0
 
 

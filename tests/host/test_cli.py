@@ -128,6 +128,9 @@ def test_procedures_lists_english_and_inputs(memo, kbooks):
     assert out.returncode == 0
     assert "create a note in memo with" in out.stdout
     assert "add a tag to the note" in out.stdout
+    assert 'adds to: the note remembered last, or name it: the note is "..."' in out.stdout
+    assert 'acts on: the note remembered last, or name it: the id is "..."' in out.stdout
+    assert "    required: title\n    inputs: body, stars\n" in out.stdout
     procs = {p["id"]: p for p in json.loads(kbooks("procedures", "memo", "--json").stdout)}
     assert procs["memo.note.create"]["inputs"][0] == {
         "name": "title", "type": "string", "required": True, "choices": []}
