@@ -102,9 +102,11 @@ class RateLimitPatience(stripe.HTTPClient):
         return ceiling * random.uniform(0.5, 1.0)
 
     def request(self, method: str, url: str, headers: Mapping[str, str] | None,
-                post_data: Any = None) -> tuple[Any, int, Mapping[str, str]]:
+                post_data: Any = None, *, _usage: list[str] | None = None
+                ) -> tuple[str, int, Mapping[str, str]]:
         attempt = 0
         while True:
+            # (the SDK's concrete clients take no _usage; the signature mirrors the base's)
             content, status, rheaders = self.inner.request(method, url, headers, post_data)
             if (status != 429 or attempt >= self.retries
                     or _header(rheaders, "Stripe-Should-Retry") == "false"):
@@ -115,7 +117,8 @@ class RateLimitPatience(stripe.HTTPClient):
             attempt += 1
 
     def request_stream(self, method: str, url: str, headers: Mapping[str, str] | None,
-                       post_data: Any = None) -> tuple[Any, int, Mapping[str, str]]:
+                       post_data: Any = None, *, _usage: list[str] | None = None
+                       ) -> tuple[Any, int, Mapping[str, str]]:
         return self.inner.request_stream(method, url, headers, post_data)
 
     def close(self) -> None:

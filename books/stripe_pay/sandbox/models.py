@@ -990,6 +990,7 @@ class Backend:
                                   param="quantity")
         # Every refusal comes before anything is stored (price_data creates a price).
         currency = self._incoming_currency(params, creating=True)
+        assert currency is not None  # creating: a currency is found or the call refused
         invoice = None
         if "invoice" in params:
             invoice = self.invoices.get(params["invoice"], param="invoice")

@@ -159,7 +159,7 @@ def _object_spec(typed_dict: type, seen: dict[type, ObjectSpec], *, top_level: b
         if top_level and name in _REQUEST_OPTION_KEYS:
             continue
         spec.fields[name] = _type_spec(annotation, seen)
-        if name in typed_dict.__required_keys__:
+        if name in getattr(typed_dict, "__required_keys__", ()):
             required.add(name)
     spec.required = frozenset(required)
     return spec

@@ -344,7 +344,7 @@ class SandboxApp:
             route, path_args = adapter.match(method=request.method)
         except (NotFound, MethodNotAllowed, RequestRedirect):
             raise unrecognized_url(request.method, request.path) from None
-        return route, path_args
+        return route, dict(path_args)
 
     def _execute(self, request: Request, route: urls.Route, path_args: dict[str, str],
                  raw: dict[str, Any], entry: LoggedRequest) -> _Answer:
