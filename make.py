@@ -44,7 +44,11 @@ def setup() -> None:
         sys.exit("make.py: Python 3.11 or newer is needed")
     if not PYTHON.exists():
         say("creating .venv")
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            sys.exit(f"make.py: could not create .venv with pip ({exc}); on Debian or Ubuntu "
+                     "install the venv module first: apt-get install python3-venv")
     if STAMP.exists() and STAMP.read_text() == fingerprint():
         return
     say("installing kognitos-books and the Stripe Pay book into .venv")
