@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -47,6 +48,7 @@ def setup() -> None:
         try:
             venv.EnvBuilder(with_pip=True).create(VENV)
         except (OSError, subprocess.CalledProcessError) as exc:
+            shutil.rmtree(VENV, ignore_errors=True)  # no half-made .venv for the next try
             sys.exit(f"make.py: could not create .venv with pip ({exc}); on Debian or Ubuntu "
                      "install the venv module first: apt-get install python3-venv")
     if STAMP.exists() and STAMP.read_text() == fingerprint():
