@@ -26,6 +26,8 @@ Start here:
   kbooks install stripe_pay          connect a book (you are asked for its API key)
   kbooks procedures stripe_pay       what you can ask the book to do
   kbooks call "get a customer from stripe" email=jo@example.com
+  kbooks run invoice.kog --dry-run   check an automation and see what it would send
+  kbooks run invoice.kog             run it, one English command a line
 """
 
 EPILOG = """\
