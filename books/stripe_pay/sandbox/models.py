@@ -122,6 +122,11 @@ def _currency(value: str, param: str = "currency") -> str:
     return code
 
 
+
+def deleted_stub(id: str, kind: str) -> dict[str, Any]:
+    """What Stripe answers for a deleted object: its id, its kind and ``deleted``."""
+    return {"id": id, "object": kind, "deleted": True}
+
 @attrs.define(eq=False)
 class Customer:
     """A customer; ``currency`` is fixed by its first invoice item, as in Stripe."""
@@ -154,7 +159,7 @@ class Customer:
 
     def render(self, backend: Backend) -> dict[str, Any]:
         if self.deleted:
-            return {"id": self.id, "object": self.OBJECT, "deleted": True}
+            return deleted_stub(self.id, self.OBJECT)
         return {
             "id": self.id,
             "object": self.OBJECT,
@@ -212,7 +217,7 @@ class Product:
 
     def render(self, backend: Backend) -> dict[str, Any]:
         if self.deleted:
-            return {"id": self.id, "object": self.OBJECT, "deleted": True}
+            return deleted_stub(self.id, self.OBJECT)
         return {
             "id": self.id,
             "object": self.OBJECT,
@@ -350,7 +355,7 @@ class InvoiceItem:
 
     def render(self, backend: Backend) -> dict[str, Any]:
         if self.deleted:
-            return {"id": self.id, "object": self.OBJECT, "deleted": True}
+            return deleted_stub(self.id, self.OBJECT)
         return {
             "id": self.id,
             "object": self.OBJECT,
@@ -488,7 +493,7 @@ class Invoice:
 
     def render(self, backend: Backend) -> dict[str, Any]:
         if self.deleted:
-            return {"id": self.id, "object": self.OBJECT, "deleted": True}
+            return deleted_stub(self.id, self.OBJECT)
         total = self.total(backend)
         amount_due = max(total, 0)
         finalized = self.status != "draft"
