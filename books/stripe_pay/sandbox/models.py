@@ -122,10 +122,10 @@ def _currency(value: str, param: str = "currency") -> str:
     return code
 
 
-
 def deleted_stub(id: str, kind: str) -> dict[str, Any]:
     """What Stripe answers for a deleted object: its id, its kind and ``deleted``."""
     return {"id": id, "object": kind, "deleted": True}
+
 
 @attrs.define(eq=False)
 class Customer:
