@@ -215,6 +215,8 @@ class Execution:
     in flight as the pace needs given the time a step takes (Little's law: pace times
     step time, plus headroom), measured as the run goes, between 1 and
     :data:`AUTO_MAX_CONCURRENCY`. Without a pace (``rate`` 0) rows run one at a time.
+    ``modes`` are the connections' modes by book, as the runtime found them when it
+    connected before starting (recorded in the result).
     """
 
     def __init__(self, runtime: Runtime, steps: Sequence[Step], *, run_id: str,
@@ -225,7 +227,8 @@ class Execution:
                  on_step: Callable[[StepResult], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  concurrency: int | None = None, rate: float = 0.0,
-                 fail_fast: bool = False, retry: RetryPolicy | None = None) -> None:
+                 fail_fast: bool = False, retry: RetryPolicy | None = None,
+                 modes: Mapping[str, str] | None = None) -> None:
         self.rt = runtime
         self.steps = steps
         self.run_id = run_id
@@ -244,7 +247,8 @@ class Execution:
         self.limiter = RateLimiter(self.rate * PACE_HEADROOM) if self.rate else None
         self.fail_fast = fail_fast
         self.retry = retry or RetryPolicy()
-        self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run, modes={},
+        self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run,
+                                modes=dict(modes or {}),
                                 rows=len(self.rows) if self.rows is not None else 1)
         self._lock = threading.Lock()
         self._stop = threading.Event()    # no new rows (fail-fast, interrupt)
@@ -273,9 +277,6 @@ class Execution:
         return max(1, min(most, math.ceil(need * 1.25) + 1))
 
     def run(self) -> RunResult:
-        if not self.dry_run:
-            for book in sorted({s.book for s in self.steps}):
-                self.result.modes[book] = self.rt.connect(book).mode
         if self.rows is None:
             self._run_row(0, None)
             return self.result

@@ -625,7 +625,8 @@ class Runtime:
                                   dry_run=dry_run, journal=book_journal, rows=rows,
                                   restored=restored, on_step=on_step, on_progress=on_progress,
                                   concurrency=concurrency, rate=rate, fail_fast=fail_fast,
-                                  context=None if resuming else self.context, retry=retry)
+                                  context=None if resuming else self.context, retry=retry,
+                                  modes=modes)
             try:
                 result = execution.run()
             except BaseException as exc:
