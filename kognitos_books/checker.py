@@ -398,8 +398,6 @@ class Checker:
                            else None)
                 return None
             field = child
-        if field.type == "object" and len(path.parts) == 1 and field.children is None:
-            return field
         return field
 
     def where(self, node: ast.Where, accepted: Mapping[str, Field], noun: Noun,
@@ -492,8 +490,6 @@ class Checker:
                                hint="one of: " + ", ".join(field.choices))
                     return None
                 return node.value
-            if kind == "object" and field.children is None:
-                return self.wrong_type(node, field)
             return self.wrong_type(node, field)
         if isinstance(node, ast.Boolean):
             return node.value if kind in ("boolean", "any") else self.wrong_type(node, field)
