@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .checker import Ref, Step
-from .journal import Journal, step_key
+from .journal import Journal, JournalError, step_key
 from .model import BookError, Call, KbooksError, Plan, Record
 
 if TYPE_CHECKING:
@@ -375,7 +375,8 @@ class Execution:
                 self._remember(step, _placeholder(step), context)
                 return outcome
             if self.journal:
-                self.journal.start_step(self.run_id, row, number, step.line, step.text, key)
+                self.journal.start_step(self.run_id, row, number, step.line, step.text, key,
+                                        reads_only=step.verb == "get")
             value = self._dispatch(call, outcome)
             if step.many and value is not None and not isinstance(value, LazyRecords):
                 value = LazyRecords(value)
@@ -388,6 +389,8 @@ class Execution:
                     self.run_id, row, number, "succeeded", noun=step.noun,
                     record_id=record.id if record else None,
                     result=dict(record.data) if record is not None else None)
+        except JournalError:
+            raise  # the host cannot keep its record: stop the run, not just this step
         except Exception as exc:
             outcome.state = "failed"
             outcome.error = exc.message if isinstance(exc, KbooksError) else (

@@ -574,7 +574,7 @@ class Runtime:
     @property
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal(self.store.home)
+            self._journal = Journal.of(self.store.home)
         return self._journal
 
     def _execute(self, steps: list[Step], *, text: str, source_name: str, run_id: str,
@@ -605,13 +605,10 @@ class Runtime:
         book_journal = self.journal if journal and not dry_run else None
         # While it runs, the run is held in the journal: another process cannot resume it,
         # and once this process is gone, however it ended, the run shows as stopped.
-        held = book_journal.hold(run_id) if book_journal is not None else contextlib.nullcontext()
+        held = (book_journal.hold(run_id, resume=resuming) if book_journal is not None
+                else contextlib.nullcontext())
         with held:
-            if book_journal is not None and resuming:
-                if book_journal.run(run_id).state == "succeeded":  # type: ignore[union-attr]
-                    raise ConfigurationError(f"run {run_id} already finished successfully")
-                book_journal.reopen_run(run_id)
-            elif book_journal is not None:
+            if book_journal is not None and not resuming:
                 first = next(iter(modes), None)
                 book_journal.start_run(
                     run_id, source_name, text,

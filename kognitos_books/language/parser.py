@@ -120,6 +120,8 @@ _BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x20
 #: Invisible characters with no use in a value: two texts that look the same would differ.
 #: (Joiners U+200C and U+200D stay: some scripts and emoji need them.)
 _ZERO_WIDTH = frozenset((0x200B, 0x2060, 0xFEFF))
+#: a line of printable ASCII characters and tabs, which holds none of the above
+_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*\Z")
 #: The largest automation read, in characters (and, for a file, in bytes): an automation is
 #: written by hand; many rows go in a CSV file (kbooks run --each).
 MAX_AUTOMATION_SIZE = 4 * 1024 * 1024
@@ -305,6 +307,8 @@ def _describe_indent(indent: str) -> str:
 
 def _check_characters(line: _Line) -> None:
     """Refuse characters that are invisible or that break terminals, anywhere in a line."""
+    if _PLAIN_LINE.match(line.text):
+        return  # printable ASCII and tabs: nothing to refuse (the common case, made quick)
     for index, char in enumerate(line.text):
         category = unicodedata.category(char)
         code = f"U+{ord(char):04X}"

@@ -6,6 +6,7 @@ no test can read or write real credentials. ``kbooks_runtime``: a :class:`Runtim
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,9 @@ def kbooks_home(tmp_path_factory: pytest.TempPathFactory,
     for name in ("KBOOKS_DISABLE", "KBOOKS_TRACE"):
         monkeypatch.delenv(name, raising=False)
     yield home
+    journal = sys.modules.get("kognitos_books.journal")
+    if journal is not None:  # the runtimes of the test used it: commit and let go
+        journal.Journal.release(home)
 
 
 @pytest.fixture

@@ -153,11 +153,144 @@ def test_running_means_a_live_process_holds_the_run(kbooks_home):
     with journal.hold("run_a"):
         assert journal.run("run_a").state == "running"
         assert journal.alive("run_a") is True
+        other = Journal(kbooks_home)  # another process, as far as locks go
+        assert other.run("run_a").state == "running"
         with pytest.raises(ConfigurationError, match="running in another process"), \
-                Journal(kbooks_home).hold("run_a"):
+                other.hold("run_a", resume=True):
             pass
-    assert journal.run("run_a").state == "stopped"
-    journal.finish_run("run_a", "succeeded")
-    with journal.hold("run_a"):
+        with pytest.raises(ConfigurationError, match="already running here"), \
+                journal.hold("run_a"):
+            pass
+    # the block ended without recording an end: nothing runs it any more
+    assert journal.run("run_a").state == "interrupted"
+    with other.hold("run_a", resume=True):  # taken over
+        assert journal.run("run_a").state == "running"
+        assert journal.alive("run_a") is True
+        other.finish_run("run_a", "succeeded")
+    # written by the other's writer thread a moment later
+    assert wait_for(lambda: journal.run("run_a").state == "succeeded")
+    with pytest.raises(ConfigurationError, match="already finished successfully"), \
+            journal.hold("run_a", resume=True):
         pass
-    assert not (kbooks_home / "locks" / "run_a.lock").exists()
+    other.close()
+    journal.close()
+
+
+DIE_HOLDING = """
+import os, sys
+from pathlib import Path
+from kognitos_books.journal import Journal
+journal = Journal(Path(sys.argv[1]))
+with journal.hold("run_a"):
+    journal.start_run("run_a", "a.kog", "send the invoice\\n", connection=None, mode="test",
+                      options={})
+    journal.start_step("run_a", 0, 1, 1, "send the invoice", "key-1")
+    if sys.argv[2] == "fork":
+        # a child that outlives its parent must not keep the parent's runs looking alive
+        if os.fork() == 0:
+            print("child", flush=True)
+            import time; time.sleep(30)
+            os._exit(0)
+    print("holding", flush=True)
+    sys.stdin.readline()
+    os._exit(0)  # dies without a word: no finally, no exit handlers
+"""
+
+
+@pytest.mark.parametrize("how", ["plain", "fork"])
+def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_home, how):
+    child = subprocess.Popen([sys.executable, "-c", DIE_HOLDING, str(kbooks_home), how],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    grandchild_seen = False
+    try:
+        for _ in range(2 if how == "fork" else 1):
+            grandchild_seen |= child.stdout.readline().strip() == "child"
+        journal = Journal(kbooks_home)
+        assert journal.run("run_a").state == "running"
+        with pytest.raises(ConfigurationError, match="running in another process"), \
+                journal.hold("run_a", resume=True):
+            pass
+        locks = [path for path in (kbooks_home / "locks").iterdir()
+                 if path.stem != journal.owner()]
+        assert len(locks) == 1  # one file for the process, none for the run
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=10) == 0
+        assert journal.run("run_a").state == "stopped"
+        assert not locks[0].exists()  # a dead process's file is tidied away by who found it
+        with journal.hold("run_a", resume=True):
+            assert journal.run("run_a").state == "running"
+            journal.finish_run("run_a", "succeeded")
+        assert journal.run("run_a").state == "succeeded"
+    finally:
+        if child.poll() is None:
+            child.kill()
+    if how == "fork":
+        assert grandchild_seen
+        subprocess.run(["pkill", "-f", DIE_HOLDING.splitlines()[1]], check=False)
+
+
+def test_runs_leave_no_file_behind_and_a_closed_journal_none(rt, sandbox, kbooks_home):
+    for i in range(5):
+        assert rt.run(f'create a customer in stripe with\n  the email is "n{i}@example.com"\n').ok
+    assert len(list((kbooks_home / "locks").iterdir())) == 1  # this process's own
+    rt.journal.close()
+    assert list((kbooks_home / "locks").iterdir()) == []
+    assert [r.state for r in Journal(kbooks_home).runs()] == ["succeeded"] * 5
+
+
+def test_a_write_is_on_disk_before_its_request_and_a_read_waits(rt, sandbox, kbooks_home,
+                                                                monkeypatch):
+    """What another process finds in the journal at the moment each request goes out."""
+    seen: list[list[tuple[str, str]]] = []
+    dispatch = Runtime.dispatch
+
+    def spy(self, call, **kwargs):
+        runs = Journal(kbooks_home).runs()
+        seen.append([(s.command, s.state) for r in runs[:1] for s in Journal(kbooks_home)
+                     .steps(r.id)])
+        return dispatch(self, call, **kwargs)
+
+    rt.call("create a customer in stripe", email="w@example.com")  # (not journaled)
+    monkeypatch.setattr(Runtime, "dispatch", spy)
+    text = ('get a customer from stripe whose email is "w@example.com"\n'
+            'create a customer in stripe with\n  the email is "w@example.com"\n'
+            'get a customer from stripe whose email is "w@example.com"\n')
+    result = rt.run(text)
+    assert result.ok
+    get, create, again = (s.command for s in result.steps)
+    assert seen[0] == []  # a read goes out with nothing written (it is safe to repeat)
+    # the write's start (and the read before it) is on disk before the write goes out
+    assert seen[1] == [(get, "succeeded"), (create, "started")]
+    # a write's outcome waits for the next write (or the writer thread)
+    assert seen[2] == [(get, "succeeded"), (create, "started")]
+    rt.journal.flush()  # (the writer thread does this a moment after the run returns)
+    assert [(s.command, s.state) for s in Journal(kbooks_home).steps(result.run_id)] == [
+        (get, "succeeded"), (create, "succeeded"), (again, "succeeded")]
+    assert Journal(kbooks_home).run(result.run_id).state == "succeeded"
+
+
+def test_a_run_returns_before_its_end_is_written_and_the_writer_writes_it(rt, sandbox,
+                                                                          kbooks_home):
+    result = rt.run('create a customer in stripe with\n  the email is "e@example.com"\n')
+    other = Journal(kbooks_home)
+    assert wait_for(lambda: other.run(result.run_id).state == "succeeded")
+
+
+EXIT_AFTER_RUN = """
+import sys
+from pathlib import Path
+from kognitos_books import Runtime
+result = Runtime(home=Path(sys.argv[1])).run(
+    'create a customer in stripe with\\n  the email is "x@example.com"\\n')
+print(result.run_id)
+"""
+
+
+def test_what_waits_is_written_when_the_process_exits(sandbox, kbooks_home):
+    done = subprocess.run([sys.executable, "-c", EXIT_AFTER_RUN, str(kbooks_home)],
+                          capture_output=True, text=True, env=dict(os.environ), check=True)
+    run_id = done.stdout.strip()
+    info = Journal(kbooks_home).run(run_id)
+    assert (info.state, info.steps_done) == ("succeeded", 1)
+    assert list((kbooks_home / "locks").iterdir()) == []

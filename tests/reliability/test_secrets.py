@@ -168,8 +168,11 @@ def test_the_key_never_leaves_the_credential_store(sandbox_process, kbooks_home,
          {"code": 1, "input": TEST_KEY + "-\n"}),
     )
     # an unexpected failure (a damaged journal) after the key was read, with --debug
-    crashed = kb("--debug", "run", str(tour), code=1, env={"KBOOKS_HOME": str(broken_home)})
+    crashed = kb("--debug", "run", str(tour), code=2, env={"KBOOKS_HOME": str(broken_home)})
     assert "Traceback" in crashed.stderr and "DatabaseError" in crashed.stderr
+    told = [line for line in crashed.stderr.splitlines() if line.startswith("kbooks:")]
+    assert told == [f"kbooks: error: the run journal {broken_home / 'runs.sqlite'} cannot be "
+                    "used: file is not a database"]  # once, not again when it exits
     runs = kb("runs", "--json")
     failed_run = next(r["id"] for r in json.loads(runs.stdout) if r["state"] == "failed")
     kb("runs")
