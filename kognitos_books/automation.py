@@ -251,8 +251,9 @@ class Execution:
                                 modes=dict(modes or {}),
                                 rows=len(self.rows) if self.rows is not None else 1)
         self._lock = threading.Lock()
-        self._stop = threading.Event()    # no new rows (fail-fast, interrupt)
-        self._abort = threading.Event()   # rows in flight stop after their current step
+        # Flags, set once and read by the row threads (nothing waits on them):
+        self._stop = False   # no new rows (fail-fast, interrupt)
+        self._abort = False  # rows in flight stop after their current step
         #: smoothed seconds a step spends with its book (not waiting for the pace)
         self.step_seconds: float | None = None
 
@@ -283,7 +284,7 @@ class Execution:
         progress = Progress(total=len(self.rows))
         if self.workers() == 1:
             for index, row in enumerate(self.rows):
-                if self._stop.is_set():
+                if self._stop:
                     break
                 self._finish_row(index, self._run_row(index, row), progress)
             return self.result
@@ -292,7 +293,7 @@ class Execution:
             pending: dict[Future[bool | None], int] = {}
             rows = iter(enumerate(self.rows))
             while True:
-                while len(pending) < self.in_flight() and not self._stop.is_set():
+                while len(pending) < self.in_flight() and not self._stop:
                     nxt = next(rows, None)
                     if nxt is None:
                         break
@@ -305,8 +306,8 @@ class Execution:
         except BaseException:
             # Interrupted (Ctrl-C, a failing callback): rows in flight end after the step
             # they are in, which the journal records; nothing new starts.
-            self._stop.set()
-            self._abort.set()
+            self._stop = True
+            self._abort = True
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -324,7 +325,7 @@ class Execution:
                 progress.failed += 1
                 self.result.failed_rows.append(index)
                 if self.fail_fast:
-                    self._stop.set()
+                    self._stop = True
         if self.on_progress:
             self.on_progress(progress)
 
@@ -336,7 +337,7 @@ class Execution:
         if values is not None:
             context["row"] = Record("rows", "row", str(row + 1), dict(values))
         for step in self.steps:
-            if self._abort.is_set():
+            if self._abort:
                 return None if step.index == 0 else False
             outcome = self._run_step(step, row, context)
             with self._lock:

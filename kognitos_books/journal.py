@@ -35,10 +35,8 @@ import json
 import os
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,8 +54,10 @@ except ImportError:  # pragma: no cover - not on Unix: liveness is not known
 
 JOURNAL_NAME = "runs.sqlite"
 LOCK_DIR = "locks"
-#: seconds the writer thread waits before committing what a run left waiting
+#: seconds between the writer thread's looks for writes to commit
 WRITE_DELAY = 0.05
+#: seconds with nothing to write after which the writer thread ends
+WRITER_IDLE = 1.0
 
 #: journals open in this process: their waiting writes are committed at exit
 _OPEN: weakref.WeakSet[Journal] = weakref.WeakSet()
@@ -85,9 +85,9 @@ def _forget_after_fork() -> None:
     # A forked child must not use its parent's SQLite connection or claim its runs.
     for journal in list(_OPEN):
         journal._lock = threading.RLock()  # another thread may have held it at the fork
-        journal._wake = threading.Event()
         journal._db = None
         journal._waiting = []
+        journal._logged = journal._seq = 0
         journal._writer = None
         journal._active.clear()
         if journal._owner is not None:
@@ -128,7 +128,26 @@ CREATE TABLE IF NOT EXISTS steps (
     finished REAL,
     PRIMARY KEY (run_id, row, step)
 );
+CREATE TABLE IF NOT EXISTS owners (
+    owner TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 """
+
+#: Every write the journal makes, by name (the name is what a log records).
+_WRITES = {
+    "start_run": "INSERT INTO runs (id, source, text, connection, mode, options, state, "
+                 "started, owner) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+    "finish_run": "UPDATE runs SET state=?, finished=?, error=? WHERE id=?",
+    "interrupted": "UPDATE runs SET state='interrupted', finished=? "
+                   "WHERE id=? AND state='running'",
+    "start_step": "INSERT INTO steps (run_id, row, step, line, command, idempotency_key, "
+                  "state, started) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) "
+                  "ON CONFLICT(run_id, row, step) DO UPDATE SET state='started', "
+                  "started=excluded.started, error=NULL",
+    "finish_step": "UPDATE steps SET state=?, noun=?, record_id=?, result=?, error=?, "
+                   "finished=? WHERE run_id=? AND row=? AND step=?",
+}
 
 
 @attrs.frozen
@@ -171,7 +190,7 @@ class StepInfo:
 
 
 def new_run_id() -> str:
-    return "run_" + uuid.uuid4().hex[:16]
+    return "run_" + os.urandom(8).hex()
 
 
 def step_key(run_id: str, row: int, step: int) -> str:
@@ -188,11 +207,14 @@ class Journal:
         # One connection shared by the threads of a concurrent run (and the writer thread);
         # SQLite calls are serialized here.
         self._lock = threading.RLock()
-        #: writes waiting for the next commit (see the module's docstring)
+        #: writes waiting for the next commit, as (name in _WRITES, arguments)
         self._waiting: list[tuple[str, tuple[Any, ...]]] = []
+        #: how many of the waiting writes (from the first) are in this journal's log
+        self._logged = 0
+        #: number of the last batch put in the log
+        self._seq = 0
         self._writer: threading.Thread | None = None
-        self._wake = threading.Event()
-        #: this journal's lock, held while it is open: (owner name, fd, pid that took it)
+        #: this journal's log, locked while it is open: (owner name, fd, pid that took it)
         self._owner: tuple[str, int, int] | None = None
         self._active: set[str] = set()  # runs held by this journal now
         self._ended: set[str] = set()  # runs whose end was recorded while held
@@ -205,7 +227,7 @@ class Journal:
 
     @classmethod
     def of(cls, home: Path) -> Journal:
-        """The journal of ``home`` for this process: one connection, one lock and one
+        """The journal of ``home`` for this process: one connection, one log and one
         writer however many runtimes use it, kept (and its waiting writes with it) until
         the process exits."""
         key = Path(home).absolute()
@@ -224,11 +246,13 @@ class Journal:
         if journal is not None:
             journal.close()
 
+    # ------------------------------------------------------------------ writing
+
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self.failure = f"the run journal {self.path} cannot be used: {exc}"
             raise JournalError(
                 self.failure,
@@ -249,8 +273,14 @@ class Journal:
             db.execute("BEGIN IMMEDIATE")
             waiting, self._waiting = self._waiting, []
             try:
-                for earlier, earlier_args in waiting:
-                    db.execute(earlier, earlier_args)
+                for name, args in waiting:
+                    db.execute(_WRITES[name], args)
+                if self._logged:
+                    # what of the log is now in the journal, should this process die
+                    # before it empties its log below
+                    db.execute("INSERT INTO owners (owner, seq) VALUES (?, ?) "
+                               "ON CONFLICT(owner) DO UPDATE SET seq=excluded.seq",
+                               (self.owner(), self._seq))
                 done = work(db)
                 db.execute("COMMIT")
             except BaseException:
@@ -258,37 +288,60 @@ class Journal:
                     db.execute("ROLLBACK")
                 self._waiting[:0] = waiting  # kept for the next commit
                 raise
+            if self._logged:
+                self._logged = 0
+                assert self._owner is not None
+                os.ftruncate(self._owner[1], 0)  # all of it is in the journal now
             return done
 
-    def _later(self, sql: str, args: tuple[Any, ...], *, soon: bool = False) -> None:
-        """Write ``sql`` with the next commit; ``soon``: have the writer thread commit it
-        now rather than wait for the next step."""
+    def _later(self, name: str, args: tuple[Any, ...], *, soon: bool = False) -> None:
+        """Write ``name`` (one of _WRITES) with the next commit; ``soon``: have the writer
+        thread commit it in a moment rather than wait for the next step."""
         with self._lock:
-            self._waiting.append((sql, args))
+            self._waiting.append((name, args))
             if soon:
-                self._start_writer()
-                self._wake.set()
+                self._kick()
 
-    def _start_writer(self) -> None:
-        # (called holding self._lock)
+    def _keep(self) -> None:
+        """Put the waiting writes in this journal's log, so that they outlive this process
+        (the next process to find it dead adds them to the journal); the writer thread
+        commits them in a moment."""
+        with self._lock, self._guard():
+            fresh = self._waiting[self._logged:]
+            if not fresh:
+                return
+            self._seq += 1
+            line = json.dumps({"seq": self._seq, "writes": fresh}, separators=(",", ":"),
+                              default=str).encode() + b"\n"
+            fd = self._owner_fd()
+            while line:
+                line = line[os.write(fd, line):]
+            self._logged = len(self._waiting)
+            self._kick()
+
+    def _kick(self) -> None:
+        """Have the writer thread commit what waits, within :data:`WRITE_DELAY`."""
+        # (called holding self._lock) The thread looks on its own, every WRITE_DELAY, for
+        # as long as there is something to write: no thread is woken for each write.
         if self._writer is None:
             self._writer = threading.Thread(target=self._write_soon, daemon=True,
                                             name="kbooks-journal")
             self._writer.start()
 
     def _write_soon(self) -> None:
+        idle = 0
         while True:
-            self._wake.wait()
-            self._wake.clear()
-            # A moment's grace: a run that follows at once commits this with its first
-            # write, and this thread then has nothing to do and costs that run nothing.
             time.sleep(WRITE_DELAY)
             with self._lock:
-                if self._db is None and not self._waiting:
-                    self._writer = None  # closed; the next write starts another
-                    return
-            # On failure the writes are left waiting: the next commit (a step, a read,
-            # close) tries again and reports the error to its caller.
+                if not self._waiting:
+                    idle += 1
+                    if self._db is None or idle * WRITE_DELAY >= WRITER_IDLE:
+                        self._writer = None  # the next write starts another
+                        return
+                    continue
+            idle = 0
+            # On failure the writes are left waiting: the next commit (a read, close)
+            # tries again and reports the error to its caller.
             with contextlib.suppress(JournalError):
                 self.flush()
 
@@ -311,64 +364,76 @@ class Journal:
                 # Create the file with 0600 before SQLite opens it.
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
             if "owner" not in columns:  # a journal written before runs had owners
-                self._db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
             for suffix in ("-wal", "-shm"):
                 side = self.path.with_name(self.path.name + suffix)
                 if side.exists():
                     os.chmod(side, 0o600)
+            self._db = db
+            self._collect()  # what processes that died left in their logs
         return self._db
 
     def close(self) -> None:
-        """Commit what is waiting and let go of the journal (and of this journal's lock:
+        """Commit what is waiting and let go of the journal (and of this journal's log:
         runs it recorded as running read as stopped from now on)."""
         with self._lock:
-            self.flush()
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-            self._wake.set()  # the writer thread ends
-            if self._owner is not None:
-                name, fd, pid = self._owner
-                self._owner = None
-                if pid == os.getpid():
-                    # Removed while locked: nobody can find the file free and think it live.
-                    self._lock_path(name).unlink(missing_ok=True)
-                os.close(fd)
+            try:
+                self.flush()
+                if self._owner is not None and self._db is not None and self._seq:
+                    self._exec("DELETE FROM owners WHERE owner=?", (self._owner[0],))
+            finally:
+                if self._db is not None:
+                    self._db.close()
+                    self._db = None
+                if self._owner is not None:
+                    name, fd, pid = self._owner
+                    self._owner = None
+                    if pid == os.getpid() and not self._waiting:
+                        # Removed while locked: nobody can find it free and think it live.
+                        # (Kept if writes are left: the next process adds them.)
+                        self._log_path(name).unlink(missing_ok=True)
+                    os.close(fd)
+                    self._seq = self._logged = 0
         _OPEN.discard(self)
 
     # ------------------------------------------------------------------ liveness
 
-    def _lock_path(self, owner: str) -> Path:
+    def _log_path(self, owner: str) -> Path:
         return self.path.parent / LOCK_DIR / f"{owner}.lock"
 
     def owner(self) -> str:
-        """The name this journal records as the owner of the runs it holds; its lock file
-        is made and locked on first use and held until :meth:`close`."""
+        """The name this journal records as the owner of the runs it holds."""
+        with self._lock:
+            self._owner_fd()
+            assert self._owner is not None
+            return self._owner[0]
+
+    def _owner_fd(self) -> int:
+        """This journal's log, made and locked on first use and held until :meth:`close`."""
         with self._lock:
             if self._owner is not None and self._owner[2] == os.getpid():
-                return self._owner[0]
+                return self._owner[1]
             if self._owner is not None:  # inherited across fork: the parent's, not ours
                 os.close(self._owner[1])
                 self._owner = None
                 self._active.clear()
-            name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            if fcntl is None:  # pragma: no cover - liveness is not known
-                self._owner = (name, os.open(os.devnull, os.O_RDONLY), os.getpid())
-                return name
+            name = f"{os.getpid()}-{os.urandom(4).hex()}"
             folder = ensure_private_dir(self.path.parent / LOCK_DIR)
-            # Locked before it has its name, so no one ever finds it free while we live.
-            fd, temporary = tempfile.mkstemp(prefix=".", suffix=".lock", dir=folder)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.rename(temporary, self._lock_path(name))
+            temporary = folder / f".{name}.tmp"
+            fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            if fcntl is not None:
+                # Locked before it has its name, so no one ever finds it free while we live.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(temporary, self._log_path(name))
             self._owner = (name, fd, os.getpid())
-            return name
+            return fd
 
     @contextlib.contextmanager
     def hold(self, run_id: str, *, resume: bool = False) -> Iterator[None]:
@@ -378,6 +443,8 @@ class Journal:
         not recorded by the time the block ends is recorded as interrupted."""
         owner = self.owner()
         with self._lock:
+            with self._guard():
+                self._open()  # a journal that cannot be written is found before any request
             if run_id in self._active:
                 raise ConfigurationError(f"run {run_id} is already running here",
                                          hint="wait for it to finish")
@@ -391,9 +458,7 @@ class Journal:
             with self._lock:
                 self._active.discard(run_id)
                 if run_id not in self._ended:
-                    self._later("UPDATE runs SET state='interrupted', finished=? "
-                                "WHERE id=? AND state='running'", (time.time(), run_id),
-                                soon=True)
+                    self._later("interrupted", (time.time(), run_id), soon=True)
                 self._ended.discard(run_id)
 
     def _take_over(self, db: sqlite3.Connection, run_id: str, owner: str) -> None:
@@ -402,17 +467,20 @@ class Journal:
             raise ConfigurationError(f"no run {run_id!r} in the journal",
                                      hint="kbooks runs lists the runs")
         state, holder = found[0]
-        if state == "succeeded":
-            raise ConfigurationError(f"run {run_id} already finished successfully")
         if state == "running" and self._owner_alive(holder, run_id):
             raise ConfigurationError(
                 f"run {run_id} is running in another process",
                 hint="wait for it to finish; kbooks runs shows its state")
+        # (read again: finding its process dead added what it had left in its log)
+        state = db.execute("SELECT state FROM runs WHERE id=?", (run_id,)).fetchone()[0]
+        if state == "succeeded":
+            raise ConfigurationError(f"run {run_id} already finished successfully")
         db.execute("UPDATE runs SET state='running', owner=?, finished=NULL, error=NULL "
                    "WHERE id=?", (owner, run_id))
 
     def alive(self, run_id: str) -> bool | None:
         """Whether a process is running ``run_id`` now (None where that cannot be known)."""
+        self._collect()
         found = self._exec("SELECT state, owner FROM runs WHERE id=?", (run_id,))
         if not found or found[0][0] != "running":
             return False
@@ -424,41 +492,79 @@ class Journal:
             return run_id in self._active
         if fcntl is None:  # pragma: no cover
             return None
-        # A journal written before runs had owners locked one file per run.
-        path = self._lock_path(owner if owner is not None else run_id)
+        # (A journal written before runs had owners locked one file per run.)
+        return self._probe(self._log_path(owner if owner is not None else run_id))
+
+    def _collect(self) -> None:
+        """Add to the journal what dead processes left in their logs."""
+        if fcntl is None:  # pragma: no cover - cannot tell the dead from the living
+            return
+        try:
+            found = list(os.scandir(self.path.parent / LOCK_DIR))
+        except FileNotFoundError:
+            return
+        mine = self._owner[0] if self._owner is not None else None
+        for entry in found:
+            if entry.name.endswith(".lock") and entry.name[:-5] != mine:
+                self._probe(Path(entry.path))
+
+    def _probe(self, path: Path) -> bool:
+        """Whether the process of the log at ``path`` lives. A dead one's log is added to
+        the journal and removed (while locked by this probe, so no other prober takes it
+        for live and no write is added twice)."""
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        else:
-            # Free, so its process is gone; tidy its file away (still locked by us here,
-            # so another prober cannot take it for live).
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            with os.fdopen(os.dup(fd), "rb") as log:
+                kept = log.read()
+            if kept:
+                owner = path.name[:-len(".lock")]
+                with self._lock:
+                    db = self.db
+                    if db.in_transaction:  # (taking a run over)
+                        self._replay(db, owner, kept)
+                    else:
+                        self._transaction(lambda db: self._replay(db, owner, kept))
             path.unlink(missing_ok=True)
+            return False
         finally:
             os.close(fd)  # closing drops the probe's own lock
-        return False
+
+    def _replay(self, db: sqlite3.Connection, owner: str, kept: bytes) -> None:
+        """Add the batches of a dead process's log that its journal had not committed."""
+        row = db.execute("SELECT seq FROM owners WHERE owner=?", (owner,)).fetchone()
+        applied = row[0] if row else 0
+        for line in kept.splitlines():
+            try:
+                batch = json.loads(line)
+            except ValueError:
+                break  # cut short as it died writing it: the rest was never sent
+            if batch["seq"] <= applied:
+                continue
+            for name, args in batch["writes"]:
+                if name in _WRITES:
+                    with contextlib.suppress(sqlite3.IntegrityError):
+                        db.execute(_WRITES[name], args)
+        db.execute("DELETE FROM owners WHERE owner=?", (owner,))
 
     # ------------------------------------------------------------------ runs
 
     def start_run(self, run_id: str, source: str, text: str, *, connection: str | None,
                   mode: str | None, options: dict[str, Any]) -> None:
         # committed with its first write step (see the module's docstring)
-        self._later(
-            "INSERT INTO runs (id, source, text, connection, mode, options, state, started, "
-            "owner) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, source, text, connection, mode, json.dumps(options), time.time(),
-             self.owner()),
-        )
+        self._later("start_run", (run_id, source, text, connection, mode, json.dumps(options),
+                                  time.time(), self.owner()))
 
     def finish_run(self, run_id: str, state: str, error: str | None = None) -> None:
         """Record how the run ended; committed by the writer thread, off the caller's time."""
         with self._lock:
-            self._later("UPDATE runs SET state=?, finished=?, error=? WHERE id=?",
-                        (state, time.time(), error, run_id), soon=True)
+            self._later("finish_run", (state, time.time(), error, run_id), soon=True)
             self._ended.add(run_id)
 
     def run(self, run_id: str) -> RunInfo | None:
@@ -470,6 +576,7 @@ class Journal:
         return list(self._runs("ORDER BY r.started DESC LIMIT ?", (limit,)))
 
     def _runs(self, tail: str, args: tuple[Any, ...]) -> Iterator[RunInfo]:
+        self._collect()
         rows = self._exec(
             "SELECT r.id, r.source, r.state, r.started, r.finished, r.connection, r.mode, "
             "r.error, r.text, r.options, "
@@ -490,27 +597,23 @@ class Journal:
 
     def start_step(self, run_id: str, row: int, step: int, line: int, command: str,
                    key: str, *, reads_only: bool = False) -> None:
-        """Record a step as started, on disk before its request goes out unless it
-        ``reads_only`` (a read sent twice does no harm, so it waits for the next commit)."""
-        (self._later if reads_only else self._exec)(
-            "INSERT INTO steps (run_id, row, step, line, command, idempotency_key, state, "
-            "started) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) "
-            "ON CONFLICT(run_id, row, step) DO UPDATE SET state='started', "
-            "started=excluded.started, error=NULL",
-            (run_id, row, step, line, command, key, time.time()),
-        )
+        """Record a step as started: kept beyond this process (in its log) before the
+        request goes out, with everything waiting before it, unless it ``reads_only`` (a
+        read sent twice does no harm, so it waits)."""
+        with self._lock:
+            self._later("start_step", (run_id, row, step, line, command, key, time.time()))
+            if not reads_only:
+                self._keep()
 
     def finish_step(self, run_id: str, row: int, step: int, state: str, *,
                     noun: str | None = None, record_id: str | None = None,
                     result: dict[str, Any] | None = None, error: str | None = None) -> None:
-        self._later(
-            "UPDATE steps SET state=?, noun=?, record_id=?, result=?, error=?, finished=? "
-            "WHERE run_id=? AND row=? AND step=?",
-            (state, noun, record_id, json.dumps(result, default=str) if result else None,
-             error, time.time(), run_id, row, step),
-        )
+        self._later("finish_step", (state, noun, record_id,
+                                    json.dumps(result, default=str) if result else None,
+                                    error, time.time(), run_id, row, step))
 
     def steps(self, run_id: str) -> list[StepInfo]:
+        self._collect()
         rows = self._exec(
             "SELECT row, step, line, command, idempotency_key, state, noun, record_id, "
             "result, error FROM steps WHERE run_id=? ORDER BY row, step", (run_id,))

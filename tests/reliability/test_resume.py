@@ -179,8 +179,10 @@ def test_running_means_a_live_process_holds_the_run(kbooks_home):
 DIE_HOLDING = """
 import os, sys
 from pathlib import Path
-from kognitos_books.journal import Journal
-journal = Journal(Path(sys.argv[1]))
+from kognitos_books import journal as journal_module
+if sys.argv[3] == "log only":
+    journal_module.WRITE_DELAY = 3600  # its writer never gets to commit: all is in its log
+journal = journal_module.Journal(Path(sys.argv[1]))
 with journal.hold("run_a"):
     journal.start_run("run_a", "a.kog", "send the invoice\\n", connection=None, mode="test",
                       options={})
@@ -198,18 +200,26 @@ with journal.hold("run_a"):
 
 
 @pytest.mark.parametrize("how", ["plain", "fork"])
-def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_home, how):
-    child = subprocess.Popen([sys.executable, "-c", DIE_HOLDING, str(kbooks_home), how],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("written", ["committed", "log only"])
+def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_home, how,
+                                                                         written):
+    child = subprocess.Popen([sys.executable, "-c", DIE_HOLDING, str(kbooks_home), how,
+                              written], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
     grandchild_seen = False
     try:
         for _ in range(2 if how == "fork" else 1):
             grandchild_seen |= child.stdout.readline().strip() == "child"
         journal = Journal(kbooks_home)
-        assert journal.run("run_a").state == "running"
-        with pytest.raises(ConfigurationError, match="running in another process"), \
-                journal.hold("run_a", resume=True):
-            pass
+        if written == "committed":  # by its writer thread, a moment after the step began
+            assert wait_for(lambda: journal.run("run_a") is not None)
+            assert journal.run("run_a").state == "running"
+            with pytest.raises(ConfigurationError, match="running in another process"), \
+                    journal.hold("run_a", resume=True):
+                pass
+        else:  # while it lives, what it has not committed is its own business
+            time.sleep(0.2)
+            assert journal.runs() == []
         locks = [path for path in (kbooks_home / "locks").iterdir()
                  if path.stem != journal.owner()]
         assert len(locks) == 1  # one file for the process, none for the run
@@ -217,7 +227,10 @@ def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_
         child.stdin.flush()
         assert child.wait(timeout=10) == 0
         assert journal.run("run_a").state == "stopped"
-        assert not locks[0].exists()  # a dead process's file is tidied away by who found it
+        # what it began is known, whether committed or only in its log
+        assert [(s.command, s.state, s.idempotency_key) for s in journal.steps("run_a")] == [
+            ("send the invoice", "started", "key-1")]
+        assert not locks[0].exists()  # a dead process's log is taken in and removed
         with journal.hold("run_a", resume=True):
             assert journal.run("run_a").state == "running"
             journal.finish_run("run_a", "succeeded")
@@ -239,42 +252,59 @@ def test_runs_leave_no_file_behind_and_a_closed_journal_none(rt, sandbox, kbooks
     assert [r.state for r in Journal(kbooks_home).runs()] == ["succeeded"] * 5
 
 
-def test_a_write_is_on_disk_before_its_request_and_a_read_waits(rt, sandbox, kbooks_home,
-                                                                monkeypatch):
-    """What another process finds in the journal at the moment each request goes out."""
-    seen: list[list[tuple[str, str]]] = []
-    dispatch = Runtime.dispatch
+DIE_SENDING = """
+import os, sys
+from pathlib import Path
+from kognitos_books import Runtime
+from kognitos_books import journal as journal_module
+journal_module.WRITE_DELAY = 3600  # nothing reaches the journal file but through the log
+dispatch = Runtime.dispatch
+sent = []
+def die_sending(self, call, **kwargs):
+    sent.append(call.verb)
+    if len(sent) == int(sys.argv[2]):
+        os._exit(0)  # dies as the request goes out
+    return dispatch(self, call, **kwargs)
+Runtime.dispatch = die_sending
+Runtime(home=Path(sys.argv[1])).run(sys.argv[3])
+"""
 
-    def spy(self, call, **kwargs):
-        runs = Journal(kbooks_home).runs()
-        seen.append([(s.command, s.state) for r in runs[:1] for s in Journal(kbooks_home)
-                     .steps(r.id)])
-        return dispatch(self, call, **kwargs)
 
-    rt.call("create a customer in stripe", email="w@example.com")  # (not journaled)
-    monkeypatch.setattr(Runtime, "dispatch", spy)
+@pytest.mark.parametrize("dies_at", [1, 2, 3])
+def test_what_a_run_began_outlives_its_process_if_it_wrote(sandbox, kbooks_home, dies_at):
+    """A process dies at the moment it sends a request: a write is known to have begun
+    (with its idempotency key), so a resume re-sends it; a read, not even its run."""
+    Runtime(home=kbooks_home).call("create a customer in stripe", email="w@example.com")
     text = ('get a customer from stripe whose email is "w@example.com"\n'
             'create a customer in stripe with\n  the email is "w@example.com"\n'
             'get a customer from stripe whose email is "w@example.com"\n')
-    result = rt.run(text)
-    assert result.ok
-    get, create, again = (s.command for s in result.steps)
-    assert seen[0] == []  # a read goes out with nothing written (it is safe to repeat)
-    # the write's start (and the read before it) is on disk before the write goes out
-    assert seen[1] == [(get, "succeeded"), (create, "started")]
-    # a write's outcome waits for the next write (or the writer thread)
-    assert seen[2] == [(get, "succeeded"), (create, "started")]
-    rt.journal.flush()  # (the writer thread does this a moment after the run returns)
-    assert [(s.command, s.state) for s in Journal(kbooks_home).steps(result.run_id)] == [
-        (get, "succeeded"), (create, "succeeded"), (again, "succeeded")]
-    assert Journal(kbooks_home).run(result.run_id).state == "succeeded"
+    subprocess.run([sys.executable, "-c", DIE_SENDING, str(kbooks_home), str(dies_at), text],
+                   env=dict(os.environ), check=True, timeout=60)
+    runs = Journal(kbooks_home).runs()
+    if dies_at == 1:  # only a read was on its way
+        assert runs == []
+        return
+    (info,) = runs
+    assert (info.state, info.steps_done) == ("stopped", 1)
+    steps = Journal(kbooks_home).steps(info.id)
+    assert [(s.step, s.state, s.idempotency_key) for s in steps] == [
+        (1, "succeeded", step_key(info.id, 0, 1)), (2, "started", step_key(info.id, 0, 2))]
+    # At 2 it died before sending the create; at 3 the create had been answered, but only
+    # its start was kept (the read after it did not wait to keep its outcome): the resume
+    # sends it again with its key and is given the first answer.
+    assert counts(sandbox.url)["customer"] == (1 if dies_at == 2 else 2)
+    resumed = Runtime(home=kbooks_home).resume(info.id)
+    # (a get that succeeded is sent again: what it read may have changed)
+    assert resumed.ok and [s.state for s in resumed.steps] == ["succeeded"] * 3
+    assert counts(sandbox.url)["customer"] == 2
 
 
 def test_a_run_returns_before_its_end_is_written_and_the_writer_writes_it(rt, sandbox,
                                                                           kbooks_home):
     result = rt.run('create a customer in stripe with\n  the email is "e@example.com"\n')
     other = Journal(kbooks_home)
-    assert wait_for(lambda: other.run(result.run_id).state == "succeeded")
+    assert other.run(result.run_id) is None  # not yet
+    assert wait_for(lambda: getattr(other.run(result.run_id), "state", None) == "succeeded")
 
 
 EXIT_AFTER_RUN = """

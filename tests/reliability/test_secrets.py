@@ -41,6 +41,7 @@ from reliability_support import (
 )
 
 from kognitos_books import BookError, CredentialsRejected, Runtime, Secret
+from kognitos_books import journal as journal_module
 from kognitos_books.credentials import CredentialStore
 from kognitos_books.testing import scrubbing_vcr
 
@@ -187,8 +188,12 @@ def test_the_key_never_leaves_the_credential_store(sandbox_process, kbooks_home,
     caplog.set_level(logging.DEBUG)
     cassettes = tmp_path / "cassettes"
     rt = Runtime(home=kbooks_home)
+    monkeypatch.setattr(journal_module, "WRITE_DELAY", 3600)  # the run's writes stay in its log
     with scrubbing_vcr(cassettes, record_mode="all").use_cassette("secrets.yaml"):
         assert rt.run(TOUR.replace("secret.tour", "cassette")).ok
+    logs = {str(path): path.read_bytes() for path in (kbooks_home / "locks").iterdir()}
+    assert any(b"cassette" in kept for kept in logs.values())
+    rt.journal.flush()  # and now in the journal file
     wal = kbooks_home / "runs.sqlite-wal"
     assert wal.exists() and wal.stat().st_size > 0
     check_private(kbooks_home)
@@ -203,6 +208,8 @@ def test_the_key_never_leaves_the_credential_store(sandbox_process, kbooks_home,
                 found[str(path)] = leaks(path.read_bytes())
     for path in files_under(cassettes):
         found[str(path)] = leaks(path.read_bytes())
+    for path, kept in logs.items():
+        found[f"{path} before it was committed"] = leaks(kept)
     found["python log"] = leaks(caplog.text)
     sandbox_process.stop()
     found["sandbox log"] = leaks(sandbox_process.log_path.read_bytes())  # type: ignore[union-attr]
