@@ -385,7 +385,9 @@ class Execution:
             outcome.result = value
             self._remember(step, value, context)
             if self.journal:
-                record = value if isinstance(value, Record) else None
+                # What a write returned is kept for a resume to restore (a resume sends a
+                # get again, since what it read may have changed).
+                record = value if isinstance(value, Record) and step.verb != "get" else None
                 self.journal.finish_step(
                     self.run_id, row, number, "succeeded", noun=step.noun,
                     record_id=record.id if record else None,

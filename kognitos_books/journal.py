@@ -32,12 +32,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import marshal
 import os
 import sqlite3
+import struct
 import sys
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +88,7 @@ def _forget_after_fork() -> None:
     # A forked child must not use its parent's SQLite connection or claim its runs.
     for journal in list(_OPEN):
         journal._lock = threading.RLock()  # another thread may have held it at the fork
+        journal._db_lock = threading.RLock()
         journal._db = None
         journal._waiting = []
         journal._logged = journal._seq = 0
@@ -189,6 +193,37 @@ class StepInfo:
     error: str | None
 
 
+def _encoded(args: tuple[Any, ...] | list[Any]) -> tuple[Any, ...]:
+    """A write's arguments as SQLite takes them: a dict (a run's options) as JSON."""
+    return tuple(json.dumps(a) if isinstance(a, dict) else a for a in args)
+
+
+_HEADER = struct.Struct("<II")  # a log record's length and CRC-32
+
+
+def _frame(seq: int, writes: list[tuple[str, tuple[Any, ...]]]) -> bytes:
+    """One batch of a log: ``marshal`` (plain values only: strings, numbers, None), framed
+    with its length and checksum so a record cut short by a dying process is known."""
+    payload = marshal.dumps((seq, writes))
+    return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _unframe(kept: bytes) -> Iterator[tuple[int, list[tuple[str, tuple[Any, ...]]]]]:
+    """The whole batches of a log, in order, up to the first one cut short."""
+    at = 0
+    while at + _HEADER.size <= len(kept):
+        size, crc = _HEADER.unpack_from(kept, at)
+        payload = kept[at + _HEADER.size:at + _HEADER.size + size]
+        if len(payload) < size or zlib.crc32(payload) != crc:
+            return  # cut short as its process died writing it: that step was never sent
+        try:
+            seq, writes = marshal.loads(payload)
+        except (ValueError, EOFError, TypeError):
+            return
+        yield seq, writes
+        at += _HEADER.size + size
+
+
 def new_run_id() -> str:
     return "run_" + os.urandom(8).hex()
 
@@ -204,8 +239,10 @@ class Journal:
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / JOURNAL_NAME
         self._db: sqlite3.Connection | None = None
-        # One connection shared by the threads of a concurrent run (and the writer thread);
-        # SQLite calls are serialized here.
+        # One connection shared by the threads of a concurrent run and the writer thread:
+        # its use is serialized by _db_lock. _lock guards the rest (what waits, the log,
+        # the runs held), briefly, so a run never waits for a commit. (Taken in that order.)
+        self._db_lock = threading.RLock()
         self._lock = threading.RLock()
         #: writes waiting for the next commit, as (name in _WRITES, arguments)
         self._waiting: list[tuple[str, tuple[Any, ...]]] = []
@@ -261,37 +298,43 @@ class Journal:
 
     def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Run ``sql`` now (after any waiting writes, in the same transaction)."""
-        with self._lock, self._guard():
+        with self._db_lock, self._guard():
             if not self._waiting:
                 return self.db.execute(sql, args).fetchall()
             return self._transaction(lambda db: db.execute(sql, args).fetchall())
 
     def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Do the waiting writes, then ``work``, in one write transaction."""
-        with self._lock, self._guard():
+        with self._db_lock, self._guard():
             db = self.db
             db.execute("BEGIN IMMEDIATE")
-            waiting, self._waiting = self._waiting, []
+            with self._lock:  # what waits now goes in; what comes meanwhile waits
+                waiting, self._waiting = self._waiting, []
+                logged, self._logged = self._logged, 0
+                seq = self._seq
             try:
                 for name, args in waiting:
-                    db.execute(_WRITES[name], args)
-                if self._logged:
-                    # what of the log is now in the journal, should this process die
+                    db.execute(_WRITES[name], _encoded(args))
+                if logged:
+                    # how much of the log is now in the journal, should this process die
                     # before it empties its log below
                     db.execute("INSERT INTO owners (owner, seq) VALUES (?, ?) "
                                "ON CONFLICT(owner) DO UPDATE SET seq=excluded.seq",
-                               (self.owner(), self._seq))
+                               (self.owner(), seq))
                 done = work(db)
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-                self._waiting[:0] = waiting  # kept for the next commit
+                with self._lock:
+                    self._waiting[:0] = waiting  # kept for the next commit
+                    self._logged = 0  # (logged again with it: a second copy does no harm)
                 raise
-            if self._logged:
-                self._logged = 0
-                assert self._owner is not None
-                os.ftruncate(self._owner[1], 0)  # all of it is in the journal now
+            if logged:
+                with self._lock:
+                    if self._seq == seq and self._owner is not None:
+                        # all of the log is in the journal now (else it is emptied next time)
+                        os.ftruncate(self._owner[1], 0)
             return done
 
     def _later(self, name: str, args: tuple[Any, ...], *, soon: bool = False) -> None:
@@ -311,11 +354,10 @@ class Journal:
             if not fresh:
                 return
             self._seq += 1
-            line = json.dumps({"seq": self._seq, "writes": fresh}, separators=(",", ":"),
-                              default=str).encode() + b"\n"
+            record = _frame(self._seq, [(name, _encoded(args)) for name, args in fresh])
             fd = self._owner_fd()
-            while line:
-                line = line[os.write(fd, line):]
+            while record:
+                record = record[os.write(fd, record):]
             self._logged = len(self._waiting)
             self._kick()
 
@@ -347,13 +389,13 @@ class Journal:
 
     def flush(self) -> None:
         """Commit the writes that are waiting."""
-        with self._lock:
+        with self._db_lock:
             if self._waiting:
                 self._transaction(lambda db: None)
 
     @property
     def db(self) -> sqlite3.Connection:
-        with self._lock:
+        with self._db_lock:
             return self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -383,7 +425,7 @@ class Journal:
     def close(self) -> None:
         """Commit what is waiting and let go of the journal (and of this journal's log:
         runs it recorded as running read as stopped from now on)."""
-        with self._lock:
+        with self._db_lock, self._lock:
             try:
                 self.flush()
                 if self._owner is not None and self._db is not None and self._seq:
@@ -442,14 +484,18 @@ class Journal:
         one that succeeded or that another live process is running. A run whose end was
         not recorded by the time the block ends is recorded as interrupted."""
         owner = self.owner()
-        with self._lock:
-            with self._guard():
+        if self._db is None:  # (once: not waiting for the writer thread's commit)
+            with self._db_lock, self._guard():
                 self._open()  # a journal that cannot be written is found before any request
+        if run_id in self._active:
+            raise ConfigurationError(f"run {run_id} is already running here",
+                                     hint="wait for it to finish")
+        if resume:
+            self._transaction(lambda db: self._take_over(db, run_id, owner))
+        with self._lock:
             if run_id in self._active:
                 raise ConfigurationError(f"run {run_id} is already running here",
                                          hint="wait for it to finish")
-            if resume:
-                self._transaction(lambda db: self._take_over(db, run_id, owner))
             self._active.add(run_id)
             self._ended.discard(run_id)
         try:
@@ -525,7 +571,7 @@ class Journal:
                 kept = log.read()
             if kept:
                 owner = path.name[:-len(".lock")]
-                with self._lock:
+                with self._db_lock:
                     db = self.db
                     if db.in_transaction:  # (taking a run over)
                         self._replay(db, owner, kept)
@@ -540,17 +586,13 @@ class Journal:
         """Add the batches of a dead process's log that its journal had not committed."""
         row = db.execute("SELECT seq FROM owners WHERE owner=?", (owner,)).fetchone()
         applied = row[0] if row else 0
-        for line in kept.splitlines():
-            try:
-                batch = json.loads(line)
-            except ValueError:
-                break  # cut short as it died writing it: the rest was never sent
-            if batch["seq"] <= applied:
+        for seq, writes in _unframe(kept):
+            if seq <= applied:
                 continue
-            for name, args in batch["writes"]:
+            for name, args in writes:
                 if name in _WRITES:
                     with contextlib.suppress(sqlite3.IntegrityError):
-                        db.execute(_WRITES[name], args)
+                        db.execute(_WRITES[name], _encoded(args))
         db.execute("DELETE FROM owners WHERE owner=?", (owner,))
 
     # ------------------------------------------------------------------ runs
@@ -558,7 +600,8 @@ class Journal:
     def start_run(self, run_id: str, source: str, text: str, *, connection: str | None,
                   mode: str | None, options: dict[str, Any]) -> None:
         # committed with its first write step (see the module's docstring)
-        self._later("start_run", (run_id, source, text, connection, mode, json.dumps(options),
+        # (``options`` is encoded when written, off the caller's time)
+        self._later("start_run", (run_id, source, text, connection, mode, options,
                                   time.time(), self.owner()))
 
     def finish_run(self, run_id: str, state: str, error: str | None = None) -> None:
