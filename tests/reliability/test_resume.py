@@ -17,6 +17,7 @@ import stripe
 from reliability_support import RETRIES_ENV, TEST_KEY, counts, logged, wait_for
 
 from kognitos_books import ConfigurationError, Runtime
+from kognitos_books import journal as journal_module
 from kognitos_books.automation import RetryPolicy
 from kognitos_books.journal import Journal, step_key
 
@@ -324,3 +325,50 @@ def test_what_waits_is_written_when_the_process_exits(sandbox, kbooks_home):
     info = Journal(kbooks_home).run(run_id)
     assert (info.state, info.steps_done) == ("succeeded", 1)
     assert list((kbooks_home / "locks").iterdir()) == []
+
+
+def _dead_log(home, name: str, content: bytes) -> None:
+    """A log left by a process that died (nobody holds its lock)."""
+    (home / "locks").mkdir(mode=0o700, exist_ok=True)
+    (home / "locks" / f"{name}.lock").write_bytes(content)
+
+
+def _begun(run_id: str, owner: str, step: int) -> list:
+    writes = [("start_step", (run_id, 0, step, step, f"command {step}", step_key(run_id, 0, step),
+                              1.0))]
+    if step == 1:
+        writes.insert(0, ("start_run", (run_id, "a.kog", "text\n", None, "test", "{}", 1.0,
+                                        owner)))
+    return writes
+
+
+def test_a_dead_process_log_cut_short_is_taken_in_up_to_the_cut(kbooks_home):
+    whole = journal_module._frame(1, _begun("run_t", "999-dead", 1))
+    cut = journal_module._frame(2, _begun("run_t", "999-dead", 2))
+    for keep in (len(cut) - 1, 5, 0):  # cut in its payload, in its header, not begun
+        _dead_log(kbooks_home, "999-dead", whole + cut[:keep])
+        journal = Journal(kbooks_home)
+        assert [(s.step, s.state) for s in journal.steps("run_t")] == [(1, "started")]
+        assert journal.run("run_t").state == "stopped"
+        assert not (kbooks_home / "locks" / "999-dead.lock").exists()
+        journal.close()
+        (kbooks_home / "runs.sqlite").unlink()
+        for side in ("runs.sqlite-wal", "runs.sqlite-shm"):
+            (kbooks_home / side).unlink(missing_ok=True)
+
+
+def test_what_a_dead_process_had_committed_is_not_added_again(kbooks_home):
+    """It died after committing its first batch but before emptying its log."""
+    journal = Journal(kbooks_home)
+    journal.db.execute("INSERT INTO runs (id, source, text, options, state, started, owner) "
+                       "VALUES ('run_c', 'a.kog', 'text', '{}', 'running', 1, '998-dead')")
+    journal.db.execute("INSERT INTO steps (run_id, row, step, line, command, "
+                       "idempotency_key, state, started) VALUES ('run_c', 0, 1, 1, "
+                       "'command 1', 'k', 'succeeded', 1)")
+    journal.db.execute("INSERT INTO owners (owner, seq) VALUES ('998-dead', 1)")
+    _dead_log(kbooks_home, "998-dead", journal_module._frame(1, _begun("run_c", "998-dead", 1))
+              + journal_module._frame(2, _begun("run_c", "998-dead", 2)))
+    # batch 1 again would read step 1 as started again; only batch 2 is new
+    assert [(s.step, s.state) for s in journal.steps("run_c")] == [(1, "succeeded"),
+                                                                   (2, "started")]
+    assert journal.db.execute("SELECT COUNT(*) FROM owners").fetchone()[0] == 0
