@@ -1,7 +1,8 @@
 """pytest fixtures for book authors (registered through the ``pytest11`` entry point).
 
 ``kbooks_home``: a fresh kbooks home directory, set as ``KBOOKS_HOME`` for the test, so
-no test can read or write real credentials. ``kbooks_runtime``: a :class:`Runtime` on it.
+no test can read or write real credentials; after the test, the run journal the test's
+runtimes shared there is closed (its waiting writes committed). ``kbooks_runtime``: a :class:`Runtime` on it.
 """
 
 from __future__ import annotations
