@@ -64,8 +64,10 @@ def _terminal_width() -> int:
         return 80
 
 
-def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
-    """The full command-line parser, including commands that books contribute."""
+def build_parser(plugins: Plugins | None,
+                 book_commands: Sequence[Sequence[str]] = ()) -> argparse.ArgumentParser:
+    """The full command-line parser, including commands that books contribute. Without
+    ``plugins``, ``book_commands`` (name, help) stand for them, enough to print the help."""
     parser = argparse.ArgumentParser(
         prog=PROG, description=DESCRIPTION, epilog=EPILOG,
         formatter_class=_Formatter,
@@ -168,22 +170,32 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--limit", type=int, default=20)
 
+    books_added: list[list[str]] = []  # (name, help) of the books' commands
+
     def register(name: str, *, help: str, configure: Callable[[argparse.ArgumentParser], None],
                  run: Callable[[argparse.Namespace], int]) -> None:
         if name in sub.choices:
             raise ValueError(f"command {name!r} is already taken")
         p = add(name, help, run)
         configure(p)
+        books_added.append([name, help])
 
-    for status in plugins.statuses():
+    for name, help in book_commands:
+        add(name, help, _missing_command)
+    for status in plugins.statuses() if plugins is not None else ():
         if status.state != "ok":
             continue
         try:
-            plugins.caller(status.name, "register_commands")(register=register)
+            plugins.caller(status.name, "register_commands")(register=register)  # type: ignore[union-attr]
         except Exception as exc:  # one book's bad command must not break the CLI
             print(f"{PROG}: warning: {status.name} could not add its commands: {exc}",
                   file=sys.stderr)
+    parser.set_defaults(book_commands=books_added)
     return parser
+
+
+def _missing_command(args: argparse.Namespace) -> int:  # pragma: no cover - never run
+    raise AssertionError("a command kept for the help was run")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,10 +204,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answer without loading any book.
         print(_version())
         return 0
+    kept_between_runs = args_list in ([], ["--help"], ["-h"], ["books"], ["books", "--json"])
+    if kept_between_runs:
+        # What these show is kept between runs (see catalog.py): no book is loaded.
+        from . import catalog
+
+        kept = catalog.load()
+        if kept is not None:
+            if args_list[:1] == ["books"]:
+                return show_books(kept["books"], as_json=args_list[1:] == ["--json"])
+            build_parser(None, kept["commands"]).print_help()
+            return 0
     from .plugins import Plugins
 
     plugins = Plugins()
     parser = build_parser(plugins)
+    if kept_between_runs:  # (before --help prints and exits)
+        catalog.save(book_rows(plugins.statuses()), parser.get_default("book_commands"))
     args = parser.parse_args(args_list)
     if not getattr(args, "run", None):
         parser.print_help()
@@ -250,29 +275,37 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 def cmd_books(args: argparse.Namespace) -> int:
-    statuses = args.plugins.statuses()
-    if args.json:
+    return show_books(book_rows(args.plugins.statuses()), as_json=args.json)
+
+
+def book_rows(statuses: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each book as ``kbooks books --json`` shows it."""
+    return [{
+        "name": s.name, "state": s.state, "reason": s.reason or None,
+        "distribution": s.distribution, "version": s.version,
+        "title": s.book.title if s.book else None,
+        "target": s.book.target if s.book else None,
+        "nouns": [n.name for n in s.book.nouns] if s.book else [],
+    } for s in statuses]
+
+
+def show_books(books: Sequence[dict[str, Any]], *, as_json: bool) -> int:
+    if as_json:
         import json
 
-        print(json.dumps([{
-            "name": s.name, "state": s.state, "reason": s.reason or None,
-            "distribution": s.distribution, "version": s.version,
-            "title": s.book.title if s.book else None,
-            "target": s.book.target if s.book else None,
-            "nouns": [n.name for n in s.book.nouns] if s.book else [],
-        } for s in statuses], indent=2))
+        print(json.dumps(list(books), indent=2))
         return 0
-    if not statuses:
+    if not books:
         print("No books installed. A book is a Python package; pip install one, e.g. "
               "kognitos-book-stripe-pay.")
         return 0
-    for s in statuses:
-        if s.state == "ok" and s.book:
-            nouns = ", ".join(n.name for n in s.book.nouns)
-            print(f"{s.name:<14} ok        {s.book.title} {s.version or ''}".rstrip())
-            print(f"{'':<14}           say \"... {s.book.target}\"; knows: {nouns}")
+    for b in books:
+        if b["state"] == "ok" and b["title"] is not None:
+            nouns = ", ".join(b["nouns"])
+            print(f"{b['name']:<14} ok        {b['title']} {b['version'] or ''}".rstrip())
+            print(f"{'':<14}           say \"... {b['target']}\"; knows: {nouns}")
         else:
-            print(f"{s.name:<14} {s.state:<9} {s.reason}")
+            print(f"{b['name']:<14} {b['state']:<9} {b['reason'] or ''}".rstrip())
     return 0
 
 

@@ -36,12 +36,9 @@ STORE_VERSION = 1
 
 def home_dir() -> Path:
     """The kbooks home: ``$KBOOKS_HOME`` or the platform's user config directory."""
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    from .catalog import home
 
-    return Path(platformdirs.user_config_dir("kbooks", appauthor=False))
+    return Path(home())
 
 
 def env_name(book: str, field: str) -> str:

@@ -2,7 +2,8 @@
 
 ``kbooks_home``: a fresh kbooks home directory, set as ``KBOOKS_HOME`` for the test, so
 no test can read or write real credentials; after the test, the run journal the test's
-runtimes shared there is closed (its waiting writes committed). ``kbooks_runtime``: a :class:`Runtime` on it.
+runtimes shared there is closed (its waiting writes committed). ``kbooks_runtime``: a
+:class:`Runtime` on it.
 """
 
 from __future__ import annotations
