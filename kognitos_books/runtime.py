@@ -15,7 +15,6 @@ import contextlib
 import difflib
 import os
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -396,7 +395,7 @@ class Runtime:
             fields = given
         call = Call(book=book.name, verb=proc.verb, noun=noun.name, id=record_id, where=where,
                     fields=fields, many=proc.many,
-                    idempotency_key=idempotency_key or f"kbooks-{uuid.uuid4()}",
+                    idempotency_key=idempotency_key or f"kbooks-{os.urandom(16).hex()}",
                     target_id=target_id)
         problems = self.plugins.call(book.name, "check_call", call=call) or []
         if problems:
