@@ -72,15 +72,12 @@ def test_an_edited_book_is_described_again(memo, kbooks, kbooks_home):
 
 
 def test_books_installed_or_removed_are_seen(memo, book_site, kbooks, kbooks_home):
-    from conftest import make_dist
-
     assert [b["name"] for b in json.loads(kbooks("books", "--json").stdout)] == [
         "memo", "stripe_pay"]
-    shutil_site = memo
-    make_dist(shutil_site, "kbooks-memo-two", "memo_book", "memo_two")
+    site = book_site("kbooks-memo-two", "memo_book", "memo_two")  # a second distribution
     names = [b["name"] for b in json.loads(kbooks("books", "--json").stdout)]
     assert "memo_two" in names
-    info = shutil_site / "kbooks_memo_two-0.1.dist-info"
+    info = site / "kbooks_memo_two-0.1.dist-info"
     for child in info.iterdir():
         child.unlink()
     info.rmdir()
