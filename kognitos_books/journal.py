@@ -34,6 +34,7 @@ import contextlib
 import json
 import marshal
 import os
+import random
 import sqlite3
 import struct
 import sys
@@ -202,8 +203,9 @@ _HEADER = struct.Struct("<II")  # a log record's length and CRC-32
 
 
 def _frame(seq: int, writes: list[tuple[str, tuple[Any, ...]]]) -> bytes:
-    """One batch of a log: ``marshal`` (plain values only: strings, numbers, None), framed
-    with its length and checksum so a record cut short by a dying process is known."""
+    """One batch of a log: ``marshal`` (plain values only: strings, numbers, None, and the
+    lists and dicts of a run's options), framed with its length and checksum so a record cut
+    short by a dying process is known."""
     payload = marshal.dumps((seq, writes))
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
@@ -225,7 +227,7 @@ def _unframe(kept: bytes) -> Iterator[tuple[int, list[tuple[str, tuple[Any, ...]
 
 
 def new_run_id() -> str:
-    return "run_" + os.urandom(8).hex()
+    return f"run_{random.getrandbits(64):016x}"  # (reseeded in a forked child)
 
 
 def step_key(run_id: str, row: int, step: int) -> str:
@@ -354,7 +356,7 @@ class Journal:
             if not fresh:
                 return
             self._seq += 1
-            record = _frame(self._seq, [(name, _encoded(args)) for name, args in fresh])
+            record = _frame(self._seq, fresh)
             fd = self._owner_fd()
             while record:
                 record = record[os.write(fd, record):]
@@ -599,8 +601,11 @@ class Journal:
 
     def start_run(self, run_id: str, source: str, text: str, *, connection: str | None,
                   mode: str | None, options: dict[str, Any]) -> None:
-        # committed with its first write step (see the module's docstring)
-        # (``options`` is encoded when written, off the caller's time)
+        # Kept with its first write step (see the module's docstring). ``options`` is
+        # encoded when written, off the caller's time; rows given from Python may hold any
+        # value, so those are made plain now (once for a whole bulk run).
+        if any(isinstance(value, (list, dict)) for value in options.values()):
+            options = json.loads(json.dumps(options, default=str))
         self._later("start_run", (run_id, source, text, connection, mode, options,
                                   time.time(), self.owner()))
 

@@ -203,3 +203,20 @@ def test_a_request_cut_short_by_a_dying_client_is_not_acted_on(sandbox):
                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:12])
     time.sleep(0.3)  # the server has long read what came by then
     assert sandbox.requests() == [] and emails(sandbox) == []
+
+
+def test_rows_given_from_python_may_hold_any_value(sandbox):
+    """Rows passed to Runtime.run hold what Python code has (numbers, dates); the journal
+    keeps them as text, and a resume runs with what was kept."""
+    import datetime
+    import decimal
+
+    rows = [{"email": f"py{i}@example.com", "joined": datetime.date(2026, 1, i + 1),
+             "score": decimal.Decimal("1.5")} for i in range(3)]
+    rt = Runtime()
+    assert rt.run(CREATE, rows=rows).ok
+    [run] = rt.journal.runs()
+    assert run.state == "succeeded"
+    assert run.options["rows"][0] == {"email": "py0@example.com", "joined": "2026-01-01",
+                                      "score": "1.5"}
+    assert sorted(emails(sandbox)) == [f"py{i}@example.com" for i in range(3)]
