@@ -391,7 +391,8 @@ class Execution:
                 self.journal.finish_step(
                     self.run_id, row, number, "succeeded", noun=step.noun,
                     record_id=record.id if record else None,
-                    result=dict(record.data) if record is not None else None)
+                    result=(record.text if record.text is not None else dict(record.data))
+                    if record is not None else None)
         except JournalError:
             raise  # the host cannot keep its record: stop the run, not just this step
         except Exception as exc:

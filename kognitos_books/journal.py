@@ -655,10 +655,14 @@ class Journal:
 
     def finish_step(self, run_id: str, row: int, step: int, state: str, *,
                     noun: str | None = None, record_id: str | None = None,
-                    result: dict[str, Any] | None = None, error: str | None = None) -> None:
-        self._later("finish_step", (state, noun, record_id,
-                                    json.dumps(result, default=str) if result else None,
-                                    error, time.time(), run_id, row, step))
+                    result: dict[str, Any] | str | None = None,
+                    error: str | None = None) -> None:
+        """Record how a step ended; ``result`` is what it returned, as a dict or as the JSON
+        text the service sent (kept as it is)."""
+        if result and not isinstance(result, str):
+            result = json.dumps(result, default=str)
+        self._later("finish_step", (state, noun, record_id, result or None, error,
+                                    time.time(), run_id, row, step))
 
     def steps(self, run_id: str) -> list[StepInfo]:
         self._collect()

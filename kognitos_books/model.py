@@ -429,12 +429,17 @@ class Procedure:
 
 @attrs.frozen
 class Record:
-    """One object a book returned: its noun, id and data (plain JSON-like values)."""
+    """One object a book returned: its noun, id and data (plain JSON-like values).
+
+    ``text``: the JSON text ``data`` was read from, as the service sent it, when the book
+    has it; the run journal keeps it as it is instead of writing ``data`` out again.
+    """
 
     book: str
     noun: str
     id: str | None
     data: Mapping[str, Any] = attrs.field(repr=False)
+    text: str | None = attrs.field(default=None, repr=False, eq=False)
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]

@@ -372,3 +372,16 @@ def test_what_a_dead_process_had_committed_is_not_added_again(kbooks_home):
     assert [(s.step, s.state) for s in journal.steps("run_c")] == [(1, "succeeded"),
                                                                    (2, "started")]
     assert journal.db.execute("SELECT COUNT(*) FROM owners").fetchone()[0] == 0
+
+
+def test_the_journal_keeps_what_stripe_sent_as_it_was_sent(rt, sandbox, kbooks_home):
+    import sqlite3
+
+    result = rt.run('create a customer in stripe with\n  the email is "kept@example.com"\n')
+    record = result.steps[0].result
+    assert record.text is not None and json.loads(record.text) == dict(record.data)
+    rt.journal.flush()
+    (kept,) = sqlite3.connect(kbooks_home / "runs.sqlite").execute(
+        "SELECT result FROM steps WHERE run_id=?", (result.run_id,)).fetchone()
+    assert kept == record.text  # the response body itself, not written out again
+    assert Journal(kbooks_home).steps(result.run_id)[0].result == dict(record.data)
