@@ -454,6 +454,9 @@ class Journal:
 
     def owner(self) -> str:
         """The name this journal records as the owner of the runs it holds."""
+        mine = self._owner
+        if mine is not None and mine[2] == os.getpid():
+            return mine[0]
         with self._lock:
             self._owner_fd()
             assert self._owner is not None
@@ -604,7 +607,7 @@ class Journal:
         # Kept with its first write step (see the module's docstring). ``options`` is
         # encoded when written, off the caller's time; rows given from Python may hold any
         # value, so those are made plain now (once for a whole bulk run).
-        if any(isinstance(value, (list, dict)) for value in options.values()):
+        if options.get("rows") is not None:
             options = json.loads(json.dumps(options, default=str))
         self._later("start_run", (run_id, source, text, connection, mode, options,
                                   time.time(), self.owner()))

@@ -457,9 +457,6 @@ class Runtime:
         once, each with its line and column) or return its steps. Sends nothing.
 
         ``columns``, when given, are the only ones ``the row's COLUMN`` may name."""
-        from .checker import check
-        from .language.parser import parse
-
         self._fresh()
         key = (text, source_name, frozenset(given),
                None if columns is None else frozenset(columns))
@@ -468,6 +465,9 @@ class Runtime:
             if steps is not None:
                 self._checked.move_to_end(key)
         if steps is None:
+            from .checker import check  # (only for a text not seen yet)
+            from .language.parser import parse
+
             # Steps are immutable: one checked automation serves every later run of it.
             steps = check(self, parse(text, source_name), given, columns=columns)
             with self._checked_lock:
@@ -505,8 +505,6 @@ class Runtime:
         A failed step stops its row; the result says which steps took effect. Steps are
         journaled under ``KBOOKS_HOME`` so :meth:`resume` can finish an interrupted run.
         """
-        from .language.errors import LanguageError
-
         given = set(self.context) | ({"row"} if rows is not None else set())
         columns = None
         if rows is not None:
@@ -517,6 +515,8 @@ class Runtime:
                 columns.intersection_update(row)
         steps = self.check(text, source_name=source_name, given=given, columns=columns)
         if not steps:
+            from .language.errors import LanguageError
+
             raise LanguageError("nothing to run: the automation has no commands",
                                 source_name=source_name,
                                 hint='write one command a line, e.g. get a customer from '
