@@ -7,24 +7,30 @@ and which were in flight; re-sending an in-flight step with the same idempotency
 service answer with its first result instead of acting twice. Credentials never go in here.
 
 A run in progress is held by the process running it. Each process that runs anything holds
-an exclusive lock on its own file, ``locks/<owner>.lock`` in the same home, for as long as its
-journal is open, and the journal records which owner runs each run. The operating system drops
-the lock when the process ends, however it ends (even ``kill -9``), so a run recorded as
-running whose owner's lock is free is shown as *stopped*: the journal never claims that a dead
-process is still working. A run is taken over (resumed) in one write transaction that checks
-its owner is gone, so a run is never resumed twice at once. A run costs no file operations of
-its own.
+an exclusive lock on its own file, ``locks/<owner>.lock`` in the same home, for as long as
+its journal is open, and the journal records which owner runs each run. The operating system
+drops the lock when the process ends, however it ends (even ``kill -9``), so a run recorded
+as running whose owner's lock is free is shown as *stopped*: the journal never claims that a
+dead process is still working. A run is taken over (resumed) in one write transaction that
+checks its owner is gone, so a run is never resumed twice at once. A run costs no file
+operations of its own.
 
-Only what must be on disk before a request goes out is committed on the spot: a write step's
-*started* (its idempotency key), together with everything waiting before it. The rest waits:
-a run's start, a get's start (a read is safe to send again), a step's outcome and a run's
-end are committed with the next write step's *started*, or by the journal's writer thread a
-moment (:data:`WRITE_DELAY`) after the run returns, off the caller's time, and at the latest
-when the journal is closed or the process exits. So a run of one command costs one commit
-before its request and none after. A crash can lose only waiting writes: a step whose
-outcome was lost reads as in flight, which a resume re-sends with its idempotency key (the
-service answers with its first result, so nothing is done twice); a run that never sent a
-write is lost whole, which loses nothing (it changed nothing).
+That file is also the process's log. Before a write step's request goes out, its *started*
+and every write waiting before it (the run's start, earlier steps' outcomes) are appended
+to it as one record (``marshal``, framed with its length and CRC-32): one ``write`` call,
+no transaction. The writer thread commits what waits to ``runs.sqlite`` every
+:data:`WRITE_DELAY` while there is something, records in the ``owners`` table how much of
+the log that covered, and empties the log; the rest is committed when the journal is closed
+or the process exits. Reads from this journal commit what waits first. A get's start is not
+logged (a read is safe to send again) and a get's result is not kept (a resume reads it
+again). When a process finds another's log with its lock free, that process died: it adds
+the records the dead one had not committed to the journal, stops at a record cut short by
+the death (that step was never sent), and removes the file. So a crash loses nothing a
+resume needs: a step whose outcome was lost reads as in flight, which a resume re-sends with
+its idempotency key (the service answers with its first result, so nothing is done twice);
+a run that never sent a write is lost whole, which loses nothing (it changed nothing).
+Durability is SQLite's with ``synchronous=NORMAL`` for both: a process's death loses
+nothing written; a power cut may lose the last writes.
 """
 
 from __future__ import annotations
