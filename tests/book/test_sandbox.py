@@ -140,6 +140,18 @@ def test_search_is_used_when_nothing_was_written(connected, stripe_env, log):
         "/v1/customers/search", {"query": "name:'Bulk 1'", "limit": "1"})
 
 
+def test_a_search_of_many_pages_is_read_to_the_end(connected, stripe_env, log):
+    ids = customers_in(stripe_env, 230)
+    call = Call(book="stripe_pay", verb="get", noun="customer", many=True,
+                where=Condition(("name",), "contains", "Bulk"))
+    found = [c.id for c in connected.dispatch(call)]
+    assert sorted(found) == sorted(ids) and len(set(found)) == 230
+    pages = log.entries()
+    assert [e["path"] for e in pages] == ["/v1/customers/search"] * 3
+    assert "page" not in pages[0]["params"]
+    assert pages[1]["params"]["page"] and pages[2]["params"]["page"] != pages[1]["params"]["page"]
+
+
 def test_after_a_write_search_gives_way_to_a_client_filter(connected, stripe_env, log):
     customers_in(stripe_env, 3)
     connected.call("create a customer in stripe", email="new@example.com", name="New One")
