@@ -236,7 +236,7 @@ class StripeSession:
         what the key may not do.
         """
         try:
-            self.sdk.v1.customers.list({"limit": 1})
+            self.sdk.raw_request("get", "/v1/customers", limit=1)
         except stripe.AuthenticationError:
             raise CredentialsRejected(f"Stripe rejected the API key {self.key.masked}",
                                       hint=_FIX_KEY) from None
