@@ -92,19 +92,14 @@ def _close_all() -> None:
 
 
 def _forget_after_fork() -> None:
-    # A forked child must not use its parent's SQLite connection or claim its runs.
+    # A forked child must not use its parent's SQLite connection, lock or log, nor claim its
+    # runs: each journal starts afresh in the child.
     for journal in list(_OPEN):
-        journal._lock = threading.RLock()  # another thread may have held it at the fork
-        journal._db_lock = threading.RLock()
-        journal._db = None
-        journal._waiting = []
-        journal._logged = journal._seq = 0
-        journal._writer = None
-        journal._active.clear()
-        if journal._owner is not None:
+        inherited = journal._owner
+        journal._start()
+        if inherited is not None:
             with contextlib.suppress(OSError):
-                os.close(journal._owner[1])
-            journal._owner = None
+                os.close(inherited[1])  # (the parent's lock stays the parent's)
 
 
 if hasattr(os, "register_at_fork"):
@@ -246,6 +241,13 @@ class Journal:
 
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / JOURNAL_NAME
+        #: the last error the journal raised (not repeated when the process ends)
+        self.failure: str | None = None
+        self._start()
+        _OPEN.add(self)
+
+    def _start(self) -> None:
+        """This process's state of the journal, as it is before first use."""
         self._db: sqlite3.Connection | None = None
         # One connection shared by the threads of a concurrent run and the writer thread:
         # its use is serialized by _db_lock. _lock guards the rest (what waits, the log,
@@ -259,13 +261,10 @@ class Journal:
         #: number of the last batch put in the log
         self._seq = 0
         self._writer: threading.Thread | None = None
-        #: this journal's log, locked while it is open: (owner name, fd, pid that took it)
-        self._owner: tuple[str, int, int] | None = None
+        #: this journal's log, locked while it is open: (owner name, file descriptor)
+        self._owner: tuple[str, int] | None = None
         self._active: set[str] = set()  # runs held by this journal now
         self._ended: set[str] = set()  # runs whose end was recorded while held
-        #: the last error the journal raised (not repeated when the process ends)
-        self.failure: str | None = None
-        _OPEN.add(self)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -363,7 +362,7 @@ class Journal:
                 return
             self._seq += 1
             record = _frame(self._seq, fresh)
-            fd = self._owner_fd()
+            fd = self._own()[1]
             while record:
                 record = record[os.write(fd, record):]
             self._logged = len(self._waiting)
@@ -443,9 +442,9 @@ class Journal:
                     self._db.close()
                     self._db = None
                 if self._owner is not None:
-                    name, fd, pid = self._owner
+                    name, fd = self._owner
                     self._owner = None
-                    if pid == os.getpid() and not self._waiting:
+                    if not self._waiting:
                         # Removed while locked: nobody can find it free and think it live.
                         # (Kept if writes are left: the next process adds them.)
                         self._log_path(name).unlink(missing_ok=True)
@@ -460,23 +459,17 @@ class Journal:
 
     def owner(self) -> str:
         """The name this journal records as the owner of the runs it holds."""
-        mine = self._owner
-        if mine is not None and mine[2] == os.getpid():
-            return mine[0]
-        with self._lock:
-            self._owner_fd()
-            assert self._owner is not None
-            return self._owner[0]
+        return self._own()[0]
 
-    def _owner_fd(self) -> int:
-        """This journal's log, made and locked on first use and held until :meth:`close`."""
+    def _own(self) -> tuple[str, int]:
+        """This journal's name and log, made and locked on first use and held until
+        :meth:`close` (a forked child starts its own: see _forget_after_fork)."""
+        mine = self._owner
+        if mine is not None:
+            return mine
         with self._lock:
-            if self._owner is not None and self._owner[2] == os.getpid():
-                return self._owner[1]
-            if self._owner is not None:  # inherited across fork: the parent's, not ours
-                os.close(self._owner[1])
-                self._owner = None
-                self._active.clear()
+            if self._owner is not None:
+                return self._owner
             name = f"{os.getpid()}-{os.urandom(4).hex()}"
             folder = ensure_private_dir(self.path.parent / LOCK_DIR)
             temporary = folder / f".{name}.tmp"
@@ -485,8 +478,8 @@ class Journal:
                 # Locked before it has its name, so no one ever finds it free while we live.
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.rename(temporary, self._log_path(name))
-            self._owner = (name, fd, os.getpid())
-            return fd
+            self._owner = (name, fd)
+            return self._owner
 
     @contextlib.contextmanager
     def hold(self, run_id: str, *, resume: bool = False) -> Iterator[None]:
