@@ -26,10 +26,10 @@ import os
 import sys
 from typing import Any
 
-from .entrypoints import EntryPoint, entry_points
+from .entrypoints import GROUP, distributions, entry_points_of
 
-#: the entry-point group books register under (also in plugins.py, which imports pluggy)
-GROUP = "kognitos_books"
+#: where the kbooks home is set (credentials.py, which imports attrs, shares it)
+HOME_ENV = "KBOOKS_HOME"
 #: changes when what this file holds changes shape
 FORMAT = 1
 CACHE_NAME = os.path.join("cache", "books.json")
@@ -38,7 +38,7 @@ CACHE_NAME = os.path.join("cache", "books.json")
 def home() -> str:
     """The kbooks home: ``$KBOOKS_HOME`` or the platform's user config directory (here, as
     the credential store's module costs more to import than these commands take)."""
-    env = os.environ.get("KBOOKS_HOME")
+    env = os.environ.get(HOME_ENV)
     if env:
         return os.path.expanduser(env)
     import platformdirs
@@ -49,23 +49,16 @@ def home() -> str:
 def fingerprint() -> list[Any] | None:
     """Everything the books' descriptions are made from, as plain values; None when it
     cannot be told cheaply (distributions served by an import hook or a zip file)."""
-    points = entry_points(GROUP)
-    if any(not isinstance(point, EntryPoint) for point in points):
-        return None  # importlib.metadata's: the path holds more than plain directories
+    found = distributions()
+    if found is None:
+        return None  # the path holds more than plain directories
     installed: list[Any] = []
-    for root in sys.path:
-        directory = root or "."
+    for path in sorted(found):
         try:
-            children = sorted(os.listdir(directory))
+            installed.append([path, os.stat(path).st_mtime_ns])
         except OSError:
             continue
-        for child in children:
-            if child.lower().endswith((".dist-info", ".egg-info")):
-                try:
-                    installed.append([directory, child,
-                                      os.stat(os.path.join(directory, child)).st_mtime_ns])
-                except OSError:
-                    continue
+    points = entry_points_of(found, GROUP)
     sources: list[Any] = [_files(os.path.dirname(os.path.abspath(__file__)))]
     for point in sorted(points, key=lambda p: (p.name, p.value)):
         sources.append([point.name, point.value, _module_files(point.value)])

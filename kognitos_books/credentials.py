@@ -27,17 +27,15 @@ from typing import IO, Any
 
 import attrs
 
+from .catalog import home
 from .model import Book, ConfigurationError, Credential, CredentialsRejected, Secret, mask
 
-HOME_ENV = "KBOOKS_HOME"
 STORE_NAME = "credentials.json"
 STORE_VERSION = 1
 
 
 def home_dir() -> Path:
     """The kbooks home: ``$KBOOKS_HOME`` or the platform's user config directory."""
-    from .catalog import home
-
     return Path(home())
 
 

@@ -68,6 +68,10 @@ class EntryPoint:
         return found
 
 
+#: the entry-point group books register under
+GROUP = "kognitos_books"
+
+
 def entry_points(group: str) -> list[Any]:
     """The entry points of ``group`` across installed distributions."""
     found = _scan(group)
@@ -80,10 +84,23 @@ def entry_points(group: str) -> list[Any]:
 
 def _scan(group: str) -> list[Any] | None:
     """What :func:`entry_points` returns, or None when the path needs importlib.metadata."""
+    found = distributions()
+    return None if found is None else entry_points_of(found, group)
+
+
+def entry_points_of(distributions: list[str], group: str) -> list[EntryPoint]:
+    """The entry points of ``group`` in the metadata directories ``distributions``."""
+    return [point for path in distributions for point in _entry_points(path, group)]
+
+
+def distributions() -> list[str] | None:
+    """The metadata directories (``.dist-info``, ``.egg-info``) of installed distributions,
+    in ``sys.path`` order, the first of each name; None when the path needs
+    importlib.metadata."""
     for finder in sys.meta_path:
         if finder is not PathFinder and hasattr(finder, "find_distributions"):
             return None  # an import hook that serves distributions of its own
-    found: list[Any] = []
+    found: list[str] = []
     seen: set[str] = set()
     for root in sys.path:
         directory = root or "."
@@ -103,8 +120,7 @@ def _scan(group: str) -> list[Any] | None:
             if name in seen:
                 continue  # an earlier directory (or entry) has this distribution
             seen.add(name)
-            path = os.path.join(directory, child)
-            found.extend(_entry_points(path, group))
+            found.append(os.path.join(directory, child))
     return found
 
 

@@ -21,7 +21,7 @@ from .model import Book, ConfigurationError
 if TYPE_CHECKING:
     from importlib import metadata
 
-ENTRY_POINT_GROUP = "kognitos_books"
+ENTRY_POINT_GROUP = entrypoints.GROUP
 #: Comma-separated book names to block, e.g. ``KBOOKS_DISABLE=stripe_pay,memo``.
 DISABLE_ENV = "KBOOKS_DISABLE"
 #: Set to 1 to print every hook call and its outcome to standard error.
