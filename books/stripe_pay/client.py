@@ -29,11 +29,6 @@ from .objects import StripeObject
 #: operations that answer with a page of objects (read, and the next pages fetched, by
 #: StripeSession.each)
 PAGED = frozenset(("list", "search"))
-#: parameter names raw_request takes for itself (as options); a request with one of them
-#: goes through the SDK's service method instead
-_RAW_KEYS = frozenset(("api_key", "stripe_version", "stripe_account", "stripe_context",
-                       "max_network_retries", "idempotency_key", "content_type", "headers",
-                       "base", "usage"))
 
 BOOK = "stripe_pay"
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -156,28 +151,12 @@ class Page:
     first: StripeResponse = attrs.field(repr=False)
 
 
-def _plain(obj: Any) -> tuple[dict[str, Any], str | None]:
-    """A Stripe object's data as plain JSON values, and the JSON text they were read from
-    (None for an item of a list).
-
-    An object that is a whole response (not an item of a list) is read again from the body
-    Stripe sent: the same values, in under a third of the time ``to_dict`` takes to walk the
-    SDK's object tree, which shows in every call.
-    """
-    if isinstance(obj, StripeResponse):  # (a raw_request's answer)
+def _plain(obj: StripeResponse | dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """What Stripe sent as plain JSON values, and the JSON text they were read from: a
+    whole answer, or an item of a page (read from its page's text by each(): no text)."""
+    if isinstance(obj, StripeResponse):
         return json.loads(obj.body), obj.body
-    if type(obj) is dict:  # (an item of a page read by each())
-        return obj, None
-    response = getattr(obj, "last_response", None)
-    body = getattr(response, "body", None)
-    if isinstance(body, str):
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get("id") == getattr(obj, "id", None):
-            return data, body
-    return (obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj)), None
+    return obj, None
 
 
 def mode_of(key: str) -> str:
@@ -247,9 +226,6 @@ class StripeSession:
 
     # ------------------------------------------------------------------ requests
 
-    def service(self, row: StripeObject) -> Any:
-        return getattr(self.sdk.v1, row.service)
-
     def send(self, row: StripeObject, operation: str, *args: Any,
              params: Mapping[str, Any] | None = None, idempotency_key: str | None = None,
              hint: Callable[[BookError], str | None] | None = None) -> Any:
@@ -258,39 +234,32 @@ class StripeSession:
         ``hint`` may add advice to a refusal (e.g. "void it instead").
         """
         found = row.operation(operation)
+        # The SDK's raw_request sends exactly what the service method would (same encoding,
+        # retries, errors) and hands back the response, which the book reads itself,
+        # instead of first building the SDK's object tree (about a fifth of each request's
+        # time on the client, which a bulk run of thousands feels). The inputs are the
+        # operation's own parameters (checked against the SDK's), none of which is named
+        # like one of raw_request's options. A page is read, and the next ones fetched, by
+        # each().
+        request = dict(params or {})
+        if idempotency_key:
+            request["idempotency_key"] = idempotency_key
+        path = found.path.replace("{id}", quote_plus(args[0])) if args else found.path
         try:
-            if _RAW_KEYS.isdisjoint(params or ()):
-                # The SDK's raw_request sends exactly what the service method would (same
-                # encoding, retries, errors) and hands back the response, which the book
-                # reads itself, instead of first building the SDK's object tree (about a
-                # fifth of each request's time on the client, which a bulk run of thousands
-                # feels). A page is read, and the next ones fetched, by each().
-                request = dict(params or {})
-                if idempotency_key:
-                    request["idempotency_key"] = idempotency_key
-                path = found.path.replace("{id}", quote_plus(args[0])) if args else found.path
-                answer = self.sdk.raw_request(found.http.lower(), path, **request)
-                if found.method in PAGED:
-                    return Page(path, request, found.method == "search", answer)
-                return answer
-            method = getattr(self.service(row), found.method)
-            if idempotency_key:
-                return method(*args, params=dict(params or {}),
-                              options={"idempotency_key": idempotency_key})
-            return method(*args, params=dict(params or {}))
+            answer = self.sdk.raw_request(found.http.lower(), path, **request)
+            if found.method in PAGED:
+                return Page(path, request, found.method == "search", answer)
+            return answer
         except stripe.StripeError as exc:
             error = self.error(exc)
             if hint is not None and error.hint is None:
                 error.hint = hint(error)
             raise error from None
 
-    def each(self, page: Any) -> Iterator[Any]:
+    def each(self, page: Page) -> Iterator[dict[str, Any]]:
         """Every object of a list or search result, fetching later pages as consumed (a
         list after its last object's id, a search with the ``next_page`` Stripe gave)."""
         try:
-            if not isinstance(page, Page):  # a service method's list object
-                yield from page.auto_paging_iter()
-                return
             answer, params = page.first, dict(page.params)
             while True:
                 body = json.loads(answer.body)
@@ -311,7 +280,7 @@ class StripeSession:
     def wrote(self, *nouns: str) -> None:
         self.written.update(nouns)
 
-    def record(self, row: StripeObject, obj: Any) -> Record:
+    def record(self, row: StripeObject, obj: StripeResponse | dict[str, Any]) -> Record:
         """A Stripe object as a :class:`Record` of plain values."""
         data, text = _plain(obj)
         if data.get("object") == "invoice":

@@ -28,6 +28,20 @@ def test_every_operation_exists_in_the_sdk(row):
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
+def test_no_parameter_is_named_like_an_option_of_raw_request(row):
+    """The book sends every request with raw_request, which takes these names as its own
+    (stripe._request_options, and its own ``base`` and ``usage``) rather than as parameters
+    to send: no input the book accepts is one of them."""
+    options = schema.REQUEST_OPTIONS | {"base", "usage"}
+    assert {"idempotency_key", "headers", "stripe_account"} <= options
+    names = ["list", "create", "update"] + (["search"] if row.searchable else [])
+    names += [a.verb for a in row.actions] + (["add"] if row.parent else [])
+    for name in names:
+        inputs = {field.name for field in schema.accepted(row, name)}
+        assert inputs and not options & inputs, (row.noun, name, options & inputs)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
 def test_filters_and_search_fields_are_real(row):
     listed = {f.name for f in schema.accepted(row, "list")}
     for spec in row.list_filters:
