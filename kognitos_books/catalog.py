@@ -99,9 +99,10 @@ def _files(path: str) -> list[Any]:
     return listed
 
 
-def load() -> dict[str, Any] | None:
-    """The kept answer, if it was made from what is installed now."""
-    if os.environ.get("KBOOKS_TRACE"):
+def load(now: list[Any] | None) -> dict[str, Any] | None:
+    """The kept answer, if it was made from what is installed ``now`` (the
+    :func:`fingerprint`)."""
+    if now is None or os.environ.get("KBOOKS_TRACE"):
         return None
     try:
         with open(os.path.join(home(), CACHE_NAME), encoding="utf-8") as fh:
@@ -110,25 +111,22 @@ def load() -> dict[str, Any] | None:
         return None
     if not isinstance(kept, dict) or kept.get("format") != FORMAT:
         return None
-    now = fingerprint()
-    if now is None or now != kept.get("fingerprint"):
-        return None
-    return kept
+    return kept if kept.get("fingerprint") == now else None
 
 
-def save(books: list[dict[str, Any]], commands: list[list[str]]) -> None:
+def save(now: list[Any] | None, books: list[dict[str, Any]],
+         commands: list[list[str]]) -> None:
     """Keep ``books`` (as ``kbooks books --json`` shows them) and the books' ``commands``
-    (name, help) for the next ``kbooks books`` or ``kbooks --help``. Failing to write is
-    not an error: the cache only saves time."""
-    if os.environ.get("KBOOKS_TRACE") or any(b["state"] == "broken" for b in books):
+    (name, help), made from what is installed ``now``, for the next ``kbooks books`` or
+    ``kbooks --help``. Failing to write is not an error: the cache only saves time."""
+    if now is None or os.environ.get("KBOOKS_TRACE") or any(
+            b["state"] == "broken" for b in books):
         return
-    now = fingerprint()
-    if now is None:
-        return
-    path = os.path.join(home(), CACHE_NAME)
+    root = home()
+    path = os.path.join(root, CACHE_NAME)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        for folder in (home(), os.path.dirname(path)):  # private, as the home always is
+        for folder in (root, os.path.dirname(path)):  # private, as the home always is
             os.makedirs(folder, mode=0o700, exist_ok=True)
             os.chmod(folder, 0o700)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

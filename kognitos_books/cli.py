@@ -209,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # What these show is kept between runs (see catalog.py): no book is loaded.
         from . import catalog
 
-        kept = catalog.load()
+        now = catalog.fingerprint()
+        kept = catalog.load(now)
         if kept is not None:
             if args_list[:1] == ["books"]:
                 return show_books(kept["books"], as_json=args_list[1:] == ["--json"])
@@ -220,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plugins = Plugins()
     parser = build_parser(plugins)
     if kept_between_runs:  # (before --help prints and exits)
-        catalog.save(book_rows(plugins.statuses()), parser.get_default("book_commands"))
+        catalog.save(now, book_rows(plugins.statuses()), parser.get_default("book_commands"))
     args = parser.parse_args(args_list)
     if not getattr(args, "run", None):
         parser.print_help()
