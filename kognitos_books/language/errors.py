@@ -249,25 +249,32 @@ def _key(word: str) -> str:
     return "_".join(word.lower().replace("-", " ").replace("_", " ").split())
 
 
-def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+def closest(word: str, choices: Iterable[str], n: int = 3,
+            cutoff: float = _CUTOFF) -> list[str]:
     """Up to ``n`` of ``choices`` that look like ``word``, best first (ties keep the
     order of ``choices``).
 
     Case is ignored, and spaces, hyphens and underscores count as the same, so
-    ``"unit amount"`` finds ``"unit_amount"`` first. Returns the choices as given.
+    ``"unit amount"`` finds ``"unit_amount"`` first. A choice that is one of the words of
+    ``word`` comes next, the first word before the others (``"email address"`` finds
+    ``"email"`` before ``"address"``), then choices alike by ``cutoff`` (difflib's ratio).
+    Returns the choices as given.
     """
     by_key: dict[str, str] = {}
     for choice in choices:
         by_key.setdefault(_key(choice), choice)
     key = _key(word)
+    words = key.split("_")
     matcher = difflib.SequenceMatcher(b=key)
     scored = []
     for position, candidate in enumerate(by_key):
         matcher.set_seq1(candidate)
         if candidate == key:
-            scored.append((2.0, position, candidate))
-        elif matcher.real_quick_ratio() >= _CUTOFF and matcher.quick_ratio() >= _CUTOFF \
-                and (ratio := matcher.ratio()) >= _CUTOFF:
+            scored.append((3.0, position, candidate))
+        elif len(words) > 1 and candidate in words:
+            scored.append((2.0 - words.index(candidate) / len(words), position, candidate))
+        elif matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff \
+                and (ratio := matcher.ratio()) >= cutoff:
             scored.append((ratio, position, candidate))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [by_key[candidate] for _, _, candidate in scored[:n]]

@@ -1193,3 +1193,25 @@ class _Parser:
             seen[item.field.parts] = item
             kept.append(item)
         return tuple(kept)
+
+
+def parse_value(text: str) -> Value:
+    """One literal written as in an automation: a number, an amount of money, a date, a
+    date and time, ``true`` or ``false`` (or quoted text). How text given for a number,
+    date or yes/no field (a CSV cell, ``kbooks call FIELD=VALUE``) is read. Raises
+    :class:`LanguageError` when ``text`` is not one such literal.
+    """
+    line = _Line(1, text.strip(), "", "<value>")
+    try:
+        _check_characters(line)
+        tokens = _tokenize(line)
+        if not tokens or (tokens[0].kind not in _LITERALS
+                          and tokens[0].word not in ("true", "false")):
+            raise line.fail(f"{text.strip()!r} is not a number, an amount, a date or "
+                            "true/false", 1, len(line.text) + 1)
+        reader = _Reader(line, tokens)
+        value = reader.single_value(tokens[0])
+        reader.finish()
+    except _Fail as fail:
+        raise fail.error from None
+    return value
