@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .checker import Ref, Step
+from .checker import Ref, Step, Unknown
 from .journal import Journal, JournalError, step_key
 from .model import BookError, Call, KbooksError, Plan, Record
 
@@ -43,9 +43,15 @@ PACE_HEADROOM = 0.95
 
 
 class NeedsConfirmation(KbooksError):
-    """A destructive step would run on a live connection without ``--yes``."""
+    """A destructive step would run on a live connection without ``--yes``; nothing was
+    sent. ``question`` is what to ask a person who may confirm it."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 question: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.question = question or f"{message}. Continue?"
 
 
 class LazyRecords:
@@ -113,10 +119,20 @@ class StepResult:
     seconds: float = 0.0
     #: how often the step was sent (more than once when a passing failure was retried)
     attempts: int = 0
+    #: a failed step took no effect for sure: refused by the service or the book, or never
+    #: sent (a value that did not fit, a check)
+    refused: bool = False
 
     @property
     def took_effect(self) -> bool:
         return self.state in ("succeeded", "restored") and self.verb not in READ_ONLY
+
+    @property
+    def may_have_taken_effect(self) -> bool:
+        """A write that failed without a definite answer (the connection dropped, a server
+        error): the service may have acted. A resume sends it again with the same
+        idempotency key, so it is done once either way."""
+        return self.state == "failed" and self.verb not in READ_ONLY and not self.refused
 
 
 @attrs.define
@@ -228,7 +244,8 @@ class Execution:
                  on_progress: Callable[[Progress], None] | None = None,
                  concurrency: int | None = None, rate: float = 0.0,
                  fail_fast: bool = False, retry: RetryPolicy | None = None,
-                 modes: Mapping[str, str] | None = None) -> None:
+                 modes: Mapping[str, str] | None = None,
+                 keys: Mapping[tuple[int, int], str] | None = None) -> None:
         self.rt = runtime
         self.steps = steps
         self.run_id = run_id
@@ -236,6 +253,9 @@ class Execution:
         self.journal = None if dry_run else journal
         self.rows = list(rows) if rows is not None else None
         self.restored = dict(restored or {})
+        #: idempotency keys of steps (row, step) that a resume sends with a new key: they
+        #: were refused, so their old key would only be answered with the old refusal
+        self.keys = dict(keys or {})
         #: what earlier calls of the runtime left behind ("the invoice"), seen by every row
         self.initial = dict(context or {})
         #: the context after the last row; a single-row run hands it back to the runtime
@@ -360,7 +380,7 @@ class Execution:
         number = step.index + 1
         outcome = StepResult(row=row, step=number, line=step.line, command=step.text,
                              verb=step.verb, noun=step.noun, state="planned")
-        key = step_key(self.run_id, row, number)
+        key = self.keys.get((row, number)) or step_key(self.run_id, row, number)
         restored = self.restored.get((row, number))
         if restored is not None:
             outcome.state = "restored"
@@ -369,7 +389,7 @@ class Execution:
             return outcome
         started = time.perf_counter()
         try:
-            call = step.call(lambda v: self._resolve(v, context), key)
+            call = step.call(lambda ref: self._resolve(ref, context), key)
             if self.dry_run:
                 outcome.plan = self.rt.plan(call)
                 outcome.result = None
@@ -378,7 +398,7 @@ class Execution:
             if self.journal:
                 self.journal.start_step(self.run_id, row, number, step.line, step.text, key,
                                         reads_only=step.verb == "get")
-            value = self._dispatch(call, outcome)
+            value = self._dispatch(call, outcome, checked=not step.has_refs)
             if step.many and value is not None and not isinstance(value, LazyRecords):
                 value = LazyRecords(value)
             outcome.state = "succeeded"
@@ -399,18 +419,23 @@ class Execution:
             outcome.state = "failed"
             outcome.error = exc.message if isinstance(exc, KbooksError) else (
                 f"{type(exc).__name__}: {exc}")
+            # Only the book's service can have acted: the host's own refusals (a value that
+            # did not fit, a check) stop the step before anything is sent.
+            outcome.refused = (exc.refused if isinstance(exc, BookError)
+                               else isinstance(exc, KbooksError))
             if isinstance(exc, BookError):
                 outcome.error = str(exc)
                 outcome.error_code = exc.code
                 outcome.request_id = exc.request_id
             if self.journal:
-                self.journal.finish_step(self.run_id, row, number, "failed",
+                self.journal.finish_step(self.run_id, row, number,
+                                         "refused" if outcome.refused else "failed",
                                          error=outcome.error)
         finally:
             outcome.seconds = time.perf_counter() - started
         return outcome
 
-    def _dispatch(self, call: Call, outcome: StepResult) -> Any:
+    def _dispatch(self, call: Call, outcome: StepResult, *, checked: bool) -> Any:
         """Send ``call``. A failure its book calls passing is sent again, the same call with
         the same idempotency key (so a request that took effect before its answer was lost
         is answered, not repeated), after the retry policy's backoff."""
@@ -420,7 +445,8 @@ class Execution:
                 self.limiter.acquire()
             sent = time.perf_counter()
             try:
-                return self.rt.dispatch(call, remember=False)
+                # (a destructive step on a live connection was confirmed before the run)
+                return self.rt.dispatch(call, remember=False, yes=True, checked=checked)
             except BookError as exc:
                 if not exc.retryable or outcome.attempts > self.retry.retries:
                     raise
@@ -441,27 +467,26 @@ class Execution:
         if isinstance(value, Record) and value.noun not in step.produces:
             context[value.noun] = value
 
-    def _resolve(self, value: Any, context: Mapping[str, Any]) -> Any:
-        if not isinstance(value, Ref):
-            return value
-        if self.dry_run and value.noun != "row":
-            current = context.get(value.noun)
-            if current is None or isinstance(current, _Placeholder):
-                return f"<{value.raw}>"
-        current = context.get(value.noun)
+    def _resolve(self, ref: Ref, context: Mapping[str, Any]) -> Any:
+        """What ``ref`` names in this row's context now (converted for its input by the
+        step)."""
+        current = context.get(ref.noun)
+        if self.dry_run and ref.noun != "row" and (
+                current is None or isinstance(current, _Placeholder)):
+            return Unknown(f"<{ref.raw}>")
         if current is None:
-            raise KbooksError(f'"{value.raw}": no {value.noun} was produced')
+            raise KbooksError(f'"{ref.raw}": no {ref.noun} was produced')
         walked: list[str] = []
-        for part in value.path:
+        for part in ref.path:
             walked.append(part)
             if isinstance(current, Record):
                 data: Any = current.data
             else:
                 data = current
             if not isinstance(data, Mapping) or part not in data:
-                shown = "'s ".join([f"the {value.noun}", *walked])
+                shown = "'s ".join([f"the {ref.noun}", *walked])
                 raise KbooksError(f'"{shown}" has no value'
-                                  + (f" ({value.noun} {current.id})"
+                                  + (f" ({ref.noun} {current.id})"
                                      if isinstance(current, Record) else ""))
             current = data[part]
         if isinstance(current, Record):

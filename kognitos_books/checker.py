@@ -1,15 +1,23 @@
-"""Checking a parsed automation against the installed books, before anything runs.
+"""Checking commands against the installed books, before anything runs: the one builder
+of calls.
 
 Every command becomes a :class:`Step`: the book and procedure it maps to, its id and
 inputs with literal values already converted (money to minor units, dates to Unix
 timestamps), and references to earlier results kept for the run to resolve. Every problem
 found is reported at once, each with its line, column and a suggestion; when there is any,
 no step runs.
+
+Automations, :meth:`Runtime.call <kognitos_books.runtime.Runtime.call>` (and so ``kbooks
+call``), the rows of a bulk run and the values references take at run time all come
+through here, so a rule added once holds on every road: a value given from Python, a CSV
+cell or an earlier result is converted and checked exactly as the same value written in an
+automation would be (:func:`convert`).
 """
 
 from __future__ import annotations
 
 import datetime
+import decimal
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,23 +25,70 @@ import attrs
 
 from .language import ast
 from .language.errors import LanguageError, LanguageErrors, closest
-from .model import And, Book, Call, Condition, Field, Noun, Or, Procedure
+from .model import (
+    And,
+    Book,
+    Call,
+    Condition,
+    Field,
+    InvalidCall,
+    KbooksError,
+    Noun,
+    Or,
+    Procedure,
+    Record,
+)
 from .money import DECIMALS, SYMBOLS, MoneyError, minor_units
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 PLURAL_DETERMINERS = ("all", "some", "every")
+#: Other words for ``get``, the record duty every book has.
+GET_WORDS = ("list", "find", "fetch", "retrieve")
+#: Past participles read as their verb, for ``mark the invoice as paid``: the verb it
+#: points to when that is what the book offers.
+_PARTICIPLES = {"paid": "pay", "sent": "send", "made": "make", "put": "put"}
+#: Unknown verbs are suggested a known one only when they look this much alike (a looser
+#: match suggests "send" for "refund").
+_VERB_CUTOFF = 0.7
+_DAY = 24 * 60 * 60
+_FIELD_KINDS = ("string", "integer", "number", "boolean", "timestamp", "object", "list",
+                "any")
 
 
 @attrs.frozen
 class Ref:
-    """A value taken from an earlier result at run time: ``the customer's id``."""
+    """A value taken from an earlier result at run time: ``the customer's id``.
+
+    ``field`` is the input or condition field the value goes to (it is converted for it,
+    as a literal would be, when the step runs; None leaves it as it is) and ``currency``
+    the currency its amounts are in. ``needed``: an empty value (``""`` or none) is an
+    error rather than an input left out.
+    """
 
     noun: str
     path: tuple[str, ...]
-    span: ast.Span
+    span: ast.Span | None
     raw: str
+    field: Field | None = attrs.field(default=None, eq=False)
+    currency: str | None = attrs.field(default=None, eq=False)
+    needed: bool = attrs.field(default=False, eq=False)
+
+
+class Unknown(str):
+    """A value a dry run does not know (nothing was fetched or created): shown as
+    ``<the customer's id>`` and passed through without conversion."""
+
+
+class StepInputError(KbooksError):
+    """A value a reference took at run time does not fit its input; nothing was sent."""
+
+    exit_code = 2
+
+
+#: What an optional input whose reference came out empty becomes: left out.
+_OMIT = object()
 
 
 @attrs.frozen
@@ -55,6 +110,8 @@ class Step:
     produces: tuple[str, ...] = ()
     #: Where the id was written, to point at it when the book finds it wrong.
     id_span: ast.Span | None = None
+    #: Whether any value is a reference (so the book checks the call again once resolved).
+    has_refs: bool = False
 
     @property
     def line(self) -> int:
@@ -63,6 +120,12 @@ class Step:
     @property
     def text(self) -> str:
         return self.command.text.strip()
+
+    @property
+    def source(self) -> str:
+        """The command and its input lines, as written (spacing aside): what a resume of
+        an edited automation compares."""
+        return command_source(self.command)
 
     @property
     def book(self) -> str:
@@ -80,37 +143,326 @@ class Step:
     def many(self) -> bool:
         return self.procedure.many
 
-    def call(self, resolve: Callable[[Any], Any], idempotency_key: str | None) -> Call:
-        """The :class:`Call` for this step, with references resolved by ``resolve``."""
+    def refs(self) -> list[Ref]:
+        """Every reference among the step's values."""
+        found: list[Ref] = []
+        _walk(self.fields, found)
+        _walk_filter(self.where, found)
+        found.extend(v for v in (self.id, self.target_id) if isinstance(v, Ref))
+        return found
+
+    def call(self, resolve: Callable[[Ref], Any], idempotency_key: str | None) -> Call:
+        """The :class:`Call` for this step, with references resolved by ``resolve`` and
+        converted for their inputs (:class:`StepInputError` when one does not fit)."""
+        def value(item: Any) -> Any:
+            return _materialize(item, resolve, self) if isinstance(item, Ref) else item
+
         return Call(
-            book=self.book, verb=self.verb, noun=self.noun, id=resolve(self.id),
-            where=_resolve_filter(self.where, resolve),
-            fields=_resolve_fields(self.fields, resolve), many=self.many,
-            idempotency_key=idempotency_key, target_id=resolve(self.target_id),
+            book=self.book, verb=self.verb, noun=self.noun, id=value(self.id),
+            where=_resolve_filter(self.where, value),
+            fields=_resolve_fields(self.fields, value), many=self.many,
+            idempotency_key=idempotency_key, target_id=value(self.target_id),
         )
 
 
-def _resolve_fields(fields: Mapping[str, Any], resolve: Callable[[Any], Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
+def command_source(command: ast.Command) -> str:
+    """A command and its input lines as written, spacing aside."""
+    lines = [command.text, *(item.text for item in command.inputs
+                             if item.span.line != command.line)]
+    return "\n".join(" ".join(line.split()) for line in lines)
+
+
+def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
+    for value in fields.values():
         if isinstance(value, Mapping):
-            out[key] = _resolve_fields(value, resolve)
+            _walk(value, found)
         elif isinstance(value, list):
-            out[key] = [resolve(v) for v in value]
+            found.extend(v for v in value if isinstance(v, Ref))
+        elif isinstance(value, Ref):
+            found.append(value)
+
+
+def _walk_filter(where: Any, found: list[Ref]) -> None:
+    if isinstance(where, Condition):
+        values = where.value if isinstance(where.value, list) else [where.value]
+        found.extend(v for v in values if isinstance(v, Ref))
+    elif isinstance(where, (And, Or)):
+        for item in where.items:
+            _walk_filter(item, found)
+
+
+def _materialize(ref: Ref, resolve: Callable[[Ref], Any], step: Step) -> Any:
+    """The value ``ref`` stands for now, converted for its input."""
+    raw = resolve(ref)
+    if isinstance(raw, Unknown):
+        return raw
+    if raw is None or raw == "":
+        if not ref.needed:
+            return _OMIT
+        what = "is empty" if raw == "" else "has no value"
+        raise StepInputError(f'line {ref.span.line if ref.span else step.line}: "{ref.raw}" '
+                             f"{what}, and {step.text!r} needs it",
+                             hint="give it a value, or leave the input out where it is "
+                             "optional")
+    if ref.field is None:
+        return raw.id if isinstance(raw, Record) else raw
+    try:
+        return convert(raw, ref.field, ref.currency)
+    except InvalidCall as exc:
+        raise StepInputError(f'line {ref.span.line if ref.span else step.line}: "{ref.raw}" '
+                             f"is {_shown(raw)}: {exc.message}", hint=exc.hint) from None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Record):
+        return f"{value.noun} {value.id}"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _resolve_fields(fields: Mapping[str, Any], value: Callable[[Any], Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in fields.items():
+        if isinstance(item, Mapping):
+            nested = _resolve_fields(item, value)
+            if nested:
+                out[key] = nested
+        elif isinstance(item, list):
+            items = [value(v) for v in item]
+            out[key] = [v for v in items if v is not _OMIT]
         else:
-            out[key] = resolve(value)
+            resolved = value(item)
+            if resolved is not _OMIT:
+                out[key] = resolved
     return out
 
 
-def _resolve_filter(where: Any, resolve: Callable[[Any], Any]) -> Any:
+def _resolve_filter(where: Any, value: Callable[[Any], Any]) -> Any:
     if where is None:
         return None
     if isinstance(where, Condition):
-        value = where.value
-        value = [resolve(v) for v in value] if isinstance(value, list) else resolve(value)
-        return Condition(where.field, where.op, value)
+        found = where.value
+        found = [value(v) for v in found] if isinstance(found, list) else value(found)
+        return Condition(where.field, where.op, found)
     kind = And if isinstance(where, And) else Or
-    return kind(tuple(_resolve_filter(item, resolve) for item in where.items))
+    return kind(tuple(_resolve_filter(item, value) for item in where.items))
+
+
+# --------------------------------------------------------------------------- values
+
+
+NOWHERE = ast.Span(0, 0, 0)
+
+
+@attrs.frozen
+class _Plain:
+    """A value given from Python that has no literal form (a mapping for a field of any
+    shape); taken as it is where the field takes any value or named fields."""
+
+    value: Any
+    raw: str
+    span: ast.Span = NOWHERE
+
+
+def _node(value: Any, field: Field) -> Any:
+    """A value given from Python, a CSV cell, the command line or an earlier result, as
+    the language would have written it, so that it is checked and converted as the same
+    value in an automation would be. Text given for a number, an amount, a date or a
+    yes/no field is read as that literal (``"1500"``, ``"$15.00"``, ``"2025-01-31"``,
+    ``"true"``)."""
+    if isinstance(value, Record):
+        value = value.id
+    if isinstance(value, bool):
+        return ast.Boolean(value, "true" if value else "false", NOWHERE)
+    if isinstance(value, int):
+        return ast.Number(value, str(value), NOWHERE)
+    if isinstance(value, float):
+        value = decimal.Decimal(repr(value))
+    if isinstance(value, decimal.Decimal):
+        return ast.Number(value, str(value), NOWHERE)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return ast.DateTime(value, value.isoformat(sep=" "), NOWHERE)
+    if isinstance(value, datetime.date):
+        return ast.Date(value, value.isoformat(), NOWHERE)
+    if isinstance(value, str):
+        kind = field.type
+        if kind == "list" and field.children:
+            kind = field.children[0].type
+        if kind in ("integer", "number", "timestamp", "boolean"):
+            from .language.parser import parse_value
+
+            try:
+                return parse_value(value)
+            except LanguageError:
+                pass  # refused below as text where a number is wanted
+        return ast.Text(value, f'"{value}"', NOWHERE)
+    if isinstance(value, (list, tuple)):
+        item_field = field.children[0] if field.type == "list" and field.children else field
+        return ast.ListValue(tuple(_node(v, item_field) for v in value), None, NOWHERE)
+    return _Plain(value, _shown(value))
+
+
+class Values:
+    """Converting a value for a field: a literal as written, or a value given from Python
+    (see :func:`_node`). Problems go to :meth:`error`; the converted value, or None after
+    a problem, comes back."""
+
+    def error(self, span: ast.Span | None, message: str, hint: str | None = None) -> None:
+        raise NotImplementedError
+
+    def value(self, node: Any, field: Field, currency: str | None) -> Any:
+        """A literal converted for ``field``, or None after an error."""
+        kind = field.type
+        if isinstance(node, _Plain):
+            if kind in ("any", "object") or (kind == "list" and isinstance(node.value, list)):
+                return node.value
+            return self.wrong_type(node, field)
+        if isinstance(node, ast.ListValue):
+            if kind not in ("list", "any"):
+                self.error(node.span, f'"{field.name}" takes one value, not a list')
+                return None
+            item_field = field.children[0] if field.children else Field(field.name, "any")
+            return [self.value(v, item_field, currency) for v in node.items]
+        if kind == "list":
+            item_field = field.children[0] if field.children else Field(field.name, "any")
+            return [self.value(node, item_field, currency)]
+        if isinstance(node, ast.Money):
+            if kind not in ("integer", "number", "any"):
+                return self.wrong_type(node, field)
+            return self.money(node, currency)
+        if isinstance(node, ast.Text):
+            return self.text(node, field)
+        if isinstance(node, ast.Boolean):
+            if kind in ("boolean", "any"):
+                return node.value
+            return self.wrong_type(node, field)
+        if isinstance(node, ast.Number):
+            return self.number(node, field)
+        if isinstance(node, (ast.Date, ast.DateTime)):
+            if kind not in ("timestamp", "any", "integer"):
+                return self.wrong_type(node, field)
+            return _timestamp(node)
+        return self.wrong_type(node, field)
+
+    def text(self, node: ast.Text, field: Field) -> Any:
+        kind = field.type
+        if field.name == "currency" and not field.choices and node.value.lower() not in (
+                DECIMALS):
+            close = closest(node.value.lower(), list(DECIMALS))
+            self.error(node.span, f'unknown currency "{node.value}"'
+                       + (f'; did you mean "{close[0]}"?' if close else ""),
+                       hint="use a three-letter ISO code such as usd, eur or jpy")
+            return None
+        if kind in ("string", "any"):
+            if field.choices and node.value not in field.choices:
+                close = closest(node.value, field.choices)
+                self.error(node.span, f'"{node.value}" is not a valid {field.name}'
+                           + (f'; did you mean "{close[0]}"?' if close else ""),
+                           hint="one of: " + ", ".join(field.choices))
+                return None
+            return node.value
+        return self.wrong_type(node, field)
+
+    def number(self, node: ast.Number, field: Field) -> Any:
+        kind = field.type
+        if kind == "string" and node.span is NOWHERE:
+            # a number from Python or an earlier result, for a text field: its digits
+            return str(node.value)
+        if kind in ("integer", "timestamp"):
+            if not isinstance(node.value, int):
+                self.error(node.span, f'"{field.name}" takes a whole number, not '
+                           f"{node.raw}", hint="amounts are in the smallest unit "
+                           "(cents); write $15.00 or 15.00 usd for money")
+                return None
+            if node.value < 0 and field.name in _AMOUNT_FIELDS:
+                self.error(node.span, f'"{field.name}" cannot be negative')
+                return None
+            if abs(node.value) >= 2**63:
+                self.error(node.span, f"{node.raw} is too large")
+                return None
+            return node.value
+        if kind in ("number", "any"):
+            return node.value
+        return self.wrong_type(node, field)
+
+    def wrong_type(self, node: Any, field: Field) -> None:
+        wanted = _TYPE_WORDS.get(field.type, field.type)
+        got = _TYPE_WORDS.get(type(node).__name__.lower().lstrip("_"), "this value")
+        hint = None
+        if field.type == "string" and isinstance(node, (ast.Number, ast.Boolean, ast.Money,
+                                                         ast.Date, ast.DateTime)):
+            hint = f'put it in quotes: "{node.raw}"'
+            if field.help == _FREE_FORM:
+                hint = f'{field.help} values are text: write "{node.raw}"'
+        elif field.choices:
+            hint = "one of: " + ", ".join(field.choices)
+        self.error(node.span, f'"{field.name}" takes {wanted}, not {got} {node.raw}', hint=hint)
+        return None
+
+    def money(self, node: ast.Money, currency: str | None) -> int | None:
+        written = node.currency
+        if node.symbol and not written:
+            options = SYMBOLS.get(node.symbol, ())
+            written = currency if currency in options else node.assumed_currency
+        if written and currency and written != currency:
+            self.error(node.span, f"{node.raw} is in {written.upper()} but the currency is "
+                       f'"{currency}"', hint="make them agree, or write a plain number in "
+                       "the smallest unit")
+            return None
+        code = written or currency
+        if code is None:
+            self.error(node.span, f"{node.raw}: which currency?",
+                       hint="write it like 15.00 usd")
+            return None
+        if node.amount < 0:
+            self.error(node.span, f"{node.raw}: amounts cannot be negative")
+            return None
+        try:
+            units = minor_units(node.amount, code)
+        except MoneyError as exc:
+            self.error(node.span, f"{node.raw}: {exc}",
+                       hint=None if code in DECIMALS else "use an ISO code such as usd, eur, "
+                       "jpy")
+            return None
+        if units >= 2**63:
+            # no service stores an amount past a 64-bit integer; it would only fail there
+            self.error(node.span, f"{node.raw} is too large")
+            return None
+        return units
+
+
+class _Converter(Values):
+    """Values converted outside an automation: the first problem is raised."""
+
+    def error(self, span: ast.Span | None, message: str, hint: str | None = None) -> None:
+        raise InvalidCall(message, hint=hint)
+
+
+_CONVERTER = _Converter()
+
+
+def convert(value: Any, field: Field, currency: str | None = None) -> Any:
+    """``value`` (from Python, a CSV cell or an earlier result) converted for ``field``
+    exactly as the same value written in an automation would be; :class:`InvalidCall` when
+    it does not fit. Text too long or an id of the wrong kind are the book's to find
+    (``check_call``)."""
+    if isinstance(value, Mapping) and field.type in ("object", "any"):
+        return dict(value)
+    if field.type == "string" and isinstance(value, str) and not field.choices \
+            and field.name != "currency":
+        return value  # (the common case, made quick)
+    return _CONVERTER.value(_node(value, field), field, currency)
+
+
+def _timestamp(node: ast.Date | ast.DateTime) -> int:
+    moment = node.value
+    if isinstance(moment, datetime.datetime):
+        stamp = moment.replace(tzinfo=datetime.UTC)
+    else:
+        stamp = datetime.datetime(moment.year, moment.month, moment.day, tzinfo=datetime.UTC)
+    return int(stamp.timestamp())
 
 
 # --------------------------------------------------------------------------- checking
@@ -120,11 +472,33 @@ class _Reported(Exception):
     """An error was reported for this command; checking it goes no further."""
 
 
-class Checker:
-    """Checks one automation. Collects every problem rather than stopping at the first."""
+@attrs.frozen
+class _Given:
+    """One input of a command: written in the automation (an :class:`ast.Input`), or given
+    from Python (``path`` and a plain value, no place)."""
+
+    path: tuple[str, ...]
+    value: Any
+    field_span: ast.Span | None
+    value_span: ast.Span | None
+    written: str
+
+    @classmethod
+    def of(cls, item: ast.Input) -> _Given:
+        span = item.value.span if hasattr(item.value, "span") else item.span
+        return cls(item.field.parts, item.value, item.field.span, span, str(item.field))
+
+
+class Checker(Values):
+    """Checks one automation. Collects every problem rather than stopping at the first.
+
+    ``placeless``: the command was not written in a file (a procedure called from Python
+    or the command line), so problems have no line to point at.
+    """
 
     def __init__(self, runtime: Runtime, automation: ast.Automation,
-                 given: Iterable[str] = (), columns: Iterable[str] | None = None) -> None:
+                 given: Iterable[str] = (), columns: Iterable[str] | None = None,
+                 *, placeless: bool = False) -> None:
         self.rt = runtime
         self.auto = automation
         self.errors: list[LanguageError] = []
@@ -133,10 +507,13 @@ class Checker:
         #: the columns "the row's COLUMN" may name, when the rows are known
         self.columns: set[str] | None = set(columns) if columns is not None else None
         self.books = runtime.plugins.books()
+        self.placeless = placeless
 
     # ---------------------------------------------------------------- helpers
 
     def error(self, span: ast.Span | None, message: str, hint: str | None = None) -> None:
+        if span is NOWHERE or self.placeless:
+            span = None
         self.errors.append(LanguageError.at(span, self.auto, message, hint=hint))
 
     def all_verbs(self) -> list[str]:
@@ -173,26 +550,50 @@ class Checker:
         LanguageErrors.raise_if_any(self.errors)
         return steps
 
-    def check_command(self, index: int, cmd: ast.Command) -> Step | None:
+    def check_command(self, index: int, cmd: ast.Command,
+                      extra: Iterable[_Given] = ()) -> Step | None:
         found = self.procedure_for(cmd)
         if found is None:
             return None
         book, noun, proc = found
         accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
-        step = self.build_step(index, cmd, book, noun, proc, accepted)
+        given = [_Given.of(item) for item in cmd.inputs]
+        for item in extra:
+            earlier = next((g for g in given if g.path == item.path), None)
+            if earlier is not None:
+                self.error(earlier.field_span, f'"{item.written}" is given twice: in the '
+                           "command and as an input", hint="keep only one of them")
+                continue
+            given.append(item)
+        step = self.build_step(index, cmd, book, noun, proc, accepted, given)
         if step is not None:
             self.book_check(step)
         return step
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         """The book, noun and procedure a command names (None after reporting why not)."""
-        verb = cmd.verb
+        verb = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
+        known_verbs = {v for b in self.books for n in b.nouns for v in n.verbs}
         if verb == "mark" and cmd.complement:
             verb = f"mark_{cmd.complement.replace(' ', '_')}"
-        known_verbs = {v for b in self.books for n in b.nouns for v in n.verbs}
+            meant = _PARTICIPLES.get(cmd.complement, cmd.complement)
+            if verb not in known_verbs and meant in known_verbs:
+                # "mark the invoice as paid": the verb is "pay"
+                assert cmd.complement_span is not None
+                self.error(cmd.verb_span.to(cmd.complement_span),
+                           f'unknown verb "mark ... as {cmd.complement}"; did you mean '
+                           f'"{meant}"?', hint=f"write: {meant} the {cmd.noun}")
+                return None
+        elif cmd.complement is not None:
+            assert cmd.complement_span is not None
+            self.error(cmd.complement_span, f'"as {cmd.complement}" means nothing to '
+                       f'"{cmd.verb}"; it would be ignored',
+                       hint=f'delete "as {cmd.complement}" (only "mark ... as ..." takes '
+                       "one)")
+            return None
         if verb not in known_verbs:
             shown = verb.replace("_", " ")
-            close = closest(shown, self.all_verbs())
+            close = closest(shown, self.all_verbs(), cutoff=_VERB_CUTOFF)
             self.error(cmd.verb_span, f'unknown verb "{shown}"'
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="verbs: " + ", ".join(self.all_verbs()))
@@ -247,7 +648,8 @@ class Checker:
             raise _Reported
         if isinstance(target, ast.Reference):
             found = self.find_noun(target.noun)
-            if found:
+            owners = [b for b in self.books if b.noun(cmd.noun)]
+            if found and found[0] in owners:
                 return found[0]
         owners = [b for b in self.books if b.noun(cmd.noun)]
         if len(owners) > 1:
@@ -259,7 +661,8 @@ class Checker:
     # ---------------------------------------------------------------- building
 
     def build_step(self, index: int, cmd: ast.Command, book: Book, noun: Noun,
-                   proc: Procedure, accepted: Mapping[str, Field]) -> Step | None:
+                   proc: Procedure, accepted: Mapping[str, Field],
+                   given: list[_Given]) -> Step | None:
         verb = proc.verb
         record_id: Any = None
         target_id: Any = None
@@ -269,36 +672,44 @@ class Checker:
         errors_before = len(self.errors)
 
         # the block's currency, for money literals and amounts
-        currency_input = cmd.input("currency")
-        block_currency = (currency_input.value.value.lower()
-                          if currency_input and isinstance(currency_input.value, ast.Text)
-                          else None)
+        currency_input = next((g for g in given if g.path == ("currency",)), None)
+        block_currency = None
+        if currency_input is not None:
+            raw_currency = currency_input.value
+            if isinstance(raw_currency, ast.Text):
+                block_currency = raw_currency.value.lower()
+            elif isinstance(raw_currency, str):
+                block_currency = raw_currency.lower()
 
-        for item in cmd.inputs:
-            path = item.field.parts
+        for item in given:
+            path = item.path
+            if verb == "add" and noun.parent and path == (noun.parent.replace(" ", "_"),):
+                continue  # names the parent added to (see the target below)
             if path == ("id",) and verb == "create" and "id" not in accepted:
                 # it would be dropped without a word: the service picks new ids
-                self.error(item.field.span, f'{book.title} chooses the id of a new '
+                self.error(item.field_span, f'{book.title} chooses the id of a new '
                            f'{noun.name}; "id" cannot be given',
                            hint=f"delete this line; later steps can use the {noun.name}'s id")
                 continue
             if path == ("id",) and verb != "create":
                 # names the record acted on (on create, an id of one's choosing is a field)
-                record_id = self.value(item.value, Field("id"), block_currency)
-                id_span = item.value.span if hasattr(item.value, "span") else item.span
+                record_id = self.value(self.node(item, Field("id")), Field("id"),
+                                       block_currency, needed=True)
+                id_span = item.value_span
                 continue
-            field = self.field(item.field, accepted, noun, verb)
+            field = self.field(path, item.field_span, accepted, noun, verb)
             if field is None:
                 continue
+            node = self.node(item, field)
             if verb == "get":
-                conditions.append(Condition(path, "is", self.value(item.value, field,
-                                                                   block_currency)))
+                conditions.append(Condition(path, "is", self.value(node, field, block_currency,
+                                                                   needed=True)))
                 continue
-            converted = self.value(item.value, field, block_currency)
-            if isinstance(item.value, ast.Money) and "currency" in accepted and (
+            converted = self.value(node, field, block_currency, needed=field.required)
+            if isinstance(node, ast.Money) and "currency" in accepted and (
                     currency_input is None) and "currency" not in fields:
                 # "the amount is 15.00 usd" also says which currency
-                fields["currency"] = _money_currency(item.value)
+                fields["currency"] = _money_currency(node)
             _put(fields, path, converted)
 
         if cmd.whose is not None:
@@ -313,8 +724,11 @@ class Checker:
             elif where is not None:
                 conditions.append(where)
 
+        related = self.related(cmd, noun, verb, accepted, fields, given)
+        if related is not None:
+            conditions.append(related)
         if verb == "add" and noun.parent:
-            target_id = self.parent_ref(cmd, noun.parent)
+            target_id = self.parent_ref(cmd, noun, given)
         elif verb not in ("get", "create") and record_id is None:
             # "send the invoice": the one remembered last
             record_id = self.remembered(cmd, noun)
@@ -325,10 +739,11 @@ class Checker:
             # (a misspelled field would also show up as missing; say it once)
             missing = [f.name for f in accepted.values() if f.required and f.name not in fields]
             if missing:
+                hint = (f"pass {missing[0]}=..." if self.placeless else
+                        f"add a line under the command: the {missing[0]} is ..."
+                        + ("" if cmd.inputs_keyword else ' (end the command with "with")'))
                 self.error(cmd.span, f'missing required input "{missing[0]}" to {verb} '
-                           f'{_article(noun.name)} {noun.name}',
-                           hint=f'add a line under the command: the {missing[0]} is ...'
-                           + ("" if cmd.inputs_keyword else ' (end the command with "with")'))
+                           f'{_article(noun.name)} {noun.name}', hint=hint)
 
         where_filter: Any = None
         if len(conditions) == 1:
@@ -336,15 +751,68 @@ class Checker:
         elif conditions:
             where_filter = And(tuple(conditions))
         produces = (noun.plural,) if proc.many else (noun.name,)
-        return Step(index=index, command=cmd, procedure=proc, id=record_id, target_id=target_id,
-                    where=where_filter, fields=fields, produces=produces, id_span=id_span)
+        step = Step(index=index, command=cmd, procedure=proc, id=record_id,
+                    target_id=target_id, where=where_filter, fields=fields,
+                    produces=produces, id_span=id_span)
+        return attrs.evolve(step, has_refs=bool(step.refs()))
+
+    def node(self, item: _Given, field: Field) -> Any:
+        """An input's value as the language reads it (a value from Python made one)."""
+        if isinstance(item.value, (ast.Text, ast.Number, ast.Boolean, ast.Date,
+                                   ast.DateTime, ast.Money, ast.Reference, ast.ListValue)):
+            return item.value
+        return _node(item.value, field)
+
+    def related(self, cmd: ast.Command, noun: Noun, verb: str, accepted: Mapping[str, Field],
+                fields: dict[str, Any], given: list[_Given]) -> Condition | None:
+        """What a target that names a remembered record means: for ``get``, the records
+        related to it (a condition on the relation's field); for ``create``, the relation's
+        field set to it. Anywhere else it would change nothing, so it is refused."""
+        target = cmd.target
+        if not isinstance(target, ast.Reference):
+            return None
+        written = f"{cmd.preposition} {target.raw}"
+        if verb == "add" and noun.parent:
+            return None  # the parent added to (parent_ref)
+        if verb not in ("get", "create"):
+            self.error(target.span, f'"{written}" means nothing to "{verb}": it acts on the '
+                       f"{noun.name} alone and would ignore it",
+                       hint=f'delete "{written}"')
+            return None
+        found = self.find_noun(target.noun)
+        other = found[1].name if found else target.noun
+        relation = noun.relation(other)
+        if relation is None or target.path or (found and target.noun == found[1].plural):
+            links = ", ".join(r.noun for r in noun.relations)
+            self.error(target.span, f"{_article(noun.name)} {noun.name} is not related to "
+                       f'{target.raw}: "{written}" cannot say which {noun.plural} to {verb}',
+                       hint=(f"{noun.plural} are related to: {links}" if links
+                             else f"{noun.plural} are related to nothing else")
+                       + f"; or name the {noun.name} by id")
+            return None
+        ref = self.reference(target, want_id=True)
+        if ref is None:
+            return None
+        field = accepted.get(relation.field) or Field(relation.field)
+        ref = attrs.evolve(ref, field=Field(field.name, "string"), needed=True)
+        if verb == "get":
+            return Condition((relation.field,), "is", ref)
+        if any(g.path == (relation.field,) for g in given):
+            self.error(target.span, f'the {relation.field.replace("_", " ")} is given twice: '
+                       f'"{written}" and an input', hint="keep only one of them")
+            return None
+        fields[relation.field] = ref
+        return None
 
     def book_check(self, step: Step) -> None:
         """Ask the book about the parts known now (ids written as text)."""
         def static(value: Any) -> Any:
             return None if isinstance(value, Ref) else value
 
-        call = step.call(static, None)
+        call = Call(book=step.book, verb=step.verb, noun=step.noun, id=static(step.id),
+                    where=_resolve_filter(step.where, static),
+                    fields=_resolve_fields(step.fields, static), many=step.many,
+                    target_id=static(step.target_id))
         problems = self.rt.plugins.call(step.book, "check_call", call=call) or []
         for problem in problems:
             span = step.command.span
@@ -355,44 +823,60 @@ class Checker:
                 if item is not None:
                     span = item.value.span if hasattr(item.value, "span") else item.span
             self.error(span, problem.message, hint=problem.hint)
+            self.errors[-1].field = problem.field  # type: ignore[attr-defined]
 
-    def parent_ref(self, cmd: ast.Command, parent: str) -> Any:
-        given = cmd.input(parent.replace(" ", "_"))
-        if given is not None:
-            return self.value(given.value, Field(parent), None)
-        if isinstance(cmd.target, ast.Reference):
-            return self.reference(cmd.target, want_id=True)
+    def parent_ref(self, cmd: ast.Command, noun: Noun, given: list[_Given]) -> Any:
+        parent = noun.parent or ""
+        named = next((g for g in given if g.path == (parent.replace(" ", "_"),)), None)
+        if named is not None:
+            return self.value(self.node(named, Field(parent)), Field(parent), None,
+                              needed=True)
+        target = cmd.target
+        if isinstance(target, ast.Reference):
+            found = self.find_noun(target.noun)
+            if found is None or found[1].name != parent or target.path:
+                self.error(target.span, f"{_article(noun.name)} {noun.name} is added to "
+                           f"{_article(parent)} {parent}, not to {target.raw}",
+                           hint=f"write: add {_article(noun.name)} {noun.name} to the {parent}")
+                return None
+            return self.reference(target, want_id=True, needed=True)
         return self.remembered(cmd, None, parent)
 
     def remembered(self, cmd: ast.Command, noun: Noun | None, name: str | None = None) -> Any:
         name = name or (noun.name if noun else "")
         if name in self.produced:
-            return Ref(name, ("id",), cmd.noun_span, f"the {name}")
+            return Ref(name, ("id",), cmd.noun_span, f"the {name}", needed=True)
+        if self.placeless:
+            self.error(None, f"no {name} to act on",
+                       hint=f"pass {name.replace(' ', '_')}=... or id=..., or get or create "
+                       f"{_article(name)} {name} first")
+            return None
         self.error(cmd.noun_span, f'no earlier step gives {_article(name)} {name} to act on',
                    hint=f'get or create {_article(name)} {name} in an earlier line, or name '
                    f'one in a with-block: the id is "..."')
         return None
 
-    def field(self, path: ast.FieldPath, accepted: Mapping[str, Field], noun: Noun,
-              verb: str) -> Field | None:
-        top = path.parts[0]
+    def field(self, parts: tuple[str, ...], span: ast.Span | None,
+              accepted: Mapping[str, Field], noun: Noun, verb: str) -> Field | None:
+        top = parts[0]
         field = accepted.get(top)
         if field is None:
             close = closest(top, list(accepted))
-            self.error(path.span, f'unknown field "{top.replace("_", " ")}" for '
+            self.error(span, f'unknown field "{top.replace("_", " ")}" for '
                        f'{_article(noun.name)} {noun.name}'
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint=None if close else f"kbooks procedures lists the fields of "
                        f"{verb} {noun.name}")
             return None
-        for part in path.parts[1:]:
+        for part in parts[1:]:
             if field.children is None:  # any key (metadata)
-                return Field(part, "string")
+                return Field(part, "string", help=_FREE_FORM if field.name == "metadata"
+                             else "")
             child = field.child(part)
             if child is None:
                 names = [c.name for c in field.children]
                 close = closest(part, names)
-                self.error(path.span, f'"{field.name}" has no field "{part}"'
+                self.error(span, f'"{field.name}" has no field "{part}"'
                            + (f'; did you mean "{close[0]}"?' if close else ""),
                            hint=("fields: " + ", ".join(names)) if names and not close
                            else None)
@@ -404,13 +888,17 @@ class Checker:
               verb: str) -> Any:
         if isinstance(node, ast.Condition):
             if node.field.parts == ("id",) and "id" not in accepted:
-                return Condition(("id",), node.op, self.value(node.value, Field("id"), None))
-            field = self.field(node.field, accepted, noun, verb)
+                return Condition(("id",), node.op, self.value(node.value, Field("id"), None,
+                                                              needed=True))
+            field = self.field(node.field.parts, node.field.span, accepted, noun, verb)
             if field is None:
                 return None
             if node.op == "one of":
-                values = [self.value(v, field, None) for v in _items(node.value)]
-                return Condition(node.field.parts, "one of", values)
+                items = [self.day_or_value(node, v, field) for v in _items(node.value)]
+                if any(isinstance(item, (And, Or)) for item in items):
+                    return Or(tuple(item if isinstance(item, (And, Or)) else
+                                    Condition(node.field.parts, "is", item) for item in items))
+                return Condition(node.field.parts, "one of", items)
             if node.op in (">", "<", ">=", "<=") and field.type not in (
                     "integer", "number", "timestamp", "any"):
                 self.error(node.op_span, f'"{node.op_raw}" compares numbers and dates, but '
@@ -420,15 +908,43 @@ class Checker:
                 self.error(node.op_span, f'"{node.op_raw}" works on text, but "{node.field}" '
                            f"is {field.type}")
                 return None
-            return Condition(node.field.parts, node.op, self.value(node.value, field, None))
-        items = tuple(self.where(item, accepted, noun, verb) for item in node.items)
-        if any(item is None for item in items):
+            if isinstance(node.value, ast.Date) and field.type == "timestamp":
+                return _whole_day(node.field.parts, node.op, _timestamp(node.value))
+            return Condition(node.field.parts, node.op, self.value(node.value, field, None,
+                                                                   needed=True))
+        parts = tuple(self.where(item, accepted, noun, verb) for item in node.items)
+        if any(part is None for part in parts):
             return None
-        return And(items) if isinstance(node, ast.AllOf) else Or(items)
+        return And(parts) if isinstance(node, ast.AllOf) else Or(parts)
+
+    def day_or_value(self, node: ast.Condition, value: ast.Value, field: Field) -> Any:
+        """An item of ``is one of``: a date means its whole day."""
+        if isinstance(value, ast.Date) and field.type == "timestamp":
+            return _whole_day(node.field.parts, "is", _timestamp(value))
+        return self.value(value, field, None, needed=True)
 
     # ---------------------------------------------------------------- values
 
-    def reference(self, ref: ast.Reference, want_id: bool = False) -> Ref | None:
+    def value(self, node: Any, field: Field, currency: str | None,
+              *, needed: bool = False) -> Any:
+        """A literal converted for ``field``, a :class:`Ref` (to be converted when the
+        step runs), or None after an error."""
+        if isinstance(node, ast.Reference):
+            ref = self.reference(node)
+            if ref is None:
+                return None
+            return attrs.evolve(ref, field=field, currency=currency, needed=needed)
+        if isinstance(node, ast.ListValue) and any(isinstance(v, ast.Reference)
+                                                   for v in node.items):
+            if field.type not in ("list", "any"):
+                self.error(node.span, f'"{field.name}" takes one value, not a list')
+                return None
+            item_field = field.children[0] if field.children else Field(field.name, "any")
+            return [self.value(v, item_field, currency, needed=needed) for v in node.items]
+        return super().value(node, field, currency)
+
+    def reference(self, ref: ast.Reference, want_id: bool = False,
+                  needed: bool = False) -> Ref | None:
         name = ref.noun
         found = self.find_noun(name)
         canonical = name
@@ -452,125 +968,77 @@ class Checker:
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="columns: " + (", ".join(sorted(self.columns)) or "none"))
             return None
+        if found is not None and path and not self.record_path(ref, found[0], found[1],
+                                                               canonical):
+            return None
         if want_id and not path:
             path = ("id",)
-        return Ref(canonical, path, ref.span, ref.raw)
+        return Ref(canonical, path, ref.span, ref.raw, needed=needed)
 
-    def value(self, node: ast.Value, field: Field, currency: str | None) -> Any:
-        """A literal converted for ``field``, a :class:`Ref`, or None after an error."""
-        kind = field.type
-        if isinstance(node, ast.Reference):
-            return self.reference(node)
-        if isinstance(node, ast.ListValue):
-            if kind not in ("list", "any"):
-                self.error(node.span, f'"{field.name}" takes one value, not a list')
-                return None
-            item_field = field.children[0] if field.children else Field(field.name, "any")
-            return [self.value(v, item_field, currency) for v in node.items]
-        if kind == "list":
-            item_field = field.children[0] if field.children else Field(field.name, "any")
-            return [self.value(node, item_field, currency)]
-        if isinstance(node, ast.Money):
-            if kind not in ("integer", "number", "any"):
-                return self.wrong_type(node, field)
-            return self.money(node, currency)
-        if isinstance(node, ast.Text):
-            if field.name == "currency" and not field.choices and node.value.lower() not in (
-                    DECIMALS):
-                close = closest(node.value.lower(), list(DECIMALS))
-                self.error(node.span, f'unknown currency "{node.value}"'
+    def record_path(self, ref: ast.Reference, book: Book, noun: Noun, name: str) -> bool:
+        """Whether the fields ``ref`` reaches into are fields a record of ``noun`` has
+        (as its book describes them); reports why not."""
+        if name == noun.plural:
+            self.error(ref.span, f'"{ref.raw}": the {noun.plural} are a list; it has no '
+                       f'field "{ref.path[0].replace("_", " ")}"',
+                       hint=f"name one {noun.name} instead: the {noun.name}'s ...")
+            return False
+        fields: tuple[Field, ...] | None = self.rt.inputs(book.name, noun.name, "get")
+        walked = [f"the {ref.noun}"]
+        for part in ref.path:
+            if fields is None:
+                return True  # inside a free-form object: any key
+            found = next((f for f in fields if f.name == part), None)
+            if found is None:
+                names = [f.name for f in fields]
+                close = closest(part, names)
+                owner = "'s ".join(walked)
+                self.error(ref.span, f'{owner} has no field "{part.replace("_", " ")}"'
                            + (f'; did you mean "{close[0]}"?' if close else ""),
-                           hint="use a three-letter ISO code such as usd, eur or jpy")
-                return None
-            if kind in ("string", "any"):
-                if field.choices and node.value not in field.choices:
-                    close = closest(node.value, field.choices)
-                    self.error(node.span, f'"{node.value}" is not a valid {field.name}'
-                               + (f'; did you mean "{close[0]}"?' if close else ""),
-                               hint="one of: " + ", ".join(field.choices))
-                    return None
-                return node.value
-            return self.wrong_type(node, field)
-        if isinstance(node, ast.Boolean):
-            return node.value if kind in ("boolean", "any") else self.wrong_type(node, field)
-        if isinstance(node, ast.Number):
-            if kind == "integer" or kind == "timestamp":
-                if not isinstance(node.value, int):
-                    self.error(node.span, f'"{field.name}" takes a whole number, not '
-                               f"{node.raw}", hint="amounts are in the smallest unit "
-                               "(cents); write $15.00 or 15.00 usd for money")
-                    return None
-                if node.value < 0 and field.name in _AMOUNT_FIELDS:
-                    self.error(node.span, f'"{field.name}" cannot be negative')
-                    return None
-                if abs(node.value) >= 2**63:
-                    self.error(node.span, f"{node.raw} is too large")
-                    return None
-                return node.value
-            if kind in ("number", "any"):
-                return node.value
-            return self.wrong_type(node, field)
-        if isinstance(node, (ast.Date, ast.DateTime)):
-            if kind not in ("timestamp", "any", "integer"):
-                return self.wrong_type(node, field)
-            moment = node.value
-            if isinstance(moment, datetime.datetime):
-                stamp = moment.replace(tzinfo=datetime.UTC)
-            else:
-                stamp = datetime.datetime(moment.year, moment.month, moment.day,
-                                          tzinfo=datetime.UTC)
-            return int(stamp.timestamp())
-        return self.wrong_type(node, field)
-
-    def wrong_type(self, node: Any, field: Field) -> None:
-        wanted = _TYPE_WORDS.get(field.type, field.type)
-        got = _TYPE_WORDS.get(type(node).__name__.lower(), "this value")
-        hint = None
-        if isinstance(node, ast.Number) and field.type == "string":
-            hint = f'put it in quotes: "{node.raw}"'
-        elif field.choices:
-            hint = "one of: " + ", ".join(field.choices)
-        self.error(node.span, f'"{field.name}" takes {wanted}, not {got} {node.raw}', hint=hint)
-        return None
-
-    def money(self, node: ast.Money, currency: str | None) -> int | None:
-        written = node.currency
-        if node.symbol and not written:
-            options = SYMBOLS.get(node.symbol, ())
-            written = currency if currency in options else node.assumed_currency
-        if written and currency and written != currency:
-            self.error(node.span, f"{node.raw} is in {written.upper()} but the currency is "
-                       f'"{currency}"', hint="make them agree, or write a plain number in "
-                       "the smallest unit")
-            return None
-        code = written or currency
-        if code is None:
-            self.error(node.span, f"{node.raw}: which currency?",
-                       hint="write it like 15.00 usd")
-            return None
-        if node.amount < 0:
-            self.error(node.span, f"{node.raw}: amounts cannot be negative")
-            return None
-        try:
-            units = minor_units(node.amount, code)
-        except MoneyError as exc:
-            self.error(node.span, f"{node.raw}: {exc}",
-                       hint=None if code in DECIMALS else "use an ISO code such as usd, eur, "
-                       "jpy")
-            return None
-        if units >= 2**63:
-            # no service stores an amount past a 64-bit integer; it would only fail there
-            self.error(node.span, f"{node.raw} is too large")
-            return None
-        return units
+                           hint=None if close else
+                           f"kbooks procedures {book.name} lists what {_article(noun.name)} "
+                           f"{noun.name} has")
+                return False
+            walked.append(part.replace("_", " "))
+            if found.type != "object" and part != ref.path[-1]:
+                owner = "'s ".join(walked)
+                related = noun.relation(part) or next(
+                    (r for r in noun.relations if r.field == part), None)
+                self.error(ref.span, f"{owner} is {_TYPE_WORDS.get(found.type, found.type)}"
+                           + (" (an id)" if related else "") + ", with no fields of its own",
+                           hint=(f"get the {related.noun} first: get {_article(related.noun)}"
+                                 f" {related.noun} with the id is the {ref.noun}'s {part}"
+                                 if related else None))
+                return False
+            fields = found.children if found.type == "object" else ()
+        return True
 
 
 _AMOUNT_FIELDS = {"amount", "unit_amount", "amount_due", "amount_paid"}
+#: The help of a field inside a free-form object (metadata): any key, text values.
+_FREE_FORM = "metadata"
 _TYPE_WORDS = {
     "string": "text", "integer": "a whole number", "number": "a number",
     "boolean": "true or false", "timestamp": "a date", "object": "named fields (the X's Y is)",
     "list": "a list", "text": "text", "money": "money", "date": "a date", "datetime": "a date",
+    "plain": "the value",
 }
+GET_WORDS_MAP = {word: "get" for word in GET_WORDS}
+
+
+def _whole_day(path: tuple[str, ...], op: str, start: int) -> Any:
+    """A date compared with a moment: ``is`` means any time that day (UTC), ``is
+    before`` before it begins, ``is after`` after it ends."""
+    end = start + _DAY
+    if op == "is":
+        return And((Condition(path, ">=", start), Condition(path, "<", end)))
+    if op == "is not":
+        return Or((Condition(path, "<", start), Condition(path, ">=", end)))
+    if op == ">":
+        return Condition(path, ">=", end)
+    if op == "<=":
+        return Condition(path, "<", end)
+    return Condition(path, op, start)  # "<" before it begins, ">=" from its start
 
 
 def _article(word: str) -> str:
@@ -596,6 +1064,51 @@ def _whose_value_span(node: ast.Where) -> ast.Span | None:
     return node.value.span if isinstance(node, ast.Condition) else None
 
 
+def given_inputs(inputs: Mapping[str, Any]) -> list[_Given]:
+    """Keyword inputs from Python (or ``kbooks call``) as a command's inputs: field names
+    in any case and spacing, dotted (``metadata.plan``) or nested mappings for fields of
+    fields; ``None`` leaves an input out."""
+    from .runtime import field_key
+
+    found: list[_Given] = []
+
+    def add(path: tuple[str, ...], value: Any, written: str) -> None:
+        if value is None:
+            return
+        if isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value):
+            for key, inner in value.items():
+                add((*path, field_key(key)), inner, f"{written}.{key}")
+            return
+        found.append(_Given(path, value, None, None, written))
+
+    for key, value in inputs.items():
+        add(tuple(field_key(part) for part in str(key).split(".")), value, str(key))
+    return found
+
+
+def check_one(runtime: Runtime, command: ast.Command, inputs: Mapping[str, Any],
+              given: Iterable[str]) -> Step:
+    """Check one command called from Python or the command line, with ``inputs`` given as
+    values rather than written; :class:`InvalidCall` names every problem."""
+    checker = Checker(runtime, ast.Automation("<call>", (command,), (command.text,)),
+                      given, placeless=True)
+    step = checker.check_command(0, command, given_inputs(inputs))
+    if checker.errors:
+        text = command.text.strip()
+
+        def said(error: LanguageError) -> str:
+            field = getattr(error, "field", None)
+            return (f"({field}) " if field else "") + error.message
+
+        first = checker.errors[0]
+        field = getattr(first, "field", None)
+        rest = "".join(f"; {said(e)}" for e in checker.errors[1:])
+        raise InvalidCall(f"{text}{f' ({field})' if field else ''}: {first.message}{rest}",
+                          hint=first.hint)
+    assert step is not None
+    return step
+
+
 def find_procedure(runtime: Runtime, text: str) -> Procedure:
     """The procedure an English command names, however it is worded ("update the note",
     "add an item to the invoice", "get every customer from stripe"). Raises
@@ -604,8 +1117,6 @@ def find_procedure(runtime: Runtime, text: str) -> Procedure:
 
     command = parse_command(text)
     if command.whose is not None or command.inputs:
-        from .model import InvalidCall
-
         raise InvalidCall(f"{text!r} has conditions or inputs; a procedure name has none",
                           hint="pass them as keyword arguments, or run the text with "
                           "Runtime.run")
@@ -626,4 +1137,5 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     return Checker(runtime, automation, given, columns).check()
 
 
-__all__ = ["Checker", "Ref", "Step", "check", "find_procedure"]
+__all__ = ["Checker", "Ref", "Step", "StepInputError", "Unknown", "check", "check_one",
+           "convert", "find_procedure"]

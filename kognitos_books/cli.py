@@ -444,19 +444,18 @@ def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
 def cmd_call(args: argparse.Namespace) -> int:
     import json
 
-    from .automation import DESTRUCTIVE, NeedsConfirmation
+    from .automation import NeedsConfirmation
     from .model import Record
 
     rt = _runtime(args)
     inputs = parse_inputs(args.inputs)
-    proc = rt.procedure(args.procedure)
-    # the same rule as for a run's steps: nothing is sent until it is confirmed
-    if (proc.verb in DESTRUCTIVE and not args.yes and rt.connect(proc.book).mode == "live"
-            and not _confirm(f"This will {proc.verb} on a LIVE connection ({proc.book}). "
-                             "Continue?")):
-        raise NeedsConfirmation(f"{proc.verb} on a live connection needs confirmation",
-                                hint="run again with --yes to confirm")
-    result = rt.call(args.procedure, **inputs)
+    try:
+        result = rt.call(args.procedure, inputs, yes=args.yes)
+    except NeedsConfirmation as exc:
+        # the same rule as for a run's steps: nothing is sent until it is confirmed
+        if not _confirm(exc.question):
+            raise
+        result = rt.call(args.procedure, inputs, yes=True)
     records = [result] if isinstance(result, Record) else list(result or [])
     for record in records:
         if args.json:

@@ -150,9 +150,11 @@ _WRITES = {
     "start_step": "INSERT INTO steps (run_id, row, step, line, command, idempotency_key, "
                   "state, started) VALUES (?, ?, ?, ?, ?, ?, 'started', ?) "
                   "ON CONFLICT(run_id, row, step) DO UPDATE SET state='started', "
-                  "started=excluded.started, error=NULL",
+                  "started=excluded.started, error=NULL, "
+                  "idempotency_key=excluded.idempotency_key",
     "finish_step": "UPDATE steps SET state=?, noun=?, record_id=?, result=?, error=?, "
                    "finished=? WHERE run_id=? AND row=? AND step=?",
+    "set_text": "UPDATE runs SET source=?, text=? WHERE id=?",
 }
 
 
@@ -617,6 +619,10 @@ class Journal:
             self._later("finish_run", (state, time.time(), error, run_id), soon=True)
             self._ended.add(run_id)
 
+    def set_text(self, run_id: str, source: str, text: str) -> None:
+        """Record the automation a resume goes on with (an edited one)."""
+        self._later("set_text", (source, text, run_id))
+
     def run(self, run_id: str) -> RunInfo | None:
         for info in self._runs("WHERE r.id = ?", (run_id,)):
             return info
@@ -631,7 +637,8 @@ class Journal:
             "SELECT r.id, r.source, r.state, r.started, r.finished, r.connection, r.mode, "
             "r.error, r.text, r.options, "
             "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id AND s.state='succeeded'), "
-            "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id AND s.state='failed'), "
+            "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id "
+            "AND s.state IN ('failed', 'refused')), "
             f"r.owner FROM runs r {tail}", args)
         for row in rows:
             state = row[2]

@@ -35,6 +35,7 @@ __all__ = [
     "Problem",
     "Procedure",
     "Record",
+    "Relation",
     "Secret",
     "Setting",
     "UnknownProcedure",
@@ -174,6 +175,11 @@ class BookError(KbooksError):
     status: int | None = None
     hint: str | None = None
     retryable: bool = attrs.field(default=False, kw_only=True)
+    #: The service answered and refused the request outright (bad input, a missing record,
+    #: a declined card): it took no effect, so sending it again after fixing the cause may
+    #: carry a new idempotency key. False when the outcome is unknown (the answer was lost,
+    #: a server error) or the refusal is passing (``retryable``).
+    refused: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         Exception.__init__(self, self.message)
@@ -252,12 +258,28 @@ class Field:
 
 
 @attrs.frozen
+class Relation:
+    """How a record names a record of another noun: an invoice names its customer in its
+    ``customer`` field.
+
+    ``get all invoices for the customer`` then selects by that field (``customer is the
+    customer's id``), ``create an invoice for the customer`` sets it, and ``the customer's
+    invoices`` reads the other way. ``field`` must be a field that ``get`` may name; the
+    book should make it a filter its service applies (one request a page).
+    """
+
+    noun: str
+    field: str
+
+
+@attrs.frozen
 class Noun:
     """A kind of record a book knows: ``customer``, ``invoice``, ...
 
     ``verbs`` are the duties it supports. ``id_prefix`` lets the host reject an id that
     belongs to another kind of record before sending anything. ``parent`` names the noun
     this one is added to with ``add`` (an invoice item is added to an invoice).
+    ``relations`` name the other nouns its records point to (see :class:`Relation`).
     """
 
     name: str
@@ -266,7 +288,15 @@ class Noun:
     id_prefix: str | None = None
     aliases: tuple[str, ...] = ()
     parent: str | None = None
+    relations: tuple[Relation, ...] = ()
     help: str = ""
+
+    def relation(self, noun: str) -> Relation | None:
+        """The relation to ``noun``, or None when records of this noun do not name one."""
+        for relation in self.relations:
+            if relation.noun == noun:
+                return relation
+        return None
 
 
 @attrs.frozen

@@ -42,10 +42,10 @@ from .model import (
     Connection,
     CredentialsRejected,
     Field,
-    Filter,
     InvalidCall,
     NotConnected,
     Noun,
+    Or,
     Plan,
     Problem,
     Procedure,
@@ -129,6 +129,7 @@ class Runtime:
         self._generation = -1
         self._procedures: dict[tuple[str | None, bool], list[Procedure]] = {}
         self._named: dict[str, Procedure] = {}
+        self._commands: dict[str, Any] = {}
         self._checked: OrderedDict[tuple[Any, ...], list[Step]] = OrderedDict()
         self._checked_lock = threading.Lock()
 
@@ -151,6 +152,7 @@ class Runtime:
         if self.plugins.generation != self._generation:
             self._procedures = {}
             self._named = {}
+            self._commands = {}
             self._inputs = {}
             with self._checked_lock:
                 self._checked.clear()
@@ -303,24 +305,32 @@ class Runtime:
         first = next(iter(secrets.values()), None)
         return _evolve(conn, book=book.name, name=name, masked=first.masked if first else "")
 
-    def connect(self, book: str, *, verify: bool = False) -> Connection:
+    def connect(self, book: str, *, verify: bool = False,
+                connection: str | None = None) -> Connection:
         """The connection to ``book``, made on first use. Stored credentials were verified
         when installed, so nothing is sent here; pass ``verify=True`` to check them again.
+        ``connection`` names the stored connection (default: the runtime's, else the
+        book's default).
 
         Environment variables ``KBOOKS_<BOOK>_<FIELD>`` override the stored values; when
         they provide every credential no stored connection is needed.
         """
         desc = self.book(book)
-        if desc.name in self._connections and not verify:
-            return self._connections[desc.name]
-        stored = self.store.get(desc.name, self.connection_name)
-        if self.connection_name and stored is None:
+        wanted = connection or self.connection_name
+        known = self._connections.get(desc.name)
+        if known is not None and not verify and wanted in (None, known.name):
+            return known
+        stored = self.store.get(desc.name, wanted)
+        if wanted and stored is None and wanted == "environment" and all(
+                os.environ.get(env_name(desc.name, c.name)) for c in desc.credentials):
+            wanted = None  # a run made with the environment's credentials, resumed so
+        if wanted and stored is None:
             # A connection asked for by name is never stood in for by another one, nor by
             # the environment: the name says which account is meant.
             raise NotConnected(
-                f"the book {desc.name} has no connection named {self.connection_name!r}",
+                f"the book {desc.name} has no connection named {wanted!r}",
                 hint=f"kbooks connections lists them; add it with: kbooks install "
-                f"{desc.name} --connection {self.connection_name}")
+                f"{desc.name} --connection {wanted}")
         secrets: dict[str, Secret] = dict(stored.credentials) if stored else {}
         for cred in desc.credentials:
             value = os.environ.get(env_name(desc.name, cred.name))
@@ -332,11 +342,11 @@ class Runtime:
                 f"the connection {desc.name}/{stored.name} has no {missing[0]}",
                 hint=f"install it again: kbooks install {desc.name} --connection {stored.name}")
         if missing:
-            which = f" named {self.connection_name!r}" if self.connection_name else ""
+            which = f" named {wanted!r}" if wanted else ""
             raise NotConnected(
                 f"the book {desc.name} has no connection{which}",
                 hint=f"run: kbooks install {desc.name}"
-                + (f" --connection {self.connection_name}" if self.connection_name else ""),
+                + (f" --connection {wanted}" if wanted else ""),
             )
         for cred in desc.credentials:
             problem = cred.problem(secrets[cred.name].reveal())
@@ -355,80 +365,69 @@ class Runtime:
 
     # ------------------------------------------------------------------ calling
 
-    def call(self, procedure: str, /, *, connection: Connection | None = None,
-             **inputs: Any) -> Any:
-        """Call a procedure by English name or id with keyword inputs.
+    def call(self, procedure: str, inputs: Mapping[str, Any] | None = None, /, *,
+             connection: Connection | None = None, yes: bool = False,
+             **more: Any) -> Any:
+        """Call a procedure by English name or id with keyword inputs (or a mapping of
+        them, for inputs named like this method's own options).
 
-        ``get`` inputs become ``is`` conditions (``email=...``), or name one record
-        (``id=...``). Returns a :class:`Record`, or for list procedures a lazy iterable of
-        records. The result is remembered under its noun.
+        ``procedure`` is a procedure's id (``stripe_pay.customer.create``) or one English
+        command in any wording the language accepts, conditions and targets included
+        (``get all invoices for the customer``). ``get`` inputs become ``is`` conditions
+        (``email=...``), or name one record (``id=...``). The inputs are checked and
+        converted exactly as the same command written in an automation would be (text
+        given for a number or a date is read as one: ``"1500"``, ``"$15.00"``,
+        ``"2025-01-31"``); :class:`InvalidCall` names every problem and nothing is sent.
+        A destructive procedure on a live connection needs ``yes=True``, else
+        :class:`~kognitos_books.automation.NeedsConfirmation` is raised, before anything is
+        sent. Returns a :class:`Record`, or for list procedures a lazy iterable of records.
+        The result is remembered under its noun.
         """
-        proc = self.procedure(procedure)
-        call = self.build_call(proc, inputs)
-        return self.dispatch(call, connection=connection)
+        step = self.prepare(procedure, {**(inputs or {}), **more})
+        call = step.call(self._remembered, f"kbooks-{os.urandom(16).hex()}")
+        return self.dispatch(call, connection=connection, yes=yes, checked=not step.has_refs)
+
+    def prepare(self, procedure: str, inputs: Mapping[str, Any]) -> Step:
+        """The checked step for calling ``procedure`` with ``inputs`` (see :meth:`call`);
+        the runtime's remembered records stand for "the NOUN". Sends nothing."""
+        from .checker import check_one
+        from .language.errors import LanguageError
+
+        command = self._commands.get(procedure)
+        if command is None:
+            from .language.parser import parse_command
+
+            try:
+                proc = self.procedure(procedure)
+                text = proc.english if procedure == proc.id else procedure
+            except InvalidCall:
+                text = procedure  # a command with its own conditions or inputs
+            try:
+                command = parse_command(text)
+            except LanguageError as exc:
+                raise InvalidCall(f"{procedure!r} is not one command: {exc.message}",
+                                  hint=exc.hint) from None
+            if len(self._commands) >= NAMES_KEPT:
+                self._commands.clear()
+            self._commands[procedure] = command
+        return check_one(self, command, inputs, given=self.context)
 
     def build_call(self, proc: Procedure, inputs: Mapping[str, Any],
                    idempotency_key: str | None = None) -> Call:
         """Turn keyword inputs into a checked :class:`Call` (nothing is sent)."""
-        given = {field_key(k): v for k, v in inputs.items()}
-        book = self.book(proc.book)
-        noun = book.noun(proc.noun)
-        assert noun is not None
-        accepted = self.inputs(book.name, noun.name, proc.verb)
-        # "id" names the record acted on; on create it is an id of one's choosing, if any
-        record_id = given.pop("id", None) if proc.verb != "create" else None
-        target_id = None
-        if proc.verb == "add" and noun.parent:
-            target_id = given.pop(noun.parent.replace(" ", "_"), None)
-            if target_id is None:
-                target_id = self._remembered_id(noun.parent, proc)
-        elif proc.verb not in ("get", "create") and record_id is None:
-            record_id = self._remembered_id(noun.name, proc)
-        self._check_inputs(proc, given, accepted)
-        where: Filter | None = None
-        fields: dict[str, Any] = {}
-        if proc.verb == "get":
-            conditions = tuple(Condition(tuple(k.split(".")), "is", v) for k, v in given.items())
-            where = conditions[0] if len(conditions) == 1 else (And(conditions)
-                                                                  if conditions else None)
-        else:
-            fields = given
-        call = Call(book=book.name, verb=proc.verb, noun=noun.name, id=record_id, where=where,
-                    fields=fields, many=proc.many,
-                    idempotency_key=idempotency_key or f"kbooks-{os.urandom(16).hex()}",
-                    target_id=target_id)
-        problems = self.plugins.call(book.name, "check_call", call=call) or []
-        if problems:
-            raise invalid_call(proc, problems)
-        return call
+        step = self.prepare(proc.id, inputs)
+        return step.call(self._remembered,
+                         idempotency_key or f"kbooks-{os.urandom(16).hex()}")
 
-    def _remembered_id(self, noun: str, proc: Procedure) -> str:
-        remembered = self.context.get(noun)
-        if isinstance(remembered, Record) and remembered.id:
-            return remembered.id
-        raise InvalidCall(
-            f"{proc.english}: no {noun} to act on",
-            hint=f"pass {noun.replace(' ', '_')}=... / id=..., or get or create {_article(noun)}"
-            f" {noun} first",
-        )
-
-    def _check_inputs(self, proc: Procedure, given: Mapping[str, Any],
-                      accepted: Iterable[Field]) -> None:
-        by_name = {f.name: f for f in accepted}
-        for key in given:
-            top = key.split(".")[0]
-            if top not in by_name:
-                close = difflib.get_close_matches(top, list(by_name), n=3)
-                raise InvalidCall(
-                    f"{proc.english}: unknown input {top!r}"
-                    + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
-                       else ""),
-                    hint=f"kbooks procedures {proc.book} lists every input",
-                )
-        if proc.verb != "get":
-            missing = [f.name for f in accepted if f.required and f.name not in given]
-            if missing:
-                raise InvalidCall(f"{proc.english}: missing required input {missing[0]!r}")
+    def _remembered(self, ref: Any) -> Any:
+        """What a reference names among the records this runtime remembers."""
+        current: Any = self.context.get(ref.noun)
+        for part in ref.path:
+            data = current.data if isinstance(current, Record) else current
+            if not isinstance(data, Mapping) or part not in data:
+                return None
+            current = data[part]
+        return current
 
     def plan(self, call: Call) -> Plan | None:
         """What ``call`` would send, from the book's ``plan_call`` hook (None if the book
@@ -437,12 +436,30 @@ class Runtime:
                                  connection=self._connections.get(call.book))
 
     def dispatch(self, call: Call, *, connection: Connection | None = None,
-                 remember: bool = True) -> Any:
-        """Send a checked call to its book (and remember the result, unless told not to)."""
+                 remember: bool = True, yes: bool = False, checked: bool = False) -> Any:
+        """Send a call to its book (and remember the result, unless told not to).
+
+        Every road ends here, so the last checks are made here, before anything is sent:
+        the book's ``check_call`` (unless the call is ``checked`` already: built from
+        literals the checker saw), and, for a destructive verb on a live connection,
+        ``yes`` (else :class:`~kognitos_books.automation.NeedsConfirmation`).
+        """
         conn = connection or self.connect(call.book)
         hook = hook_for(call.verb)
         if not self.plugins.implements(call.book, hook):
             raise InvalidCall(f"the book {call.book} cannot {call.verb} a {call.noun}")
+        if not checked:
+            problems = self.plugins.call(call.book, "check_call", call=call) or []
+            if problems:
+                raise invalid_call(call, problems)
+        if not yes and conn.mode == "live" and call.verb in DESTRUCTIVE:
+            noun = call.noun
+            raise NeedsConfirmation(
+                f"{call.verb} {_article(noun)} {noun} on a LIVE connection "
+                f"({call.book}/{conn.name}) needs confirmation",
+                hint="confirm with --yes (kbooks), or yes=True (Runtime.call)",
+                question=f"This will {call.verb} {_article(noun)} {noun} on a LIVE "
+                f"connection ({call.book}/{conn.name}). Continue?")
         result = self.plugins.call(call.book, hook, connection=conn, call=call)
         if remember:
             self.remember(call, result)
@@ -514,6 +531,8 @@ class Runtime:
             for row in rows:
                 columns.intersection_update(row)
         steps = self.check(text, source_name=source_name, given=given, columns=columns)
+        if rows:
+            self.check_rows(steps, rows)
         if not steps:
             from .language.errors import LanguageError
 
@@ -534,11 +553,20 @@ class Runtime:
                on_step: Callable[[StepResult], None] | None = None,
                on_progress: Callable[[Progress], None] | None = None,
                on_start: Callable[[dict[str, str], bool], None] | None = None,
-               retry: RetryPolicy | None = None) -> RunResult:
+               retry: RetryPolicy | None = None, text: str | None = None,
+               source_name: str | None = None) -> RunResult:
         """Finish a run that stopped: steps the journal records as succeeded are not sent
         again (their results are restored); the others run with the same idempotency keys,
-        so a step that was in flight when the run died is not done twice. A run that
-        another process is still running is refused. ``retry`` defaults to the run's own."""
+        so a step that was in flight when the run died is not done twice. A step the
+        service refused outright took no effect: it is sent with a new key, so that once
+        its cause is fixed it is not answered with the old refusal. A run that another
+        process is still running is refused. ``retry`` defaults to the run's own.
+
+        The run goes on with the connections it ran on (a different ``connection`` given
+        to this runtime, a connection that now holds another key or that changed between
+        test and live mode is refused, with the reason). ``text`` is the automation
+        edited: allowed when every step that took effect, or may have, is unchanged.
+        """
         info = self.journal.run(run_id)
         if info is None:
             raise ConfigurationError(f"no run {run_id!r} in the journal",
@@ -549,26 +577,117 @@ class Runtime:
             raise ConfigurationError(f"run {run_id} is running in another process",
                                      hint="wait for it to finish; kbooks runs shows its state")
         rows = info.options.get("rows")
-        steps = self.check(info.text, source_name=info.source,
-                           given=("row",) if rows is not None else ())
+        given = ("row",) if rows is not None else ()
+        edited = text is not None and text != info.text
+        text = text if text is not None and edited else info.text
+        steps = self.check(text,
+                           source_name=(source_name or info.source) if edited else info.source,
+                           given=given)
+        done = self.journal.steps(run_id)
+        if edited:
+            _same_steps_done(run_id, info.text, steps, done)
         restored: dict[tuple[int, int], Any] = {}
-        for done in self.journal.steps(run_id):
-            step = steps[done.step - 1] if 0 < done.step <= len(steps) else None
-            if (done.state == "succeeded" and step is not None and step.verb != "get"
-                    and done.result is not None):
-                restored[(done.row, done.step)] = Record(step.book, done.noun or step.noun,
-                                                         done.record_id, done.result)
+        keys: dict[tuple[int, int], str] = {}
+        for entry in done:
+            step = steps[entry.step - 1] if 0 < entry.step <= len(steps) else None
+            if (entry.state == "succeeded" and step is not None and step.verb != "get"
+                    and entry.result is not None):
+                restored[(entry.row, entry.step)] = Record(step.book, entry.noun or step.noun,
+                                                           entry.record_id, entry.result)
+            elif entry.state == "refused":
+                keys[(entry.row, entry.step)] = next_key(entry.idempotency_key)
+        self._reconnect(info, {s.book for s in steps})
         if retry is None and "retries" in info.options:
             retry = RetryPolicy(int(info.options["retries"]),
                                 float(info.options.get("retry_delay", RetryPolicy().delay)))
-        return self._execute(steps, text=info.text, source_name=info.source, run_id=run_id,
+        if edited:
+            self.journal.set_text(run_id, source_name or info.source, text)
+        return self._execute(steps, text=text,
+                             source_name=(source_name or info.source) if edited
+                             else info.source, run_id=run_id,
                              dry_run=False, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
                              concurrency=_concurrency(info.options.get("concurrency", 1)),
                              rate=info.options.get("rate"),
                              fail_fast=bool(info.options.get("fail_fast")), journal=True,
                              restored=restored, resuming=True, on_start=on_start,
-                             retry=retry)
+                             retry=retry, keys=keys)
+
+    def _reconnect(self, info: Any, books: Iterable[str]) -> None:
+        """Connect each book of a resumed run with the connection the run used, refusing
+        what would carry on in another account or mode."""
+        journaled: dict[str, Any] = dict(info.options.get("connections") or {})
+        for book in sorted(books):
+            name = self.book(book).name
+            used = journaled.get(name)
+            if used is None and info.connection:
+                # (a run journaled before connections were kept per book)
+                used = {"name": info.connection, "mode": info.mode}
+            if used is None:
+                continue
+            if self.connection_name and self.connection_name != used["name"]:
+                raise ConfigurationError(
+                    f"run {info.id} ran on the connection {name}/{used['name']}; it cannot "
+                    f"go on with {name}/{self.connection_name} (another account may hold "
+                    "none of what it did)",
+                    hint=f"resume it without --connection: kbooks run --resume {info.id}")
+            conn = self.connect(name, connection=used["name"])
+            if used.get("mode") and conn.mode != used["mode"]:
+                raise ConfigurationError(
+                    f"run {info.id} ran in {used['mode']} mode; the connection "
+                    f"{name}/{conn.name} is now in {conn.mode} mode, and a resume never "
+                    "changes mode", hint="start a new run instead")
+            if used.get("masked") and conn.masked != used["masked"]:
+                raise ConfigurationError(
+                    f"run {info.id} ran with the key {used['masked']}; the connection "
+                    f"{name}/{conn.name} now holds {conn.masked}, maybe another account",
+                    hint=f"install the key it ran with again (kbooks install {name} "
+                    f"--connection {conn.name}), or start a new run")
+
+    def check_rows(self, steps: Sequence[Step], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Check every row's values where the steps use them (``the row's COLUMN``), as
+        if each had been written in the automation: converted for its input, an id of the
+        right kind, text not too long, nothing needed left empty. Raises
+        :class:`InvalidRows` naming every problem (at most :data:`ROW_PROBLEMS_SHOWN`), before
+        any row runs."""
+        from .checker import StepInputError, Unknown
+
+        using = [s for s in steps if any(r.noun == "row" for r in s.refs())]
+        problems: list[str] = []
+        count = 0
+        for number, row in enumerate(rows, 1):
+            def cell(ref: Any, row: Mapping[str, Any] = row) -> Any:
+                if ref.noun != "row":
+                    return Unknown(f"<{ref.raw}>")
+                value: Any = row
+                for part in ref.path:
+                    value = value.get(part) if isinstance(value, Mapping) else None
+                return value
+
+            for step in using:
+                try:
+                    call = step.call(cell, None)
+                except StepInputError as exc:
+                    problem = exc.message
+                else:
+                    found = self.plugins.call(step.book, "check_call",
+                                              call=_known_only(call)) or []
+                    if not found:
+                        continue
+                    first = found[0]
+                    problem = (f"line {step.line}: "
+                               + (f"{first.field}: " if first.field else "") + first.message)
+                count += 1
+                if len(problems) < ROW_PROBLEMS_SHOWN:
+                    problems.append(f"row {number}, {problem}")
+                break  # one problem a row is enough to know it cannot run
+        if problems:
+            more = count - len(problems)
+            raise InvalidRows(
+                f"{count} of {len(rows)} row{'s' if len(rows) != 1 else ''} cannot run; "
+                "nothing was sent:\n  " + "\n  ".join(problems)
+                + (f"\n  ... and {more} more" if more else ""),
+                hint="fix the rows, then run again")
 
     @property
     def journal(self) -> Journal:
@@ -584,8 +703,11 @@ class Runtime:
                  rate: float | None, fail_fast: bool, journal: bool,
                  restored: Mapping[tuple[int, int], Any], resuming: bool,
                  on_start: Callable[[dict[str, str], bool], None] | None = None,
-                 retry: RetryPolicy | None = None) -> RunResult:
-        modes = {} if dry_run else {b: self.connect(b).mode for b in {s.book for s in steps}}
+                 retry: RetryPolicy | None = None,
+                 keys: Mapping[tuple[int, int], str] | None = None) -> RunResult:
+        books = sorted({s.book for s in steps})
+        conns = {} if dry_run else {b: self.connect(b) for b in books}
+        modes = {b: c.mode for b, c in conns.items()}
         if on_start is not None:
             on_start(modes, dry_run)
         live = sorted(b for b, m in modes.items() if m == "live")
@@ -608,21 +730,25 @@ class Runtime:
                 else contextlib.nullcontext())
         with held:
             if book_journal is not None and not resuming:
-                first = next(iter(modes), None)
+                first = next(iter(conns.values()), None)
                 book_journal.start_run(
                     run_id, source_name, text,
-                    connection=self._connections[first].name if first else None,
+                    connection=first.name if first else None,
                     mode=",".join(sorted(set(modes.values()))) or None,
                     options={"rows": list(map(dict, rows)) if rows is not None else None,
                              "concurrency": concurrency, "rate": rate,
                              "fail_fast": fail_fast, "retries": retry.retries,
-                             "retry_delay": retry.delay})
+                             "retry_delay": retry.delay,
+                             # what a resume must go on with (see _reconnect)
+                             "connections": {b: {"name": c.name, "mode": c.mode,
+                                                 "masked": c.masked}
+                                             for b, c in conns.items()}})
             execution = Execution(self, steps, run_id=run_id, source=source_name,
                                   dry_run=dry_run, journal=book_journal, rows=rows,
                                   restored=restored, on_step=on_step, on_progress=on_progress,
                                   concurrency=concurrency, rate=rate, fail_fast=fail_fast,
                                   context=None if resuming else self.context, retry=retry,
-                                  modes=modes)
+                                  modes=modes, keys=keys)
             try:
                 result = execution.run()
             except BaseException as exc:
@@ -648,6 +774,78 @@ class Runtime:
             self.context[noun.plural] = result
 
 
+class InvalidRows(ConfigurationError):
+    """Some rows of a bulk run hold values their steps cannot take; nothing was sent."""
+
+
+#: How many rows' problems an :class:`InvalidRows` lists.
+ROW_PROBLEMS_SHOWN = 20
+
+
+def _known_only(call: Call) -> Call:
+    """``call`` with the values a dry check does not know (:class:`Unknown`) as None, as
+    the checker shows a book the values it cannot know yet."""
+    from .checker import Unknown
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Unknown):
+            return None
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def where(item: Any) -> Any:
+        if isinstance(item, Condition):
+            return Condition(item.field, item.op, plain(item.value))
+        if isinstance(item, (And, Or)):
+            return type(item)(tuple(where(i) for i in item.items))
+        return item
+
+    return attrs.evolve(call, id=plain(call.id), target_id=plain(call.target_id),
+                        fields=plain(dict(call.fields)), where=where(call.where))
+
+
+def next_key(key: str) -> str:
+    """The idempotency key for sending a refused step once more: ``...-s3`` becomes
+    ``...-s3-a2``, then ``-a3``."""
+    base, sep, attempt = key.rpartition("-a")
+    if sep and attempt.isdigit():
+        return f"{base}-a{int(attempt) + 1}"
+    return f"{key}-a2"
+
+
+def _same_steps_done(run_id: str, old_text: str, steps: Sequence[Step],
+                     done: Iterable[Any]) -> None:
+    """Refuse an edited automation that changes a step that took effect, or may have."""
+    from .checker import GET_WORDS_MAP, command_source
+    from .language.parser import parse
+
+    commands = parse(old_text).commands
+    for entry in sorted(done, key=lambda e: (e.step, e.row)):
+        if entry.state not in ("started", "failed", "succeeded"):
+            continue  # refused: it took no effect, so it may change
+        index = entry.step - 1
+        if index >= len(commands):
+            continue
+        command = commands[index]
+        if GET_WORDS_MAP.get(command.verb, command.verb) == "get":
+            continue  # a read changed nothing, and is sent again anyway
+        was = command_source(command)
+        now = steps[index] if index < len(steps) else None
+        if now is None or now.source != was:
+            what = ("took effect" if entry.state == "succeeded"
+                    else "may have taken effect")
+            said = "the edited automation has no such step" if now is None else (
+                "the edited automation has there:\n    " + now.source.replace("\n", "\n    "))
+            raise ConfigurationError(
+                f"run {run_id}: step {entry.step} {what} as:\n    "
+                + was.replace("\n", "\n    ") + f"\n{said}",
+                hint="a resume may change only the steps that took no effect; keep the "
+                "steps before them as they were, or start a new run")
+
+
 def _concurrency(value: Any) -> int | None:
     """A journaled run's concurrency: a number, or None when the run chose its own."""
     return None if value is None else int(value)
@@ -657,10 +855,10 @@ def _evolve(conn: Connection, **changes: Any) -> Connection:
     return attrs.evolve(conn, **changes)
 
 
-def invalid_call(proc: Procedure, problems: list[Problem]) -> InvalidCall:
+def invalid_call(call: Call, problems: list[Problem]) -> InvalidCall:
     first = problems[0]
     where = f" ({first.field})" if first.field else ""
-    return InvalidCall(f"{proc.english}{where}: {first.message}", hint=first.hint)
+    return InvalidCall(f"{call.verb} {call.noun}{where}: {first.message}", hint=first.hint)
 
 
 def _unknown_procedure(name: str, close: list[str]) -> UnknownProcedure:

@@ -91,7 +91,8 @@ def describe_book() -> Book:
         ),
         nouns=tuple(
             Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
-                 aliases=row.aliases, parent=row.parent, help=row.help)
+                 aliases=row.aliases, parent=row.parent, relations=row.relations,
+                 help=row.help)
             for row in objects.OBJECTS
         ),
         help="Customers, products, prices and invoices in Stripe.",
@@ -191,6 +192,7 @@ def check_call(call: Call) -> list[Problem]:
         if key in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(key), value, key))
     problems.extend(_text_problems(call.fields))
+    problems.extend(_requirement_problems(row, call))
     conds = conditions(call.where) if call.where is not None else None
     for cond in conds or ():
         if cond.op != "is" or len(cond.field) != 1:
@@ -201,6 +203,31 @@ def check_call(call: Call) -> list[Problem]:
         elif name in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(name), cond.value, name))
     return [p for p in problems if p is not None]
+
+
+def _requirement_problems(row: StripeObject, call: Call) -> list[Problem]:
+    """Inputs Stripe needs although its params types mark them optional (see
+    :class:`~stripe_pay.objects.Requirement`)."""
+    operation = "create" if call.verb == "add" else call.verb
+    given = set(call.fields)
+    if call.verb == "add" and row.parent:
+        given.add(row.parent)
+    found = []
+    for requirement in row.requirements:
+        if requirement.operation != operation:
+            continue
+        missing = requirement.missing(given)
+        if missing is None:
+            continue
+        why = (f" when the {requirement.when[0].replace('_', ' ')} is given"
+               if requirement.when else "")
+        others = [name.replace("_", " ") for name in requirement.any_of[1:]]
+        found.append(Problem(
+            f'missing required input "{missing}"{why}: Stripe needs it to {call.verb} '
+            f"{_article(row.noun)} {row.noun}"
+            + (f" (or: {', '.join(others)})" if others else ""),
+            hint=f"add a line under the command: the {missing.replace('_', ' ')} is ..."))
+    return found
 
 
 def _text_problems(fields: Mapping[str, Any], path: tuple[str, ...] = ()) -> list[Problem]:
@@ -287,16 +314,20 @@ def plan_call(call: Call, connection: Connection | None) -> Plan:
     if call.verb == "delete" and row.delete_refusal:
         return Plan(f"refused: {row.delete_refusal}", ())
     key = f"Idempotency-Key {call.idempotency_key}" if call.idempotency_key else ""
-    if call.verb == "add" and row.parent:
-        parent = objects.find(row.parent)
-        params = form({**_params(row, "create", call), row.parent: call.target_id})
-        post = PlannedRequest("POST", row.operation("create").path, params, key)
-        known = session is not None and call.target_id in session.invoice_customers
-        if known or "customer" in call.fields or "customer_account" in call.fields:
+    target = _parent_of(row, call)
+    if target is not None:
+        parent = objects.find(row.parent or "")
+        params = _params(row, "create", call)
+        params[row.parent or ""] = target
+        needs = _needs_parent(session, params, target)
+        if session is not None:
+            _fill(session, params, target)
+        post = PlannedRequest("POST", row.operation("create").path, form(params), key)
+        if not needs:
             return Plan("add", (post,))
-        get = PlannedRequest("GET", parent.operation("retrieve").url_path(call.target_id),
-                             note=f"learn the {row.parent}'s customer, unless this "
-                                  f"connection has already seen the {row.parent}")
+        get = PlannedRequest("GET", parent.operation("retrieve").url_path(target),
+                             note=f"learn the {row.parent}'s customer and currency, unless "
+                                  f"this connection has already seen the {row.parent}")
         return Plan("add", (get, post))
     op = row.operation(call.verb)
     params = form(_params(row, call.verb, call))
@@ -419,7 +450,10 @@ def _write(connection: Connection, call: Call, operation: str, *ids: str) -> Rec
 @hookimpl
 def create(connection: Connection, call: Call) -> Record:
     """``POST /v1/<objects>`` with the inputs (and the noun's defaults: an invoice is
-    ``send_invoice`` due in 30 days unless told otherwise)."""
+    ``send_invoice`` due in 30 days unless told otherwise). An invoice item created with
+    its invoice named is added to it (see :func:`invoice_action`)."""
+    if _parent_of(objects.find(call.noun), call) is not None:
+        return _add(connection.client, objects.find(call.noun), call)
     return _write(connection, call, "create")
 
 
@@ -463,23 +497,60 @@ def invoice_action(connection: Connection, call: Call) -> Record:
     return session.record(row, obj)
 
 
+def _parent_of(row: StripeObject, call: Call) -> str | None:
+    """The parent (an invoice) a call adds a record to: the target of ``add``, or the
+    parent named among a create's inputs."""
+    if not row.parent:
+        return None
+    if call.verb == "add":
+        return call.target_id or call.id
+    named = call.fields.get(row.parent) if call.verb == "create" else None
+    return named if isinstance(named, str) else None
+
+
+def _needs_parent(session: StripeSession | None, params: Mapping[str, Any],
+                  target: str) -> bool:
+    """Whether adding needs the parent fetched first: to learn its customer, or its
+    currency for an amount given without one, unless this connection has seen it."""
+    wants_customer = "customer" not in params and "customer_account" not in params
+    wants_currency = _wants_currency(params)
+    if not (wants_customer or wants_currency):
+        return False
+    if session is None:
+        return True
+    return ((wants_customer and target not in session.invoice_customers)
+            or (wants_currency and target not in session.invoice_currencies))
+
+
+def _wants_currency(params: Mapping[str, Any]) -> bool:
+    return "amount" in params and "currency" not in params and not any(
+        name in params for name in ("price", "pricing", "price_data"))
+
+
+def _fill(session: StripeSession, params: dict[str, Any], target: str) -> None:
+    """Take what an item added to ``target`` leaves out from the invoice, as seen: its
+    customer, and its currency for an amount (an item is in its invoice's currency)."""
+    if ("customer" not in params and "customer_account" not in params
+            and target in session.invoice_customers):
+        params["customer"] = session.invoice_customers[target]
+    if _wants_currency(params) and target in session.invoice_currencies:
+        params["currency"] = session.invoice_currencies[target]
+
+
 def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
     if not row.parent:
         raise BookError(f"{_article(row.noun)} {row.noun} is not added to anything")
     parent = objects.find(row.parent)
-    target = call.target_id or call.id
+    target = _parent_of(row, call)
     if target is None:
         raise BookError(f"no {row.parent} to add the {row.noun} to")
     _refuse_if_finalized(session, target, "add")
     params = _params(row, "create", call)
     params[row.parent] = target
-    if "customer" not in params and "customer_account" not in params:
-        customer = session.invoice_customers.get(target)
-        if customer is None:
-            invoice = session.record(parent, session.send(parent, "retrieve", target))
-            _refuse_if_finalized(session, target, "add")
-            customer = invoice.get("customer")
-        params["customer"] = customer
+    if _needs_parent(session, params, target):
+        session.record(parent, session.send(parent, "retrieve", target))
+        _refuse_if_finalized(session, target, "add")
+    _fill(session, params, target)
     obj = session.send(row, "create", params=params, idempotency_key=call.idempotency_key,
                        hint=_refusal_hint("add", row.noun))
     _wrote(session, row)

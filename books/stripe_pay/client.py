@@ -141,6 +141,15 @@ def _passing(status: int | None, headers: Mapping[str, str] | None) -> bool:
     return status is not None and (status in (409, 429) or status >= 500)
 
 
+def _refused(status: int | None, headers: Mapping[str, str] | None) -> bool:
+    """Whether Stripe refused a request outright, so that it took no effect: a 4xx answer
+    other than a conflict (409) or a rate limit (429) that Stripe does not call worth
+    retrying. (Stripe keeps such an answer under the idempotency key for 24 hours, so the
+    same request with the same key would only be refused again.)"""
+    return (status is not None and 400 <= status < 500 and status not in (409, 429)
+            and not _passing(status, headers))
+
+
 @attrs.frozen
 class Page:
     """The first answer of a list or search, and what asks for the next ones."""
@@ -169,8 +178,9 @@ class StripeSession:
     """A ready Stripe client for one connection.
 
     ``written`` holds the nouns this connection created, changed or deleted;
-    ``invoice_customers`` the customer of each invoice it has seen (an invoice's customer
-    never changes), so adding an item needs no extra request to learn it;
+    ``invoice_customers`` and ``invoice_currencies`` the customer and currency of each
+    invoice it has seen (neither ever changes), so adding an item needs no extra request
+    to learn them;
     ``finalized_invoices`` the status of each invoice it has seen leave draft (no invoice
     ever returns to draft), so what only a draft allows is refused without a request.
     ``rate_limit_retries`` is how often a 429 is waited out (see
@@ -186,6 +196,7 @@ class StripeSession:
     sdk: stripe.StripeClient = attrs.field(init=False, repr=False)
     written: set[str] = attrs.field(factory=set)
     invoice_customers: dict[str, str] = attrs.field(factory=dict, repr=False)
+    invoice_currencies: dict[str, str] = attrs.field(factory=dict, repr=False)
     finalized_invoices: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -286,6 +297,8 @@ class StripeSession:
         if data.get("object") == "invoice":
             if isinstance(data.get("customer"), str):
                 self.invoice_customers[data["id"]] = data["customer"]
+            if isinstance(data.get("currency"), str):
+                self.invoice_currencies[data["id"]] = data["currency"]
             if data.get("status") not in (None, "draft"):
                 self.finalized_invoices[data["id"]] = data["status"]
         return Record(book=BOOK, noun=row.noun, id=data.get("id"), data=data, text=text)
@@ -317,6 +330,7 @@ class StripeSession:
             status=exc.http_status,
             hint=hint,
             retryable=_passing(exc.http_status, exc.headers),
+            refused=_refused(exc.http_status, exc.headers),
         )
 
     def _scrub(self, text: str) -> str:

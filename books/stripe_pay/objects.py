@@ -17,6 +17,8 @@ from typing import Literal
 
 import attrs
 
+from kognitos_books.model import Relation
+
 #: The record duties every object has.
 RECORD_VERBS: tuple[str, ...] = ("get", "create", "update", "delete")
 
@@ -69,6 +71,28 @@ class Default:
 
 
 @attrs.frozen
+class Requirement:
+    """Inputs Stripe needs for ``operation`` although the SDK's params types mark them
+    optional (they are needed only in some cases): one of ``any_of`` must be given when
+    every field of ``when`` is and none of ``unless`` is. An ``add`` to a parent counts as
+    naming the parent (the book takes what it needs from it).
+    """
+
+    operation: str
+    any_of: tuple[str, ...]
+    when: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+    def missing(self, given: set[str]) -> str | None:
+        """The input to ask for when ``given`` (the names of the inputs) falls short."""
+        if not all(name in given for name in self.when):
+            return None
+        if any(name in given for name in self.unless + self.any_of):
+            return None
+        return self.any_of[0]
+
+
+@attrs.frozen
 class Action:
     """A verb beyond the record duties, sent as ``POST <path>/{id}<suffix>``."""
 
@@ -103,6 +127,8 @@ class StripeObject:
     actions: tuple[Action, ...] = ()
     aliases: tuple[str, ...] = ()
     parent: str | None = None
+    relations: tuple[Relation, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
     delete_refusal: str | None = None
     delete_hint: str | None = None
     defaults: tuple[Default, ...] = ()
@@ -195,6 +221,7 @@ OBJECTS: tuple[StripeObject, ...] = (
                       ListFilter("created", "created", "range")),
         search_fields=frozenset({"active", "currency", "lookup_key", "product", "type",
                                  "metadata"}),
+        relations=(Relation("product", "product"),),
         delete_refusal="a price cannot be deleted; archive it by updating active to false",
         delete_hint='update a price in stripe with the id is "price_..." and the active is'
                     " false",
@@ -212,6 +239,10 @@ OBJECTS: tuple[StripeObject, ...] = (
                                  "receipt_number", "status", "subscription", "total",
                                  "metadata"}),
         actions=_INVOICE_ACTIONS,
+        relations=(Relation("customer", "customer"),),
+        requirements=(
+            Requirement("create", ("customer", "customer_account"), unless=("from_invoice",)),
+        ),
         defaults=(
             # Invoices are sent to be paid by the customer unless told otherwise, so that
             # "send the invoice" works (Stripe sends only send_invoice invoices).
@@ -233,6 +264,13 @@ OBJECTS: tuple[StripeObject, ...] = (
                       ListFilter("created", "created", "range")),
         aliases=("item", "items"),
         parent="invoice",
+        relations=(Relation("customer", "customer"), Relation("invoice", "invoice")),
+        # An item added to an invoice takes its customer and currency from the invoice.
+        requirements=(
+            Requirement("create", ("customer", "customer_account"), unless=("invoice",)),
+            Requirement("create", ("currency",), when=("amount",),
+                        unless=("invoice", "price", "pricing", "price_data")),
+        ),
         help="one line of an invoice",
     ),
 )

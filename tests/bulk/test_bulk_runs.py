@@ -94,13 +94,14 @@ def test_cli_absorbs_429s_and_reports_no_error(sandbox, files):
 def test_failed_rows_are_reported_and_journaled_and_the_others_done(sandbox, files,
                                                                     tmp_path):
     bad = {3, 16}
-    with_balance = "create a customer in stripe with\n  the email is the row's email\n" \
-                   "  the balance is the row's balance\n"
-    kog = tmp_path / "balance.kog"
-    kog.write_text(with_balance)
-    csv = tmp_path / "balance.csv"
-    csv.write_text("email,balance\n" + "".join(
-        f"{r['email']},{'lots' if i in bad else i}\n" for i, r in enumerate(ROWS)))
+    # a value only Stripe knows to refuse (invoice prefixes are uppercase letters and digits)
+    with_prefix = "create a customer in stripe with\n  the email is the row's email\n" \
+                  "  the invoice prefix is the row's prefix\n"
+    kog = tmp_path / "prefix.kog"
+    kog.write_text(with_prefix)
+    csv = tmp_path / "prefix.csv"
+    csv.write_text("email,prefix\n" + "".join(
+        f"{r['email']},{'lots' if i in bad else f'ROW{i:02d}'}\n" for i, r in enumerate(ROWS)))
     out = subprocess.run([kbooks_exe(), "run", str(kog), "--each", str(csv), "--json",
                           "--rate", "0"],
                          capture_output=True, text=True, timeout=60, env=dict(os.environ))
@@ -110,15 +111,35 @@ def test_failed_rows_are_reported_and_journaled_and_the_others_done(sandbox, fil
     assert summary["failed_rows"] == [4, 17] and summary["rows"] == 30
     failures = [x for x in lines[:-1] if x["state"] == "failed"]
     assert sorted(x["row"] for x in failures) == [4, 17]
-    assert all("Invalid integer: lots" in x["error"] for x in failures)
+    assert all("Invalid invoice_prefix" in x["error"] for x in failures)
     assert sorted(emails(sandbox)) == sorted(r["email"] for i, r in enumerate(ROWS)
                                              if i not in bad)
     rt = Runtime()
     run = rt.journal.run(summary["run_id"])
     assert run.state == "failed" and run.steps_done == 28 and run.steps_failed == 2
     journaled = {s.row: s for s in rt.journal.steps(summary["run_id"])}
-    assert {r for r, s in journaled.items() if s.state == "failed"} == bad
-    assert "Invalid integer: lots" in journaled[3].error
+    # Stripe refused them outright: they took no effect (a resume sends them with new keys)
+    assert {r for r, s in journaled.items() if s.state == "refused"} == bad
+    assert "Invalid invoice_prefix" in journaled[3].error
+
+
+def test_rows_whose_values_cannot_be_taken_are_refused_before_anything_is_sent(
+        sandbox, tmp_path):
+    kog = tmp_path / "balance.kog"
+    kog.write_text("create a customer in stripe with\n  the email is the row's email\n"
+                   "  the balance is the row's balance\n")
+    csv = tmp_path / "balance.csv"
+    csv.write_text("email,balance\n" + "".join(
+        f"{r['email']},{'lots' if i in (3, 16) else i}\n" for i, r in enumerate(ROWS)))
+    out = subprocess.run([kbooks_exe(), "run", str(kog), "--each", str(csv)],
+                         capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert out.returncode == 2, out.stderr
+    assert "2 of 30 rows cannot run; nothing was sent" in out.stderr
+    assert 'row 4, line 3: "the row\'s balance" is \'lots\': "balance" takes a whole ' \
+           'number, not text "lots"' in out.stderr
+    assert "row 17, line 3" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert emails(sandbox) == []
 
 
 def test_an_interrupted_bulk_run_resumes_without_creating_anything_twice(sandbox):

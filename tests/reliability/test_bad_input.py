@@ -199,7 +199,8 @@ CASES = [
          'email is "b"\n', "1:59", "given twice"),
     Case("missing required input", PRICE + '  the unit_amount is 100\n', "1:1",
          'missing required input "currency"'),
-    Case("mark as paid", "mark the invoice as paid\n", "1:1", 'unknown verb "mark paid"'),
+    Case("mark as paid", "mark the invoice as paid\n", "1:1",
+         'unknown verb "mark ... as paid"; did you mean "pay"?'),
     Case("plural action", "void the invoices\n", "1:10", "acts on one invoice at a time"),
     # ---- references to nothing
     Case("reference to nothing", CUSTOMER + "  the name is the customer's id\n", "2:15",

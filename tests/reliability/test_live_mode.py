@@ -134,7 +134,8 @@ def test_a_terminal_is_asked(live, tmp_path, answer, code, sent):
 def test_kbooks_call_asks_too(live, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal: no one to ask
     assert main(["call", "delete a customer in stripe", "id=cus_1"]) == 2
-    assert "delete on a live connection needs confirmation" in capsys.readouterr().err
+    assert "delete a customer on a LIVE connection (stripe_pay/default) needs confirmation" \
+        in capsys.readouterr().err
     assert logged(live.url) == []
     assert main(["call", "delete a customer in stripe", "id=cus_1", "--yes"]) == 1
     assert [e["method"] for e in logged(live.url)] == ["DELETE"]
