@@ -140,7 +140,8 @@ def build_parser(plugins: Plugins | None,
                 "  kbooks run invoice.kog\n"
                 "  kbooks run invoice.kog --dry-run        # show the requests, send none\n"
                 "  kbooks run welcome.kog --each customers.csv   # once per row, paced\n"
-                "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n\n"
+                "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n"
+                "  kbooks run fixed.kog --resume run_1a2b3c   # ... with the automation edited\n\n"
                 "exit codes: 0 success, 1 a step failed, 2 invalid automation or usage"))
     p.add_argument("file", nargs="?", help="the automation file (*.kog), or - for stdin")
     p.add_argument("--json", action="store_true", help="one JSON object per step, then a summary")
@@ -159,7 +160,10 @@ def build_parser(plugins: Plugins | None,
                         "100 live; 0 for no limit)")
     p.add_argument("--fail-fast", action="store_true",
                    help="with --each, stop at the first failed row")
-    p.add_argument("--resume", metavar="RUN_ID", help="finish a run that stopped")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="finish a run that stopped, on the connection it ran on; with a "
+                        "file, go on with that automation (edited where nothing took "
+                        "effect yet)")
     p.add_argument("--retries", type=int, metavar="N",
                    help="send a step again up to N times when it fails in passing (network, "
                         "rate limit, server error), with the same idempotency key (default 2)")
@@ -652,14 +656,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         retry = RetryPolicy(default.retries if args.retries is None else args.retries,
                             default.delay if args.retry_delay is None else args.retry_delay)
     if args.resume:
+        if args.each or args.dry_run:
+            raise ConfigurationError("--resume goes on with the run's own rows and sends "
+                                     "what is left; it takes no --each or --dry-run")
+        edited = None
         if args.file:
-            raise ConfigurationError("give either a file or --resume, not both")
+            # the automation edited after a failure: allowed where nothing done changes
+            from .language import read_automation
+
+            edited = (sys.stdin.read() if args.file == "-" else read_automation(args.file))
         info = rt.journal.run(args.resume)
         report.bulk = bool(info and info.options.get("rows") is not None)
         try:
             result = rt.resume(args.resume, yes=args.yes, confirm=_confirm,
                                on_step=report.step, on_progress=report.progress, retry=retry,
-                               on_start=lambda modes, dry: _announce(modes, dry, args.resume))
+                               on_start=lambda modes, dry: _announce(modes, dry, args.resume),
+                               text=edited, source_name=args.file)
         finally:
             report.close()
     else:
@@ -735,9 +747,17 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
                 shown = describe_record(s.result) if isinstance(s.result, Record) else ""
                 print(f"    step {s.step} (line {s.line}) {s.command} -> {shown}",
                       file=sys.stderr)
-        else:
+        if failed.may_have_taken_effect:
+            print(f"Step {failed.step} may have taken effect: its answer was lost, so "
+                  f"whether it acted is not known. kbooks run --resume {result.run_id} "
+                  "finishes it safely: it is sent again with the same idempotency key, "
+                  "so it is not done twice.", file=sys.stderr)
+            return 1
+        if not effects:
             print("Nothing took effect.", file=sys.stderr)
-    print(f"  hint: fix the cause, then: kbooks run --resume {result.run_id}", file=sys.stderr)
+    print(f"  hint: fix the cause, then: kbooks run --resume {result.run_id}"
+          + (" (give the edited file too, if the fix is in it)" if result.rows <= 1 else ""),
+          file=sys.stderr)
     return 1
 
 
