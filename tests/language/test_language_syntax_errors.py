@@ -152,6 +152,19 @@ CASES = [
      'expected "than" after "greater", found "5"'),
     ('get a customer whose x starts "a"', 1, 31, 3,
      'expected "with" after "starts", found text "a"'),
+    ('get a customer whose x ends "a"', 1, 29, 3,
+     'expected "with" after "ends", found text "a"'),
+    ('get a customer whose x does not start "a"', 1, 39, 3,
+     'expected "with" after "does not start", found text "a"'),
+    ("get a customer whose x doesn't end", 1, 35, 1,
+     'expected "with" after "doesn\'t end", found the end of the line'),
+    ('get a customer whose x does not equal "a"', 1, 33, 5,
+     'expected "contain", "start with" or "end with" after "does not", found "equal"'),
+    ('get a customer whose x does not "a"', 1, 33, 3,
+     'expected "contain", "start with" or "end with" after "does not", found text "a"'),
+    ('get a customer whose x don\'t contain', 1, 37, 1, "missing value after \"contain\""),
+    (BLOCK + '  the email does not contain "a"', 2, 13, 16,
+     'an input is set with "is", not "does not contain"'),
     ('get a customer whose x is one "a"', 1, 31, 3, 'expected "of" after "one", found text "a"'),
     ('get a customer whose x is not one of "a"', 1, 31, 3, '"is not one of" is not supported'),
     ("get a customer whose", 1, 21, 1, '"whose" needs a condition'),
@@ -211,9 +224,11 @@ def test_syntax_error(text, line, column, length, message):
         ("send the invoice.", "commands do not end with a full stop; delete it"),
         ("get", "say what to get, like: get a customer"),
         ('get a customer whose name is "Jo', 'end the text with " on the same line'),
-        ("get a customer whose email", "a comparison is one of: is, is not, contains, starts "
-         "with, is greater than, is less than, is at least, is at most, is after, is before, "
-         "is one of"),
+        ("get a customer whose email", "a comparison is one of: is, is not, contains, does not "
+         "contain, starts with, does not start with, ends with, does not end with, is greater "
+         "than, is less than, is at least, is at most, is after, is before, is one of"),
+        ('get a customer whose email does not equal "x"',
+         'to say a field differs from a value, write "is not"'),
         (BLOCK.strip(), 'put the inputs on the lines under "with", indented, one a line, like: '
          'the email is "jane@example.com"'),
     ],
