@@ -106,6 +106,21 @@ _AMOUNT = re.compile(
     re.VERBOSE,
 )
 _CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
+#: Values often written without quotes that nothing in the language resembles: an email
+#: address, a web address, a phone number starting with + or (. Each is read whole so that
+#: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
+_BARE_VALUE = re.compile(
+    r"""(?P<email>[\w.+%-]+@[\w-]+(?:\.[\w-]+)+)(?![\w@/])
+    |(?P<web>(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s"'“”‘’]+)
+    |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
+    re.VERBOSE | re.IGNORECASE,
+)
+#: what a line holds if any of those values is on it (most lines hold none: no need to look)
+_MAYBE_BARE = re.compile(r"[@+(]|://|www\.", re.IGNORECASE)
+#: A phone number has at least this many digits (so "+5" is not one).
+_PHONE_DIGITS = 7
+#: digits joined by hyphens or points, like a phone number (555-123-4567)
+_DIGIT_GROUPS = re.compile(r"[0-9]+(?:[-.][0-9]+)+")
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
 _CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
                   0x1B: "escape", 0x7F: "delete"}
@@ -334,12 +349,17 @@ def _tokenize(line: _Line) -> list[_Token]:
     tokens: list[_Token] = []
     index = len(line.indent)
     size = len(text)
+    maybe_bare = _MAYBE_BARE.search(text, index) is not None
     while index < size:
         char = text[index]
         if char.isspace():
             index += 1
         elif char == "#" and (index == 0 or text[index - 1].isspace()):
             break  # a comment runs to the end of the line
+        elif maybe_bare and (index == len(line.indent) or text[index - 1].isspace()) \
+                and (bare := _bare_value(text, index)):
+            raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
+                            hint=f'put text in quotes: "{bare}"')
         elif char in _APOSTROPHES and tokens and tokens[-1].kind == "word" \
                 and tokens[-1].end == index + 1:
             index = _apostrophe(line, tokens, index)
@@ -378,6 +398,18 @@ def _tokenize(line: _Line) -> list[_Token]:
         else:
             raise line.fail(_unexpected_character(char), index + 1)
     return tokens
+
+
+def _bare_value(text: str, index: int) -> str | None:
+    """The unquoted email address, web address or phone number at ``index``, if one is."""
+    match = _BARE_VALUE.match(text, index)
+    if match is None:
+        return None
+    if match["web"]:
+        return match["web"].rstrip(".,;:!?")  # punctuation after an address is not part of it
+    if match["phone"] and sum(char.isdigit() for char in match["phone"]) < _PHONE_DIGITS:
+        return None
+    return match.group()
 
 
 def _is_digit(char: str) -> bool:
@@ -535,6 +567,9 @@ def _bad_literal(chunk: str) -> tuple[str, str]:
         return (f"ambiguous number {chunk}",
                 "write numbers without separators and with a point before decimals (1.5), "
                 "or put a space after each comma to make a list")
+    if _DIGIT_GROUPS.fullmatch(chunk) and sum(char.isdigit() for char in chunk) >= _PHONE_DIGITS:
+        # 555-123-4567, 12345-6789, 10.0.0.1: text made of digits, never a number
+        return f"unquoted text {chunk}", f'put text in quotes: "{chunk}"'
     return f"bad number {chunk}", "write numbers like 42, -3 or 3.5"
 
 

@@ -57,6 +57,32 @@ CASES = [
     ("get a customer whose x is usd", 1, 27, 3, "unquoted text usd"),
     ("get a customer whose x is John Doe", 1, 27, 8, "unquoted text John Doe"),
     ("get a customer whose x is customer's id", 1, 27, 8, "unquoted text customer"),
+    # values people often leave unquoted, reported whole
+    ("get a customer from stripe whose email is jo@example.com", 1, 43, 14,
+     "unquoted text jo@example.com"),
+    (BLOCK + "  the email is jo@example.com", 2, 16, 14, "unquoted text jo@example.com"),
+    ("create a customer in stripe with the email is Jo.Smith+bills@example.co.uk", 1, 47, 28,
+     "unquoted text Jo.Smith+bills@example.co.uk"),
+    ("get a customer whose email is jo@example.com.", 1, 31, 14, "unquoted text jo@example.com"),
+    ('get customers whose email is one of a@b.co, "c@d.co"', 1, 37, 6, "unquoted text a@b.co"),
+    (BLOCK + "  the url is https://example.com/shop?id=1#top", 2, 14, 33,
+     "unquoted text https://example.com/shop?id=1#top"),
+    (BLOCK + "  the url is http://example.com.", 2, 14, 18, "unquoted text http://example.com"),
+    (BLOCK + "  the url is www.example.com", 2, 14, 15, "unquoted text www.example.com"),
+    (BLOCK + "  the phone is +1 555 123 4567", 2, 16, 15, "unquoted text +1 555 123 4567"),
+    (BLOCK + "  the phone is +15551234567", 2, 16, 12, "unquoted text +15551234567"),
+    (BLOCK + "  the phone is +44 (0)20 7946-0958", 2, 16, 19,
+     "unquoted text +44 (0)20 7946-0958"),
+    (BLOCK + "  the phone is (555) 123-4567", 2, 16, 14, "unquoted text (555) 123-4567"),
+    ('get a customer whose phone is +1 555 123 4567 and name is "Jo"', 1, 31, 15,
+     "unquoted text +1 555 123 4567"),
+    (BLOCK + "  the phone is 555-123-4567", 2, 16, 12, "unquoted text 555-123-4567"),
+    (BLOCK + "  the phone is 555.123.4567", 2, 16, 12, "unquoted text 555.123.4567"),
+    (BLOCK + "  the name is Mary-Jane", 2, 15, 9, "unquoted text Mary-Jane"),
+    # ... and what is too short or too odd to be one stays a stray character
+    ("get a customer whose x is +5", 1, 27, 1, 'unexpected "+"'),
+    ("get a customer whose x is @jo", 1, 27, 1, 'unexpected "@"'),
+    ("get a customer whose x is jo@", 1, 29, 1, 'unexpected "@"'),
     # empty blocks
     (BLOCK.strip(), 1, 29, 4, 'nothing follows "with": its inputs are missing'),
     (BLOCK + "send the invoice", 1, 29, 4, 'nothing follows "with": its inputs are missing'),
@@ -215,6 +241,13 @@ def test_syntax_error(text, line, column, length, message):
     ("text", "hint"),
     [
         ("get a customer whose x is usd", 'put text in quotes: "usd"'),
+        ("get a customer from stripe whose email is jo@example.com",
+         'put text in quotes: "jo@example.com"'),
+        (BLOCK + "  the email is jo@example.com", 'put text in quotes: "jo@example.com"'),
+        (BLOCK + "  the url is https://example.com/a.", 'put text in quotes: '
+         '"https://example.com/a"'),
+        (BLOCK + "  the phone is +1 555 123 4567", 'put text in quotes: "+1 555 123 4567"'),
+        (BLOCK + "  the phone is 555-123-4567", 'put text in quotes: "555-123-4567"'),
         ("get a customer whose x is customer's id",
          "to use something from an earlier step write: the customer's ..."),
         ("get a customer whose created is 2025-02-30", "February 2025 has 28 days"),
@@ -239,15 +272,30 @@ def test_hints(text, hint):
     assert caught.value.hint == hint
 
 
-def test_a_rendered_syntax_error():
+@pytest.mark.parametrize(("text", "rendered"), [
+    ('create a customer in stripe with\n\tthe name is John Doe\n',
+     "new.kog:2:14: unquoted text John Doe\n"
+     "    the name is John Doe\n"
+     "                ^^^^^^^^\n"
+     '    hint: put text in quotes: "John Doe"'),
+    ("get a customer from stripe whose email is jo@example.com",
+     "new.kog:1:43: unquoted text jo@example.com\n"
+     "    get a customer from stripe whose email is jo@example.com\n"
+     "                                              ^^^^^^^^^^^^^^\n"
+     '    hint: put text in quotes: "jo@example.com"'),
+])
+def test_a_rendered_syntax_error(text, rendered):
     with pytest.raises(LanguageError) as caught:
-        parse('create a customer in stripe with\n\tthe name is John Doe\n', "new.kog")
-    assert str(caught.value) == (
-        "new.kog:2:14: unquoted text John Doe\n"
-        "    the name is John Doe\n"
-        "                ^^^^^^^^\n"
-        '    hint: put text in quotes: "John Doe"'
-    )
+        parse(text, "new.kog")
+    assert str(caught.value) == rendered
+
+
+def test_quoted_the_same_values_read_as_text():
+    command = parse_command('create a customer in stripe with the email is "jo@example.com" '
+                            'and the phone is "+1 555 123 4567" and the name is "x" '
+                            "# jo@example.com, https://example.com")
+    assert [item.value.value for item in command.inputs] == [
+        "jo@example.com", "+1 555 123 4567", "x"]
 
 
 def test_every_broken_command_is_reported_in_line_order():
