@@ -904,7 +904,7 @@ class Checker(Values):
                 self.error(node.op_span, f'"{node.op_raw}" compares numbers and dates, but '
                            f'"{node.field}" is {field.type}')
                 return None
-            if node.op in ("contains", "starts with") and field.type not in ("string", "any"):
+            if node.op in ast.TEXT_OPS and field.type not in ("string", "any"):
                 self.error(node.op_span, f'"{node.op_raw}" works on text, but "{node.field}" '
                            f"is {field.type}")
                 return None

@@ -330,8 +330,10 @@ class Book:
 class Condition:
     """``field op value``; ``field`` is a path (``("metadata", "plan")``).
 
-    ``op`` is one of: ``is``, ``is not``, ``contains``, ``starts with``, ``>``, ``<``,
-    ``>=``, ``<=``, ``one of``.
+    ``op`` is one of: ``is``, ``is not``, ``contains``, ``does not contain``,
+    ``starts with``, ``does not start with``, ``ends with``, ``does not end with``, ``>``,
+    ``<``, ``>=``, ``<=``, ``one of``. Each ``does not`` comparison is the negation of its
+    text comparison, so it holds for a record without the field.
     """
 
     field: tuple[str, ...]

@@ -408,15 +408,25 @@ _DRAFT_ONLY = {
     "delete": "only a draft invoice can be deleted; void it instead: void the invoice",
     "add": "items can be added only to a draft invoice; create a new invoice",
 }
+#: Stripe's codes for a change an invoice no longer takes (its messages speak of drafts)
+_STATE_CODES = ("invoice_not_editable", "invoice_already_finalized")
+_OTHER_CURRENCY = ("an invoice's items are in its currency: give the item the invoice's "
+                   "currency, or add it to an invoice in the item's currency")
 
 
 def _refusal_hint(verb: str, noun: str) -> Callable[[BookError], str | None]:
-    """Advice for what Stripe refuses about an invoice's state."""
+    """Advice for what Stripe refuses about an invoice: its state, or (adding an item) its
+    currency. Other refusals (a missing amount, another customer's invoice) get none."""
 
     def hint(error: BookError) -> str | None:
         if error.status != 400 or error.code == "resource_missing":
             return None
-        if verb == "add" or (noun == "invoice" and verb == "delete"):
+        # Stripe gives these refusals no code of their own; their words tell them apart.
+        words = error.message.lower()
+        if verb == "add" and error.param == "currency" and "invoice" in words:
+            return _OTHER_CURRENCY
+        about_state = error.code in _STATE_CODES or "draft" in words or "finalized" in words
+        if about_state and (verb == "add" or (noun == "invoice" and verb == "delete")):
             return _DRAFT_ONLY[verb]
         return None
 

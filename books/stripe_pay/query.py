@@ -7,7 +7,8 @@ how fresh they are:
   exist only for a few fields per object;
 * the Search API (``GET /v1/customers/search?query=...``) understands more fields and
   operators, but lags writes by up to a minute;
-* anything else is filtered here, in the client, over every page of the list.
+* anything else is filtered here, in the client, over every page of the list (or of a
+  list filter or a search that says part of the condition).
 
 :func:`choose` picks the cheapest that is exact, and both ``plan_call`` and ``get`` use
 it, so a dry run shows exactly what a real run sends.
@@ -35,6 +36,19 @@ MIN_SUBSTRING = 3
 
 _RANGE = {">": "gt", "<": "lt", ">=": "gte", "<=": "lte"}
 _NUMERIC = ("integer", "number", "timestamp")
+#: The search fields Stripe types as "string": only these match substrings (``~``); the
+#: others ("token": ids, codes, metadata; numbers) match only exactly.
+SUBSTRING_FIELDS: Mapping[str, frozenset[str]] = {
+    "customer": frozenset({"email", "name", "phone"}),
+    "invoice": frozenset({"number", "receipt_number", "status", "subscription"}),
+    "price": frozenset({"lookup_key", "product"}),
+    "product": frozenset({"description", "name", "url"}),
+}
+#: Each negated text comparison and the comparison it negates.
+_NEGATED = {"does not contain": "contains", "does not start with": "starts with",
+            "does not end with": "ends with"}
+#: Comparisons neither a list filter nor search can say: always checked here.
+_CLIENT_ONLY = ("starts with", "does not start with", "ends with", "does not end with")
 
 
 @attrs.frozen
@@ -94,6 +108,7 @@ def choose(row: StripeObject, call: Call, *, recently_written: bool = False,
     conds = conditions(where)
     pushed: dict[str, Any] = {}
     residual: Filter = where
+    listed = 0
     if conds is not None:
         pushed, rest = list_params(row, conds)
         if not rest:
@@ -101,23 +116,61 @@ def choose(row: StripeObject, call: Call, *, recently_written: bool = False,
                             note="every page" if call.many else "exact, newest first")
         # Stripe applies the conditions that fit list filters; the rest are checked here.
         residual = _join(rest)
-    if row.searchable:
-        query = search_query(row, where, field_type)
-        if query is not None and not recently_written:
+        listed = len(conds) - len(rest)
+    pages = "every page" if call.many else f"pages of {PAGE} until a match"
+    searched = _search(row, where, conds, listed, field_type)
+    if searched is not None and not recently_written:
+        query, left = searched
+        if left is None:
             # Search applies every condition at Stripe: fewer pages than a partial filter.
             return Strategy("search", "search", {"query": query, "limit": limit},
                             note="every page" if call.many else "")
-    why = ("search lags writes made in this run" if row.searchable and recently_written
-           and search_query(row, where, field_type) is not None
-           else "no list filter or search expresses this")
+        # Search narrows by more conditions than the list filters could; the rest are
+        # checked here.
+        return Strategy("search + client-side filter", "search",
+                        {"query": query, "limit": PAGE}, residual=left,
+                        note=f"{pages}; {_checked_here(left)}")
+    why = "search lags writes made in this run" if searched is not None else None
     name = "list filter + client-side filter" if pushed else "client-side filter"
     return Strategy(name, "list", {**pushed, "limit": PAGE}, residual=residual,
-                    note=f"pages of {PAGE} until a match; {why}" if not call.many
-                    else f"every page; {why}")
+                    note=f"{pages}; {_checked_here(residual, why)}")
 
 
 def _join(items: list[Condition]) -> Filter:
     return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def _checked_here(residual: Filter, why: str | None = None) -> str:
+    """What a plan says of the conditions checked in the client, and why Stripe does not."""
+    if why is None:
+        ops = [cond.op for cond in conditions(residual) or [] if cond.op in _CLIENT_ONLY]
+        why = (f'Stripe cannot filter by "{ops[0]}"' if ops
+               else "no list filter or search expresses this")
+    return f"checked here: {describe(residual)} ({why})"
+
+
+def _search(row: StripeObject, where: Filter, conds: list[Condition] | None, listed: int,
+            field_type: Any) -> tuple[str, Filter | None] | None:
+    """A search query for ``where`` and what it leaves to check here (None when nothing).
+
+    A plain AND that search cannot say whole is searched by the conditions it can say, when
+    they are more than the ``listed`` ones list filters would apply (list filters are
+    exact and fresh, so they win a tie); None when search does not help.
+    """
+    if not row.searchable:
+        return None
+    query = search_query(row, where, field_type)
+    if query is not None:
+        return query, None
+    if conds is None:
+        return None
+    said = [index for index, cond in enumerate(conds)
+            if len(_clauses(row, cond, field_type) or ()) == 1][:MAX_SEARCH_CLAUSES]
+    if len(said) <= listed:
+        return None
+    query = search_query(row, _join([conds[index] for index in said]), field_type)
+    assert query is not None  # each condition searches alone, and they are few enough
+    return query, _join([cond for index, cond in enumerate(conds) if index not in said])
 
 
 # ---------------------------------------------------------------------- list filters
@@ -222,11 +275,13 @@ def _clauses(row: StripeObject, cond: Condition, field_type: Any) -> list[str] |
         return [f"{name}:{literal}"]
     if cond.op == "is not":
         return [f"-{name}:{literal}"]
-    if cond.op == "contains":
+    if cond.op in ("contains", "does not contain"):
         text = to_stripe(cond.value)
-        if numeric or not isinstance(text, str) or len(text) < MIN_SUBSTRING:
+        if numeric or not isinstance(text, str) or len(text) < MIN_SUBSTRING \
+                or cond.field[0] not in SUBSTRING_FIELDS.get(row.noun, ()):
             return None
-        return [f"{name}~{literal}"]
+        # Stripe negates any clause with a leading "-", substring matches too.
+        return [f"{'-' if cond.op == 'does not contain' else ''}{name}~{literal}"]
     return None
 
 
@@ -322,13 +377,19 @@ def matches(data: Mapping[str, Any], where: Filter | None) -> bool:
         return not _same(actual, wanted)
     if op == "one of":
         return any(_same(actual, item) for item in (wanted or ()))
-    if op in ("contains", "starts with"):
+    if op in _NEGATED:
+        # As Stripe's negated search clause: every record the comparison does not hold for,
+        # those without the field included.
+        return not matches(data, Condition(where.field, _NEGATED[op], wanted))
+    if op in ("contains", "starts with", "ends with"):
         if actual is None:
             return False
         if isinstance(actual, list):
             return any(_same(item, wanted) for item in actual)
-        text, part = str(actual).lower(), str(to_stripe(wanted)).lower()
-        return part in text if op == "contains" else text.startswith(part)
+        text, part = str(actual).casefold(), str(to_stripe(wanted)).casefold()
+        if op == "contains":
+            return part in text
+        return text.startswith(part) if op == "starts with" else text.endswith(part)
     if op in _RANGE:
         left, right = _number(actual), _number(wanted)
         if left is None or right is None:

@@ -35,11 +35,14 @@ __all__ = [
     "Value",
     "Where",
     "OPS",
+    "TEXT_OPS",
 ]
 
+#: The comparisons of text, in their normalized form: each holds for text only.
+TEXT_OPS: tuple[str, ...] = ("contains", "does not contain", "starts with",
+                             "does not start with", "ends with", "does not end with")
 #: Comparison operators a :class:`Condition` can carry, in their normalized form.
-OPS: tuple[str, ...] = ("is", "is not", "contains", "starts with", ">", "<", ">=", "<=",
-                        "one of")
+OPS: tuple[str, ...] = ("is", "is not", *TEXT_OPS, ">", "<", ">=", "<=", "one of")
 
 
 @attrs.frozen(order=True)

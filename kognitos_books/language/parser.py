@@ -63,9 +63,16 @@ _NAME_STOPS = frozenset(
 # Words that end a field name: the start of a comparison, or a joining word. ("the" too:
 # "whose the email is" is a slip better reported where it stands.)
 _FIELD_STOPS = frozenset(
-    {*_IS, *_IS_NOT, "contains", "contain", "starts", "start", "and", "or", "whose", "with",
-     "where", "the"}
+    {*_IS, *_IS_NOT, "contains", "contain", "starts", "ends", "doesn't", "don't", "and", "or",
+     "whose", "with", "where", "the"}
 )
+# Words that end a field name only when the next word makes them a comparison: "start with",
+# "end with", "does not", "do not". Alone they belong to the field: "period end",
+# "period start".
+_FIELD_STOPS_BEFORE = {"start": "with", "end": "with", "does": "not", "do": "not"}
+_NOT_TEXT = frozenset({"does", "do", "doesn't", "don't"})
+_NEGATED = {"contains": "does not contain", "starts with": "does not start with",
+            "ends with": "does not end with"}
 
 _DOUBLE_QUOTES = '"“”'
 _SINGLE_QUOTES = "'‘’"
@@ -99,6 +106,21 @@ _AMOUNT = re.compile(
     re.VERBOSE,
 )
 _CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
+#: Values often written without quotes that nothing in the language resembles: an email
+#: address, a web address, a phone number starting with + or (. Each is read whole so that
+#: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
+_BARE_VALUE = re.compile(
+    r"""(?P<email>[\w.+%-]+@[\w-]+(?:\.[\w-]+)+)(?![\w@/])
+    |(?P<web>(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s"'“”‘’]+)
+    |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
+    re.VERBOSE | re.IGNORECASE,
+)
+#: what a line holds if any of those values is on it (most lines hold none: no need to look)
+_MAYBE_BARE = re.compile(r"[@+(]|://|www\.", re.IGNORECASE)
+#: A phone number has at least this many digits (so "+5" is not one).
+_PHONE_DIGITS = 7
+#: digits joined by hyphens or points, like a phone number (555-123-4567)
+_DIGIT_GROUPS = re.compile(r"[0-9]+(?:[-.][0-9]+)+")
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
 _CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
                   0x1B: "escape", 0x7F: "delete"}
@@ -113,8 +135,9 @@ _PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*\Z")
 #: The largest automation read, in characters (and, for a file, in bytes): an automation is
 #: written by hand; many rows go in a CSV file (kbooks run --each).
 MAX_AUTOMATION_SIZE = 4 * 1024 * 1024
-_COMPARISONS = ("a comparison is one of: is, is not, contains, starts with, is greater than, "
-                "is less than, is at least, is at most, is after, is before, is one of")
+_COMPARISONS = ("a comparison is one of: is, is not, contains, does not contain, starts with, "
+                "does not start with, ends with, does not end with, is greater than, is less "
+                "than, is at least, is at most, is after, is before, is one of")
 _VALUE_EXAMPLES = '"text", 42, true, 2025-01-31, $15.00 or the customer\'s id'
 
 
@@ -326,12 +349,17 @@ def _tokenize(line: _Line) -> list[_Token]:
     tokens: list[_Token] = []
     index = len(line.indent)
     size = len(text)
+    maybe_bare = _MAYBE_BARE.search(text, index) is not None
     while index < size:
         char = text[index]
         if char.isspace():
             index += 1
         elif char == "#" and (index == 0 or text[index - 1].isspace()):
             break  # a comment runs to the end of the line
+        elif maybe_bare and (index == len(line.indent) or text[index - 1].isspace()) \
+                and (bare := _bare_value(text, index)):
+            raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
+                            hint=f'put text in quotes: "{bare}"')
         elif char in _APOSTROPHES and tokens and tokens[-1].kind == "word" \
                 and tokens[-1].end == index + 1:
             index = _apostrophe(line, tokens, index)
@@ -370,6 +398,18 @@ def _tokenize(line: _Line) -> list[_Token]:
         else:
             raise line.fail(_unexpected_character(char), index + 1)
     return tokens
+
+
+def _bare_value(text: str, index: int) -> str | None:
+    """The unquoted email address, web address or phone number at ``index``, if one is."""
+    match = _BARE_VALUE.match(text, index)
+    if match is None:
+        return None
+    if match["web"]:
+        return match["web"].rstrip(".,;:!?")  # punctuation after an address is not part of it
+    if match["phone"] and sum(char.isdigit() for char in match["phone"]) < _PHONE_DIGITS:
+        return None
+    return match.group()
 
 
 def _is_digit(char: str) -> bool:
@@ -527,6 +567,9 @@ def _bad_literal(chunk: str) -> tuple[str, str]:
         return (f"ambiguous number {chunk}",
                 "write numbers without separators and with a point before decimals (1.5), "
                 "or put a space after each comma to make a list")
+    if _DIGIT_GROUPS.fullmatch(chunk) and sum(char.isdigit() for char in chunk) >= _PHONE_DIGITS:
+        # 555-123-4567, 12345-6789, 10.0.0.1: text made of digits, never a number
+        return f"unquoted text {chunk}", f'put text in quotes: "{chunk}"'
     return f"bad number {chunk}", "write numbers like 42, -3 or 3.5"
 
 
@@ -789,12 +832,21 @@ class _Reader:
         return Reference(_join(noun), tuple(path),
                          self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
 
+    def field_words(self) -> list[_Token]:
+        """The words of one part of a field name, up to a comparison or a joining word."""
+        found = []
+        while (word := self.word()) is not None and word not in _FIELD_STOPS \
+                and not (word in _FIELD_STOPS_BEFORE
+                         and self.word(1) == _FIELD_STOPS_BEFORE[word]):
+            found.append(self.take())
+        return found
+
     def field(self, after: _Token) -> FieldPath:
         """``WORDS {'s WORDS}`` up to a comparison."""
         start = self.peek()
         parts: list[str] = []
         while True:
-            words = self.words(_FIELD_STOPS)
+            words = self.field_words()
             if not words:
                 if parts:
                     raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
@@ -825,15 +877,19 @@ class _Reader:
         if word in _IS_NOT:
             self.take()
             op = "is not"
-        elif word in ("contains", "contain"):
+        elif word in _NOT_TEXT:
             self.take()
-            op = "contains"
-        elif word in ("starts", "start"):
-            self.take()
-            if self.word() != "with":
-                raise self.fail_here(f'expected "with" after "{first.raw}", found {self.found()}')
-            self.take()
-            op = "starts with"
+            if word in ("does", "do") and self.word() == "not":
+                self.take()
+            said = self.line.text[first.column - 1:self.last.end - 1]
+            text_op = self.text_comparison(said)
+            if text_op is None:
+                raise self.fail_here(
+                    f'expected "contain", "start with" or "end with" after "{said}", found '
+                    f"{self.found()}", hint='to say a field differs from a value, write "is not"')
+            op = _NEGATED[text_op]
+        elif (text_op := self.text_comparison()) is not None:
+            op = text_op
         elif word in _IS:
             self.take()
             op = self.after_is()
@@ -842,6 +898,23 @@ class _Reader:
                                  f"{self.found()}", hint=_COMPARISONS)
         last = self.last
         return op, self.line.text[first.column - 1:last.end - 1], self.line.span(first, last)
+
+    def text_comparison(self, said: str | None = None) -> str | None:
+        """``contains``, ``starts with`` or ``ends with`` (in any of their wordings) when one
+        comes next, else None with nothing taken. ``said`` is the negation before it, for
+        errors."""
+        word = self.word()
+        if word in ("contains", "contain"):
+            self.take()
+            return "contains"
+        if word not in ("starts", "start", "ends", "end"):
+            return None
+        verb = self.take()
+        if self.word() != "with":
+            wording = f"{said} {verb.raw}" if said else verb.raw
+            raise self.fail_here(f'expected "with" after "{wording}", found {self.found()}')
+        self.take()
+        return "starts with" if word in ("starts", "start") else "ends with"
 
     def after_is(self) -> str:
         """The rest of a comparison that starts with ``is``, which has been taken."""

@@ -348,6 +348,29 @@ def test_stripes_own_refusal_gets_the_hint_too(rt, stripe_env, log):
                            ("POST", "/v1/invoiceitems")]
 
 
+def test_refusals_of_an_item_that_do_not_fit_its_draft_get_no_draft_advice(connected):
+    customer = connected.call("create a customer in stripe", email="c@example.com")
+    invoice = connected.call("create an invoice in stripe", customer=customer.id,
+                             currency="eur")
+    with pytest.raises(BookError) as info:
+        connected.call("add an invoice item to the invoice", amount=1, currency="usd")
+    assert info.value.message == (f"The invoice item's currency (usd) must match the currency "
+                                  f"of invoice {invoice.id} (eur).")
+    assert (info.value.status, info.value.param) == (400, "currency")
+    assert info.value.hint == ("an invoice's items are in its currency: give the item the "
+                               "invoice's currency, or add it to an invoice in the item's "
+                               "currency")
+    other = connected.call("create a customer in stripe", email="o@example.com")
+    with pytest.raises(BookError) as info:
+        connected.call("add an invoice item to the invoice", invoice=invoice.id,
+                       customer=other.id, amount=1, currency="eur")
+    assert "must be the customer of invoice" in info.value.message
+    assert info.value.hint is None
+    item = connected.call("add an invoice item to the invoice", invoice=invoice.id, amount=1,
+                          currency="eur")
+    assert item["invoice"] == invoice.id  # the draft took an item in its own currency
+
+
 def test_stripe_errors_carry_stripe_details_and_never_the_key(connected, log):
     with pytest.raises(BookError) as info:
         connected.call("update a customer in stripe", id="cus_missing", name="X")

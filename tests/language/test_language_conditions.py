@@ -14,6 +14,7 @@ from kognitos_books.language import (
     Span,
     parse_command,
 )
+from kognitos_books.language.ast import TEXT_OPS
 
 
 def whose(text: str):
@@ -50,6 +51,19 @@ def tree(node):
         ("contains", "contains"),
         ("starts with", "starts with"),
         ("Starts With", "starts with"),
+        ("start with", "starts with"),
+        ("does not contain", "does not contain"),
+        ("doesn't contain", "does not contain"),
+        ("doesn’t contain", "does not contain"),
+        ("Does Not Contain", "does not contain"),
+        ("do not contain", "does not contain"),
+        ("don't contain", "does not contain"),
+        ("ends with", "ends with"),
+        ("end with", "ends with"),
+        ("does not start with", "does not start with"),
+        ("doesn't start with", "does not start with"),
+        ("does not end with", "does not end with"),
+        ("doesn't end with", "does not end with"),
         ("is greater than", ">"),
         ("is more than", ">"),
         ("is after", ">"),
@@ -72,8 +86,10 @@ def test_every_comparison(wording, op):
 
 
 def test_the_operators_are_those_a_book_filter_takes():
-    assert set(OPS) == {"is", "is not", "contains", "starts with", ">", "<", ">=", "<=",
-                        "one of"}
+    assert set(OPS) == {"is", "is not", "contains", "does not contain", "starts with",
+                        "does not start with", "ends with", "does not end with", ">", "<",
+                        ">=", "<=", "one of"}
+    assert set(TEXT_OPS) <= set(OPS)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +133,18 @@ def test_the_operators_are_those_a_book_filter_takes():
         ("Amount_Due is at least 100", ("amount_due", ">=", 100)),
         ('customer email contains "@example.com"', ("customer_email", "contains", "@example.com")),
         ('number starts with "INV-"', ("number", "starts with", "INV-")),
+        ('email ends with "@example.com"', ("email", "ends with", "@example.com")),
+        ('email does not contain "test" and name doesn\'t end with "Ltd"',
+         ("and", ("email", "does not contain", "test"), ("name", "does not end with", "Ltd"))),
+        ('name does not start with "x" or name ends with "y"',
+         ("or", ("name", "does not start with", "x"), ("name", "ends with", "y"))),
+        ('metadata\'s plan does not contain "old"', ("metadata.plan", "does not contain", "old")),
+        # "start", "end", "do" and "does" belong to the field unless a comparison follows
+        ("period end is after 2025-01-31", ("period_end", ">", datetime.date(2025, 1, 31))),
+        ("period start is before 2025-01-31",
+         ("period_start", "<", datetime.date(2025, 1, 31))),
+        ('trial end ends with "x"', ("trial_end", "ends with", "x")),
+        ('to do list is "x"', ("to_do_list", "is", "x")),
         ("created is after 2025-01-31", ("created", ">", datetime.date(2025, 1, 31))),
         ("paid is true", ("paid", "is", True)),
     ],
@@ -164,3 +192,18 @@ def test_whose_then_a_block():
                             '  the name is "Jo"')
     assert tree(command.whose) == ("email", "is", "a@b.c")
     assert command.inputs[0].field.parts == ("name",)
+
+
+def test_negated_text_comparison_positions():
+    node = whose('email does not contain "test" or name doesn\'t end with "Ltd"')
+    # get the invoices from stripe whose email does not contain "test" or name doesn't end ...
+    first, second = node.items
+    assert first.field.span == Span(1, 36, 41)
+    assert first.op_span == Span(1, 42, 58)
+    assert first.op_raw == "does not contain"
+    assert first.value.span == Span(1, 59, 65)
+    assert first.span == Span(1, 36, 65)
+    assert second.field.span == Span(1, 69, 73)
+    assert second.op_span == Span(1, 74, 90)
+    assert second.op_raw == "doesn't end with"
+    assert second.value.span == Span(1, 91, 96)

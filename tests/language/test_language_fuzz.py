@@ -27,7 +27,8 @@ PIECES = [
     "get", "create", "send", "mark", " ", " ", " ", "  ", "\t", "\n", "\n  ", "\n\t", "\r\n",
     "a ", "an ", "the ", "all ", "customer", "invoice item", " from ", " in ", " to ",
     " as ", "stripe", " whose ", " with", " where", " and ", " or ", " is ", " is not ",
-    " contains ", " starts with ", " is greater than ", " is at least ", " is one of ",
+    " contains ", " starts with ", " ends with ", " does not contain ", " doesn't ",
+    " is greater than ", " is at least ", " is one of ",
     " is after ", "'s", "’s", "'", '"', "“", "”", '"x"', "'y'", "\\", ",", ", ", ":", ".",
     "#", "# c", "42", "-3", "3.5", "1,500", "1.2.3", "$", "$15.00", "15 usd", "€", "¥1500",
     "2025-01-31", "2025-02-30", " 14:00", "25:61", "true", "false", "email", "unit amount",
@@ -106,9 +107,14 @@ def test_mutations_of_a_valid_automation(text):
 # --------------------------------------------------------------------------- round trip
 
 NOUNS = ["customer", "invoice", "invoice item", "price", "product", "tax rate"]
-FIELD_WORDS = ["email", "name", "unit", "amount", "status", "metadata", "city", "created"]
+# "end", "start" and "do" are field words too unless a comparison follows ("period end")
+FIELD_WORDS = ["email", "name", "unit", "amount", "status", "metadata", "city", "created",
+               "end", "start", "do"]
 OPS = [("is", "is"), ("is not", "is not"), ("isn't", "is not"), ("contains", "contains"),
-       ("starts with", "starts with"), ("is greater than", ">"), ("is more than", ">"),
+       ("starts with", "starts with"), ("ends with", "ends with"), ("end with", "ends with"),
+       ("does not contain", "does not contain"), ("doesn't contain", "does not contain"),
+       ("does not start with", "does not start with"),
+       ("doesn't end with", "does not end with"), ("is greater than", ">"), ("is more than", ">"),
        ("is after", ">"), ("is less than", "<"), ("is before", "<"), ("is at least", ">="),
        ("is at most", "<=")]
 

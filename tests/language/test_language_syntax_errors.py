@@ -57,6 +57,32 @@ CASES = [
     ("get a customer whose x is usd", 1, 27, 3, "unquoted text usd"),
     ("get a customer whose x is John Doe", 1, 27, 8, "unquoted text John Doe"),
     ("get a customer whose x is customer's id", 1, 27, 8, "unquoted text customer"),
+    # values people often leave unquoted, reported whole
+    ("get a customer from stripe whose email is jo@example.com", 1, 43, 14,
+     "unquoted text jo@example.com"),
+    (BLOCK + "  the email is jo@example.com", 2, 16, 14, "unquoted text jo@example.com"),
+    ("create a customer in stripe with the email is Jo.Smith+bills@example.co.uk", 1, 47, 28,
+     "unquoted text Jo.Smith+bills@example.co.uk"),
+    ("get a customer whose email is jo@example.com.", 1, 31, 14, "unquoted text jo@example.com"),
+    ('get customers whose email is one of a@b.co, "c@d.co"', 1, 37, 6, "unquoted text a@b.co"),
+    (BLOCK + "  the url is https://example.com/shop?id=1#top", 2, 14, 33,
+     "unquoted text https://example.com/shop?id=1#top"),
+    (BLOCK + "  the url is http://example.com.", 2, 14, 18, "unquoted text http://example.com"),
+    (BLOCK + "  the url is www.example.com", 2, 14, 15, "unquoted text www.example.com"),
+    (BLOCK + "  the phone is +1 555 123 4567", 2, 16, 15, "unquoted text +1 555 123 4567"),
+    (BLOCK + "  the phone is +15551234567", 2, 16, 12, "unquoted text +15551234567"),
+    (BLOCK + "  the phone is +44 (0)20 7946-0958", 2, 16, 19,
+     "unquoted text +44 (0)20 7946-0958"),
+    (BLOCK + "  the phone is (555) 123-4567", 2, 16, 14, "unquoted text (555) 123-4567"),
+    ('get a customer whose phone is +1 555 123 4567 and name is "Jo"', 1, 31, 15,
+     "unquoted text +1 555 123 4567"),
+    (BLOCK + "  the phone is 555-123-4567", 2, 16, 12, "unquoted text 555-123-4567"),
+    (BLOCK + "  the phone is 555.123.4567", 2, 16, 12, "unquoted text 555.123.4567"),
+    (BLOCK + "  the name is Mary-Jane", 2, 15, 9, "unquoted text Mary-Jane"),
+    # ... and what is too short or too odd to be one stays a stray character
+    ("get a customer whose x is +5", 1, 27, 1, 'unexpected "+"'),
+    ("get a customer whose x is @jo", 1, 27, 1, 'unexpected "@"'),
+    ("get a customer whose x is jo@", 1, 29, 1, 'unexpected "@"'),
     # empty blocks
     (BLOCK.strip(), 1, 29, 4, 'nothing follows "with": its inputs are missing'),
     (BLOCK + "send the invoice", 1, 29, 4, 'nothing follows "with": its inputs are missing'),
@@ -152,6 +178,19 @@ CASES = [
      'expected "than" after "greater", found "5"'),
     ('get a customer whose x starts "a"', 1, 31, 3,
      'expected "with" after "starts", found text "a"'),
+    ('get a customer whose x ends "a"', 1, 29, 3,
+     'expected "with" after "ends", found text "a"'),
+    ('get a customer whose x does not start "a"', 1, 39, 3,
+     'expected "with" after "does not start", found text "a"'),
+    ("get a customer whose x doesn't end", 1, 35, 1,
+     'expected "with" after "doesn\'t end", found the end of the line'),
+    ('get a customer whose x does not equal "a"', 1, 33, 5,
+     'expected "contain", "start with" or "end with" after "does not", found "equal"'),
+    ('get a customer whose x does not "a"', 1, 33, 3,
+     'expected "contain", "start with" or "end with" after "does not", found text "a"'),
+    ('get a customer whose x don\'t contain', 1, 37, 1, "missing value after \"contain\""),
+    (BLOCK + '  the email does not contain "a"', 2, 13, 16,
+     'an input is set with "is", not "does not contain"'),
     ('get a customer whose x is one "a"', 1, 31, 3, 'expected "of" after "one", found text "a"'),
     ('get a customer whose x is not one of "a"', 1, 31, 3, '"is not one of" is not supported'),
     ("get a customer whose", 1, 21, 1, '"whose" needs a condition'),
@@ -202,6 +241,13 @@ def test_syntax_error(text, line, column, length, message):
     ("text", "hint"),
     [
         ("get a customer whose x is usd", 'put text in quotes: "usd"'),
+        ("get a customer from stripe whose email is jo@example.com",
+         'put text in quotes: "jo@example.com"'),
+        (BLOCK + "  the email is jo@example.com", 'put text in quotes: "jo@example.com"'),
+        (BLOCK + "  the url is https://example.com/a.", 'put text in quotes: '
+         '"https://example.com/a"'),
+        (BLOCK + "  the phone is +1 555 123 4567", 'put text in quotes: "+1 555 123 4567"'),
+        (BLOCK + "  the phone is 555-123-4567", 'put text in quotes: "555-123-4567"'),
         ("get a customer whose x is customer's id",
          "to use something from an earlier step write: the customer's ..."),
         ("get a customer whose created is 2025-02-30", "February 2025 has 28 days"),
@@ -211,9 +257,11 @@ def test_syntax_error(text, line, column, length, message):
         ("send the invoice.", "commands do not end with a full stop; delete it"),
         ("get", "say what to get, like: get a customer"),
         ('get a customer whose name is "Jo', 'end the text with " on the same line'),
-        ("get a customer whose email", "a comparison is one of: is, is not, contains, starts "
-         "with, is greater than, is less than, is at least, is at most, is after, is before, "
-         "is one of"),
+        ("get a customer whose email", "a comparison is one of: is, is not, contains, does not "
+         "contain, starts with, does not start with, ends with, does not end with, is greater "
+         "than, is less than, is at least, is at most, is after, is before, is one of"),
+        ('get a customer whose email does not equal "x"',
+         'to say a field differs from a value, write "is not"'),
         (BLOCK.strip(), 'put the inputs on the lines under "with", indented, one a line, like: '
          'the email is "jane@example.com"'),
     ],
@@ -224,15 +272,30 @@ def test_hints(text, hint):
     assert caught.value.hint == hint
 
 
-def test_a_rendered_syntax_error():
+@pytest.mark.parametrize(("text", "rendered"), [
+    ('create a customer in stripe with\n\tthe name is John Doe\n',
+     "new.kog:2:14: unquoted text John Doe\n"
+     "    the name is John Doe\n"
+     "                ^^^^^^^^\n"
+     '    hint: put text in quotes: "John Doe"'),
+    ("get a customer from stripe whose email is jo@example.com",
+     "new.kog:1:43: unquoted text jo@example.com\n"
+     "    get a customer from stripe whose email is jo@example.com\n"
+     "                                              ^^^^^^^^^^^^^^\n"
+     '    hint: put text in quotes: "jo@example.com"'),
+])
+def test_a_rendered_syntax_error(text, rendered):
     with pytest.raises(LanguageError) as caught:
-        parse('create a customer in stripe with\n\tthe name is John Doe\n', "new.kog")
-    assert str(caught.value) == (
-        "new.kog:2:14: unquoted text John Doe\n"
-        "    the name is John Doe\n"
-        "                ^^^^^^^^\n"
-        '    hint: put text in quotes: "John Doe"'
-    )
+        parse(text, "new.kog")
+    assert str(caught.value) == rendered
+
+
+def test_quoted_the_same_values_read_as_text():
+    command = parse_command('create a customer in stripe with the email is "jo@example.com" '
+                            'and the phone is "+1 555 123 4567" and the name is "x" '
+                            "# jo@example.com, https://example.com")
+    assert [item.value.value for item in command.inputs] == [
+        "jo@example.com", "+1 555 123 4567", "x"]
 
 
 def test_every_broken_command_is_reported_in_line_order():

@@ -102,6 +102,27 @@ def test_items_must_fit_the_invoice(client, customer):
     assert client.v1.invoice_items.list(params={"customer": customer.id}).data == []
 
 
+def test_an_item_in_another_currency_than_its_draft_is_refused_for_its_currency(client,
+                                                                               customer):
+    invoice = client.v1.invoices.create(params={"customer": customer.id, "currency": "eur"})
+    assert invoice.status == "draft"
+    error = refused(lambda: client.v1.invoice_items.create(params={
+        "customer": customer.id, "amount": 1, "currency": "usd", "invoice": invoice.id}))
+    assert error.user_message == (f"The invoice item's currency (usd) must match the currency "
+                                  f"of invoice {invoice.id} (eur).")
+    assert (error.param, error.code) == ("currency", None)
+    # a price in another currency, on an item of the draft, is refused the same way
+    item = client.v1.invoice_items.create(params={"customer": customer.id, "amount": 1,
+                                                  "currency": "eur", "invoice": invoice.id})
+    product = client.v1.products.create(params={"name": "Plan"})
+    dollars = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                              "unit_amount": 900})
+    error = refused(lambda: client.v1.invoice_items.update(
+        item.id, params={"pricing": {"price": dollars.id}}), "(usd)", f"{invoice.id} (eur)")
+    assert (error.param, error.code) == ("currency", None)
+    assert client.v1.invoices.retrieve(invoice.id).total == 1
+
+
 def test_items_cannot_use_recurring_prices_or_mix_currencies(client, customer):
     product = client.v1.products.create(params={"name": "Plan"})
     monthly = client.v1.prices.create(params={"product": product.id, "currency": "usd",

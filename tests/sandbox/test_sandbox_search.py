@@ -51,6 +51,41 @@ def test_negation(client, people):
     assert names(client, "-email:'bob@sample.org' AND email~'sample'") == set()
 
 
+def test_a_negated_substring_keeps_records_without_the_field(client, people):
+    client.v1.customers.create(params={"name": "No Phone"})
+    assert names(client, "-phone~'5550'") == {"Bob Smith", 'Ann "Q" Lee', "No Phone"}
+    assert names(client, "-email~'EXAMPLE' AND -name~'smith'") == {"No Phone"}
+    assert names(client, "-email~'example' OR name~'ann'") == {
+        "Bob Smith", 'Ann "Q" Lee', "No Phone"}
+    for query, message in (("-name~'je'", "at least 3"),
+                           ("-metadata['plan']~'gold'", "does not support substring")):
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            names(client, query)
+        assert raised.value.param == "query" and message in raised.value.user_message
+
+
+def test_substrings_on_the_fields_stripe_types_as_string(client):
+    customer = client.v1.customers.create()
+    invoice = client.v1.invoices.create(params={"customer": customer.id})
+    product = client.v1.products.create(params={"name": "Shirt", "url": "https://x.test/shirts"})
+    price = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                            "unit_amount": 5, "lookup_key": "shirt_monthly"})
+
+    def ids(service, query):
+        return [found.id for found in service.search(params={"query": query}).data]
+
+    assert ids(client.v1.invoices, "status~'draf'") == [invoice.id]
+    assert ids(client.v1.products, "url~'/shirts'") == [product.id]
+    assert ids(client.v1.prices, "lookup_key~'monthly'") == [price.id]
+    assert ids(client.v1.prices, f"product~'{product.id[5:]}'") == [price.id]
+    for service, query in ((client.v1.invoices, f"customer~'{customer.id}'"),
+                           (client.v1.invoices, "currency~'usd'"),
+                           (client.v1.prices, "type~'one_time'")):
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            ids(service, query)
+        assert "does not support substring" in raised.value.user_message
+
+
 def test_metadata_and_null(client, people):
     assert names(client, "metadata['plan']:'gold'") == {"Jenny Rosen", "Bob Smith"}
     assert names(client, 'metadata["plan"]:"silver"') == {"Jenny O'Hara"}

@@ -1,9 +1,11 @@
 """Stripe's search query language, for ``/v1/{customers,invoices,prices,products}/search``.
 
 A query is one or more clauses joined by ``AND`` or by ``OR`` (never both; no parentheses; at
-most 10 clauses). A clause is ``field:value`` (exact), ``field~value`` (substring, 3+ characters),
-``field>value`` / ``<`` / ``>=`` / ``<=`` (numbers and timestamps), optionally negated with a
-leading ``-``. ``metadata['key']:value`` matches a metadata entry. Values are quoted with ``'`` or
+most 10 clauses). A clause is ``field:value`` (exact), ``field~value`` (substring, 3+ characters,
+on the fields Stripe types as "string"), ``field>value`` / ``<`` / ``>=`` / ``<=`` (numbers and
+timestamps), any of them negated with a leading ``-`` (``-name~'jen'``: every record the clause
+does not hold for, those without the field included). ``metadata['key']:value`` matches a
+metadata entry. Values are quoted with ``'`` or
 ``"`` (a backslash escapes the next character); numbers, ``true``/``false`` and ``null`` may be
 bare. Only the fields Stripe documents as searchable for each resource are accepted.
 
@@ -52,17 +54,17 @@ SEARCHABLE: dict[str, dict[str, Field]] = {
         "customer": _text("customer"),
         "metadata": Field("metadata", ("metadata",)),
         "number": _text("number", substring=True),
-        "receipt_number": _text("receipt_number"),
-        "status": _text("status"),
-        "subscription": _text("parent", "subscription_details", "subscription"),
+        "receipt_number": _text("receipt_number", substring=True),
+        "status": _text("status", substring=True),
+        "subscription": _text("parent", "subscription_details", "subscription", substring=True),
         "total": Field("number", ("total",)),
     },
     "price": {
         "active": Field("boolean", ("active",)),
         "currency": _text("currency"),
-        "lookup_key": _text("lookup_key"),
+        "lookup_key": _text("lookup_key", substring=True),
         "metadata": Field("metadata", ("metadata",)),
-        "product": _text("product"),
+        "product": _text("product", substring=True),
         "type": _text("type"),
     },
     "product": {
@@ -71,7 +73,7 @@ SEARCHABLE: dict[str, dict[str, Field]] = {
         "metadata": Field("metadata", ("metadata",)),
         "name": _text("name", substring=True),
         "shippable": Field("boolean", ("shippable",)),
-        "url": _text("url"),
+        "url": _text("url", substring=True),
     },
 }
 
