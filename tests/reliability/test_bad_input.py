@@ -283,8 +283,10 @@ CASES = [
          "--retry-delay must be more than 0", args=("--retry-delay", "0")),
     Case("resume an unknown run", b"", None, "no run 'run_nope' in the journal",
          args=("--resume", "run_nope")),
-    Case("file and resume", b"send the invoice\n", None, "either a file or --resume",
-         args=("{file}", "--resume", "run_x")),
+    Case("edited file, unknown run", b"send the invoice\n", None,
+         "no run 'run_x' in the journal", args=("{file}", "--resume", "run_x")),
+    Case("resume with rows", b"", None, "takes no --each or --dry-run",
+         args=("--resume", "run_x", "--dry-run")),
 ]
 
 
