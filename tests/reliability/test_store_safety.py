@@ -4,8 +4,8 @@ store and the journal stay private (0700 directories, 0600 files) after every wr
 when they were loosened by hand, and the store when it is only read. Processes changing the
 store at once all keep their change; a writer killed mid-write leaves no copy of the keys
 once the next change is made; a FIFO, device, directory or link in the store's place, and a
-home or store of another user, are refused at once. (The store's own unit tests are in
-tests/host.)"""
+home or store of another user, are refused at once. A setting given by the environment at
+install is kept. (The store's own unit tests are in tests/host.)"""
 
 from __future__ import annotations
 
@@ -352,3 +352,21 @@ def test_a_loose_store_is_tightened_when_it_is_read(sandbox, kbooks, kbooks_home
     assert (mode(kbooks_home), mode(store)) == (0o700, 0o600)
     assert store.read_text() == json.dumps(GOOD)  # read, not written
 
+
+# ------------------------------------------------------------- settings from the environment
+
+
+def test_a_setting_from_the_environment_at_install_is_kept(sandbox, kbooks, kbooks_home,
+                                                           monkeypatch):
+    monkeypatch.delenv(KEY_ENV)
+    out = kbooks("install", "stripe_pay", input=TEST_KEY + "\n")  # BASE_ENV: the sandbox
+    assert out.returncode == 0, out.stderr
+    verified = len(logged(sandbox.url))
+    assert verified >= 1
+    monkeypatch.delenv(BASE_ENV)
+    out = kbooks("call", "get all customers from stripe", timeout=60)
+    assert out.returncode == 0, out.stderr
+    requests = logged(sandbox.url)[verified:]
+    assert [(r["method"], r["path"]) for r in requests] == [("GET", "/v1/customers")], requests
+    assert stored(kbooks_home)["stripe_pay"]["connections"]["default"]["settings"] == {
+        "api_base": sandbox.url}
