@@ -2,9 +2,13 @@
 
 The store is one JSON file, ``credentials.json``, in the kbooks home directory
 (``$KBOOKS_HOME``, else the user config directory). The directory is kept at mode 0700
-and the file at 0600; every write goes to a temporary file that replaces the old one
-atomically, so a crash never leaves half a store. A store that cannot be read is
-reported, never overwritten.
+and the file at 0600: a loosened mode is tightened whenever the store is read or written,
+and a directory or file of another user is refused, never read or changed. Every change
+(install, uninstall, a new default) reads and writes the store under a lock on the home
+directory, so concurrent changes are all kept; it writes ``.credentials.json.tmp`` and
+renames it over the old store, so a crash never leaves half a store, and a copy left by a
+writer that was killed is removed by the next change. A store that cannot be read is
+reported, never overwritten; so is a FIFO, a device, a directory or a link in its place.
 
 Where a credential comes from, first match wins:
 
@@ -15,13 +19,14 @@ Where a credential comes from, first match wins:
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
+import stat
 import sys
-import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,8 +35,22 @@ import attrs
 from .catalog import home
 from .model import Book, ConfigurationError, Credential, CredentialsRejected, Secret, mask
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 STORE_NAME = "credentials.json"
 STORE_VERSION = 1
+#: What the store is written to before it is renamed into place. Only the holder of the
+#: lock writes it, so the name can be fixed, and the next change removes what a writer
+#: killed before its rename left (and the random-named copies of older kbooks).
+TEMPORARY = f".{STORE_NAME}.tmp"
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# A FIFO put in the store's place answers at once (with nothing) instead of waiting for a
+# writer, so that it is refused rather than hanging the command.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def home_dir() -> Path:
@@ -45,27 +64,74 @@ def env_name(book: str, field: str) -> str:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` if needed and make sure only its owner can enter it (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    """Create ``path`` if needed and make sure only its owner can enter it (0700). A
+    directory of another user is refused (:class:`ConfigurationError`), never changed."""
+    fd = _open_private_dir(path, create=True)
+    assert fd is not None
+    os.close(fd)
     return path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically with mode 0600."""
-    ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _open_private_dir(path: Path, *, create: bool) -> int | None:
+    """``path`` opened, checked to be a directory of this user and made 0700 (through the
+    descriptor, so what is checked is what is used); None if it does not exist and
+    ``create`` is false."""
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        fd = os.open(path, os.O_RDONLY | _DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if create:
+            raise
+        return None
+    except NotADirectoryError:
+        raise ConfigurationError(f"{path} is not a directory",
+                                 hint="set KBOOKS_HOME to a directory") from None
+    try:
+        found = os.fstat(fd)
+        if _not_mine(found):
+            # It may be a trap set to collect what is written there: refused, not changed.
+            raise ConfigurationError(
+                f"the directory {path} belongs to another user (uid {found.st_uid}); kbooks "
+                "keeps keys only where no one else can read or change them",
+                hint=f"set KBOOKS_HOME to a directory of your own, or make this one yours: "
+                f"chown {os.geteuid()} {path} && chmod 700 {path}")
+        problem = _tighten(fd, found, 0o700)
+        if problem:
+            raise ConfigurationError(
+                f"the directory {path} is open to other users "
+                f"(mode {stat.S_IMODE(found.st_mode):o}) and cannot be made private "
+                f"({problem})", hint=f"chmod 700 {path}")
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.close(fd)
         raise
+    return fd
+
+
+def _not_mine(found: os.stat_result) -> bool:
+    return hasattr(os, "geteuid") and found.st_uid != os.geteuid()
+
+
+def _tighten(fd: int, found: os.stat_result, wanted: int) -> str | None:
+    """Give the open file ``fd`` mode ``wanted``; why that failed, if it did and the mode
+    lets others in (a mode that is only stricter than wanted is fine as it is)."""
+    if stat.S_IMODE(found.st_mode) == wanted:
+        return None
+    try:
+        os.fchmod(fd, wanted)
+    except OSError as exc:
+        if found.st_mode & 0o077:
+            return exc.strerror or type(exc).__name__
+    return None
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 @attrs.frozen
@@ -98,13 +164,47 @@ class CredentialStore:
 
     # ---------------------------------------------------------------- raw file
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, home: int | None = None) -> dict[str, Any]:
+        """The store's content, checked; ``home`` is the home directory when the caller
+        holds it locked. Reading needs no lock: the store is only ever replaced whole."""
+        if home is not None:
+            return self._load(home)
+        opened = _open_private_dir(self.home, create=False)
+        if opened is None:
+            return {"version": STORE_VERSION, "books": {}}
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self._load(opened)
+        finally:
+            os.close(opened)
+
+    def _load(self, home: int) -> dict[str, Any]:
+        try:
+            found = os.lstat(STORE_NAME, dir_fd=home)
+            if not stat.S_ISREG(found.st_mode):
+                raise self._not_a_file(found.st_mode)
+            fd = os.open(STORE_NAME, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=home)
         except FileNotFoundError:
             return {"version": STORE_VERSION, "books": {}}
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise self._corrupt(f"cannot be read ({type(exc).__name__})") from None
+        with os.fdopen(fd, "rb") as fh:
+            found = os.fstat(fd)  # what was opened, should it have been swapped since
+            if not stat.S_ISREG(found.st_mode):
+                raise self._not_a_file(found.st_mode)
+            if _not_mine(found):
+                raise self._corrupt(
+                    f"belongs to another user (uid {found.st_uid})",
+                    hint="kbooks reads keys only from a file of its own user: move it away "
+                    "and run kbooks install again")
+            problem = _tighten(fd, found, 0o600)
+            if problem:
+                raise self._corrupt(f"is open to other users and cannot be made private "
+                                    f"({problem})", hint=f"chmod 600 {self.path}")
+            try:
+                text = fh.read().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise self._corrupt(f"cannot be read ({type(exc).__name__})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -115,15 +215,60 @@ class CredentialStore:
             raise self._corrupt(problem)
         return data
 
-    def _corrupt(self, why: str) -> ConfigurationError:
+    def _corrupt(self, why: str, hint: str | None = None) -> ConfigurationError:
         return ConfigurationError(
             f"the credential store {self.path} {why}; it was left untouched",
-            hint="repair it by hand, or move it away and run kbooks install again",
+            hint=hint or "repair it by hand, or move it away and run kbooks install again",
         )
 
-    def _write(self, data: dict[str, Any]) -> None:
-        ensure_private_dir(self.home)
-        write_private(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    def _not_a_file(self, mode: int) -> ConfigurationError:
+        kind = _kind(mode)
+        if stat.S_ISLNK(mode):
+            # Followed, it would be read from one place and replaced by a file in another.
+            with contextlib.suppress(OSError):
+                kind += f" to {os.readlink(self.path)}"
+            return self._corrupt(f"is {kind}, not a regular file",
+                                 hint="kbooks keeps the store as a file of its own: put the "
+                                 "file itself in the link's place")
+        return self._corrupt(f"is {kind}, not a regular file",
+                             hint="move it away and run kbooks install again")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[int]:
+        """The home directory, created if needed, locked against other processes' changes
+        to the store for the block (the lock is on the directory itself, so no file is
+        left for it). Copies left by writers that were killed are removed first."""
+        home = _open_private_dir(self.home, create=True)
+        assert home is not None
+        try:
+            if fcntl is not None:
+                fcntl.flock(home, fcntl.LOCK_EX)
+            for name in os.listdir(home):
+                if name.startswith(f".{STORE_NAME}."):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError,
+                                             PermissionError):
+                        os.unlink(name, dir_fd=home)
+            yield home
+        finally:
+            os.close(home)  # (which lets go of the lock)
+
+    def _write(self, home: int, data: dict[str, Any]) -> None:
+        """Replace the store with ``data`` (0600, atomically); the caller holds the lock."""
+        fd = os.open(TEMPORARY, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+                     | os.O_CLOEXEC, 0o600, dir_fd=home)
+        try:
+            os.fchmod(fd, 0o600)  # (whatever the umask)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(TEMPORARY, STORE_NAME, src_dir_fd=home, dst_dir_fd=home)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(TEMPORARY, dir_fd=home)
+            raise
+        with contextlib.suppress(OSError):  # not every file system syncs a directory
+            os.fsync(home)  # so that the rename survives a power loss too
 
     # ---------------------------------------------------------------- API
 
@@ -158,48 +303,52 @@ class CredentialStore:
     def save(self, book: str, name: str, credentials: Mapping[str, str],
              settings: Mapping[str, str], mode: str, *, make_default: bool = False) -> None:
         """Add or replace a connection. The first connection of a book is its default."""
-        data = self._read()
-        entry = data["books"].setdefault(book, {"default": None, "connections": {}})
-        entry["connections"][name] = {
-            "credentials": dict(credentials),
-            "settings": dict(settings),
-            "mode": mode,
-            "created": time.time(),
-        }
-        if make_default or not entry.get("default") or entry["default"] not in entry[
-                "connections"]:
-            entry["default"] = name
-        self._write(data)
+        with self._locked() as home:
+            data = self._read(home)
+            entry = data["books"].setdefault(book, {"default": None, "connections": {}})
+            entry["connections"][name] = {
+                "credentials": dict(credentials),
+                "settings": dict(settings),
+                "mode": mode,
+                "created": time.time(),
+            }
+            if make_default or not entry.get("default") or entry["default"] not in entry[
+                    "connections"]:
+                entry["default"] = name
+            self._write(home, data)
 
     def remove(self, book: str, name: str | None = None) -> list[str]:
         """Remove one connection (or all of ``book``'s); returns the names removed."""
-        data = self._read()
-        entry = data["books"].get(book)
-        if not entry:
-            return []
-        if name is None:
-            removed = sorted(entry["connections"])
-            del data["books"][book]
-        else:
-            if name not in entry["connections"]:
+        with self._locked() as home:
+            data = self._read(home)
+            entry = data["books"].get(book)
+            if not entry:
                 return []
-            removed = [name]
-            del entry["connections"][name]
-            if not entry["connections"]:
+            if name is None:
+                removed = sorted(entry["connections"])
                 del data["books"][book]
-            elif entry.get("default") == name:
-                entry["default"] = sorted(entry["connections"])[0]
-        self._write(data)
+            else:
+                if name not in entry["connections"]:
+                    return []
+                removed = [name]
+                del entry["connections"][name]
+                if not entry["connections"]:
+                    del data["books"][book]
+                elif entry.get("default") == name:
+                    entry["default"] = sorted(entry["connections"])[0]
+            self._write(home, data)
         return removed
 
     def set_default(self, book: str, name: str) -> None:
-        data = self._read()
-        entry = data["books"].get(book)
-        if not entry or name not in entry["connections"]:
-            raise ConfigurationError(f"{book} has no connection named {name!r}",
-                                     hint="kbooks connections lists them")
-        entry["default"] = name
-        self._write(data)
+        """Make ``name`` the default connection of ``book``."""
+        with self._locked() as home:
+            data = self._read(home)
+            entry = data["books"].get(book)
+            if not entry or name not in entry["connections"]:
+                raise ConfigurationError(f"{book} has no connection named {name!r}",
+                                         hint="kbooks connections lists them")
+            entry["default"] = name
+            self._write(home, data)
 
 
 def _stored(book: str, name: str, conn: Mapping[str, Any], default: bool) -> StoredConnection:

@@ -243,7 +243,9 @@ class Runtime:
                 credentials: Mapping[str, str | Secret] | None = None,
                 settings: Mapping[str, str] | None = None,
                 make_default: bool = False) -> Connection:
-        """Verify credentials through the book's ``connect`` hook and store them.
+        """Verify credentials through the book's ``connect`` hook and store them, with the
+        settings they were verified with (``settings``, overridden by the environment's
+        ``KBOOKS_<BOOK>_<SETTING>``; defaults are not stored).
 
         Without ``credentials`` the user is asked (see :func:`ask_credentials`).
         """
@@ -262,10 +264,15 @@ class Runtime:
                 if problem:
                     raise CredentialsRejected(problem, hint=cred.help or None)
                 secrets[cred.name] = Secret(value or "")
-        merged = self._settings(desc, settings or {})
+        given = settings or {}
+        merged = self._settings(desc, given)
         conn = self._connect(desc, secrets, merged, connection, verify=True)
+        # Kept: each setting given, and each the environment changed from its default, as
+        # verified, so that later runs reach the server the key was verified against.
+        kept = {s.name: merged[s.name] for s in desc.settings
+                if s.name in given or merged[s.name] != s.default}
         self.store.save(desc.name, connection, {k: v.reveal() for k, v in secrets.items()},
-                        dict(settings or {}), conn.mode, make_default=make_default)
+                        kept, conn.mode, make_default=make_default)
         self._connections[desc.name] = conn
         return conn
 

@@ -127,3 +127,24 @@ def test_a_malformed_value_is_refused_masked():
 def test_ended_input_is_a_clear_error():
     with pytest.raises(CredentialsRejected, match="standard input ended"):
         ask_credentials(BOOK, stdin=io.StringIO(""), stderr=io.StringIO(), environ={})
+
+
+
+def read_only_file_system(fd, mode):
+    raise PermissionError(30, "Read-only file system")
+
+
+def test_a_loose_home_that_cannot_be_tightened_is_refused(kbooks_home, monkeypatch):
+    store = CredentialStore(kbooks_home)
+    store.save("stripe_pay", "default", {"api_key": KEY}, {}, "test")
+    os.chmod(kbooks_home, 0o750)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fchmod", read_only_file_system)
+        for use in (store.connections, lambda: store.remove("stripe_pay")):
+            with pytest.raises(ConfigurationError) as err:
+                use()
+            assert err.value.message == (
+                f"the directory {kbooks_home} is open to other users (mode 750) and cannot "
+                "be made private (Read-only file system)")
+            assert err.value.hint == f"chmod 700 {kbooks_home}"
+    assert store.get("stripe_pay").name == "default" and mode(kbooks_home) == 0o700

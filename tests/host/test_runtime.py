@@ -108,3 +108,20 @@ def test_call_takes_any_wording_of_a_procedure(rt):
     assert rt.call('get a note from memo whose title is "a"')["title"] == "a"
     with pytest.raises(InvalidCall, match='unknown field "titl" for a note'):
         rt.call('get a note from memo whose titl is "a"')
+
+
+def test_install_keeps_the_settings_it_verified_with(memo, kbooks_home, monkeypatch):
+    rt = Runtime(home=kbooks_home)
+    rt.install("memo", connection="plain", credentials={"token": TOKEN})
+    rt.install("memo", connection="given", credentials={"token": TOKEN},
+               settings={"shelf": "main"})  # given, though it is the default: kept
+    monkeypatch.setenv("KBOOKS_MEMO_SHELF", "office")
+    rt.install("memo", connection="env", credentials={"token": TOKEN})
+    rt.install("memo", connection="both", credentials={"token": TOKEN},
+               settings={"shelf": "attic"})  # the environment wins, as it did when verified
+    assert {c.name: dict(c.settings) for c in rt.store.connections("memo")} == {
+        "plain": {}, "given": {"shelf": "main"}, "env": {"shelf": "office"},
+        "both": {"shelf": "office"}}
+    monkeypatch.delenv("KBOOKS_MEMO_SHELF")
+    later = Runtime(home=kbooks_home, connection="env").connect("memo")
+    assert later.account == "office"
