@@ -74,6 +74,8 @@ class Ref:
     field: Field | None = attrs.field(default=None, eq=False)
     currency: str | None = attrs.field(default=None, eq=False)
     needed: bool = attrs.field(default=False, eq=False)
+    #: the type of what it names, as its book describes the record (None when unknown)
+    kind: str | None = attrs.field(default=None, eq=False)
 
 
 class Unknown(str):
@@ -398,7 +400,8 @@ class Values:
                 hint = f'{field.help} values are text: write "{node.raw}"'
         elif field.choices:
             hint = "one of: " + ", ".join(field.choices)
-        self.error(node.span, f'"{field.name}" takes {wanted}, not {got} {node.raw}', hint=hint)
+        said = node.raw if isinstance(node, ast.Boolean) else f"{got} {node.raw}"
+        self.error(node.span, f'"{field.name}" takes {wanted}, not {said}', hint=hint)
         return None
 
     def money(self, node: ast.Money, currency: str | None) -> int | None:
@@ -933,6 +936,11 @@ class Checker(Values):
             ref = self.reference(node)
             if ref is None:
                 return None
+            if not _fits(field, ref.kind):
+                self.error(node.span, f'"{field.name}" takes '
+                           f"{_TYPE_WORDS.get(field.type, field.type)}, but {node.raw} is "
+                           f"{_TYPE_WORDS.get(ref.kind or '', ref.kind)}")
+                return None
             return attrs.evolve(ref, field=field, currency=currency, needed=needed)
         if isinstance(node, ast.ListValue) and any(isinstance(v, ast.Reference)
                                                    for v in node.items):
@@ -968,16 +976,23 @@ class Checker(Values):
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="columns: " + (", ".join(sorted(self.columns)) or "none"))
             return None
-        if found is not None and path and not self.record_path(ref, found[0], found[1],
-                                                               canonical):
-            return None
+        kind: str | None = None
+        if found is not None and canonical == found[1].name:
+            kind = "string"  # a record stands for its id
+        if found is not None and path:
+            reached = self.record_path(ref, found[0], found[1], canonical)
+            if reached is False:
+                return None
+            kind = reached.type if isinstance(reached, Field) else None
         if want_id and not path:
             path = ("id",)
-        return Ref(canonical, path, ref.span, ref.raw, needed=needed)
+        return Ref(canonical, path, ref.span, ref.raw, needed=needed, kind=kind)
 
-    def record_path(self, ref: ast.Reference, book: Book, noun: Noun, name: str) -> bool:
-        """Whether the fields ``ref`` reaches into are fields a record of ``noun`` has
-        (as its book describes them); reports why not."""
+    def record_path(self, ref: ast.Reference, book: Book, noun: Noun,
+                    name: str) -> Field | bool:
+        """The field ``ref`` reaches, when it is one a record of ``noun`` has (as its book
+        describes them; True inside a free-form object, whose keys are any), else False
+        after reporting why not."""
         if name == noun.plural:
             self.error(ref.span, f'"{ref.raw}": the {noun.plural} are a list; it has no '
                        f'field "{ref.path[0].replace("_", " ")}"',
@@ -985,9 +1000,10 @@ class Checker(Values):
             return False
         fields: tuple[Field, ...] | None = self.rt.inputs(book.name, noun.name, "get")
         walked = [f"the {ref.noun}"]
+        found: Field | None = None
         for part in ref.path:
             if fields is None:
-                return True  # inside a free-form object: any key
+                return Field(part, "string")  # inside a free-form object: any key, text
             found = next((f for f in fields if f.name == part), None)
             if found is None:
                 names = [f.name for f in fields]
@@ -1011,7 +1027,25 @@ class Checker(Values):
                                  if related else None))
                 return False
             fields = found.children if found.type == "object" else ()
+        return found if found is not None else True
+
+
+def _fits(field: Field, kind: str | None) -> bool:
+    """Whether a value of type ``kind`` can go to ``field`` (when known: numbers to
+    numbers, any plain value to text, named fields to named fields)."""
+    wanted = field.type
+    if wanted == "list":
+        return True  # one value makes a list of one; a list is taken as it is
+    if kind is None or kind == "any" or wanted == "any":
         return True
+    numeric = ("integer", "number", "timestamp")
+    if wanted in numeric:
+        return kind in numeric
+    if wanted == "boolean":
+        return kind == "boolean"
+    if wanted == "string":
+        return kind in ("string", "boolean", *numeric)
+    return kind == wanted
 
 
 _AMOUNT_FIELDS = {"amount", "unit_amount", "amount_due", "amount_paid"}

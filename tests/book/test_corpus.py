@@ -135,6 +135,25 @@ VALID = [
     ("create an invoice in stripe with\n  the customer is the customer's id\n"
      "  the due_date is 2030-01-31",
      'create invoice {"customer": "<the customer\'s id>", "due_date": 1896048000}'),
+    # an item added to an invoice takes its customer and currency from the invoice
+    ("add an item to the invoice with\n  the amount is 499",
+     'add invoice_item to=<the invoice> {"amount": 499}'),
+    ("create an invoice item in stripe with\n  the invoice is the invoice's id\n"
+     "  the amount is 499",
+     'create invoice_item {"amount": 499, "invoice": "<the invoice\'s id>"}'),
+    # other words for get
+    ('list all customers from stripe whose email is "a@b.co"',
+     "get customer many where email is 'a@b.co'"),
+    ('find a customer in stripe whose email is "a@b.co"', "get customer where email is 'a@b.co'"),
+    ("fetch the invoices from stripe", "get invoice many"),
+    ('retrieve an invoice from stripe whose id is "in_1"', "get invoice id=in_1"),
+    # references into what a record has
+    ("create an invoice in stripe with\n  the customer is the invoice's customer",
+     'create invoice {"customer": "<the invoice\'s customer>"}'),
+    ("create a customer in stripe with\n  the description is the invoice's total",
+     'create customer {"description": "<the invoice\'s total>"}'),
+    ('create a customer in stripe with\n  the name is the customer\'s metadata\'s nickname',
+     'create customer {"name": "<the customer\'s metadata\'s nickname>"}'),
     ("add an item to the invoice with\n  the amount is $4.99",
      'add invoice_item to=<the invoice> {"amount": 499, "currency": "usd"}'),
     ('add an invoice item to the invoice with\n  the amount is 500\n  the currency is "eur"\n'
@@ -163,6 +182,32 @@ VALID = [
 ]
 
 INVALID = [
+    # references to fields a record does not have
+    ("create an invoice in stripe with\n  the customer is the customer's idd", "2:19",
+     'the customer has no field "idd"; did you mean "id"?'),
+    ("create a customer in stripe with\n  the email is the invoice's customer's email", "2:16",
+     "the invoice's customer is text (an id), with no fields of its own"),
+    ("create a customer in stripe with\n  the email is the customers's email", "2:16",
+     "the customers are a list"),
+    ("create a price in stripe with\n  the unit amount is the customer's email\n"
+     '  the currency is "usd"', "2:22",
+     "\"unit_amount\" takes a whole number, but the customer's email is text"),
+    ("create a product in stripe with\n  the name is \"A\"\n  the shippable is the price's unit "
+     "amount", "3:20", '"shippable" takes true or false, but the price\'s unit amount is a whole'),
+    # inputs Stripe needs although its types call them optional
+    ('create an invoice in stripe with\n  the description is "x"', "1:1",
+     'missing required input "customer": Stripe needs it to create an invoice'),
+    ("create an invoice item in stripe with\n  the amount is 500", "1:1",
+     'missing required input "customer"'),
+    ('create an invoice item in stripe with\n  the customer is "cus_1"\n  the amount is 500',
+     "1:1", 'missing required input "currency" when the amount is given'),
+    # errors that point the right way
+    ("create a customer in stripe with\n  the metadata's vip is true", "2:25",
+     '"vip" takes text, not true'),
+    ('get a customer from stripe whose email address is "a@b.co"', "1:34",
+     'unknown field "email address" for a customer; did you mean "email"?'),
+    ("refund the invoice", "1:1", 'unknown verb "refund"'),
+    ("mark the invoice as sent", "1:1", 'unknown verb "mark ... as sent"; did you mean "send"?'),
     ("creat a customer in stripe", "1:1", 'unknown verb "creat"; did you mean "create"?'),
     ("get a custmer from stripe", "1:7", 'unknown noun "custmer" in stripe; did you mean "customer"?'),
     ("get a customer from strip", "1:21", 'no installed book answers to "strip"; did you mean "stripe"?'),
@@ -231,6 +276,18 @@ def test_the_corpus_is_big_enough():
 @pytest.mark.parametrize("text,expected", VALID, ids=[t.splitlines()[0][:50] for t, _ in VALID])
 def test_valid(rt, text, expected):
     assert calls(rt, text) == [expected]
+
+
+def test_refund_suggests_no_unrelated_verb(rt):
+    with pytest.raises(LanguageError) as info:
+        rt.check("refund the invoice", given=GIVEN)
+    assert "did you mean" not in info.value.message
+
+
+def test_metadata_values_are_text_and_the_hint_says_so(rt):
+    with pytest.raises(LanguageError) as info:
+        rt.check("create a customer in stripe with\n  the metadata's vip is true", given=GIVEN)
+    assert info.value.hint == 'metadata values are text: write "true"'
 
 
 @pytest.mark.parametrize("text,where,message", INVALID,
