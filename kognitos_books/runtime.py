@@ -638,6 +638,15 @@ class Runtime:
                     f"go on with {name}/{self.connection_name} (another account may hold "
                     "none of what it did)",
                     hint=f"resume it without --connection: kbooks run --resume {info.id}")
+            if used["name"] == "environment":
+                desc = self.book(name)
+                unset = [env_name(name, c.name) for c in desc.credentials
+                         if not os.environ.get(env_name(name, c.name))]
+                if unset:
+                    raise ConfigurationError(
+                        f"run {info.id} ran with the credentials from the environment "
+                        f"({', '.join(unset)}), which are not set now",
+                        hint="set them as they were when it ran, then resume it")
             conn = self.connect(name, connection=used["name"])
             if used.get("mode") and conn.mode != used["mode"]:
                 raise ConfigurationError(
