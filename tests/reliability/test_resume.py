@@ -3,6 +3,7 @@ finishes it without creating anything twice, even the step that was in flight.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -191,10 +192,11 @@ with journal.hold("run_a"):
     if sys.argv[2] == "fork":
         # a child that outlives its parent must not keep the parent's runs looking alive
         if os.fork() == 0:
-            print("child", flush=True)
+            # (each line in one write, so that the two processes' lines never interleave)
+            os.write(1, f"child {os.getpid()}\\n".encode())
             import time; time.sleep(30)
             os._exit(0)
-    print("holding", flush=True)
+    os.write(1, b"holding\\n")
     sys.stdin.readline()
     os._exit(0)  # dies without a word: no finally, no exit handlers
 """
@@ -207,10 +209,12 @@ def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_
     child = subprocess.Popen([sys.executable, "-c", DIE_HOLDING, str(kbooks_home), how,
                               written], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              text=True)
-    grandchild_seen = False
+    grandchild = None
     try:
         for _ in range(2 if how == "fork" else 1):
-            grandchild_seen |= child.stdout.readline().strip() == "child"
+            said = child.stdout.readline().split()
+            if said[:1] == ["child"]:
+                grandchild = int(said[1])
         journal = Journal(kbooks_home)
         if written == "committed":  # by its writer thread, a moment after the step began
             assert wait_for(lambda: journal.run("run_a") is not None)
@@ -239,9 +243,10 @@ def test_a_run_whose_process_died_reads_as_stopped_and_can_be_taken_over(kbooks_
     finally:
         if child.poll() is None:
             child.kill()
-    if how == "fork":
-        assert grandchild_seen
-        subprocess.run(["pkill", "-f", DIE_HOLDING.splitlines()[1]], check=False)
+        if grandchild is not None:  # it outlives the child, as meant: stopped by its own pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(grandchild, signal.SIGKILL)
+    assert (grandchild is not None) == (how == "fork")
 
 
 def test_runs_leave_no_file_behind_and_a_closed_journal_none(rt, sandbox, kbooks_home):
