@@ -105,40 +105,101 @@ def _forget_after_fork() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    text TEXT NOT NULL,
-    connection TEXT,
-    mode TEXT,
-    options TEXT NOT NULL DEFAULT '{}',
-    state TEXT NOT NULL,
-    started REAL NOT NULL,
-    finished REAL,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    row INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    line INTEGER NOT NULL,
-    command TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    noun TEXT,
-    record_id TEXT,
-    result TEXT,
-    error TEXT,
-    started REAL NOT NULL,
-    finished REAL,
-    PRIMARY KEY (run_id, row, step)
-);
-CREATE TABLE IF NOT EXISTS owners (
-    owner TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
-);
-"""
+#: The journal's tables, as a new journal gets them (with every column of _COLUMNS).
+_TABLES = {
+    "runs": """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        text TEXT NOT NULL,
+        connection TEXT,
+        mode TEXT,
+        options TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        started REAL NOT NULL,
+        finished REAL,
+        error TEXT,
+        owner TEXT
+    )""",
+    "steps": """CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        row INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        noun TEXT,
+        record_id TEXT,
+        result TEXT,
+        error TEXT,
+        started REAL NOT NULL,
+        finished REAL,
+        PRIMARY KEY (run_id, row, step)
+    )""",
+    "owners": """CREATE TABLE owners (
+        owner TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    )""",
+}
+
+#: Columns added to a table after journals were first written, as (table, column,
+#: declaration), oldest first: a journal that lacks one is given it when it is opened. A new
+#: column goes both here and in its table above, declared so that ``ALTER TABLE ... ADD
+#: COLUMN`` can add it (nullable, or NOT NULL with a constant DEFAULT; no key).
+_COLUMNS = (
+    ("runs", "owner", "TEXT"),  # which process runs the run (see Journal.hold)
+)
+
+#: seconds a process waits for another's write transaction before it gives up
+BUSY_TIMEOUT = 30.0
+
+
+def _lacking(db: sqlite3.Connection) -> list[str]:
+    """The statements that give the journal the tables and columns it lacks."""
+    have = {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for table in _TABLES}
+    return [*(create for table, create in _TABLES.items() if not have[table]),
+            *(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+              for table, column, declaration in _COLUMNS
+              if have[table] and column not in have[table])]
+
+
+def _bring_up_to_date(db: sqlite3.Connection) -> None:
+    """Create the tables and add the columns the journal lacks. All of it is one write
+    transaction that reads what is there again once it holds the lock: processes opening
+    the journal at once take their turns, and each finds what the one before it made."""
+    if not _lacking(db):  # (what every open but the first finds: no write lock taken)
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _lacking(db):
+            db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the journal to WAL (a no-op once it is). Switching reads the file, then
+    writes to it, and SQLite does not wait for a lock a connection that holds a read lock
+    asks for (its busy timeout does not apply: two such waits could be a deadlock), so
+    processes switching a new journal at once would fail with "database is locked". Here
+    the switch is tried again, from scratch, as the busy timeout would wait."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY \
+                    or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # (another process is switching it: a moment, then it is WAL)
+        pause = min(pause * 2, 0.05)
+
 
 #: Every write the journal makes, by name (the name is what a log records).
 _WRITES = {
@@ -415,18 +476,19 @@ class Journal:
                 # Create the file with 0600 before SQLite opens it.
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT,
                                  check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            if "owner" not in columns:  # a journal written before runs had owners
-                db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+            try:
+                _use_wal(db)
+                db.execute("PRAGMA synchronous=NORMAL")
+                _bring_up_to_date(db)
+            except BaseException:
+                db.close()
+                raise
             for suffix in ("-wal", "-shm"):
-                side = self.path.with_name(self.path.name + suffix)
-                if side.exists():
-                    os.chmod(side, 0o600)
+                # (gone again if the last other connection closed meanwhile)
+                with contextlib.suppress(FileNotFoundError):
+                    os.chmod(self.path.with_name(self.path.name + suffix), 0o600)
             self._db = db
             self._collect()  # what processes that died left in their logs
         return self._db

@@ -5,13 +5,19 @@ A :class:`StripeSession` wraps one ``stripe.StripeClient`` (never the global
 carries Stripe's message, code, param, request id and HTTP status (and never the key),
 and remembers what this connection has written, because Stripe's Search API may not show
 those writes for up to a minute.
+
+The SDK's own log (``STRIPE_LOG=debug`` or ``info``, or ``stripe.log``) holds whole response
+bodies, and a server at a wrong ``api_base`` may echo the request's ``Authorization`` header
+back in one: every line of it is masked (see :func:`_mask_the_sdk_log`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +27,7 @@ from urllib.parse import quote_plus
 import attrs
 import stripe
 from stripe import StripeResponse
+from stripe import _util as stripe_util
 
 from kognitos_books import BookError, CredentialsRejected, Record, Secret, mask
 
@@ -50,8 +57,78 @@ API_VERSION: str = stripe.api_version
 
 #: Any Stripe key in a message (Stripe quotes part of a rejected key back).
 _KEY = re.compile(r"\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9]+")
+#: A bearer token, as an echoed ``Authorization`` header shows it (up to the end of the
+#: header, or of the quoted or escaped text it is in); a shorter word after "Bearer" is
+#: prose ("using Bearer auth", in Stripe's own message for a missing key).
+_BEARER = re.compile(r"\b(Bearer\s+)([^\s'\"\\,;]{8,})", re.IGNORECASE)
 _FIX_KEY = "check the key in the Stripe dashboard (Developers > API keys), then run: " \
            "kbooks install stripe_pay"
+
+
+def scrub(text: str) -> str:
+    """``text`` with every Stripe key and bearer token in it masked (``sk_test_…4242``)."""
+    text = _BEARER.sub(lambda m: m.group(0) if "…" in m.group(2)  # (masked already)
+                       else m.group(1) + mask(m.group(2)), text)
+    return _KEY.sub(lambda m: mask(m.group(0)), text)
+
+
+class _MaskKeys(logging.Filter):
+    """Masks the keys and bearer tokens in every record of the ``stripe`` logger, before
+    any handler (this process's, or an application's) sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # (logging would show the raw message and arguments instead)
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = scrub(message), ()
+        return True
+
+
+class _SdkConsole(logging.Handler):
+    """Prints the ``stripe`` logger's lines (masked by then) on standard error, as the SDK
+    prints its own: all of them when its setting (``stripe.log``, else ``STRIPE_LOG``) is
+    ``debug``, from INFO up when it is ``info``, none otherwise."""
+
+    def __init__(self, setting: Callable[[], str | None]) -> None:
+        super().__init__()
+        self.setting = setting
+
+    def emit(self, record: logging.LogRecord) -> None:
+        wanted = self.setting()
+        if wanted == "debug" or (wanted == "info" and record.levelno >= logging.INFO):
+            try:
+                print(record.getMessage(), file=sys.stderr)
+            except Exception:
+                self.handleError(record)
+
+
+#: The SDK's own reading of its log setting, kept when it no longer prints (see below).
+_sdk_setting: Callable[[], str | None] | None = None
+_SDK_LOG_LOCK = threading.Lock()
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+
+
+def _mask_the_sdk_log() -> None:
+    """Have every line the SDK logs masked, wherever it goes (set up once a process).
+
+    The SDK writes each line to the ``stripe`` logger and, when its setting asks for it
+    (``stripe.log``, else ``STRIPE_LOG``), prints it on standard error itself, past any
+    filter. So its own printing is turned off (it asks ``_console_log_level()`` before each
+    line), and a handler of the logger prints instead, behind the filter that masks keys.
+    Each connection made opens the logger to the level the setting asks for at the time.
+    """
+    global _sdk_setting
+    logger = stripe_util.logger
+    with _SDK_LOG_LOCK:
+        if _sdk_setting is None:
+            _sdk_setting = stripe_util._console_log_level
+            stripe_util._console_log_level = lambda: None  # the SDK prints nothing itself
+            logger.addFilter(_MaskKeys())
+            logger.addHandler(_SdkConsole(_sdk_setting))
+        wanted = _LEVELS.get(_sdk_setting() or "")
+        if wanted is not None and logger.getEffectiveLevel() > wanted:
+            logger.setLevel(wanted)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -200,6 +277,7 @@ class StripeSession:
     finalized_invoices: dict[str, str] = attrs.field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        _mask_the_sdk_log()
         if self.rate_limit_retries is None:
             self.rate_limit_retries = RATE_LIMIT_RETRIES if self.max_network_retries else 0
         http = self.http_client
@@ -334,5 +412,4 @@ class StripeSession:
         )
 
     def _scrub(self, text: str) -> str:
-        text = text.replace(self.key.reveal(), self.key.masked)
-        return _KEY.sub(lambda m: mask(m.group(0)), text)
+        return scrub(text.replace(self.key.reveal(), self.key.masked))

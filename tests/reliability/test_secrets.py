@@ -8,12 +8,14 @@ standard output and error, the sandbox's log and request log, the cassette, the 
 (runs.sqlite and its -wal and -shm files, caught while open) and every other file under
 KBOOKS_HOME. Neither the key, nor its secret part, nor any 8 characters of it may appear.
 Every object that holds the key masks it in ``repr`` and ``str``. Processes run with umask 0,
-and after each one the home is 0700 and each file in it 0600.
+and after each one the home is 0700 and each file in it 0600. A server at a wrong ``api_base``
+that echoes the request's headers back does not bring the key into the SDK's log or errors.
 """
 
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import logging
 import os
@@ -21,6 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +31,7 @@ from typing import Any
 
 import attrs
 import pytest
+import stripe
 from reliability_support import (
     BASE_ENV,
     KEY_ENV,
@@ -40,7 +44,7 @@ from reliability_support import (
     mode,
 )
 
-from kognitos_books import BookError, CredentialsRejected, Runtime, Secret
+from kognitos_books import BookError, CredentialsRejected, Runtime, Secret, mask
 from kognitos_books import journal as journal_module
 from kognitos_books.credentials import CredentialStore
 from kognitos_books.testing import scrubbing_vcr
@@ -107,6 +111,19 @@ class Transcript:
         assert done.returncode == code, (args, done.stdout, done.stderr)
         check_private(self.home)
         return done
+
+    def leaks(self, *homes: Path) -> dict[str, list[str]]:
+        """The fragments of the key in what each command printed and in each file under
+        the home (and ``homes``) but the credential store, by where they were found."""
+        found: dict[str, list[str]] = {}
+        for args, out, err in self.outputs:
+            found[f"stdout of kbooks {' '.join(args)}"] = leaks(out)
+            found[f"stderr of kbooks {' '.join(args)}"] = leaks(err)
+        for home in (self.home, *homes):
+            for path in files_under(home):
+                if path.name != "credentials.json":
+                    found[str(path)] = leaks(path.read_bytes())
+        return found
 
     def each(self, *calls: tuple[tuple[str, ...], dict[str, Any]]) -> list[Any]:
         """Independent commands, side by side (they share only the journal)."""
@@ -198,14 +215,7 @@ def test_the_key_never_leaves_the_credential_store(sandbox_process, kbooks_home,
     assert wal.exists() and wal.stat().st_size > 0
     check_private(kbooks_home)
 
-    found: dict[str, list[str]] = {}
-    for args, out, err in kb.outputs:
-        found[f"stdout of kbooks {' '.join(args)}"] = leaks(out)
-        found[f"stderr of kbooks {' '.join(args)}"] = leaks(err)
-    for home in (kbooks_home, broken_home):
-        for path in files_under(home):
-            if path.name != "credentials.json":
-                found[str(path)] = leaks(path.read_bytes())
+    found = kb.leaks(broken_home)
     for path in files_under(cassettes):
         found[str(path)] = leaks(path.read_bytes())
     for path, kept in logs.items():
@@ -219,6 +229,93 @@ def test_the_key_never_leaves_the_credential_store(sandbox_process, kbooks_home,
     rows = sqlite3.connect(kbooks_home / "runs.sqlite").execute(
         "SELECT COUNT(*) FROM steps").fetchone()
     assert rows[0] > 20  # the journal did record the runs that were scanned
+
+
+class EchoHeaders(http.server.BaseHTTPRequestHandler):
+    """A server at a wrong ``api_base``: it answers every request with the request's own
+    headers (the key, in ``Authorization``, among them), with the status its path starts
+    with, as text (``/text/500/v1/...``) or as the message of a Stripe error
+    (``/json/400/v1/...``)."""
+
+    def answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        _, kind, status, _ = self.path.split("/", 3)
+        echoed = "".join(f"{name}: {value}\n" for name, value in self.headers.items())
+        body = (json.dumps({"error": {"type": "invalid_request_error", "message": echoed}})
+                if kind == "json" else echoed).encode()
+        self.send_response(int(status))
+        self.send_header("Content-Type", "application/json" if kind == "json" else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def echo() -> Iterator[str]:
+    """The URL of an :class:`EchoHeaders` server on a free port, stopped after the test."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHeaders)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_what_the_sdk_logs_and_the_errors_mask_a_key_the_server_echoes(
+        sandbox, echo, kbooks_home, tmp_path, monkeypatch):
+    Runtime(home=kbooks_home).install("stripe_pay", credentials={"api_key": TEST_KEY},
+                                      settings={"api_base": sandbox.url})
+    for name in (KEY_ENV, BASE_ENV):
+        monkeypatch.delenv(name)  # the installed key, at the echoing server
+    kog = tmp_path / "list.kog"
+    kog.write_text("get all customers from stripe\n")
+    exe = shutil.which("kbooks", path=os.path.dirname(sys.executable))
+    assert exe
+    kb = Transcript(exe, kbooks_home, {**os.environ, RETRIES_ENV: "0"})
+    call = ("call", "get all customers from stripe")
+    run = ("run", str(kog), "--retries", "0")
+    for level, answer, args in [("debug", "text/400", call), ("debug", "text/500", call),
+                                ("debug", "json/400", call), ("debug", "text/400", run),
+                                ("info", "text/500", run)]:
+        done = kb(*args, code=1, env={"STRIPE_LOG": level, BASE_ENV: f"{echo}/{answer}"})
+        lines = done.stderr.splitlines()
+        # STRIPE_LOG still shows what the SDK does, each line once, with the key masked,
+        # and so does the error (the echoed headers are its message)
+        assert sum("message='Request to Stripe api'" in line for line in lines) == 1, lines
+        assert sum("message='Stripe API response'" in line for line in lines) == 1, lines
+        bodies = [line for line in lines if "message='API response body'" in line]
+        if level == "debug":
+            assert len(bodies) == 1 and f"Bearer {mask(TEST_KEY)}" in bodies[0], lines
+        else:
+            assert bodies == []
+        told = [line for line in done.stdout.splitlines() + lines if line not in bodies]
+        assert any(f"Authorization: Bearer {mask(TEST_KEY)}" in line for line in told), told
+    found = kb.leaks()
+    assert {name: hit for name, hit in found.items() if hit} == {}
+    assert str(kbooks_home / "runs.sqlite") in found  # the runs' errors were scanned
+
+
+def test_the_python_log_masks_a_key_the_server_echoes(sandbox, echo, kbooks_home, monkeypatch,
+                                                      caplog, capsys):
+    monkeypatch.setenv(BASE_ENV, f"{echo}/text/400")
+    monkeypatch.setattr(stripe, "log", "debug")  # the SDK's console log, asked for in code
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(BookError) as refused:
+        next(iter(Runtime(home=kbooks_home).call("get all customers from stripe")))
+    printed = capsys.readouterr().err
+    for shown in (caplog.text, printed, str(refused.value), repr(refused.value)):
+        assert f"Bearer {mask(TEST_KEY)}" in shown
+        assert leaks(shown) == []
+    assert "message='API response body'" in caplog.text
+    assert printed.count("message='API response body'") == 1
 
 
 def test_the_request_log_never_holds_the_key(sandbox, rt):
