@@ -52,7 +52,6 @@ _PARTICIPLES = {"paid": "pay", "sent": "send", "made": "make", "put": "put"}
 #: Unknown verbs are suggested a known one only when they look this much alike (a looser
 #: match suggests "send" for "refund").
 _VERB_CUTOFF = 0.7
-_DAY = 24 * 60 * 60
 _FIELD_KINDS = ("string", "integer", "number", "boolean", "timestamp", "object", "list",
                 "any")
 
@@ -76,6 +75,8 @@ class Ref:
     needed: bool = attrs.field(default=False, eq=False)
     #: the type of what it names, as its book describes the record (None when unknown)
     kind: str | None = attrs.field(default=None, eq=False)
+    #: the time zone a date it takes is read in
+    zone: str = attrs.field(default="UTC", eq=False)
 
 
 class Unknown(str):
@@ -209,7 +210,7 @@ def _materialize(ref: Ref, resolve: Callable[[Ref], Any], step: Step) -> Any:
     if ref.field is None:
         return raw.id if isinstance(raw, Record) else raw
     try:
-        return convert(raw, ref.field, ref.currency)
+        return convert(raw, ref.field, ref.currency, ref.zone)
     except InvalidCall as exc:
         raise StepInputError(f'line {ref.span.line if ref.span else step.line}: "{ref.raw}" '
                              f"is {_shown(raw)}: {exc.message}", hint=exc.hint) from None
@@ -309,7 +310,9 @@ def _node(value: Any, field: Field) -> Any:
 class Values:
     """Converting a value for a field: a literal as written, or a value given from Python
     (see :func:`_node`). Problems go to :meth:`error`; the converted value, or None after
-    a problem, comes back."""
+    a problem, comes back. Dates and times are read in :attr:`zone`."""
+
+    zone = "UTC"
 
     def error(self, span: ast.Span | None, message: str, hint: str | None = None) -> None:
         raise NotImplementedError
@@ -345,7 +348,7 @@ class Values:
         if isinstance(node, (ast.Date, ast.DateTime)):
             if kind not in ("timestamp", "any", "integer"):
                 return self.wrong_type(node, field)
-            return _timestamp(node)
+            return _timestamp(node, self.zone)
         return self.wrong_type(node, field)
 
     def text(self, node: ast.Text, field: Field) -> Any:
@@ -439,14 +442,18 @@ class Values:
 class _Converter(Values):
     """Values converted outside an automation: the first problem is raised."""
 
+    def __init__(self, zone: str = "UTC") -> None:
+        self.zone = zone
+
     def error(self, span: ast.Span | None, message: str, hint: str | None = None) -> None:
         raise InvalidCall(message, hint=hint)
 
 
-_CONVERTER = _Converter()
+_CONVERTERS = {"UTC": _Converter()}
 
 
-def convert(value: Any, field: Field, currency: str | None = None) -> Any:
+def convert(value: Any, field: Field, currency: str | None = None,
+            zone: str = "UTC") -> Any:
     """``value`` (from Python, a CSV cell or an earlier result) converted for ``field``
     exactly as the same value written in an automation would be; :class:`InvalidCall` when
     it does not fit. Text too long or an id of the wrong kind are the book's to find
@@ -456,16 +463,34 @@ def convert(value: Any, field: Field, currency: str | None = None) -> Any:
     if field.type == "string" and isinstance(value, str) and not field.choices \
             and field.name != "currency":
         return value  # (the common case, made quick)
-    return _CONVERTER.value(_node(value, field), field, currency)
+    converter = _CONVERTERS.get(zone)
+    if converter is None:
+        converter = _CONVERTERS[zone] = _Converter(zone)
+    return converter.value(_node(value, field), field, currency)
 
 
-def _timestamp(node: ast.Date | ast.DateTime) -> int:
+def _timestamp(node: ast.Date | ast.DateTime, zone: str = "UTC") -> int:
+    """Unix seconds of a date (its start) or a date and time, read in ``zone``."""
     moment = node.value
-    if isinstance(moment, datetime.datetime):
-        stamp = moment.replace(tzinfo=datetime.UTC)
-    else:
-        stamp = datetime.datetime(moment.year, moment.month, moment.day, tzinfo=datetime.UTC)
-    return int(stamp.timestamp())
+    if not isinstance(moment, datetime.datetime):
+        moment = datetime.datetime(moment.year, moment.month, moment.day)
+    return int(moment.replace(tzinfo=_zone(zone)).timestamp())
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    if name == "UTC":
+        return datetime.UTC
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _day_end(start: int, zone: str) -> int:
+    """The end of the day that begins at ``start`` in ``zone`` (23, 24 or 25 hours later
+    where the clocks change)."""
+    tz = _zone(zone)
+    day = datetime.datetime.fromtimestamp(start, tz).date() + datetime.timedelta(days=1)
+    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
 
 
 # --------------------------------------------------------------------------- checking
@@ -559,6 +584,7 @@ class Checker(Values):
         if found is None:
             return None
         book, noun, proc = found
+        self.zone = self.rt.time_zone(book.name)
         accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
         given = [_Given.of(item) for item in cmd.inputs]
         for item in extra:
@@ -912,7 +938,8 @@ class Checker(Values):
                            f"is {field.type}")
                 return None
             if isinstance(node.value, ast.Date) and field.type == "timestamp":
-                return _whole_day(node.field.parts, node.op, _timestamp(node.value))
+                return _whole_day(node.field.parts, node.op, _timestamp(node.value, self.zone),
+                                  self.zone)
             return Condition(node.field.parts, node.op, self.value(node.value, field, None,
                                                                    needed=True))
         parts = tuple(self.where(item, accepted, noun, verb) for item in node.items)
@@ -923,7 +950,7 @@ class Checker(Values):
     def day_or_value(self, node: ast.Condition, value: ast.Value, field: Field) -> Any:
         """An item of ``is one of``: a date means its whole day."""
         if isinstance(value, ast.Date) and field.type == "timestamp":
-            return _whole_day(node.field.parts, "is", _timestamp(value))
+            return _whole_day(node.field.parts, "is", _timestamp(value, self.zone), self.zone)
         return self.value(value, field, None, needed=True)
 
     # ---------------------------------------------------------------- values
@@ -941,7 +968,8 @@ class Checker(Values):
                            f"{_TYPE_WORDS.get(field.type, field.type)}, but {node.raw} is "
                            f"{_TYPE_WORDS.get(ref.kind or '', ref.kind)}")
                 return None
-            return attrs.evolve(ref, field=field, currency=currency, needed=needed)
+            return attrs.evolve(ref, field=field, currency=currency, needed=needed,
+                                zone=self.zone)
         if isinstance(node, ast.ListValue) and any(isinstance(v, ast.Reference)
                                                    for v in node.items):
             if field.type not in ("list", "any"):
@@ -1060,10 +1088,10 @@ _TYPE_WORDS = {
 GET_WORDS_MAP = {word: "get" for word in GET_WORDS}
 
 
-def _whole_day(path: tuple[str, ...], op: str, start: int) -> Any:
-    """A date compared with a moment: ``is`` means any time that day (UTC), ``is
-    before`` before it begins, ``is after`` after it ends."""
-    end = start + _DAY
+def _whole_day(path: tuple[str, ...], op: str, start: int, zone: str = "UTC") -> Any:
+    """A date compared with a moment: ``is`` means any time that day (in the connection's
+    time zone), ``is before`` before it begins, ``is after`` after it ends."""
+    end = _day_end(start, zone)
     if op == "is":
         return And((Condition(path, ">=", start), Condition(path, "<", end)))
     if op == "is not":

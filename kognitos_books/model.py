@@ -371,6 +371,8 @@ class Connection:
     book: str = ""
     name: str = ""
     masked: str = ""
+    #: the time zone dates are read in (the connection's ``time_zone`` setting)
+    zone: str = "UTC"
 
 
 @attrs.frozen

@@ -51,6 +51,7 @@ from .model import (
     Procedure,
     Record,
     Secret,
+    Setting,
     UnknownProcedure,
 )
 from .plugins import BookStatus, Plugins
@@ -269,7 +270,7 @@ class Runtime:
         conn = self._connect(desc, secrets, merged, connection, verify=True)
         # Kept: each setting given, and each the environment changed from its default, as
         # verified, so that later runs reach the server the key was verified against.
-        kept = {s.name: merged[s.name] for s in desc.settings
+        kept = {s.name: merged[s.name] for s in (*desc.settings, *HOST_SETTINGS)
                 if s.name in given or merged[s.name] != s.default}
         self.store.save(desc.name, connection, {k: v.reveal() for k, v in secrets.items()},
                         kept, conn.mode, make_default=make_default)
@@ -290,7 +291,8 @@ class Runtime:
             return book.lower().replace("-", "_")
 
     def _settings(self, book: Book, given: Mapping[str, str]) -> dict[str, str]:
-        known = {s.name for s in book.settings}
+        every = (*book.settings, *HOST_SETTINGS)
+        known = {s.name for s in every}
         unknown = sorted(set(given) - known)
         if unknown:
             raise ConfigurationError(
@@ -298,10 +300,29 @@ class Runtime:
                 hint="settings: " + (", ".join(sorted(known)) or "none"),
             )
         merged = {}
-        for setting in book.settings:
+        for setting in every:
             merged[setting.name] = os.environ.get(env_name(book.name, setting.name),
                                                   given.get(setting.name, setting.default))
+        zone_problem(merged["time_zone"], f"{book.name}'s time_zone")
         return merged
+
+    def time_zone(self, book: str) -> str:
+        """The time zone dates are read in for ``book``'s connection (its ``time_zone``
+        setting: the environment's ``KBOOKS_<BOOK>_TIME_ZONE``, else the stored
+        connection's, else UTC). Read without connecting."""
+        name = self._book_name(book)
+        found = os.environ.get(env_name(name, "time_zone"))
+        if not found:
+            known = self._connections.get(name)
+            if known is not None and known.zone:
+                return known.zone
+            try:
+                stored = self.store.get(name, self.connection_name)
+            except ConfigurationError:
+                stored = None  # a store that cannot be read is reported where it is used
+            found = (stored.settings.get("time_zone") if stored else None) or "UTC"
+        zone_problem(found, f"{name}'s time_zone")
+        return found
 
     def _connect(self, book: Book, secrets: Mapping[str, Secret], settings: Mapping[str, str],
                  name: str, *, verify: bool) -> Connection:
@@ -310,7 +331,8 @@ class Runtime:
         if not isinstance(conn, Connection):
             raise ConfigurationError(f"the book {book.name} did not return a connection")
         first = next(iter(secrets.values()), None)
-        return _evolve(conn, book=book.name, name=name, masked=first.masked if first else "")
+        return _evolve(conn, book=book.name, name=name, masked=first.masked if first else "",
+                       zone=settings.get("time_zone", "UTC"))
 
     def connect(self, book: str, *, verify: bool = False,
                 connection: str | None = None) -> Connection:
@@ -482,8 +504,9 @@ class Runtime:
 
         ``columns``, when given, are the only ones ``the row's COLUMN`` may name."""
         self._fresh()
+        zones = tuple(self.time_zone(b.name) for b in self.plugins.books())
         key = (text, source_name, frozenset(given),
-               None if columns is None else frozenset(columns))
+               None if columns is None else frozenset(columns), zones)
         with self._checked_lock:
             steps = self._checked.get(key)
             if steps is not None:
@@ -788,6 +811,26 @@ class Runtime:
             self.context[result.noun] = result
         elif noun is not None and result is not None:
             self.context[noun.plural] = result
+
+
+#: Settings every connection has, whatever its book (the host's own, not the book's).
+HOST_SETTINGS = (
+    Setting("time_zone", "Time zone for dates", default="UTC",
+            help="the zone dates in automations are read in (a date means its whole day "
+                 "there), e.g. Europe/Paris"),
+)
+
+
+def zone_problem(name: str, where: str) -> None:
+    """Refuse a time zone the zone database does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{where} {name!r} is not a time zone",
+                                 hint="use a name from the zone database, such as UTC, "
+                                 "Europe/Paris or America/New_York") from None
 
 
 class InvalidRows(ConfigurationError):
