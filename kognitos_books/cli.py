@@ -166,9 +166,15 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--retry-delay", type=float, metavar="SECONDS",
                    help="wait before the first such retry, doubling after (default 1)")
 
-    p = add("runs", "list recent runs from the journal", cmd_runs)
+    p = add("runs", "list recent runs from the journal, or show one run's steps", cmd_runs,
+            description=(
+                "List recent runs from the journal, newest first; with a run's id, show that\n"
+                "run and each of its steps (row, step, line, command, state, record, error).\n\n"
+                "  kbooks runs\n"
+                "  kbooks runs run_1a2b3c"))
+    p.add_argument("run_id", nargs="?", metavar="RUN_ID", help="show this run's steps")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=int, default=20, help="runs listed (default: %(default)s)")
 
     books_added: list[list[str]] = []  # (name, help) of the books' commands
 
@@ -743,11 +749,16 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import datetime
     import json
 
+    from .model import ConfigurationError
+
     rt = _runtime(args)
-    runs = rt.journal.runs(args.limit)
+    if args.run_id:
+        return show_run(rt, args.run_id, as_json=args.json)
+    if args.limit < 1:
+        raise ConfigurationError("--limit must be at least 1")
+    runs = rt.journal.runs(min(args.limit, 2**63 - 1))  # (SQLite's largest integer)
     if args.json:
         print(json.dumps([{
             "id": r.id, "source": r.source, "state": r.state, "started": r.started,
@@ -758,10 +769,67 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("No runs yet.")
         return 0
     for r in runs:
-        when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{r.id}  {when}  {r.state:<11} {r.steps_done} done, {r.steps_failed} failed"
-              f"  {r.source}" + (f"  ({r.error})" if r.error else ""))
+        print(f"{r.id}  {_when(r.started)}  {r.state:<11} {r.steps_done} done, "
+              f"{r.steps_failed} failed  {r.source}" + (f"  ({r.error})" if r.error else ""))
     return 0
+
+
+def show_run(rt: Runtime, run_id: str, *, as_json: bool) -> int:
+    """``kbooks runs RUN_ID``: the run as the journal knows it, then each step it began
+    (rows counted from 1, as ``kbooks run`` reports them; steps of a bulk run show theirs)."""
+    import json
+
+    from .model import ConfigurationError
+
+    info = rt.journal.run(run_id)
+    if info is None:
+        raise ConfigurationError(f"no run {run_id!r} in the journal",
+                                 hint="kbooks runs lists them")
+    steps = rt.journal.steps(run_id)
+    rows = info.options.get("rows")
+    total = len(rows) if rows is not None else None  # rows of a bulk run
+    bulk = total is not None
+    if as_json:
+        print(json.dumps({
+            "id": info.id, "source": info.source, "state": info.state, "mode": info.mode,
+            "connection": info.connection, "started": info.started,
+            "finished": info.finished, "error": info.error,
+            "rows": total, "steps_done": info.steps_done,
+            "steps_failed": info.steps_failed,
+            "steps": [{"row": s.row + 1 if bulk else None, "step": s.step, "line": s.line,
+                       "command": s.command, "state": s.state, "noun": s.noun,
+                       "record_id": s.record_id, "error": s.error,
+                       "idempotency_key": s.idempotency_key} for s in steps],
+        }, indent=2))
+        return 0
+    mode = info.mode or "-"
+    print(f"{info.id}  {info.state}")
+    print(f"    source:   {info.source}")
+    print(f"    mode:     {mode}" + (f" (connection {info.connection})"
+                                     if info.connection else ""))
+    print(f"    started:  {_when(info.started)}")
+    finished = info.finished
+    print("    finished: " + (f"{_when(finished)} ({finished - info.started:.2f}s)"
+                               if finished is not None else "-"))
+    if info.error:
+        print(f"    error:    {info.error}")
+    print(f"    steps:    {info.steps_done} done, {info.steps_failed} failed"
+          + (f", over {total} row{'s' if total != 1 else ''}" if bulk else ""))
+    for s in steps:
+        where = f"row {s.row + 1} " if bulk else ""
+        record = f" -> {s.noun or 'record'} {s.record_id}" if s.record_id else ""
+        print(f"{where}step {s.step} (line {s.line}) {s.state:<9} {s.command}{record}")
+        if s.error:
+            print(f"    error: {s.error}")
+    if info.state not in ("succeeded", "running"):
+        print(f"  hint: kbooks run --resume {info.id} finishes it")
+    return 0
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 if __name__ == "__main__":
