@@ -114,8 +114,15 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--default", metavar="BOOK/NAME",
                    help="make the stored connection NAME the default of BOOK")
 
-    p = add("procedures", "list what books can do, with their inputs", cmd_procedures)
+    p = add("procedures", "list what books can do, with their inputs", cmd_procedures,
+            description=(
+                "List what books can do, with their inputs: every book's, one book's, or\n"
+                "what one book can do with one noun (by name, plural or alias).\n\n"
+                "  kbooks procedures\n"
+                "  kbooks procedures stripe_pay\n"
+                "  kbooks procedures stripe_pay invoice"))
     p.add_argument("book", nargs="?")
+    p.add_argument("noun", nargs="?", help="only this noun's procedures, e.g. invoice")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = add("call", "call one procedure by name with FIELD=VALUE inputs", cmd_call,
@@ -393,6 +400,20 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
     rt = _runtime(args)
     procs = rt.procedures(args.book)
+    if args.noun:
+        book = rt.book(args.book)
+        noun = book.noun(args.noun)
+        if noun is None:
+            from .language.errors import closest
+            from .model import ConfigurationError
+
+            named = {w: n.name for n in book.nouns for w in (n.name, n.plural, *n.aliases)}
+            close = list(dict.fromkeys(named[w] for w in closest(args.noun, named)))
+            raise ConfigurationError(
+                f"{book.name} has no noun {args.noun!r}"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
+                hint=f"its nouns: {', '.join(n.name for n in book.nouns)}")
+        procs = [p for p in procs if p.noun == noun.name]
     if args.json:
         print(json.dumps([{
             "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,

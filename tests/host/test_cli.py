@@ -179,6 +179,22 @@ def test_the_default_connection_can_be_changed(memo, kbooks):
     assert kbooks("connections", "--default", "memo").returncode == 2
 
 
+def test_procedures_of_one_noun_by_name_plural_or_alias(memo, kbooks):
+    for noun in ("tag", "tags", "label", "Tag"):
+        out = kbooks("procedures", "memo", noun)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[:2] == ["add a tag to the note with",
+                                               "    id: memo.tag.add"]
+        assert "note in memo" not in out.stdout
+    procs = json.loads(kbooks("procedures", "memo", "notes", "--json").stdout)
+    assert [p["id"] for p in procs] == ["memo.note.get", "memo.note.list", "memo.note.create",
+                                        "memo.note.update", "memo.note.delete"]
+    unknown = kbooks("procedures", "memo", "notte")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr == ("kbooks: error: memo has no noun 'notte'; did you mean 'note'?\n"
+                              "  hint: its nouns: note, tag\n")
+
+
 # ---------------------------------------------------------------- on the Stripe sandbox
 
 STRIPE_KEY = "sk_test_cli0000000000000000000000001"
