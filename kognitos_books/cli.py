@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -484,12 +484,32 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise NeedsConfirmation(f"{proc.verb} on a live connection needs confirmation",
                                 hint="run again with --yes to confirm")
     result = rt.call(args.procedure, **inputs)
+    if result is not None and not isinstance(result, Record) and not args.json:
+        return _show_records(result)
     records = [result] if isinstance(result, Record) else list(result or [])
     for record in records:
         if args.json:
             print(json.dumps(dict(record.data), default=str))
         else:
             print(f"{record.noun} {record.id}")
+    return 0
+
+
+def _show_records(result: Iterable[Any]) -> int:
+    """A list for people: a line a record, the first :data:`~.automation.COUNT_UPTO` of
+    them, then how many there are (counted no further: ``--json`` prints every one)."""
+    import itertools
+
+    from .automation import COUNT_UPTO, LazyRecords, shown_of
+
+    records = LazyRecords(result)
+    count, complete = records.count(COUNT_UPTO)
+    for record in itertools.islice(records, COUNT_UPTO):
+        print(f"{record.noun} {record.id}")
+    if complete:
+        print(f"{count} found" if count else "none found")
+    else:
+        print(f"… {shown_of(COUNT_UPTO, records)}; --json prints them all")
     return 0
 
 

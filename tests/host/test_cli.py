@@ -230,6 +230,45 @@ def add_customers(sandbox, count: int) -> None:
     urllib.request.urlopen(request, timeout=10).close()
 
 
+def list_requests(sandbox) -> list[tuple[str, dict]]:
+    return [(r["method"], r["params"]) for r in sandbox.requests()
+            if r["path"] == "/v1/customers"]
+
+
+@pytest.mark.parametrize("count, said", [(3, None), (7, "5 of 7 shown"),
+                                         (150, "5 of 100 or more shown")])
+def test_a_list_says_how_many_it_holds_from_one_page(stripe, kbooks, tmp_path, count, said):
+    add_customers(stripe, count)
+    automation = tmp_path / "list.kog"
+    automation.write_text("get all customers from stripe\n")
+    out = kbooks("run", str(automation))
+    assert out.returncode == 0, out.stderr
+    shown = out.stdout.splitlines()[1]
+    assert shown.startswith("    -> customer cus_"), shown
+    if said is None:  # all of it is shown
+        assert shown.count("customer cus_") == count and "…" not in shown
+    else:
+        assert shown.count("customer cus_") == 5 and shown.endswith(f"; … {said}"), shown
+    # counted from the first page alone: 150 customers are not all fetched for the line
+    assert list_requests(stripe) == [("GET", {"limit": "100"})]
+
+
+def test_call_prints_a_page_of_a_list_and_how_many(stripe, kbooks):
+    out = kbooks("call", "get all customers from stripe")
+    assert out.returncode == 0 and out.stdout == "none found\n"
+    add_customers(stripe, 7)
+    lines = kbooks("call", "get all customers from stripe").stdout.splitlines()
+    assert len(lines) == 8 and lines[-1] == "7 found"
+    assert all(line.startswith("customer cus_") for line in lines[:-1])
+    add_customers(stripe, 143)
+    lines = kbooks("call", "get all customers from stripe").stdout.splitlines()
+    assert len(lines) == 101 and len(set(lines[:-1])) == 100
+    assert lines[-1] == "… 100 of 100 or more shown; --json prints them all"
+    assert list_requests(stripe) == [("GET", {"limit": "100"})]
+    every = kbooks("call", "get all customers from stripe", "--json").stdout.splitlines()
+    assert len({json.loads(line)["id"] for line in every}) == 150
+
+
 FAILING = ('create a customer in stripe with\n  the email is "jo@example.com"\n'
            'get a customer from stripe whose id is "cus_nope"\n')
 
