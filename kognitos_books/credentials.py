@@ -32,6 +32,9 @@ from .model import Book, ConfigurationError, Credential, CredentialsRejected, Se
 
 STORE_NAME = "credentials.json"
 STORE_VERSION = 1
+#: The longest answer read for a credential, in characters: keys are far shorter, and
+#: standard input that never ends a line (``< /dev/zero``) must not be read forever.
+MAX_ANSWER = 4096
 
 
 def home_dir() -> Path:
@@ -45,9 +48,18 @@ def env_name(book: str, field: str) -> str:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` if needed and make sure only its owner can enter it (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    """Create ``path`` if needed and make sure only its owner can enter it (0700). A path
+    that cannot be such a directory (``$KBOOKS_HOME`` names a file, or a place that cannot
+    be written) raises :class:`ConfigurationError`."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        why = "it is not a directory" if isinstance(exc, FileExistsError) else (
+            exc.strerror or str(exc))
+        raise ConfigurationError(f"cannot keep files in {path}: {why}",
+                                 hint="KBOOKS_HOME must name a directory you can write to"
+                                 ) from None
     return path
 
 
@@ -103,6 +115,9 @@ class CredentialStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {"version": STORE_VERSION, "books": {}}
+        except NotADirectoryError:  # the home is a file, or under one: say that
+            ensure_private_dir(self.home)
+            raise self._corrupt("cannot be read (NotADirectoryError)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise self._corrupt(f"cannot be read ({type(exc).__name__})") from None
         try:
@@ -283,8 +298,12 @@ def ask_credentials(
     return values
 
 
-def _prompt(cred: Credential, stdin: IO[str], stderr: IO[str]) -> str:
+def _prompt(cred: Credential, stdin: IO[str] | None, stderr: IO[str]) -> str:
     label = f"{cred.label}: "
+    if stdin is None:  # closed (kbooks install BOOK <&-)
+        raise CredentialsRejected(f"no value for {cred.label}: standard input is closed",
+                                  hint="pipe one value per line, or set the environment "
+                                  "variable")
     if stdin.isatty():
         if cred.secret:
             try:
@@ -293,11 +312,20 @@ def _prompt(cred: Credential, stdin: IO[str], stderr: IO[str]) -> str:
                 return ""
         stderr.write(label)
         stderr.flush()
-        return stdin.readline()
-    line = stdin.readline()
+        return _read_line(cred, stdin)
+    line = _read_line(cred, stdin)
     if not line:
         raise CredentialsRejected(
             f"no value for {cred.label}: standard input ended",
             hint="pipe one value per line, or set the environment variable",
         )
+    return line
+
+
+def _read_line(cred: Credential, stdin: IO[str]) -> str:
+    line = stdin.readline(MAX_ANSWER + 1)
+    if len(line.rstrip("\r\n")) > MAX_ANSWER:
+        raise CredentialsRejected(
+            f"the value for {cred.label} is longer than {MAX_ANSWER:,} characters",
+            hint="pipe one value per line, or set the environment variable")
     return line

@@ -551,7 +551,7 @@ class Journal:
             return
         try:
             found = list(os.scandir(self.path.parent / LOCK_DIR))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # (the home is checked on opening)
             return
         mine = self._owner[0] if self._owner is not None else None
         for entry in found:
