@@ -83,6 +83,12 @@ class LazyRecords:
         self._fill(n + 1)
         return self._seen[:n], len(self._seen) > n
 
+    def count(self, upto: int) -> tuple[int, bool]:
+        """How many records there are, reading at most ``upto`` of them; and whether that
+        is all of them (False: there may be more)."""
+        self._fill(upto)
+        return len(self._seen), self._source is None
+
     def __len__(self) -> int:
         self._fill(None)
         return len(self._seen)
@@ -506,7 +512,8 @@ def _placeholder(step: Step) -> _Placeholder:
 
 
 def summarize(value: Any, limit: int = 5) -> str:
-    """A short human line for a step's result."""
+    """A short human line for a step's result: a list shows its first ``limit`` records
+    and, when it holds more, how many (see :func:`shown_of`)."""
     if isinstance(value, Record):
         return describe_record(value)
     if isinstance(value, LazyRecords):
@@ -514,8 +521,21 @@ def summarize(value: Any, limit: int = 5) -> str:
         if not head:
             return "none found"
         shown = "; ".join(describe_record(r) for r in head)
-        return f"{shown}{'; …' if more else ''}"
+        return f"{shown}; … {shown_of(len(head), value)}" if more else shown
     return "" if value is None else str(value)
+
+
+#: How many records of a list are read to count it for a human (one page of Stripe's):
+#: "5 of 37 shown" when the list ends before, "5 of 100 or more shown" otherwise, so that
+#: the line never fetches every page of a long list.
+COUNT_UPTO = 100
+
+
+def shown_of(shown: int, records: LazyRecords) -> str:
+    """``"5 of 37 shown"``: ``shown`` records out of ``records``, counted up to
+    :data:`COUNT_UPTO` (``"5 of 100 or more shown"`` past it)."""
+    count, complete = records.count(COUNT_UPTO)
+    return f"{shown} of {count if complete else f'{count} or more'} shown"
 
 
 _NOTABLE = ("email", "name", "status", "unit_amount", "amount", "amount_due", "total",

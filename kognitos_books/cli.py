@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -114,8 +114,15 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--default", metavar="BOOK/NAME",
                    help="make the stored connection NAME the default of BOOK")
 
-    p = add("procedures", "list what books can do, with their inputs", cmd_procedures)
+    p = add("procedures", "list what books can do, with their inputs", cmd_procedures,
+            description=(
+                "List what books can do, with their inputs: every book's, one book's, or\n"
+                "what one book can do with one noun (by name, plural or alias).\n\n"
+                "  kbooks procedures\n"
+                "  kbooks procedures stripe_pay\n"
+                "  kbooks procedures stripe_pay invoice"))
     p.add_argument("book", nargs="?")
+    p.add_argument("noun", nargs="?", help="only this noun's procedures, e.g. invoice")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = add("call", "call one procedure by name with FIELD=VALUE inputs", cmd_call,
@@ -170,9 +177,15 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--retry-delay", type=float, metavar="SECONDS",
                    help="wait before the first such retry, doubling after (default 1)")
 
-    p = add("runs", "list recent runs from the journal", cmd_runs)
+    p = add("runs", "list recent runs from the journal, or show one run's steps", cmd_runs,
+            description=(
+                "List recent runs from the journal, newest first; with a run's id, show that\n"
+                "run and each of its steps (row, step, line, command, state, record, error).\n\n"
+                "  kbooks runs\n"
+                "  kbooks runs run_1a2b3c"))
+    p.add_argument("run_id", nargs="?", metavar="RUN_ID", help="show this run's steps")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=int, default=20, help="runs listed (default: %(default)s)")
 
     books_added: list[list[str]] = []  # (name, help) of the books' commands
 
@@ -391,6 +404,20 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
     rt = _runtime(args)
     procs = rt.procedures(args.book)
+    if args.noun:
+        book = rt.book(args.book)
+        noun = book.noun(args.noun)
+        if noun is None:
+            from .language.errors import closest
+            from .model import ConfigurationError
+
+            named = {w: n.name for n in book.nouns for w in (n.name, n.plural, *n.aliases)}
+            close = list(dict.fromkeys(named[w] for w in closest(args.noun, named)))
+            raise ConfigurationError(
+                f"{book.name} has no noun {args.noun!r}"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
+                hint=f"its nouns: {', '.join(n.name for n in book.nouns)}")
+        procs = [p for p in procs if p.noun == noun.name]
     if args.json:
         print(json.dumps([{
             "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,
@@ -424,24 +451,49 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
 
 def parse_inputs(items: Sequence[str]) -> dict[str, Any]:
-    """``FIELD=text`` and ``FIELD:=json`` command-line inputs to a dict."""
+    """``FIELD=text`` and ``FIELD:=json`` command-line inputs to a dict.
+
+    The JSON is strict: ``NaN`` and ``Infinity``, integers of more digits than Python
+    reads and nesting deeper than it can follow are refused, and so are bytes that are not
+    UTF-8 (the shell passes them on as they are), each as :class:`InvalidCall`.
+    """
     import json
 
     from .model import InvalidCall
 
+    class NotANumber(ValueError):
+        pass
+
+    def no_constant(name: str) -> Any:
+        raise NotANumber(f"{name} is not a JSON number")
+
     values: dict[str, Any] = {}
     for item in items:
         if ":=" in item and item.index(":=") < item.find("=") + 1:
-            key, _, raw = item.partition(":=")
-            try:
-                values[key] = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InvalidCall(f"{key}:= needs JSON ({exc.msg}): {raw!r}") from None
+            key, sep, raw = item.partition(":=")
         elif "=" in item:
-            key, _, raw = item.partition("=")
-            values[key] = raw
+            key, sep, raw = item.partition("=")
         else:
             raise InvalidCall(f"input {item!r} is not FIELD=VALUE or FIELD:=JSON")
+        # Python keeps each byte of an argument that is not UTF-8 as U+DC80..U+DCFF
+        undecoded = next((c for c in item if "\udc80" <= c <= "\udcff"), None)
+        if undecoded is not None:
+            raise InvalidCall(f"input {key!r} is not UTF-8 text: byte "
+                              f"0x{ord(undecoded) - 0xDC00:02X} cannot be read")
+        if sep == "=":
+            values[key] = raw
+            continue
+        try:
+            values[key] = json.loads(raw, parse_constant=no_constant)
+        except json.JSONDecodeError as exc:
+            raise InvalidCall(f"{key}:= needs JSON ({exc.msg}): {raw!r}") from None
+        except NotANumber as exc:
+            raise InvalidCall(f"{key}:= needs JSON ({exc})") from None
+        except ValueError:  # what int() refuses to read
+            raise InvalidCall(f"{key}:= takes integers of at most "
+                              f"{sys.get_int_max_str_digits():,} digits") from None
+        except RecursionError:
+            raise InvalidCall(f"{key}:= needs JSON nested less deeply") from None
     return values
 
 
@@ -460,6 +512,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         if not _confirm(exc.question):
             raise
         result = rt.call(args.procedure, inputs, yes=True)
+    if result is not None and not isinstance(result, Record) and not args.json:
+        return _show_records(result)
     records = [result] if isinstance(result, Record) else list(result or [])
     for record in records:
         if args.json:
@@ -469,14 +523,44 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_records(result: Iterable[Any]) -> int:
+    """A list for people: a line a record, the first :data:`~.automation.COUNT_UPTO` of
+    them, then how many there are (counted no further: ``--json`` prints every one)."""
+    import itertools
+
+    from .automation import COUNT_UPTO, LazyRecords, shown_of
+
+    records = LazyRecords(result)
+    count, complete = records.count(COUNT_UPTO)
+    for record in itertools.islice(records, COUNT_UPTO):
+        print(f"{record.noun} {record.id}")
+    if complete:
+        print(f"{count} found" if count else "none found")
+    else:
+        print(f"… {shown_of(COUNT_UPTO, records)}; --json prints them all")
+    return 0
+
+
+#: The largest rows file ``--each`` reads, in bytes. Rows are held in memory and journaled
+#: with the run: a million rows of three short columns (45 MiB) take about 430 MiB once
+#: read, and a run of them, at Stripe's 100 requests a second, about three hours.
+MAX_ROWS_SIZE = 64 * 1024 * 1024
+
+
 def _read_rows(path: str) -> list[dict[str, str]]:
     """The rows of a CSV file for ``--each``, keyed by column name (as fields are written).
 
     Anything but clean CSV is refused with the line at fault before a step runs: a row with
-    more or fewer cells than the first line names would shift or drop values silently.
+    more or fewer cells than the first line names would shift or drop values silently. The
+    file is read as an automation is (:func:`~kognitos_books.language.parser.read_text`):
+    UTF-8, no NUL byte, at most :data:`MAX_ROWS_SIZE` bytes, so a device or pipe that never
+    ends is refused at that size.
     """
     import csv
+    import io
 
+    from .language.errors import LanguageError
+    from .language.parser import TextKind, read_text
     from .model import ConfigurationError
     from .runtime import field_key
 
@@ -486,10 +570,15 @@ def _read_rows(path: str) -> list[dict[str, str]]:
         return ConfigurationError(f"{path}:{line}: {message}" if line else f"{path}: {message}",
                                   hint=hint)
 
-    rows: list[dict[str, str]] = []
-    reader = None
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        text = read_text(path, TextKind("rows file", MAX_ROWS_SIZE,
+                                        f"split the rows into files of at most "
+                                        f"{MAX_ROWS_SIZE // 2**20} MiB and run each"))
+    except LanguageError as exc:  # said as the rows' other problems are
+        raise ConfigurationError(f"{exc.location}: {exc.message}", hint=exc.hint) from None
+    rows: list[dict[str, str]] = []
+    try:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh, strict=True)
             header = next(reader, None)
             line = reader.line_num
@@ -506,23 +595,18 @@ def _read_rows(path: str) -> list[dict[str, str]]:
                 line = reader.line_num
                 if not cells:
                     continue  # a blank line
-                if any("\0" in cell for cell in (*header, *cells)):
-                    raise refuse("a NUL byte: this is not a CSV text file")
                 if len(cells) != len(columns):
                     raise refuse(f"{len(cells)} cells, but the first line names "
                                  f"{len(columns)} columns",
                                  hint="quote cells that contain commas")
                 rows.append(dict(zip(columns, cells, strict=True)))
-    except UnicodeDecodeError as exc:
-        line = 0
-        raise refuse(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02X} at offset "
-                     f"{exc.start} cannot be read", hint="save the file as UTF-8") from None
     except csv.Error as exc:
-        line = reader.line_num if reader is not None else line
+        line += 1  # the line the row at fault starts on
+        if "field limit" in str(exc):
+            raise refuse(f"a cell is longer than {csv.field_size_limit():,} characters",
+                         hint="a quote that is not closed takes in the lines after it"
+                         ) from None
         raise refuse(f"not valid CSV: {exc}") from None
-    except OSError as exc:
-        line = 0
-        raise refuse(f"cannot read the rows: {exc.strerror or exc}") from None
     if not rows:
         raise ConfigurationError(f"{path} has no rows", hint="the first line names the columns")
     return rows
@@ -644,8 +728,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     report = _Report(args.json, bulk=bool(args.each))
     started = time.monotonic()
-    if args.rate is not None and args.rate < 0:
-        raise ConfigurationError("--rate must be 0 (no limit) or more steps a second")
+    if args.rate is not None and not 0 <= args.rate < float("inf"):  # (nan too)
+        raise ConfigurationError("--rate must be 0 (no limit) or a number of steps a second")
     retry = None
     if args.retries is not None or args.retry_delay is not None:
         if args.retries is not None and args.retries < 0:
@@ -680,7 +764,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .language import read_automation
 
         if args.file == "-":
-            text, source = sys.stdin.read(), "<stdin>"
+            if sys.stdin is None:
+                raise ConfigurationError("standard input is closed",
+                                         hint="pipe the automation in, or name its file")
+            text, source = read_automation(sys.stdin.buffer, "<stdin>"), "<stdin>"
         else:
             text, source = read_automation(args.file), args.file
         rows = _read_rows(args.each) if args.each else None
@@ -762,11 +849,16 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import datetime
     import json
 
+    from .model import ConfigurationError
+
     rt = _runtime(args)
-    runs = rt.journal.runs(args.limit)
+    if args.run_id:
+        return show_run(rt, args.run_id, as_json=args.json)
+    if args.limit < 1:
+        raise ConfigurationError("--limit must be at least 1")
+    runs = rt.journal.runs(min(args.limit, 2**63 - 1))  # (SQLite's largest integer)
     if args.json:
         print(json.dumps([{
             "id": r.id, "source": r.source, "state": r.state, "started": r.started,
@@ -777,10 +869,67 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("No runs yet.")
         return 0
     for r in runs:
-        when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{r.id}  {when}  {r.state:<11} {r.steps_done} done, {r.steps_failed} failed"
-              f"  {r.source}" + (f"  ({r.error})" if r.error else ""))
+        print(f"{r.id}  {_when(r.started)}  {r.state:<11} {r.steps_done} done, "
+              f"{r.steps_failed} failed  {r.source}" + (f"  ({r.error})" if r.error else ""))
     return 0
+
+
+def show_run(rt: Runtime, run_id: str, *, as_json: bool) -> int:
+    """``kbooks runs RUN_ID``: the run as the journal knows it, then each step it began
+    (rows counted from 1, as ``kbooks run`` reports them; steps of a bulk run show theirs)."""
+    import json
+
+    from .model import ConfigurationError
+
+    info = rt.journal.run(run_id)
+    if info is None:
+        raise ConfigurationError(f"no run {run_id!r} in the journal",
+                                 hint="kbooks runs lists them")
+    steps = rt.journal.steps(run_id)
+    rows = info.options.get("rows")
+    total = len(rows) if rows is not None else None  # rows of a bulk run
+    bulk = total is not None
+    if as_json:
+        print(json.dumps({
+            "id": info.id, "source": info.source, "state": info.state, "mode": info.mode,
+            "connection": info.connection, "started": info.started,
+            "finished": info.finished, "error": info.error,
+            "rows": total, "steps_done": info.steps_done,
+            "steps_failed": info.steps_failed,
+            "steps": [{"row": s.row + 1 if bulk else None, "step": s.step, "line": s.line,
+                       "command": s.command, "state": s.state, "noun": s.noun,
+                       "record_id": s.record_id, "error": s.error,
+                       "idempotency_key": s.idempotency_key} for s in steps],
+        }, indent=2))
+        return 0
+    mode = info.mode or "-"
+    print(f"{info.id}  {info.state}")
+    print(f"    source:   {info.source}")
+    print(f"    mode:     {mode}" + (f" (connection {info.connection})"
+                                     if info.connection else ""))
+    print(f"    started:  {_when(info.started)}")
+    finished = info.finished
+    print("    finished: " + (f"{_when(finished)} ({finished - info.started:.2f}s)"
+                               if finished is not None else "-"))
+    if info.error:
+        print(f"    error:    {info.error}")
+    print(f"    steps:    {info.steps_done} done, {info.steps_failed} failed"
+          + (f", over {total} row{'s' if total != 1 else ''}" if bulk else ""))
+    for s in steps:
+        where = f"row {s.row + 1} " if bulk else ""
+        record = f" -> {s.noun or 'record'} {s.record_id}" if s.record_id else ""
+        print(f"{where}step {s.step} (line {s.line}) {s.state:<9} {s.command}{record}")
+        if s.error:
+            print(f"    error: {s.error}")
+    if info.state not in ("succeeded", "running"):
+        print(f"  hint: kbooks run --resume {info.id} finishes it")
+    return 0
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # A FIFO put in the store's place answers at once (with nothing) instead of waiting for a
 # writer, so that it is refused rather than hanging the command.
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+#: The longest answer read for a credential, in characters: keys are far shorter, and
+#: standard input that never ends a line (``< /dev/zero``) must not be read forever.
+MAX_ANSWER = 4096
 
 
 def home_dir() -> Path:
@@ -77,7 +80,14 @@ def _open_private_dir(path: Path, *, create: bool) -> int | None:
     descriptor, so what is checked is what is used); None if it does not exist and
     ``create`` is false."""
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # KBOOKS_HOME names a file, or a place that cannot be written
+            why = "it is not a directory" if isinstance(exc, FileExistsError) else (
+                exc.strerror or str(exc))
+            raise ConfigurationError(f"cannot keep files in {path}: {why}",
+                                     hint="KBOOKS_HOME must name a directory you can write "
+                                     "to") from None
     try:
         fd = os.open(path, os.O_RDONLY | _DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -85,8 +95,9 @@ def _open_private_dir(path: Path, *, create: bool) -> int | None:
             raise
         return None
     except NotADirectoryError:
-        raise ConfigurationError(f"{path} is not a directory",
-                                 hint="set KBOOKS_HOME to a directory") from None
+        raise ConfigurationError(f"cannot keep files in {path}: it is not a directory",
+                                 hint="KBOOKS_HOME must name a directory you can write "
+                                 "to") from None
     try:
         found = os.fstat(fd)
         if _not_mine(found):
@@ -432,8 +443,12 @@ def ask_credentials(
     return values
 
 
-def _prompt(cred: Credential, stdin: IO[str], stderr: IO[str]) -> str:
+def _prompt(cred: Credential, stdin: IO[str] | None, stderr: IO[str]) -> str:
     label = f"{cred.label}: "
+    if stdin is None:  # closed (kbooks install BOOK <&-)
+        raise CredentialsRejected(f"no value for {cred.label}: standard input is closed",
+                                  hint="pipe one value per line, or set the environment "
+                                  "variable")
     if stdin.isatty():
         if cred.secret:
             try:
@@ -442,11 +457,20 @@ def _prompt(cred: Credential, stdin: IO[str], stderr: IO[str]) -> str:
                 return ""
         stderr.write(label)
         stderr.flush()
-        return stdin.readline()
-    line = stdin.readline()
+        return _read_line(cred, stdin)
+    line = _read_line(cred, stdin)
     if not line:
         raise CredentialsRejected(
             f"no value for {cred.label}: standard input ended",
             hint="pipe one value per line, or set the environment variable",
         )
+    return line
+
+
+def _read_line(cred: Credential, stdin: IO[str]) -> str:
+    line = stdin.readline(MAX_ANSWER + 1)
+    if len(line.rstrip("\r\n")) > MAX_ANSWER:
+        raise CredentialsRejected(
+            f"the value for {cred.label} is longer than {MAX_ANSWER:,} characters",
+            hint="pipe one value per line, or set the environment variable")
     return line

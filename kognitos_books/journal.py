@@ -244,7 +244,10 @@ class RunInfo:
 
 @attrs.frozen
 class StepInfo:
-    """One step of one row of a run."""
+    """One step of one row of a run. ``state``: ``started`` (sent, or about to be; its
+    outcome not known), ``succeeded``, ``failed`` (without a definite answer: it may have
+    taken effect), ``refused`` (failed, and took no effect: refused by the service, or
+    stopped before it was sent; a resume sends it with a new idempotency key)."""
 
     row: int
     step: int
@@ -615,7 +618,7 @@ class Journal:
             return
         try:
             found = list(os.scandir(self.path.parent / LOCK_DIR))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # (the home is checked on opening)
             return
         mine = self._owner[0] if self._owner is not None else None
         for entry in found:

@@ -134,10 +134,18 @@ def connect(credentials: Mapping[str, Secret], settings: Mapping[str, str],
             verify: bool) -> Connection:
     """Build the SDK client for ``api_base``; with ``verify``, check the key with one
     request (at install time)."""
+    from urllib.parse import urlsplit
+
     from .client import StripeSession
 
     api_base = (settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
-    if not api_base.startswith(("https://", "http://")):
+    try:
+        parts = urlsplit(api_base)
+        url = parts.scheme in ("https", "http") and bool(parts.hostname) and (
+            parts.port is None or parts.port > 0)  # .port raises past 65535
+    except ValueError:  # an unclosed [ of an IPv6 address, a port that is not a number
+        url = False
+    if not url:
         raise ConfigurationError(f"api_base {api_base!r} is not an http(s) URL",
                                  hint=f"use {DEFAULT_API_BASE}, or the sandbox's URL")
     raw = str(settings.get("max_network_retries") or DEFAULT_MAX_NETWORK_RETRIES).strip()

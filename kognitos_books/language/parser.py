@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import contextlib
 import datetime
 import os
 import re
 import unicodedata
 from decimal import Decimal
+from typing import BinaryIO
 
 import attrs
 
@@ -47,7 +49,7 @@ from .ast import (
 )
 from .errors import LanguageError, LanguageErrors, source_lines
 
-__all__ = ["parse", "parse_command", "read_automation"]
+__all__ = ["TextKind", "parse", "parse_command", "read_automation", "read_text"]
 
 DETERMINERS = frozenset({"a", "an", "the", "some", "all", "every"})
 PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")
@@ -153,15 +155,27 @@ def parse(text: str, source_name: str = "<automation>") -> Automation:
     commands.
     """
     if len(text) > MAX_AUTOMATION_SIZE:
-        raise _too_large(len(text), "characters", source_name)
+        raise AUTOMATION.too_large(len(text), "characters", source_name)
     return _Parser(text, source_name).automation()
 
 
-def _too_large(size: int, unit: str, source_name: str) -> LanguageError:
-    return LanguageError(
-        f"the automation is too large: {size:,} {unit}, at most {MAX_AUTOMATION_SIZE:,}",
-        source_name=source_name,
-        hint="run one automation for many records with kbooks run --each ROWS.csv")
+@attrs.frozen
+class TextKind:
+    """What :func:`read_text` reads, as its errors name it: ``what`` ("automation"), at
+    most ``limit`` bytes of it, and the ``hint`` for one that is larger."""
+
+    what: str
+    limit: int
+    hint: str
+
+    def too_large(self, size: int, unit: str, source_name: str) -> LanguageError:
+        return LanguageError(
+            f"the {self.what} is too large: {size:,} {unit}, at most {self.limit:,}",
+            source_name=source_name, hint=self.hint)
+
+
+AUTOMATION = TextKind("automation", MAX_AUTOMATION_SIZE,
+                      "run one automation for many records with kbooks run --each ROWS.csv")
 
 
 def parse_command(text: str, source_name: str = "<command>") -> Command:
@@ -186,40 +200,52 @@ def parse_command(text: str, source_name: str = "<command>") -> Command:
     return automation.commands[0]
 
 
-def read_automation(path: str | os.PathLike[str]) -> str:
-    """Read an automation file as UTF-8 text (a byte-order mark is dropped).
+def read_automation(source: str | os.PathLike[str] | BinaryIO,
+                    source_name: str | None = None) -> str:
+    """Read an automation as UTF-8 text (a byte-order mark is dropped): a file by its path,
+    or an open binary stream such as ``sys.stdin.buffer``, named ``source_name`` in errors
+    (default: the path, or the stream's name). See :func:`read_text`."""
+    return read_text(source, AUTOMATION, source_name)
 
-    A file that cannot be read, is binary, or is not UTF-8 raises :class:`LanguageError`
-    (placed at the offending byte's line and column where there is one).
+
+def read_text(source: str | os.PathLike[str] | BinaryIO, kind: TextKind,
+              source_name: str | None = None) -> str:
+    """Read a text file of ``kind``: at most ``kind.limit`` bytes, UTF-8, no NUL byte.
+
+    A regular file larger than the limit is refused before it is read; a pipe or device
+    is read up to the limit and refused there, so one that never ends (``/dev/zero``) is
+    not read forever. A file that cannot be read, is too large, is binary, or is not UTF-8
+    raises :class:`LanguageError` (placed at the offending byte's line and column where
+    there is one).
     """
-    name = os.fspath(path)
+    if isinstance(source, (str, os.PathLike)):
+        name = source_name or os.fspath(source)
+    else:
+        name = source_name or str(getattr(source, "name", "<stream>"))
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_AUTOMATION_SIZE:
-                # refused before reading: a stray multi-gigabyte file must not be loaded
-                raise _too_large(size, "bytes", name)
-            data = handle.read(MAX_AUTOMATION_SIZE + 1)
-        if len(data) > MAX_AUTOMATION_SIZE:  # a pipe or device reports no size
-            raise _too_large(len(data), "bytes or more", name)
+        with open(source, "rb") if isinstance(source, (str, os.PathLike)) \
+                else contextlib.nullcontext(source) as handle:
+            data = _read_at_most(handle, kind, name)
     except OSError as error:
         raise LanguageError(
-            f"cannot read the automation: {error.strerror or error}",
+            f"cannot read the {kind.what}: {error.strerror or error}",
             source_name=name,
             hint="check the file name" if isinstance(error, FileNotFoundError) else None,
         ) from None
+    plural = f"{kind.what}s"
     if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
                         codecs.BOM_UTF16_BE)):
         raise LanguageError(
-            "this file is UTF-16 or UTF-32 text; automations are UTF-8",
+            f"this file is UTF-16 or UTF-32 text; {plural} are UTF-8",
             source_name=name,
             hint="save the file as UTF-8",
         )
     nul = data.find(b"\0")
     if nul >= 0:
+        article = "an" if kind.what[:1] in "aeiou" else "a"
         raise _byte_error(
-            data, nul, name, "this looks like a binary file, not an automation: it holds a NUL "
-            "byte", "automations are plain text files"
+            data, nul, name, f"this looks like a binary file, not {article} {kind.what}: it "
+            "holds a NUL byte", f"{plural} are plain text files"
         )
     try:
         return data.decode("utf-8-sig")
@@ -229,6 +255,27 @@ def read_automation(path: str | os.PathLike[str]) -> str:
             f"this file is not UTF-8 text: byte 0x{data[error.start]:02X} cannot be read",
             "save the file as UTF-8",
         ) from None
+
+
+def _read_at_most(handle: BinaryIO, kind: TextKind, name: str) -> bytes:
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except OSError:  # a stream with no file (io.BytesIO)
+        size = 0
+    if size > kind.limit:
+        # refused before reading: a stray multi-gigabyte file must not be loaded
+        raise kind.too_large(size, "bytes", name)
+    chunks: list[bytes] = []
+    read = 0
+    while read <= kind.limit:  # a pipe or device reports no size, and may give less a read
+        chunk = handle.read(kind.limit + 1 - read)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        read += len(chunk)
+    if read > kind.limit:
+        raise kind.too_large(read, "bytes or more", name)
+    return b"".join(chunks)
 
 
 def _byte_error(data: bytes, offset: int, name: str, message: str, hint: str) -> LanguageError:

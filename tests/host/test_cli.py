@@ -177,3 +177,157 @@ def test_the_default_connection_can_be_changed(memo, kbooks):
     bad = kbooks("connections", "--default", "memo/nope")
     assert bad.returncode == 2 and "no connection named 'nope'" in bad.stderr
     assert kbooks("connections", "--default", "memo").returncode == 2
+
+
+def test_procedures_of_one_noun_by_name_plural_or_alias(memo, kbooks):
+    for noun in ("tag", "tags", "label", "Tag"):
+        out = kbooks("procedures", "memo", noun)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[:2] == ["add a tag to the note with",
+                                               "    id: memo.tag.add"]
+        assert "note in memo" not in out.stdout
+    procs = json.loads(kbooks("procedures", "memo", "notes", "--json").stdout)
+    assert [p["id"] for p in procs] == ["memo.note.get", "memo.note.list", "memo.note.create",
+                                        "memo.note.update", "memo.note.delete"]
+    unknown = kbooks("procedures", "memo", "notte")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr == ("kbooks: error: memo has no noun 'notte'; did you mean 'note'?\n"
+                              "  hint: its nouns: note, tag\n")
+
+
+# ---------------------------------------------------------------- on the Stripe sandbox
+
+STRIPE_KEY = "sk_test_cli0000000000000000000000001"
+
+
+@pytest.fixture(scope="module")
+def sandbox_server():
+    from stripe_pay.sandbox import SandboxServer
+
+    with SandboxServer(host="127.0.0.1", port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def stripe(sandbox_server, kbooks_home, monkeypatch):
+    """The sandbox, emptied, and the environment that points the Stripe Pay book at it."""
+    sandbox_server.reset()
+    monkeypatch.setenv("KBOOKS_STRIPE_PAY_API_KEY", STRIPE_KEY)
+    monkeypatch.setenv("KBOOKS_STRIPE_PAY_API_BASE", sandbox_server.url)
+    return sandbox_server
+
+
+def add_customers(sandbox, count: int) -> None:
+    """``count`` more customers in the sandbox, then an empty request log."""
+    import urllib.request
+
+    from kognitos_books import Runtime
+
+    rt = Runtime()
+    for i in range(count):
+        rt.call("create a customer in stripe", email=f"c{i}@example.com")
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/requests", method="DELETE")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def list_requests(sandbox) -> list[tuple[str, dict]]:
+    return [(r["method"], r["params"]) for r in sandbox.requests()
+            if r["path"] == "/v1/customers"]
+
+
+@pytest.mark.parametrize("count, said", [(3, None), (7, "5 of 7 shown"),
+                                         (150, "5 of 100 or more shown")])
+def test_a_list_says_how_many_it_holds_from_one_page(stripe, kbooks, tmp_path, count, said):
+    add_customers(stripe, count)
+    automation = tmp_path / "list.kog"
+    automation.write_text("get all customers from stripe\n")
+    out = kbooks("run", str(automation))
+    assert out.returncode == 0, out.stderr
+    shown = out.stdout.splitlines()[1]
+    assert shown.startswith("    -> customer cus_"), shown
+    if said is None:  # all of it is shown
+        assert shown.count("customer cus_") == count and "…" not in shown
+    else:
+        assert shown.count("customer cus_") == 5 and shown.endswith(f"; … {said}"), shown
+    # counted from the first page alone: 150 customers are not all fetched for the line
+    assert list_requests(stripe) == [("GET", {"limit": "100"})]
+
+
+def test_call_prints_a_page_of_a_list_and_how_many(stripe, kbooks):
+    out = kbooks("call", "get all customers from stripe")
+    assert out.returncode == 0 and out.stdout == "none found\n"
+    add_customers(stripe, 7)
+    lines = kbooks("call", "get all customers from stripe").stdout.splitlines()
+    assert len(lines) == 8 and lines[-1] == "7 found"
+    assert all(line.startswith("customer cus_") for line in lines[:-1])
+    add_customers(stripe, 143)
+    lines = kbooks("call", "get all customers from stripe").stdout.splitlines()
+    assert len(lines) == 101 and len(set(lines[:-1])) == 100
+    assert lines[-1] == "… 100 of 100 or more shown; --json prints them all"
+    assert list_requests(stripe) == [("GET", {"limit": "100"})]
+    every = kbooks("call", "get all customers from stripe", "--json").stdout.splitlines()
+    assert len({json.loads(line)["id"] for line in every}) == 150
+
+
+FAILING = ('create a customer in stripe with\n  the email is "jo@example.com"\n'
+           'get a customer from stripe whose id is "cus_nope"\n')
+
+
+def test_runs_shows_one_run_and_its_steps(stripe, kbooks, tmp_path):
+    import re
+
+    automation = tmp_path / "fails.kog"
+    automation.write_text(FAILING)
+    ran = kbooks("run", str(automation))
+    assert ran.returncode == 1
+    run_id = re.search(r"run_[0-9a-f]+", ran.stderr).group()
+    customer = re.search(r"cus_\w+", ran.stdout).group()
+    out = kbooks("runs", run_id)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"{run_id}  failed"
+    assert lines[1] == f"    source:   {automation}"
+    assert lines[2] == "    mode:     test (connection environment)"  # from KBOOKS_..._API_KEY
+    assert re.fullmatch(r"    started:  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", lines[3])
+    assert re.fullmatch(r"    finished: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+\.\d\ds\)", lines[4])
+    assert lines[5].startswith("    error:    No such customer: 'cus_nope'")
+    assert lines[6:] == [
+        "    steps:    1 done, 1 failed",
+        f"step 1 (line 1) succeeded create a customer in stripe with -> customer {customer}",
+        'step 2 (line 3) refused   get a customer from stripe whose id is "cus_nope"',
+        lines[5].replace("    error:    ", "    error: "),
+        f"  hint: kbooks run --resume {run_id} finishes it",
+    ]
+    data = json.loads(kbooks("runs", run_id, "--json").stdout)
+    assert (data["id"], data["state"], data["source"], data["mode"], data["rows"]) == (
+        run_id, "failed", str(automation), "test", None)
+    assert [(s["row"], s["step"], s["line"], s["state"], s["record_id"]) for s in data["steps"]
+            ] == [(None, 1, 1, "succeeded", customer), (None, 2, 3, "refused", None)]
+    assert data["steps"][1]["error"].startswith("No such customer: 'cus_nope'")
+
+
+def test_runs_shows_the_rows_of_a_bulk_run(stripe, kbooks, tmp_path):
+    import re
+
+    automation = tmp_path / "each.kog"
+    automation.write_text("create a customer in stripe with\n  the email is the row's email\n")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("email\na@example.com\nb@example.com\n")
+    ran = kbooks("run", str(automation), "--each", str(rows))
+    assert ran.returncode == 0, ran.stderr
+    run_id = re.search(r"run_[0-9a-f]+", ran.stdout).group()
+    lines = kbooks("runs", run_id).stdout.splitlines()
+    assert lines[0] == f"{run_id}  succeeded"
+    assert "    steps:    2 done, 0 failed, over 2 rows" in lines
+    assert [line.split(" -> ")[0] for line in lines if "step 1" in line] == [
+        "row 1 step 1 (line 1) succeeded create a customer in stripe with",
+        "row 2 step 1 (line 1) succeeded create a customer in stripe with"]
+    data = json.loads(kbooks("runs", run_id, "--json").stdout)
+    assert data["rows"] == 2 and [s["row"] for s in data["steps"]] == [1, 2]
+
+
+def test_runs_of_an_unknown_id_says_where_to_look(stripe, kbooks):
+    out = kbooks("runs", "run_nope")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == ("kbooks: error: no run 'run_nope' in the journal\n"
+                          "  hint: kbooks runs lists them\n")

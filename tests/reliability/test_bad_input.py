@@ -9,6 +9,7 @@ in parallel, and must answer exactly the same.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -19,14 +20,15 @@ from typing import NamedTuple
 
 import pytest
 
-from kognitos_books.cli import main
+from kognitos_books.cli import MAX_ROWS_SIZE, main
 from kognitos_books.language.parser import MAX_AUTOMATION_SIZE
 
 
 class Case(NamedTuple):
-    """``text``: the automation file; ``where``: ``line:column`` of the first error, or None
-    when it has no place; ``message``: part of the first line; ``rows``: a CSV file passed
-    with ``--each``; ``args``: more options (``{file}`` is replaced by the automation)."""
+    """``text``: the automation file, or with ``args`` ``("-",)`` what standard input
+    holds; ``where``: ``line:column`` of the first error, or None when it has no place;
+    ``message``: part of the first line; ``rows``: a CSV file passed with ``--each``;
+    ``args``: more options (``{file}`` is replaced by the automation)."""
 
     name: str
     text: str | bytes
@@ -34,6 +36,13 @@ class Case(NamedTuple):
     message: str
     rows: bytes | None = None
     args: tuple[str, ...] = ()
+
+    @property
+    def stdin(self) -> bytes | None:
+        """What standard input holds: the automation, for ``kbooks run -``."""
+        if "-" not in self.args:
+            return None
+        return self.text if isinstance(self.text, bytes) else self.text.encode()
 
 
 CUSTOMER = "create a customer in stripe with\n"
@@ -261,9 +270,27 @@ CASES = [
          rows=b",email\na,b\n"),
     Case("rows: only a header", ROW_EMAIL, None, "rows.csv has no rows", rows=b"email\n"),
     Case("rows: empty file", ROW_EMAIL, None, "rows.csv: the file is empty", rows=b""),
-    Case("rows: binary", ROW_EMAIL, None, "a NUL byte", rows=b"email\n\x00\x01\n"),
-    Case("rows: not UTF-8", ROW_EMAIL, None, "rows.csv: not UTF-8 text: byte 0xE9",
-         rows=b"email\ncaf\xe9\n"),
+    Case("rows: binary", ROW_EMAIL, None,
+         "rows.csv:2:1: this looks like a binary file, not a rows file: it holds a NUL byte",
+         rows=b"email\n\x00\x01\n"),
+    Case("rows: NUL in the header", ROW_EMAIL, None, "rows.csv:1:3: this looks like a binary",
+         rows=b"em\x00ail\n"),
+    Case("rows: not UTF-8", ROW_EMAIL, None,
+         "rows.csv:2:4: this file is not UTF-8 text: byte 0xE9", rows=b"email\ncaf\xe9\n"),
+    Case("rows: UTF-16", ROW_EMAIL, None,
+         "rows.csv: this file is UTF-16 or UTF-32 text; rows files are UTF-8",
+         rows="email\na@b.c\n".encode("utf-16")),
+    Case("rows: a cell past the field limit", ROW_EMAIL, None,
+         "rows.csv:2: a cell is longer than 131,072 characters",
+         rows=b'email\n"a@b.c\n' + b"x\n" * 70_000),
+    Case("rows: a quote not closed at the end", ROW_EMAIL, None,
+         "rows.csv:3: not valid CSV: unexpected end of data",
+         rows=b'email\na@b.c\n"x@y.z\nd@e.f\n'),
+    Case("rows: a directory", ROW_EMAIL, None, ".: cannot read the rows file: ",
+         args=("--each", ".")),
+    Case("rows: a device that never ends", ROW_EMAIL, None,
+         f"/dev/zero: the rows file is too large: {MAX_ROWS_SIZE + 1:,} bytes or more, at "
+         f"most {MAX_ROWS_SIZE:,}", args=("--each", "/dev/zero")),
     Case("rows: no such column", ROW_EMAIL, "2:16", 'the rows have no column "email"',
          rows=b"mail\nx@y.z\n"),
     Case("rows: no such file", ROW_EMAIL, None, "cannot read the rows", rows=None,
@@ -277,6 +304,10 @@ CASES = [
          "--concurrency must be at least 1", rows=b"x\n1\n", args=("--concurrency", "0")),
     Case("negative rate", 'get a customer from stripe whose email is "a@b.c"\n', None,
          "--rate must be 0", args=("--rate", "-1")),
+    Case("rate not a number", 'get a customer from stripe whose email is "a@b.c"\n', None,
+         "--rate must be 0 (no limit) or a number", rows=b"x\n1\n", args=("--rate", "nan")),
+    Case("endless rate", 'get a customer from stripe whose email is "a@b.c"\n', None,
+         "--rate must be 0 (no limit) or a number", rows=b"x\n1\n", args=("--rate", "inf")),
     Case("negative retries", 'get a customer from stripe whose email is "a@b.c"\n', None,
          "--retries must be 0 or more", args=("--retries", "-1")),
     Case("no retry delay", 'get a customer from stripe whose email is "a@b.c"\n', None,
@@ -287,6 +318,17 @@ CASES = [
          "no run 'run_x' in the journal", args=("{file}", "--resume", "run_x")),
     Case("resume with rows", b"", None, "takes no --each or --dry-run",
          args=("--resume", "run_x", "--dry-run")),
+    # ---- standard input (kbooks run -): read as a file is
+    Case("stdin: Latin-1", b'get a customer from stripe whose name is "caf\xe9"\n', "1:46",
+         "this file is not UTF-8 text: byte 0xE9", args=("-",)),
+    Case("stdin: UTF-16", "get a customer from stripe\n".encode("utf-16"), None,
+         "<stdin>: this file is UTF-16 or UTF-32 text", args=("-",)),
+    Case("stdin: NUL", b"get a\x00 customer from stripe\n", "1:6",
+         "this looks like a binary file, not an automation", args=("-",)),
+    Case("stdin: too large", b"# padding\n" * (MAX_AUTOMATION_SIZE // 10 + 1), None,
+         f"<stdin>: the automation is too large: {MAX_AUTOMATION_SIZE + 1:,} bytes or more",
+         args=("-",)),
+    Case("stdin: empty", b"", None, "nothing to run", args=("-",)),
 ]
 
 
@@ -296,16 +338,23 @@ def test_the_catalog_is_big_and_its_names_unique():
 
 
 def prepare(case: Case, where: Path) -> tuple[list[str], str]:
-    """The files of ``case`` in ``where``; returns the arguments and the automation's path."""
+    """The files of ``case`` in ``where``; returns the arguments and the automation's path
+    (``<stdin>`` when standard input holds it)."""
     path = where / "case.kog"
+    if case.stdin is not None:
+        return ["run", *case.args, *prepare_rows(case, where)], "<stdin>"
     path.write_bytes(case.text if isinstance(case.text, bytes) else case.text.encode())
     args = [a.replace("{file}", str(path)) for a in case.args]
     if not any(str(path) in a for a in args) and "--resume" not in args:
         args.insert(0, str(path))
+    return ["run", *args, *prepare_rows(case, where)], str(path)
+
+
+def prepare_rows(case: Case, where: Path) -> list[str]:
     if case.rows is not None:
         (where / "rows.csv").write_bytes(case.rows)
-        args += ["--each", str(where / "rows.csv")]
-    return ["run", *args], str(path)
+        return ["--each", str(where / "rows.csv")]
+    return []
 
 
 def check_answer(case: Case, path: str, code: int, out: str, err: str) -> None:
@@ -327,6 +376,8 @@ def test_bad_input_is_one_clear_error_and_sends_nothing(case, sandbox, tmp_path,
                                                        monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv, path = prepare(case, tmp_path)
+    if case.stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(case.stdin)))
     code = main(argv)
     captured = capsys.readouterr()
     check_answer(case, path, code, captured.out, captured.err)
@@ -337,7 +388,9 @@ def test_bad_input_is_one_clear_error_and_sends_nothing(case, sandbox, tmp_path,
 AS_PROCESSES = ("unterminated text", "unknown currency", "overflowing money", "id on create",
                 "reference to nothing", "right-to-left override in text", "an image",
                 "empty file", "huge file", "rows: extra cell", "rows: no such column",
-                "unknown connection", "field given twice", "metadata with fields")
+                "unknown connection", "field given twice", "metadata with fields",
+                "rows: a cell past the field limit", "rows: a directory",
+                "rows: a device that never ends", "stdin: Latin-1", "stdin: too large")
 
 
 def test_the_same_through_real_processes(sandbox, tmp_path):
@@ -348,15 +401,16 @@ def test_the_same_through_real_processes(sandbox, tmp_path):
         where = tmp_path / case.name.replace(" ", "_").replace(":", "")
         where.mkdir()
         argv, path = prepare(case, where)
-        done = subprocess.run([exe, *argv], capture_output=True, text=True, cwd=where,
-                              env=dict(os.environ), timeout=60)
+        done = subprocess.run([exe, *argv], capture_output=True, cwd=where,
+                              input=case.stdin or b"", env=dict(os.environ), timeout=60)
         return case, path, done
 
     chosen = [c for c in CASES if c.name in AS_PROCESSES]
     assert len(chosen) == len(AS_PROCESSES)
     with ThreadPoolExecutor(max_workers=4) as pool:
         for case, path, done in pool.map(one, chosen):
-            check_answer(case, path, done.returncode, done.stdout, done.stderr)
+            check_answer(case, path, done.returncode, done.stdout.decode(),
+                         done.stderr.decode(errors="replace"))
     assert sandbox.requests() == []
 
 
@@ -365,6 +419,179 @@ def test_standard_input_errors_are_placed_too(sandbox, kbooks):
     assert done.returncode == 2
     assert done.stderr.startswith("<stdin>:2:15: unquoted text John")
     assert sandbox.requests() == []
+
+
+class Other(NamedTuple):
+    """A bad input to a command other than ``kbooks run``: ``argv`` (``{tmp}`` is replaced
+    by a fresh directory, which holds a file named ``afile``), ``message``: part of the one
+    error line, ``env``: variables set (or, given None, unset) for it."""
+
+    name: str
+    argv: tuple[str, ...]
+    message: str
+    env: tuple[tuple[str, str | None], ...] = ()
+
+
+CREATE_CUSTOMER = ("call", "create a customer in stripe")
+CREATE_PRICE = ("call", "create a price in stripe", "currency=usd", "product=prod_1")
+INSTALL = ("install", "stripe_pay", "--connection", "other")
+#: for install: the environment's api_base would win over --set's
+SET_BASE = (("KBOOKS_STRIPE_PAY_API_BASE", None),)
+
+OTHERS = [
+    Other("call: not FIELD=VALUE", (*CREATE_CUSTOMER, "email"),
+          "input 'email' is not FIELD=VALUE or FIELD:=JSON"),
+    Other("call: not JSON", (*CREATE_CUSTOMER, "metadata:={bad"),
+          "metadata:= needs JSON (Expecting property name enclosed in double quotes)"),
+    Other("call: NaN", (*CREATE_PRICE, "unit_amount:=NaN"),
+          "unit_amount:= needs JSON (NaN is not a JSON number)"),
+    Other("call: Infinity", (*CREATE_PRICE, "unit_amount:=-Infinity"),
+          "unit_amount:= needs JSON (-Infinity is not a JSON number)"),
+    Other("call: more digits than Python reads", (*CREATE_PRICE, "unit_amount:=" + "9" * 5000),
+          f"unit_amount:= takes integers of at most {sys.get_int_max_str_digits():,} digits"),
+    Other("call: JSON nested too deeply",
+          (*CREATE_CUSTOMER, "metadata:=" + "[" * 30_000 + "]" * 30_000),
+          "metadata:= needs JSON nested less deeply"),
+    Other("call: an argument that is not UTF-8", (*CREATE_CUSTOMER, "name=caf\udce9"),
+          "input 'name' is not UTF-8 text: byte 0xE9 cannot be read"),
+    Other("install: --set without a value", (*INSTALL, "--set", "api_base"),
+          "--set 'api_base' is not SETTING=VALUE"),
+    Other("install: an IPv6 address not closed", (*INSTALL, "--set", "api_base=http://[::1"),
+          "api_base 'http://[::1' is not an http(s) URL", env=SET_BASE),
+    Other("install: no such port", (*INSTALL, "--set", "api_base=http://127.0.0.1:99999"),
+          "api_base 'http://127.0.0.1:99999' is not an http(s) URL", env=SET_BASE),
+    Other("install: a port that is not a number",
+          (*INSTALL, "--set", "api_base=http://127.0.0.1:x"), "is not an http(s) URL",
+          env=SET_BASE),
+    Other("install: too many network retries", (*INSTALL, "--set", "max_network_retries=99"),
+          "max_network_retries '99' is not a whole number from 0 to 10"),
+    Other("runs: an unknown run", ("runs", "run_nope"), "no run 'run_nope' in the journal"),
+    Other("runs: no runs asked for", ("runs", "--limit", "0"), "--limit must be at least 1"),
+    Other("procedures: an unknown noun", ("procedures", "stripe_pay", "invoce"),
+          "stripe_pay has no noun 'invoce'; did you mean 'invoice' or 'invoice item'?"),
+    Other("home: a file", ("runs",), "cannot keep files in {tmp}/afile: it is not a directory",
+          env=(("KBOOKS_HOME", "{tmp}/afile"),)),
+    Other("home: under a file", ("connections", "--default", "stripe_pay/x"),
+          "cannot keep files in {tmp}/afile/home: Not a directory",
+          env=(("KBOOKS_HOME", "{tmp}/afile/home"),)),
+    Other("home: a file, for a run", ("run", "{tmp}/afile"),
+          "cannot keep files in {tmp}/afile: it is not a directory",
+          env=(("KBOOKS_HOME", "{tmp}/afile"),)),
+]
+
+
+def test_the_other_catalog_names_are_unique():
+    assert len({c.name for c in OTHERS}) == len(OTHERS)
+
+
+def prepare_other(case: Other, tmp: Path) -> tuple[list[str], dict[str, str | None], str]:
+    """The arguments, the environment's changes and the message of ``case``, in ``tmp``."""
+    (tmp / "afile").write_text('get a customer from stripe whose email is "a@b.c"\n')
+
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(tmp))
+
+    return ([fill(a) for a in case.argv],
+            {k: fill(v) if v is not None else None for k, v in case.env}, fill(case.message))
+
+
+def check_other(message: str, code: int, out: str, err: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err + out and "unexpected" not in err
+    assert out == ""
+    errors = [line for line in err.splitlines() if line.startswith("kbooks: error: ")]
+    assert len(errors) == 1 and message in errors[0], err
+    assert len(err.splitlines()) <= 3, err  # the error, its hint, "Installing ..." at most
+
+
+@pytest.mark.parametrize("case", OTHERS, ids=[c.name for c in OTHERS])
+def test_bad_input_to_other_commands_is_one_clear_error(case, sandbox, tmp_path, capsys,
+                                                      monkeypatch):
+    argv, env, message = prepare_other(case, tmp_path)
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    code = main(argv)
+    captured = capsys.readouterr()
+    check_other(message, code, captured.out, captured.err)
+    assert sandbox.requests() == []
+
+
+def test_the_other_commands_answer_the_same_as_real_processes(sandbox, tmp_path):
+    exe = shutil.which("kbooks", path=os.path.dirname(sys.executable))
+    assert exe
+
+    def one(numbered: tuple[int, Other]) -> tuple[str, subprocess.CompletedProcess[str]]:
+        where = tmp_path / str(numbered[0])
+        where.mkdir()
+        argv, changes, message = prepare_other(numbered[1], where)
+        env = {**os.environ, **changes}
+        return message, subprocess.run([exe, *argv], capture_output=True, text=True,
+                                       errors="replace", stdin=subprocess.DEVNULL,
+                                       env={k: v for k, v in env.items() if v is not None},
+                                       timeout=60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for message, done in pool.map(one, enumerate(OTHERS)):
+            check_other(message, done.returncode, done.stdout, done.stderr)
+    assert sandbox.requests() == []
+
+
+def run_with_stdin(exe: str, args: list[str], stdin: str | None) -> subprocess.CompletedProcess:
+    """``kbooks ARGS`` with standard input read from ``stdin`` (a path), or closed."""
+    handle = open(stdin, "rb") if stdin else None  # noqa: SIM115 - closed below
+    try:
+        return subprocess.run([exe, *args], stdin=handle, capture_output=True, text=True,
+                              env=dict(os.environ), timeout=60,
+                              preexec_fn=None if stdin else lambda: os.close(0))
+    finally:
+        if handle:
+            handle.close()
+
+
+@pytest.mark.parametrize("command, stdin, code, message", [
+    ("run", "/dev/zero", 2, "<stdin>: the automation is too large: "
+     f"{MAX_AUTOMATION_SIZE + 1:,} bytes or more"),
+    ("run", None, 2, "kbooks: error: standard input is closed"),
+    ("install", "/dev/zero", 1, "kbooks: error: the value for Stripe API key is longer than "
+     "4,096 characters"),
+    ("install", None, 1, "kbooks: error: no value for Stripe API key: standard input is "
+     "closed"),
+])
+def test_standard_input_that_never_ends_or_is_closed(sandbox, kbooks_home, monkeypatch, command,
+                                                    stdin, code, message):
+    """A device that never ends is read up to the bound, not forever; a closed standard
+    input is said to be closed. (A credential refused is exit 1, as a rejected key is.)"""
+    exe = shutil.which("kbooks", path=os.path.dirname(sys.executable))
+    assert exe
+    monkeypatch.delenv("KBOOKS_STRIPE_PAY_API_KEY")  # so that install asks for it
+    args = ["run", "-"] if command == "run" else list(INSTALL)
+    done = run_with_stdin(exe, args, stdin)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
+    assert message in done.stderr.splitlines()[-2 if "hint" in done.stderr else -1]
+    assert sandbox.requests() == []
+
+
+def test_a_rows_file_too_large_is_refused_before_it_is_read(sandbox, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    with open(rows, "wb") as handle:  # sparse: the size without the bytes
+        handle.truncate(MAX_ROWS_SIZE + 1)
+    automation = tmp_path / "each.kog"
+    automation.write_text(ROW_EMAIL)
+    assert main(["run", str(automation), "--each", str(rows)]) == 2
+    err = capsys.readouterr().err
+    # "bytes", not "bytes or more": it was measured, not read (read, it is all NUL bytes)
+    assert err.splitlines()[0] == (f"kbooks: error: {rows}: the rows file is too large: "
+                                   f"{MAX_ROWS_SIZE + 1:,} bytes, at most {MAX_ROWS_SIZE:,}")
+    assert sandbox.requests() == []
+
+
+def test_a_large_limit_lists_the_runs(sandbox, kbooks):
+    done = kbooks("runs", "--limit", str(2**70))
+    assert done.returncode == 0 and done.stdout == "No runs yet.\n", done.stderr
 
 
 TRICKY = "O'Brien \"Bob\" \\ AND email:'x' OR name~'O"
