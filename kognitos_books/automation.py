@@ -19,9 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .checker import Ref, Step, Unknown
+from .checker import (
+    Compare,
+    Decide,
+    Emptiness,
+    Halt,
+    Loop,
+    Output,
+    Ref,
+    Step,
+    StepInputError,
+    Unknown,
+    Unless,
+)
 from .journal import Journal, JournalError, step_key
-from .model import BookError, Call, KbooksError, Plan, Record
+from .model import And, BookError, Call, Condition, KbooksError, Or, Plan, Record
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -128,6 +140,10 @@ class StepResult:
     #: a failed step took no effect for sure: refused by the service or the book, or never
     #: sent (a value that did not fit, a check)
     refused: bool = False
+    #: what the line is: a ``step`` (a command), ``say``, ``show``, ``stop`` or ``fail``
+    kind: str = "step"
+    #: the ids of the records of the loops it ran in, outermost first
+    scope: tuple[str, ...] = ()
 
     @property
     def took_effect(self) -> bool:
@@ -244,16 +260,18 @@ class Execution:
     def __init__(self, runtime: Runtime, steps: Sequence[Step], *, run_id: str,
                  source: str, dry_run: bool = False, journal: Journal | None = None,
                  rows: Sequence[Mapping[str, Any]] | None = None,
-                 restored: Mapping[tuple[int, int], Any] | None = None,
+                 restored: Mapping[tuple[int, int, str], Any] | None = None,
                  context: Mapping[str, Any] | None = None,
                  on_step: Callable[[StepResult], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  concurrency: int | None = None, rate: float = 0.0,
                  fail_fast: bool = False, retry: RetryPolicy | None = None,
                  modes: Mapping[str, str] | None = None,
-                 keys: Mapping[tuple[int, int], str] | None = None) -> None:
+                 keys: Mapping[tuple[int, int, str], str] | None = None) -> None:
         self.rt = runtime
         self.steps = steps
+        #: the tree the steps run in (loops, branches), when it is more than the list
+        self.body = None if getattr(steps, "flat", True) else steps.body  # type: ignore[attr-defined]
         self.run_id = run_id
         self.dry_run = dry_run
         self.journal = None if dry_run else journal
@@ -345,7 +363,7 @@ class Execution:
             return
         with self._lock:
             progress.done += 1
-            if all((index, step.index + 1) in self.restored for step in self.steps):
+            if all((index, step.index + 1, "") in self.restored for step in self.steps):
                 progress.restored += 1
             if not ok:
                 progress.failed += 1
@@ -362,6 +380,8 @@ class Execution:
         self.final = context
         if values is not None:
             context["row"] = Record("rows", "row", str(row + 1), dict(values))
+        if self.body is not None:
+            return self._run_tree(row, context)
         for step in self.steps:
             if self._abort:
                 return None if step.index == 0 else False
@@ -380,14 +400,188 @@ class Execution:
                 return False
         return True
 
+    # ------------------------------------------------------------------ blocks
+
+    def _run_tree(self, row: int, context: dict[str, Any]) -> bool | None:
+        """Run the automation's tree for one row (see :meth:`_run_row`)."""
+        try:
+            self._block(self.body or (), row, context, ())
+        except _Stopped:
+            return True
+        except _RowFailed as failed:
+            return None if failed.before_start else False
+        return True
+
+    def _note(self, outcome: StepResult) -> None:
+        with self._lock:
+            self.result.steps.append(outcome)
+        if self.on_step:
+            self.on_step(outcome)
+
+    def _block(self, nodes: Sequence[Any], row: int, context: dict[str, Any],
+               scope: tuple[str, ...]) -> None:
+        for node in nodes:
+            if self._abort:
+                raise _RowFailed(before_start=not self.result.steps)
+            if isinstance(node, Step):
+                outcome = self._run_step(node, row, context, scope)
+                self._note(outcome)
+                if outcome.state == "failed":
+                    raise _RowFailed()
+            elif isinstance(node, Loop):
+                self._loop(node, row, context, scope)
+            elif isinstance(node, Decide):
+                self._decide(node, row, context, scope)
+            elif isinstance(node, Output):
+                self._output(node, row, context, scope)
+            elif isinstance(node, Halt):
+                outcome = StepResult(row=row, step=0, line=node.line,
+                                     command="fail" if node.failed else "stop", verb="",
+                                     noun="", state="failed" if node.failed else "stopped",
+                                     kind="fail" if node.failed else "stop", scope=scope,
+                                     error=node.reason or None, refused=True)
+                if self.dry_run:
+                    outcome.state = "planned"
+                    self._note(outcome)
+                    continue  # a dry run shows every branch, so goes on
+                self._note(outcome)
+                if node.failed:
+                    raise _RowFailed()
+                raise _Stopped()
+
+    def _loop(self, loop: Loop, row: int, context: dict[str, Any],
+              scope: tuple[str, ...]) -> None:
+        if isinstance(loop.source, Step):
+            outcome = self._run_step(loop.source, row, context, scope, stream=True)
+            records: Any = outcome.result
+            outcome.result = None  # the records are the loop's; none is kept
+            self._note(outcome)
+            if outcome.state == "failed":
+                raise _RowFailed()
+        else:
+            records = self._resolve(loop.source, context)
+        if self.dry_run:
+            # one iteration shows what each record would send
+            records = [_Placeholder(loop.noun)]
+        outer = context.get(loop.noun)
+        try:
+            for record in records if records is not None else ():
+                context[loop.noun] = record
+                key = record.id if isinstance(record, Record) and record.id else "each"
+                self._block(loop.body, row, context, (*scope, key))
+        finally:
+            if isinstance(records, _Stream):
+                records.close()
+            if outer is None:
+                context.pop(loop.noun, None)
+            else:
+                context[loop.noun] = outer
+
+    def _decide(self, decide: Decide, row: int, context: dict[str, Any],
+                scope: tuple[str, ...]) -> None:
+        if self.dry_run:
+            # nothing is known yet: every branch shows what it would send
+            for _, body in decide.branches:
+                self._block(body, row, context, scope)
+            self._block(decide.otherwise or (), row, context, scope)
+            return
+        for check, body in decide.branches:
+            try:
+                holds = self._holds(check, context)
+            except KbooksError as exc:
+                self._note(StepResult(row=row, step=0, line=decide.line, command="if",
+                                      verb="", noun="", state="failed", kind="if",
+                                      scope=scope, error=exc.message, refused=True))
+                raise _RowFailed() from None
+            if holds:
+                self._block(body, row, context, scope)
+                return
+        if decide.otherwise is not None:
+            self._block(decide.otherwise, row, context, scope)
+
+    def _holds(self, check: Any, context: Mapping[str, Any]) -> bool:
+        if isinstance(check, Unless):
+            return not self._holds(check.item, context)
+        if isinstance(check, And):
+            return all(self._holds(item, context) for item in check.items)
+        if isinstance(check, Or):
+            return any(self._holds(item, context) for item in check.items)
+        if isinstance(check, Emptiness):
+            found = self._resolve(check.ref, context)
+            if isinstance(found, LazyRecords):
+                some = bool(found.head(1)[0])
+            else:
+                some = any(True for _ in (found or ()))
+            return some if check.negated else not some
+        assert isinstance(check, Compare)
+        left = check.left
+        if isinstance(left, Ref):
+            left = self._resolve(left, context)
+            if check.currency and left is not None:
+                self._same_currency(check, context)
+        return _satisfies(left, self._values(check.where, context))
+
+    def _same_currency(self, check: Compare, context: Mapping[str, Any]) -> None:
+        """An amount compared with money in another currency would compare nothing."""
+        ref: Ref = check.left
+        holder: Any = context.get(ref.noun)
+        for part in ref.path[:-1]:
+            data = holder.data if isinstance(holder, Record) else holder
+            holder = data.get(part) if isinstance(data, Mapping) else None
+        data = holder.data if isinstance(holder, Record) else holder
+        currency = data.get("currency") if isinstance(data, Mapping) else None
+        if isinstance(currency, str) and check.currency and \
+                currency.lower() != check.currency.lower():
+            raise StepInputError(f'"{ref.raw}" is in {currency.upper()}, but it is compared '
+                                 f"with an amount in {check.currency.upper()}",
+                                 hint="compare with an amount in its own currency")
+
+    def _values(self, where: Any, context: Mapping[str, Any]) -> Any:
+        if isinstance(where, Condition):
+            value = where.value
+            if isinstance(value, list):
+                value = [self._resolve(v, context) if isinstance(v, Ref) else v
+                         for v in value]
+            elif isinstance(value, Ref):
+                value = self._resolve(value, context)
+            return Condition(where.field, where.op, value)
+        return type(where)(tuple(self._values(item, context) for item in where.items))
+
+    def _output(self, output: Output, row: int, context: dict[str, Any],
+                scope: tuple[str, ...]) -> None:
+        if output.kind == "say":
+            pieces = []
+            for part in output.parts:
+                if isinstance(part, Ref):
+                    value = self._resolve(part, context) if not self.dry_run or \
+                        part.noun == "row" else Unknown(f"<{part.raw}>")
+                    pieces.append(_text_of(value))
+                else:
+                    pieces.append(part)
+            shown: Any = "".join(pieces)
+        else:
+            (part,) = output.parts
+            shown = self._resolve(part, context) if isinstance(part, Ref) else part
+            if self.dry_run and isinstance(shown, _Placeholder):
+                shown = Unknown(f"<{part.raw}>")
+        self._note(StepResult(row=row, step=0, line=output.line, command=output.text,
+                              verb="", noun="", state="said" if output.kind == "say"
+                              else "shown", kind=output.kind, scope=scope, result=shown))
+
     # ------------------------------------------------------------------ one step
 
-    def _run_step(self, step: Step, row: int, context: dict[str, Any]) -> StepResult:
+    def _run_step(self, step: Step, row: int, context: dict[str, Any],
+                  scope: tuple[str, ...] = (), *, stream: bool = False) -> StepResult:
+        """Run one step. ``scope``: the records of the loops it is in (its key and its
+        place in the journal name them). ``stream``: a loop's get, whose records are read
+        as the loop goes (not kept, not remembered)."""
         number = step.index + 1
         outcome = StepResult(row=row, step=number, line=step.line, command=step.text,
-                             verb=step.verb, noun=step.noun, state="planned")
-        key = self.keys.get((row, number)) or step_key(self.run_id, row, number)
-        restored = self.restored.get((row, number))
+                             verb=step.verb, noun=step.noun, state="planned", scope=scope)
+        where = scope_key(scope)
+        key = self.keys.get((row, number, where)) or step_key(self.run_id, row, number,
+                                                               where)
+        restored = self.restored.get((row, number, where))
         if restored is not None:
             outcome.state = "restored"
             outcome.result = restored
@@ -399,12 +593,17 @@ class Execution:
             if self.dry_run:
                 outcome.plan = self.rt.plan(call)
                 outcome.result = None
-                self._remember(step, _placeholder(step), context)
+                if not stream:
+                    self._remember(step, _placeholder(step), context)
                 return outcome
             if self.journal:
                 self.journal.start_step(self.run_id, row, number, step.line, step.text, key,
-                                        reads_only=step.verb == "get")
+                                        reads_only=step.verb == "get", scope=where)
             value = self._dispatch(call, outcome, checked=not step.has_refs)
+            if stream:
+                outcome.state = "succeeded"
+                outcome.result = _Stream(value)
+                return outcome
             if step.many and value is not None and not isinstance(value, LazyRecords):
                 value = LazyRecords(value)
             outcome.state = "succeeded"
@@ -415,7 +614,7 @@ class Execution:
                 # get again, since what it read may have changed).
                 record = value if isinstance(value, Record) and step.verb != "get" else None
                 self.journal.finish_step(
-                    self.run_id, row, number, "succeeded", noun=step.noun,
+                    self.run_id, row, number, "succeeded", noun=step.noun, scope=where,
                     record_id=record.id if record else None,
                     result=(record.text if record.text is not None else dict(record.data))
                     if record is not None else None)
@@ -436,7 +635,7 @@ class Execution:
             if self.journal:
                 self.journal.finish_step(self.run_id, row, number,
                                          "refused" if outcome.refused else "failed",
-                                         error=outcome.error)
+                                         error=outcome.error, scope=where)
         finally:
             outcome.seconds = time.perf_counter() - started
         return outcome
@@ -498,6 +697,98 @@ class Execution:
         if isinstance(current, Record):
             return current.id
         return current
+
+
+class _Stopped(Exception):
+    """``stop``: the row ends here, as succeeded."""
+
+
+class _RowFailed(Exception):
+    """A step (or ``fail``) failed: the row ends here. ``before_start``: interrupted before
+    anything of the row ran."""
+
+    def __init__(self, *, before_start: bool = False) -> None:
+        super().__init__()
+        self.before_start = before_start
+
+
+class _Stream:
+    """A loop's records, read from the book as the loop goes; nothing is kept."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = iter(source) if source is not None else iter(())
+
+    def __iter__(self) -> Iterator[Record]:
+        return self._source
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
+
+def scope_key(scope: tuple[str, ...]) -> str:
+    """The place of a step in loops, as its key and the journal name it: the ids of the
+    loops' records, outermost first (hashed when long)."""
+    if not scope:
+        return ""
+    joined = "-".join(scope)
+    if len(joined) > 160:
+        import hashlib
+
+        joined = hashlib.sha256(joined.encode()).hexdigest()[:40]
+    return joined
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, Record):
+        return value.id or value.noun
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _satisfies(actual: Any, where: Any) -> bool:
+    """Whether the value ``actual`` meets ``where`` (conditions on the field ``value``):
+    text compared without case, as ``whose`` compares it."""
+    if isinstance(where, And):
+        return all(_satisfies(actual, item) for item in where.items)
+    if isinstance(where, Or):
+        return any(_satisfies(actual, item) for item in where.items)
+    op, wanted = where.op, where.value
+    if isinstance(actual, Record):
+        actual = actual.id
+    if op == "one of":
+        return any(_same(actual, item) for item in wanted or ())
+    if op in ("is", "is not"):
+        return _same(actual, wanted) == (op == "is")
+    if op in (">", "<", ">=", "<="):
+        try:
+            left, right = float(actual), float(wanted)
+        except (TypeError, ValueError):
+            return False
+        return {">": left > right, "<": left < right, ">=": left >= right,
+                "<=": left <= right}[op]
+    text = "" if actual is None else str(actual).casefold()
+    part = str(wanted).casefold()
+    positive = op.replace("does not ", "").replace("contain", "contains").replace(
+        "containss", "contains").replace("start with", "starts with").replace(
+        "end with", "ends with")
+    found = (part in text if positive == "contains" else
+             text.startswith(part) if positive == "starts with" else text.endswith(part))
+    return found if not op.startswith("does not") else not found
+
+
+def _same(actual: Any, wanted: Any) -> bool:
+    if isinstance(actual, str) and isinstance(wanted, str):
+        return actual.casefold() == wanted.casefold()
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        return actual is wanted
+    if isinstance(actual, (int, float)) and isinstance(wanted, (int, float)):
+        return actual == wanted
+    return bool(actual == wanted)
 
 
 class _Placeholder:

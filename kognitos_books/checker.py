@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +167,108 @@ class Step:
             fields=_resolve_fields(self.fields, value), many=self.many,
             idempotency_key=idempotency_key, target_id=value(self.target_id),
         )
+
+
+class Program(list):  # type: ignore[type-arg]
+    """The steps of a checked automation, in the order written (a list of :class:`Step`;
+    a command that failed its check stands as None only while checking), and ``body``,
+    the tree they run in: steps, :class:`Loop`, :class:`Decide`, :class:`Output` and
+    :class:`Halt` nodes."""
+
+    def __init__(self, steps: Iterable[Step], body: tuple[Any, ...] = ()) -> None:
+        super().__init__(steps)
+        self.body = body or tuple(self)
+
+    @property
+    def flat(self) -> bool:
+        """Whether it is a plain list of commands, with no blocks and nothing else."""
+        return all(isinstance(node, Step) for node in self.body) and len(self.body) == len(self)
+
+
+@attrs.frozen
+class Loop:
+    """``for each NOUN ...``: ``source`` is the get step whose records it goes over, or a
+    :class:`Ref` to a remembered list; inside ``body``, ``the NOUN`` is the record."""
+
+    noun: str
+    book: str
+    source: Any
+    body: tuple[Any, ...]
+    line: int
+    text: str
+
+
+@attrs.frozen
+class Decide:
+    """``if`` blocks: the first whose condition holds runs, else ``otherwise``."""
+
+    branches: tuple[tuple[Any, tuple[Any, ...]], ...]
+    otherwise: tuple[Any, ...] | None
+    line: int
+
+
+@attrs.frozen
+class Output:
+    """``say`` (``parts``: text and references) or ``show`` (one value)."""
+
+    kind: str
+    line: int
+    text: str
+    parts: tuple[Any, ...]
+
+
+@attrs.frozen
+class Halt:
+    """``stop`` (the run succeeds here) or ``fail with "..."`` (``failed``)."""
+
+    failed: bool
+    reason: str
+    line: int
+
+
+@attrs.frozen
+class Compare:
+    """A comparison in an ``if``: ``left`` (a :class:`Ref`, or a literal) against
+    ``where``, a filter on the field ``value`` (its values converted, or references);
+    ``currency`` the currency of a money literal compared with."""
+
+    left: Any
+    where: Any
+    currency: str | None
+    span: ast.Span | None
+
+
+@attrs.frozen
+class Emptiness:
+    """``there are no NOUNS`` (``negated``: there are some)."""
+
+    ref: Ref
+    negated: bool
+
+
+@attrs.frozen
+class Unless:
+    """``not CONDITION``."""
+
+    item: Any
+
+
+_TEMPLATE = re.compile(r"(\{\{|\}\}|\{[^{}]*\})")
+#: stands for the noun of a comparison's left side in messages
+_VALUE_NOUN = Noun("value", "values", ())
+
+
+def _literal_kind(node: Any) -> str:
+    return {ast.Text: "string", ast.Number: "number", ast.Money: "integer",
+            ast.Boolean: "boolean", ast.Date: "timestamp",
+            ast.DateTime: "timestamp"}.get(type(node), "any")
+
+
+def _rename(where: Any, name: str) -> Any:
+    """``where`` about the field ``value`` (what the left side holds when the check runs)."""
+    if isinstance(where, Condition):
+        return Condition(("value",), where.op, where.value)
+    return type(where)(tuple(_rename(item, name) for item in where.items))
 
 
 def command_source(command: ast.Command) -> str:
@@ -564,19 +667,205 @@ class Checker(Values):
 
     # ---------------------------------------------------------------- entry
 
-    def check(self) -> list[Step]:
-        steps: list[Step] = []
-        for index, command in enumerate(self.auto.commands):
-            before = len(self.errors)
-            step = self.check_command(index, command)
-            if step is not None and len(self.errors) == before:
-                steps.append(step)
-                self.produced.update(step.produces)
-            elif step is not None:
-                # Later references to this step's result are not errors of their own.
-                self.produced.update(step.produces)
+    def check(self) -> Program:
+        """Every statement, blocks included: the steps in the order written (each
+        command's index is its place among them), and the tree they run in."""
+        self.steps: list[Step] = []
+        self.left: dict[str, int] = {}  # names known only inside a block, and its line
+        body = self.block(self.auto.statements)
         LanguageErrors.raise_if_any(self.errors)
-        return steps
+        return Program(self.steps, tuple(body))
+
+    def block(self, statements: Iterable[Any]) -> list[Any]:
+        """Check statements in the scope as it is; what they produce is known after them
+        (the caller decides whether beyond the block)."""
+        nodes: list[Any] = []
+        for statement in statements:
+            node = self.statement(statement)
+            if node is not None:
+                nodes.append(node)
+        return nodes
+
+    def scoped(self, statements: Iterable[Any], line: int,
+               extra: Iterable[str] = ()) -> tuple[Any, ...]:
+        """A block whose names stay inside it (a loop's record, what its steps made)."""
+        before = set(self.produced)
+        self.produced.update(extra)
+        nodes = self.block(statements)
+        for name in self.produced - before:
+            self.left.setdefault(name, line)
+        self.produced = before
+        return tuple(nodes)
+
+    def statement(self, statement: Any) -> Any:
+        if isinstance(statement, ast.Command):
+            return self.command_step(statement)
+        if isinstance(statement, ast.ForEach):
+            return self.loop(statement)
+        if isinstance(statement, ast.If):
+            branches = []
+            for branch in statement.branches:
+                check = self.condition(branch.check)
+                body = self.scoped(branch.body, branch.span.line)
+                branches.append((check, body))
+            otherwise = (self.scoped(statement.otherwise, statement.line)
+                         if statement.otherwise is not None else None)
+            return Decide(tuple(branches), otherwise, statement.line)
+        if isinstance(statement, ast.Say):
+            return Output("say", statement.line, statement.line_text.strip(),
+                          self.template(statement.text))
+        if isinstance(statement, ast.Show):
+            value = statement.value
+            shown = (self.reference(value) if isinstance(value, ast.Reference)
+                     else self.literal(value))
+            return Output("show", statement.line, statement.line_text.strip(), (shown,))
+        if isinstance(statement, ast.Stop):
+            return Halt(False, "", statement.line)
+        assert isinstance(statement, ast.Fail)
+        return Halt(True, statement.reason.value, statement.line)
+
+    def command_step(self, command: ast.Command) -> Step | None:
+        index = len(self.steps)
+        before = len(self.errors)
+        step = self.check_command(index, command)
+        if step is None:
+            # a placeholder keeps each later command's index its place among the commands
+            self.steps.append(None)  # type: ignore[arg-type]
+            return None
+        self.steps.append(step)
+        # (when it had errors, later references to its result are not errors of their own)
+        self.produced.update(step.produces)
+        return step if len(self.errors) == before else None
+
+    def loop(self, statement: ast.ForEach) -> Loop | None:
+        found = self.find_noun(statement.noun)
+        if found is None:
+            close = closest(statement.noun, self.all_nouns())
+            self.error(statement.noun_span, f'unknown noun "{statement.noun}"'
+                       + (f'; did you mean "{close[0]}"?' if close else ""))
+            return None
+        book, noun = found
+        source: Any
+        if isinstance(statement.source, ast.Command):
+            source = self.command_step(statement.source)
+            if source is None:
+                return None
+            self.produced.discard(noun.plural)  # the loop's list, not remembered
+        else:
+            written = statement.source or ast.Reference(
+                noun.plural, (), f"the {noun.plural}", statement.noun_span)
+            source = self.list_source(written, noun, statement)
+            if source is None:
+                return None
+        body = self.scoped(statement.body, statement.line, (noun.name,))
+        return Loop(noun.name, book.name, source, body, statement.line,
+                    statement.text.strip())
+
+    def list_source(self, ref: ast.Reference, noun: Noun, statement: ast.ForEach) -> Any:
+        """What a loop goes over: a remembered list of the noun, or a related list
+        (``the customer's invoices``, a get by the relation's filter)."""
+        found = self.find_noun(ref.noun)
+        if found is not None and ref.path == (noun.plural.replace(" ", "_"),) or (
+                found is not None and len(ref.path) == 1
+                and self.find_noun(ref.path[0].replace("_", " ")) is not None):
+            owner = found[1] if found else None
+            related = self.find_noun(ref.path[0].replace("_", " "))
+            assert related is not None and owner is not None
+            if related[1].name != noun.name:
+                self.error(ref.span, f'"{ref.raw}" are {related[1].plural}, not '
+                           f"{noun.plural}", hint=f"for each {related[1].name} in {ref.raw}")
+                return None
+            relation = noun.relation(owner.name)
+            if relation is None:
+                self.error(ref.span, f"{_article(noun.name)} {noun.name} is not related to "
+                           f"{_article(owner.name)} {owner.name}",
+                           hint=f"{noun.plural} are related to: "
+                           + (", ".join(r.noun for r in noun.relations) or "nothing"))
+                return None
+            from .language.parser import parse_command
+
+            get = parse_command(f"get all {noun.plural} for the {owner.name}")
+            step = self.command_step(get)
+            self.produced.discard(noun.plural)
+            return step
+        produced = self.reference(ref)
+        if produced is None:
+            return None
+        if produced.noun != noun.plural or produced.path:
+            self.error(ref.span, f'"{ref.raw}" is not a list of {noun.plural}',
+                       hint=f"loop over {noun.plural}: for each {noun.name} in the "
+                       f"{noun.plural}")
+            return None
+        return produced
+
+    def template(self, text: ast.Text) -> tuple[Any, ...]:
+        """The parts of ``say``'s text: plain text, and the references in braces."""
+        from .language.parser import parse_reference
+
+        parts: list[Any] = []
+        for piece in _TEMPLATE.split(text.value):
+            if piece.startswith("{") and piece.endswith("}") and not piece.startswith("{{"):
+                try:
+                    node = parse_reference(piece[1:-1])
+                except LanguageError as exc:
+                    self.error(text.span, f"in {{{piece[1:-1]}}}: {exc.message}",
+                               hint='write references in braces: "{the customer\'s name}"')
+                    continue
+                node = attrs.evolve(node, span=text.span)
+                ref = self.reference(node)
+                if ref is not None:
+                    parts.append(ref)
+            elif piece:
+                parts.append(piece.replace("{{", "{").replace("}}", "}"))
+        return tuple(parts)
+
+    def literal(self, node: Any) -> Any:
+        if isinstance(node, ast.Text):
+            return node.value
+        return getattr(node, "value", None)
+
+    def condition(self, check: Any) -> Any:
+        """An ``if``'s condition: references resolved in scope, types checked, values
+        converted, as ``whose`` conditions are."""
+        if isinstance(check, ast.Not):
+            inner = self.condition(check.item)
+            return None if inner is None else Unless(inner)
+        if isinstance(check, (ast.Both, ast.Either)):
+            items = tuple(self.condition(item) for item in check.items)
+            if any(item is None for item in items):
+                return None
+            return And(items) if isinstance(check, ast.Both) else Or(items)
+        if isinstance(check, ast.Empty):
+            ref = self.reference(check.ref)
+            if ref is None:
+                return None
+            found = self.find_noun(check.ref.noun)
+            if found is None or ref.noun != found[1].plural or ref.path:
+                self.error(check.ref.span, f'"{check.ref.raw}" is not a list',
+                           hint="like: there are no invoices, after getting them")
+                return None
+            return Emptiness(ref, check.negated)
+        assert isinstance(check, ast.Test)
+        left: Any
+        if isinstance(check.left, ast.Reference):
+            left = self.reference(check.left)
+            if left is None:
+                return None
+            kind = left.kind or "any"
+            name = left.path[-1] if left.path else "id"
+        else:
+            left = self.literal(check.left)
+            kind, name = _literal_kind(check.left), "value"
+        field = Field(name, kind if kind in _FIELD_KINDS else "any")  # type: ignore[arg-type]
+        where = self.where(ast.Condition(ast.FieldPath((name,), name, check.left.span),
+                                         check.op, check.op_raw, check.right, check.span,
+                                         check.op_span), {name: field}, _VALUE_NOUN, "compare")
+        if where is None:
+            return None
+        money = check.right.currency if isinstance(check.right, ast.Money) else None
+        if isinstance(check.right, ast.Money) and money is None:
+            money = check.right.assumed_currency
+        return Compare(left, _rename(where, name), money, check.left.span)
 
     def check_command(self, index: int, cmd: ast.Command,
                       extra: Iterable[_Given] = ()) -> Step | None:
@@ -987,6 +1276,11 @@ class Checker(Values):
         if found is not None:
             noun = found[1]
             canonical = noun.plural if name == noun.plural else noun.name
+        if canonical not in self.produced and canonical in getattr(self, "left", {}):
+            self.error(ref.span, f'"{ref.raw}" is known only inside the block that made it '
+                       f"(line {self.left[canonical]})",
+                       hint="use it inside that block, or get it again here")
+            return None
         if canonical not in self.produced:
             produced = sorted(self.produced)
             close = closest(name, produced)

@@ -657,9 +657,13 @@ class _Report:
                 "strategy": outcome.plan.strategy if outcome.plan else None,
                 "error": outcome.error, "code": outcome.error_code,
                 "request_id": outcome.request_id, "attempts": outcome.attempts,
+                "kind": outcome.kind, "scope": list(outcome.scope),
             }, default=str)
             with self.lock:
                 print(line, flush=True)
+            return
+        if outcome.kind in ("say", "show", "stop", "fail"):
+            self.said(outcome, summarize)
             return
         if self.bulk and outcome.state != "failed":
             return  # the progress line speaks for rows that went well
@@ -667,6 +671,8 @@ class _Report:
                 "restored": "done"}.get(outcome.state, outcome.state)
         where = f"row {outcome.row + 1} " if self.bulk else ""
         head = f"{where}step {outcome.step} (line {outcome.line}) {mark:<6} {outcome.command}"
+        if outcome.scope:
+            head += f"  (for {' / '.join(outcome.scope)})"
         with self.lock:
             self._clear()
             if outcome.state == "planned" and outcome.plan:
@@ -677,6 +683,25 @@ class _Report:
                 print(f"{head}\n    error: {outcome.error}", flush=True)
             else:
                 print(f"{head}\n    -> {summarize(outcome.result)}", flush=True)
+
+    def said(self, outcome, summarize) -> None:  # type: ignore[no-untyped-def]
+        """What ``say`` and ``show`` put in the run's output, and where ``stop`` or
+        ``fail`` ended it."""
+        where = f"row {outcome.row + 1} " if self.bulk else ""
+        if outcome.kind == "say":
+            text = str(outcome.result)
+        elif outcome.kind == "show":
+            text = summarize(outcome.result)
+        elif outcome.kind == "stop":
+            text = f"{where}stopped at line {outcome.line}" if outcome.state != "planned" \
+                else f"(line {outcome.line}) stop"
+        else:
+            text = (f"{where}FAILED at line {outcome.line}: {outcome.error}"
+                    if outcome.state != "planned" else
+                    f"(line {outcome.line}) fail with \"{outcome.error or ''}\"")
+        with self.lock:
+            self._clear()
+            print(text, flush=True)
 
     def _clear(self) -> None:
         # Take the progress line off the screen so that a report does not run into it; the
@@ -826,8 +851,11 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
     else:
         failed = failures[0]
         effects = [s for s in result.steps if s.took_effect]
-        print(f"Stopped: step {failed.step} (line {failed.line}) failed: {failed.error}",
-              file=sys.stderr)
+        if failed.kind == "step":
+            print(f"Stopped: step {failed.step} (line {failed.line}) failed: {failed.error}",
+                  file=sys.stderr)
+        else:  # "fail with ..." or a condition that could not be decided
+            print(f"Stopped at line {failed.line}: {failed.error}", file=sys.stderr)
         if effects:
             print("Already took effect:", file=sys.stderr)
             for s in effects:

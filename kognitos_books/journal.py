@@ -136,6 +136,25 @@ _TABLES = {
         finished REAL,
         PRIMARY KEY (run_id, row, step)
     )""",
+    # A step inside loops, once for each record: ``scope`` names the records (see
+    # automation.scope_key).
+    "iterations": """CREATE TABLE iterations (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        row INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        noun TEXT,
+        record_id TEXT,
+        result TEXT,
+        error TEXT,
+        started REAL NOT NULL,
+        finished REAL,
+        PRIMARY KEY (run_id, row, step, scope)
+    )""",
     "owners": """CREATE TABLE owners (
         owner TEXT PRIMARY KEY,
         seq INTEGER NOT NULL
@@ -215,6 +234,13 @@ _WRITES = {
                   "idempotency_key=excluded.idempotency_key",
     "finish_step": "UPDATE steps SET state=?, noun=?, record_id=?, result=?, error=?, "
                    "finished=? WHERE run_id=? AND row=? AND step=?",
+    "start_iteration": "INSERT INTO iterations (run_id, row, step, scope, line, command, "
+                       "idempotency_key, state, started) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                       "'started', ?) ON CONFLICT(run_id, row, step, scope) DO UPDATE SET "
+                       "state='started', started=excluded.started, error=NULL, "
+                       "idempotency_key=excluded.idempotency_key",
+    "finish_iteration": "UPDATE iterations SET state=?, noun=?, record_id=?, result=?, "
+                        "error=?, finished=? WHERE run_id=? AND row=? AND step=? AND scope=?",
     "set_text": "UPDATE runs SET source=?, text=? WHERE id=?",
 }
 
@@ -259,6 +285,8 @@ class StepInfo:
     record_id: str | None
     result: dict[str, Any] | None
     error: str | None
+    #: in loops, the ids of the loops' records (see automation.scope_key); "" outside
+    scope: str = ""
 
 
 def _encoded(args: tuple[Any, ...] | list[Any]) -> tuple[Any, ...]:
@@ -297,9 +325,11 @@ def new_run_id() -> str:
     return f"run_{random.getrandbits(64):016x}"  # (reseeded in a forked child)
 
 
-def step_key(run_id: str, row: int, step: int) -> str:
-    """The idempotency key of one step: stable across retries and resumes of that run."""
-    return f"kbooks-{run_id}-r{row}-s{step}"
+def step_key(run_id: str, row: int, step: int, scope: str = "") -> str:
+    """The idempotency key of one step: stable across retries and resumes of that run. In a
+    loop, ``scope`` (the ids of the loops' records) makes it the step's for that record:
+    not its place in the list, so a record added meanwhile changes no other's key."""
+    return f"kbooks-{run_id}-r{row}-s{step}" + (f"-{scope}" if scope else "")
 
 
 class Journal:
@@ -701,9 +731,13 @@ class Journal:
         rows = self._exec(
             "SELECT r.id, r.source, r.state, r.started, r.finished, r.connection, r.mode, "
             "r.error, r.text, r.options, "
-            "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id AND s.state='succeeded'), "
+            "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id AND s.state='succeeded') + "
+            "(SELECT COUNT(*) FROM iterations i WHERE i.run_id = r.id "
+            "AND i.state='succeeded'), "
             "(SELECT COUNT(*) FROM steps s WHERE s.run_id = r.id "
-            "AND s.state IN ('failed', 'refused')), "
+            "AND s.state IN ('failed', 'refused')) + "
+            "(SELECT COUNT(*) FROM iterations i WHERE i.run_id = r.id "
+            "AND i.state IN ('failed', 'refused')), "
             f"r.owner FROM runs r {tail}", args)
         for row in rows:
             state = row[2]
@@ -718,23 +752,32 @@ class Journal:
     # ------------------------------------------------------------------ steps
 
     def start_step(self, run_id: str, row: int, step: int, line: int, command: str,
-                   key: str, *, reads_only: bool = False) -> None:
+                   key: str, *, reads_only: bool = False, scope: str = "") -> None:
         """Record a step as started: kept beyond this process (in its log) before the
         request goes out, with everything waiting before it, unless it ``reads_only`` (a
-        read sent twice does no harm, so it waits)."""
+        read sent twice does no harm, so it waits). ``scope``: its record in loops."""
         with self._lock:
-            self._later("start_step", (run_id, row, step, line, command, key, time.time()))
+            if scope:
+                self._later("start_iteration", (run_id, row, step, scope, line, command, key,
+                                                time.time()))
+            else:
+                self._later("start_step", (run_id, row, step, line, command, key,
+                                           time.time()))
             if not reads_only:
                 self._keep()
 
     def finish_step(self, run_id: str, row: int, step: int, state: str, *,
                     noun: str | None = None, record_id: str | None = None,
                     result: dict[str, Any] | str | None = None,
-                    error: str | None = None) -> None:
+                    error: str | None = None, scope: str = "") -> None:
         """Record how a step ended; ``result`` is what it returned, as a dict or as the JSON
         text the service sent (kept as it is)."""
         if result and not isinstance(result, str):
             result = json.dumps(result, default=str)
+        if scope:
+            self._later("finish_iteration", (state, noun, record_id, result or None, error,
+                                             time.time(), run_id, row, step, scope))
+            return
         self._later("finish_step", (state, noun, record_id, result or None, error,
                                     time.time(), run_id, row, step))
 
@@ -742,8 +785,11 @@ class Journal:
         self._collect()
         rows = self._exec(
             "SELECT row, step, line, command, idempotency_key, state, noun, record_id, "
-            "result, error FROM steps WHERE run_id=? ORDER BY row, step", (run_id,))
+            "result, error, '', started FROM steps WHERE run_id=? UNION ALL "
+            "SELECT row, step, line, command, idempotency_key, state, noun, record_id, "
+            "result, error, scope, started FROM iterations WHERE run_id=? ORDER BY 1, 12, 2",
+            (run_id, run_id))
         return [StepInfo(row=r[0], step=r[1], line=r[2], command=r[3], idempotency_key=r[4],
                          state=r[5], noun=r[6], record_id=r[7],
-                         result=json.loads(r[8]) if r[8] else None, error=r[9])
+                         result=json.loads(r[8]) if r[8] else None, error=r[9], scope=r[10])
                 for r in rows]

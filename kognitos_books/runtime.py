@@ -521,7 +521,7 @@ class Runtime:
                 self._checked[key] = steps
                 while len(self._checked) > CHECKED_KEPT:
                     self._checked.popitem(last=False)
-        return list(steps)
+        return steps  # (a Program: its steps, and the tree they run in; never changed)
 
     def run(self, text: str, *, source_name: str = "<automation>", dry_run: bool = False,
             rows: Sequence[Mapping[str, Any]] | None = None, yes: bool = False,
@@ -616,16 +616,17 @@ class Runtime:
         done = self.journal.steps(run_id)
         if edited:
             _same_steps_done(run_id, info.text, steps, done)
-        restored: dict[tuple[int, int], Any] = {}
-        keys: dict[tuple[int, int], str] = {}
+        restored: dict[tuple[int, int, str], Any] = {}
+        keys: dict[tuple[int, int, str], str] = {}
         for entry in done:
             step = steps[entry.step - 1] if 0 < entry.step <= len(steps) else None
+            place = (entry.row, entry.step, entry.scope)
             if (entry.state == "succeeded" and step is not None and step.verb != "get"
                     and entry.result is not None):
-                restored[(entry.row, entry.step)] = Record(step.book, entry.noun or step.noun,
-                                                           entry.record_id, entry.result)
+                restored[place] = Record(step.book, entry.noun or step.noun, entry.record_id,
+                                         entry.result)
             elif entry.state == "refused":
-                keys[(entry.row, entry.step)] = next_key(entry.idempotency_key)
+                keys[place] = next_key(entry.idempotency_key)
         self._reconnect(info, {s.book for s in steps})
         if retry is None and "retries" in info.options:
             retry = RetryPolicy(int(info.options["retries"]),
@@ -740,10 +741,10 @@ class Runtime:
                  on_step: Callable[[StepResult], None] | None,
                  on_progress: Callable[[Progress], None] | None, concurrency: int | None,
                  rate: float | None, fail_fast: bool, journal: bool,
-                 restored: Mapping[tuple[int, int], Any], resuming: bool,
+                 restored: Mapping[tuple[int, int, str], Any], resuming: bool,
                  on_start: Callable[[dict[str, str], bool], None] | None = None,
                  retry: RetryPolicy | None = None,
-                 keys: Mapping[tuple[int, int], str] | None = None) -> RunResult:
+                 keys: Mapping[tuple[int, int, str], str] | None = None) -> RunResult:
         books = sorted({s.book for s in steps})
         conns = {} if dry_run else {b: self.connect(b) for b in books}
         modes = {b: c.mode for b, c in conns.items()}

@@ -15,6 +15,20 @@ import attrs
 
 __all__ = [
     "AllOf",
+    "Both",
+    "Branch",
+    "Check",
+    "Either",
+    "Empty",
+    "Fail",
+    "ForEach",
+    "If",
+    "Not",
+    "Say",
+    "Show",
+    "Statement",
+    "Stop",
+    "Test",
     "AnyOf",
     "Automation",
     "Boolean",
@@ -302,14 +316,167 @@ class Command:
 
 
 @attrs.frozen
+class Test:
+    """``VALUE COMPARISON VALUE`` in an ``if``: ``the invoice's amount due is more than
+    $100``. ``op`` is one of :data:`OPS`."""
+
+    left: Value
+    op: str
+    op_raw: str
+    right: Value
+    span: Span
+    op_span: Span
+
+
+@attrs.frozen
+class Empty:
+    """``there are no invoices`` / ``the invoices are empty`` (``negated``: ``there are
+    invoices``, ``the invoices are not empty``). ``ref`` names the list."""
+
+    ref: Reference
+    negated: bool
+    span: Span
+
+
+@attrs.frozen
+class Not:
+    """``not CHECK``."""
+
+    item: Check
+    span: Span
+
+
+@attrs.frozen
+class Both:
+    """Checks joined by ``and``."""
+
+    items: tuple[Check, ...]
+    span: Span
+
+
+@attrs.frozen
+class Either:
+    """Checks joined by ``or`` (``and`` binds tighter)."""
+
+    items: tuple[Check, ...]
+    span: Span
+
+
+Check = Test | Empty | Not | Both | Either
+
+
+@attrs.frozen
+class ForEach:
+    """``for each NOUN in SOURCE`` (or ``process each NOUN ... as follows``) and its block.
+
+    ``source`` is a remembered list (a :class:`Reference`: ``the invoices``), a get
+    (a :class:`Command`: ``in stripe whose status is "open"``), or None for the list
+    remembered under the noun's plural. Inside, ``the NOUN`` is the current record.
+    """
+
+    noun: str
+    noun_span: Span
+    source: Reference | Command | None
+    body: tuple[Statement, ...]
+    text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Branch:
+    """One ``if`` (or ``otherwise if``) and its block."""
+
+    check: Check
+    body: tuple[Statement, ...]
+    text: str
+    span: Span
+
+
+@attrs.frozen
+class If:
+    """``if ...`` blocks, then an optional ``otherwise`` (``else``) block."""
+
+    branches: tuple[Branch, ...]
+    otherwise: tuple[Statement, ...] | None
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Say:
+    """``say "text"``; ``{the customer's name}`` inside the text is filled in."""
+
+    text: Text
+    line_text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Show:
+    """``show VALUE``: the value (a record, a list, a field) in the run's output."""
+
+    value: Value
+    line_text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Stop:
+    """``stop``: the run ends here, as succeeded."""
+
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Fail:
+    """``fail with "reason"``: the run ends here, as failed, with the reason."""
+
+    reason: Text
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+Statement = Command | ForEach | If | Say | Show | Stop | Fail
+
+
+@attrs.frozen
 class Automation:
-    """A parsed automation: its commands in order, plus the source lines so errors found
-    later can show the line they are about.
+    """A parsed automation: its statements (``body``, blocks nested), every command in
+    the order written (``commands``: a loop's get counts as one, before its block), plus
+    the source lines so errors found later can show the line they are about.
     """
 
     source_name: str
     commands: tuple[Command, ...]
     lines: tuple[str, ...] = attrs.field(default=(), repr=False, eq=False)
+    body: tuple[Statement, ...] | None = attrs.field(default=None, eq=False)
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """The top-level statements (the commands, when built from commands alone)."""
+        return self.body if self.body is not None else self.commands
 
     def line_text(self, line: int) -> str:
         """The text of the 1-based ``line``, ``""`` when out of range."""

@@ -19,6 +19,7 @@ import datetime
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -30,19 +31,33 @@ from .ast import (
     AnyOf,
     Automation,
     Boolean,
+    Both,
+    Branch,
+    Check,
     Command,
     Condition,
     Date,
     DateTime,
+    Either,
+    Empty,
+    Fail,
     FieldPath,
+    ForEach,
+    If,
     Input,
     ListValue,
     Money,
+    Not,
     Number,
     Reference,
+    Say,
+    Show,
     Span,
+    Statement,
+    Stop,
     Target,
     TargetWord,
+    Test,
     Text,
     Value,
     Where,
@@ -666,6 +681,10 @@ def _date(line: _Line, start: int, end: int) -> tuple[_Token, int]:
 # --------------------------------------------------------------------------- one line
 
 
+def _span_of(item: Check) -> Span:
+    return item.span
+
+
 def _join(words: list[_Token], between: str = " ") -> str:
     return between.join(token.word or "" for token in words)
 
@@ -1050,6 +1069,155 @@ class _Reader:
         raise self.fail_here(f'expected a value after "{after.raw}", found {self.found()}',
                              hint=f"a value is {_VALUE_EXAMPLES}")
 
+    # -- statements that are not commands
+
+    def statement_kind(self) -> str:
+        """What the line is: ``loop``, ``if``, ``otherwise``, ``stop``, ``fail``, ``say``,
+        ``show``, or a ``command``."""
+        first, second = self.word(), self.word(1)
+        if first in ("for", "process") and second == "each":
+            return "loop"
+        if first in ("if", "otherwise", "else", "say", "show"):
+            return first if first != "else" else "otherwise"
+        if first == "stop" and len(self.tokens) == 1:
+            return "stop"
+        if first == "fail" and second == "with":
+            return "fail"
+        return "command"
+
+    def loop(self) -> tuple[str, Span, Reference | _Head | None]:
+        """``for each NOUN [in SOURCE] [whose ...] [as follows]``: the noun, where it is
+        written, and the source (a reference, a get, or None for the remembered list)."""
+        opener = self.take()
+        each = self.take()
+        noun = self.words(_NAME_STOPS)
+        if not noun:
+            raise self.fail_here(f'expected a noun after "{opener.raw} {each.raw}", found '
+                                 f"{self.found()}", hint="like: for each invoice in the "
+                                 "invoices")
+        name = _join(noun)
+        noun_span = self.line.span(noun[0], noun[-1])
+        source: Reference | _Head | None = None
+        if self.word() in ("in", "of", "from"):
+            preposition = self.take()
+            if self.word() == "the":
+                source = self.reference(self.take())
+                if self.word() == "whose":
+                    raise self.fail_here(
+                        '"whose" picks records from a book, not from a list',
+                        hint=f'get them with it: for each {name} in stripe whose ...')
+            else:
+                head = _Head("get", self.line.span(opener, each), determiner="all",
+                             determiner_span=self.line.span(each), noun=name,
+                             noun_span=noun_span, preposition=preposition.word,
+                             preposition_span=self.line.span(preposition))
+                head.target = self.target(preposition)
+                if self.word() == "whose":
+                    head.whose = self.where(self.take())
+                source = head
+        if self.word() == "as":
+            self.take()
+            if self.word() != "follows":
+                raise self.fail_here(f'expected "follows" after "as", found {self.found()}',
+                                     hint=f"like: process each {name} as follows")
+            self.take()
+        if not self.at_end():
+            raise self.fail_here(f"unexpected {self.found()}; expected \"in\", \"whose\", "
+                                 '"as follows" or the end of the line')
+        if isinstance(source, _Head):
+            source.span = self.line.span(opener, self.last)
+        return name, noun_span, source
+
+    def check(self) -> Check:
+        """``CHECK {(and|or) CHECK}``; ``and`` binds tighter."""
+        if self.at_end():
+            raise self.fail_here('"if" needs a condition',
+                                 hint="like: if the invoice's amount due is more than $100")
+        groups: list[list[Check]] = [[self.check_one()]]
+        while self.word() in ("and", "or"):
+            joiner = self.take()
+            item = self.check_one()
+            if joiner.word == "or":
+                groups.append([item])
+            else:
+                groups[-1].append(item)
+        alls: list[Check] = [group[0] if len(group) == 1 else
+                             Both(tuple(group), _span_of(group[0]).to(_span_of(group[-1])))
+                             for group in groups]
+        if len(alls) == 1:
+            return alls[0]
+        return Either(tuple(alls), _span_of(alls[0]).to(_span_of(alls[-1])))
+
+    def check_one(self) -> Check:
+        first = self.peek()
+        assert first is not None or self.at_end()
+        if first is None:
+            raise self.fail_here("expected a condition, found the end of the line")
+        if first.word == "not":
+            self.take()
+            item = self.check_one()
+            return Not(item, self.line.span(first).to(_span_of(item)))
+        if first.word == "there" and self.word(1) in ("is", "are"):
+            self.take()
+            self.take()
+            empty = self.word() == "no"
+            if empty:
+                self.take()
+            noun = self.words(_NAME_STOPS)
+            if not noun:
+                raise self.fail_here(f"expected what there are, found {self.found()}",
+                                     hint="like: there are no invoices")
+            raw = self.line.text[noun[0].column - 1:noun[-1].end - 1]
+            ref = Reference(_join(noun), (), f"the {raw}", self.line.span(noun[0], noun[-1]))
+            return Empty(ref, not empty, self.line.span(first, self.last))
+        left: Value
+        if first.word == "the":
+            left = self.check_reference(self.take())
+        else:
+            left = self.single_value(first)
+        if isinstance(left, Reference) and self.word() in _IS and (
+                self.word(1) == "empty" or (self.word(1) == "not" and self.word(2) == "empty")):
+            self.take()
+            negated = self.word() == "not"
+            if negated:
+                self.take()
+            self.take()
+            return Empty(left, negated, left.span.to(self.line.span(self.last)))
+        parts = left.path if isinstance(left, Reference) and left.path else ("value",)
+        field = FieldPath(parts, getattr(left, "raw", ""), left.span)
+        op, op_raw, op_span = self.comparison(field)
+        right = self.value(self.last)
+        if op == "one of" and not isinstance(right, ListValue):
+            right = ListValue((right,), None, right.span)
+        return Test(left, op, op_raw, right, left.span.to(right.span), op_span)
+
+    def check_reference(self, the: _Token) -> Reference:
+        """``the NOUN {'s FIELD}`` before a comparison (a field's words end where the
+        comparison starts: ``the customer's email ends with ...``)."""
+        noun = self.words(_NAME_STOPS)
+        if not noun:
+            raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
+                                 hint="like: the invoice's amount due")
+        path: list[str] = []
+        while (token := self.peek()) is not None and token.kind == "possessive":
+            self.take()
+            words = self.field_words()
+            if not words:
+                raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
+                                     hint="like: the invoice's amount due")
+            path.append(_join(words, "_"))
+        last = self.last
+        return Reference(_join(noun), tuple(path),
+                         self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
+
+    def quoted(self, after: _Token, what: str) -> Text:
+        token = self.peek()
+        if token is None or token.kind != "text":
+            raise self.fail_here(f'expected text in quotes after "{after.raw}", found '
+                                 f"{self.found()}", hint=f'like: {what} "..."')
+        self.take()
+        return token.value  # type: ignore[return-value]
+
     # -- whose
 
     def where(self, whose: _Token) -> Where:
@@ -1125,6 +1293,7 @@ class _Reader:
 
 class _Parser:
     def __init__(self, text: str, source_name: str) -> None:
+        self.first: _Line | None = None
         self.source_name = source_name
         self.lines = source_lines(text.removeprefix("\ufeff"))
         self.errors: list[LanguageError] = []
@@ -1140,54 +1309,149 @@ class _Parser:
                 continue
             if line.content and not line.content.startswith("#"):
                 code.append(line)
-        commands = self.commands(code)
+        base = min((line.indent for line in code), key=len, default="")
+        self.first = next((line for line in code if line.indent == base), None)
+        body, _ = self.statements(code, 0, base, top=True)
         LanguageErrors.raise_if_any(sorted(self.errors, key=lambda e: (e.line, e.column)))
-        return Automation(self.source_name, tuple(commands), tuple(self.lines))
-
-    def commands(self, code: list[_Line]) -> list[Command]:
         commands: list[Command] = []
+        _commands_of(body, commands)
+        return Automation(self.source_name, tuple(commands), tuple(self.lines), tuple(body))
+
+    def statements(self, code: list[_Line], index: int, base: str, *,
+                   top: bool = False) -> tuple[list[Statement], int]:
+        """The statements at indentation ``base`` from ``code[index]`` on, each with its
+        block; returns them and the index of the first line after them (a line indented
+        less, which ends the block)."""
         # Commands sit at the smallest indentation, so a whole automation may be indented
         # (as in a Python string) and a stray indented first line is reported as such.
-        base = min((line.indent for line in code), key=len, default="")
-        first = next((line for line in code if line.indent == base), None)
-        index = 0
+        found: list[Statement] = []
         while index < len(code):
             line = code[index]
-            index += 1
             if line.indent != base:
-                assert first is not None
-                self.errors.append(self.misplaced(line, base, first, index == 1))
+                if not top and (len(line.indent) < len(base)
+                                or not line.indent.startswith(base)):
+                    return found, index  # the block ends
+                assert self.first is not None
+                self.errors.append(self.misplaced(line, base, self.first, index == 0))
+                index += 1
                 continue
+            index += 1
             try:
                 if _THE.match(line.content):
                     raise _Fail(self.stray_input(line, index == 1))
                 reader = _Reader(line, _tokenize(line))
-                head = reader.command()
-                reader.finish()
+                kind = reader.statement_kind()
+                if kind == "command":
+                    command, index = self.command(reader, line, code, index, base)
+                    if command is not None:
+                        found.append(command)
+                    continue
+                if kind == "otherwise":
+                    raise line.fail(f'"{reader.word()}" without an "if" before it', 1 + len(
+                        line.indent), hint='an "otherwise" block follows an "if" block at '
+                        "the same indentation")
+                statement, index = self.other(kind, reader, line, code, index, base)
+                found.append(statement)
             except _Fail as fail:
                 self.errors.append(fail.error)
                 index = self.skip_block(code, index, base)
+        return found, index
+
+    def command(self, reader: _Reader, line: _Line, code: list[_Line], index: int,
+                base: str) -> tuple[Command | None, int]:
+        try:
+            head = reader.command()
+            reader.finish()
+        except _Fail as fail:
+            self.errors.append(fail.error)
+            return None, self.skip_block(code, index, base)
+        inputs = self.inputs_unique(head.inputs)
+        if head.inputs:
+            index = self.refuse_block(code, index, base)
+        elif head.inputs_keyword is not None:
+            block, index = self.block(code, index, base)
+            if not block:
+                keyword = head.inputs_keyword
+                span = head.inputs_keyword_span
+                assert span is not None
+                self.errors.append(LanguageError(
+                    f'nothing follows "{keyword}": its inputs are missing',
+                    source_name=self.source_name, line=line.number, column=span.column,
+                    length=span.length, line_text=line.text,
+                    hint=f'put the inputs on the lines under "{keyword}", indented, one '
+                    'a line, like: the email is "jane@example.com"',
+                ))
+                return None, index
+            inputs = self.inputs(block)
+        return head.command(line.text, inputs), index
+
+    def other(self, kind: str, reader: _Reader, line: _Line, code: list[_Line], index: int,
+              base: str) -> tuple[Statement, int]:
+        """A statement that is not a command, with its block if it opens one."""
+        first = reader.peek()
+        assert first is not None
+        if kind == "stop":
+            return Stop(line.span(first)), index
+        if kind == "fail":
+            reader.take()
+            keyword = reader.take()
+            reason = reader.quoted(keyword, "fail with")
+            reader.finish()
+            return Fail(reason, line.span(first, reader.last)), index
+        if kind == "say":
+            reader.take()
+            text = reader.quoted(first, "say")
+            reader.finish()
+            return Say(text, line.text, line.span(first, reader.last)), index
+        if kind == "show":
+            reader.take()
+            value = reader.single_value(first)
+            reader.finish()
+            return Show(value, line.text, line.span(first, reader.last)), index
+        if kind == "loop":
+            noun, noun_span, source = reader.loop()
+            span = line.span(first, reader.last)
+            body, index = self.body(code, index, base, line, f"for each {noun}")
+            made = source.command(line.text, ()) if isinstance(source, _Head) else source
+            return ForEach(noun, noun_span, made, tuple(body), line.text, span), index
+        assert kind == "if"
+        branches: list[Branch] = []
+        otherwise: tuple[Statement, ...] | None = None
+        reader.take()
+        check = reader.check()
+        reader.finish()
+        body, index = self.body(code, index, base, line, "if")
+        branches.append(Branch(check, tuple(body), line.text, line.span(first, reader.last)))
+        while index < len(code) and code[index].indent == base:
+            nxt = code[index]
+            follow = _Reader(nxt, _tokenize(nxt))
+            if follow.statement_kind() != "otherwise":
+                break
+            index += 1
+            word = follow.take()
+            if follow.word() == "if":
+                follow.take()
+                check = follow.check()
+                follow.finish()
+                body, index = self.body(code, index, base, nxt, f"{word.raw} if")
+                branches.append(Branch(check, tuple(body), nxt.text,
+                                       nxt.span(word, follow.last)))
                 continue
-            inputs = self.inputs_unique(head.inputs)
-            if head.inputs:
-                index = self.refuse_block(code, index, base)
-            elif head.inputs_keyword is not None:
-                block, index = self.block(code, index, base)
-                if not block:
-                    keyword = head.inputs_keyword
-                    span = head.inputs_keyword_span
-                    assert span is not None
-                    self.errors.append(LanguageError(
-                        f'nothing follows "{keyword}": its inputs are missing',
-                        source_name=self.source_name, line=line.number, column=span.column,
-                        length=span.length, line_text=line.text,
-                        hint=f'put the inputs on the lines under "{keyword}", indented, one '
-                        'a line, like: the email is "jane@example.com"',
-                    ))
-                    continue
-                inputs = self.inputs(block)
-            commands.append(head.command(line.text, inputs))
-        return commands
+            follow.finish()
+            block, index = self.body(code, index, base, nxt, word.raw)
+            otherwise = tuple(block)
+            break
+        return If(tuple(branches), otherwise, branches[0].span), index
+
+    def body(self, code: list[_Line], index: int, base: str, opener: _Line,
+             what: str) -> tuple[list[Statement], int]:
+        """The block under a line that opens one: the lines indented deeper than it."""
+        if index < len(code) and code[index].indent != base \
+                and code[index].indent.startswith(base):
+            return self.statements(code, index, code[index].indent)
+        raise opener.fail(f'nothing follows "{what}": its block is missing',
+                          len(opener.indent) + 1,
+                          hint="indent the lines of the block under it, deeper than it")
 
     def stray_input(self, line: _Line, at_start: bool) -> LanguageError:
         above = ("no command comes before it" if at_start
@@ -1313,6 +1577,37 @@ class _Parser:
             seen[item.field.parts] = item
             kept.append(item)
         return tuple(kept)
+
+
+def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:
+    """Every command of ``body``, blocks included, in the order written."""
+    for statement in body:
+        if isinstance(statement, Command):
+            into.append(statement)
+        elif isinstance(statement, ForEach):
+            if isinstance(statement.source, Command):
+                into.append(statement.source)
+            _commands_of(statement.body, into)
+        elif isinstance(statement, If):
+            for branch in statement.branches:
+                _commands_of(branch.body, into)
+            _commands_of(statement.otherwise or (), into)
+
+
+def parse_reference(text: str) -> Reference:
+    """One reference, as in a ``say`` text's braces: ``the customer's name``."""
+    line = _Line(1, text.strip(), "", "<reference>")
+    try:
+        _check_characters(line)
+        tokens = _tokenize(line)
+        reader = _Reader(line, tokens)
+        if reader.word() != "the":
+            raise line.fail(f"{text.strip()!r} is not a reference", 1, len(line.text) + 1)
+        found = reader.reference(reader.take())
+        reader.finish()
+    except _Fail as fail:
+        raise fail.error from None
+    return found
 
 
 def parse_value(text: str) -> Value:
