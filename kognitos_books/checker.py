@@ -1164,6 +1164,12 @@ class Checker(Values):
         name = name or (noun.name if noun else "")
         if name in self.produced:
             return Ref(name, ("id",), cmd.noun_span, f"the {name}", needed=True)
+        if name in getattr(self, "left", {}):
+            self.error(cmd.noun_span, f'"the {name}" is known only inside the block that '
+                       f"made it (line {self.left[name]})",
+                       hint=f"act on it inside that block, or get {_article(name)} {name} "
+                       "again here")
+            return None
         if self.placeless:
             self.error(None, f"no {name} to act on",
                        hint=f"pass {name.replace(' ', '_')}=... or id=..., or get or create "

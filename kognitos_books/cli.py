@@ -862,6 +862,8 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
                 shown = describe_record(s.result) if isinstance(s.result, Record) else ""
                 print(f"    step {s.step} (line {s.line}) {s.command} -> {shown}",
                       file=sys.stderr)
+        if failed.kind == "fail":
+            return 1  # the automation said so: there is nothing to fix and resume
         if failed.may_have_taken_effect:
             print(f"Step {failed.step} may have taken effect: its answer was lost, so "
                   f"whether it acted is not known. kbooks run --resume {result.run_id} "
