@@ -699,6 +699,9 @@ class Checker(Values):
 
     def statement(self, statement: Any) -> Any:
         if isinstance(statement, ast.Command):
+            bulk = self.bulk(statement)
+            if bulk is not None:
+                return bulk or None  # (False: refused, and said why)
             return self.command_step(statement)
         if isinstance(statement, ast.ForEach):
             return self.loop(statement)
@@ -736,6 +739,43 @@ class Checker(Values):
         # (when it had errors, later references to its result are not errors of their own)
         self.produced.update(step.produces)
         return step if len(self.errors) == before else None
+
+    def bulk(self, cmd: ast.Command) -> Loop | bool | None:
+        """``void all invoices from stripe whose ...``: a verb that acts on one record,
+        said of every record a get finds, is that get and a loop doing it to each."""
+        verb = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
+        if verb == "get" or verb == "add":
+            return None
+        found = self.find_noun(cmd.noun)
+        if found is None:
+            return None
+        book, noun = found
+        if verb == "mark" and cmd.complement:
+            verb = f"mark_{cmd.complement.replace(' ', '_')}"
+        plural = cmd.noun == noun.plural or cmd.determiner in PLURAL_DETERMINERS
+        if not plural or verb not in noun.verbs or verb == "create":
+            return None
+        source: Any
+        if cmd.determiner == "the" and cmd.whose is None and cmd.target is None:
+            # "void the invoices": the list an earlier step got, not every invoice
+            source = self.reference(ast.Reference(noun.plural, (), f"the {noun.plural}",
+                                                  cmd.noun_span))
+            if source is None:
+                return False
+        elif cmd.determiner in ("all", "every"):
+            get = attrs.evolve(cmd, verb="get", determiner="all", complement=None,
+                               complement_span=None, inputs=(), inputs_keyword=None,
+                               inputs_keyword_span=None)
+            source = self.command_step(get)
+            if source is None:
+                return False
+            self.produced.discard(noun.plural)
+        else:
+            return None  # (refused as acting on one record at a time)
+        each = attrs.evolve(cmd, determiner="the", noun=noun.name, preposition=None,
+                            preposition_span=None, target=None, whose=None)
+        body = self.scoped((each,), cmd.line, (noun.name,))
+        return Loop(noun.name, book.name, source, body, cmd.line, cmd.text.strip())
 
     def loop(self, statement: ast.ForEach) -> Loop | None:
         found = self.find_noun(statement.noun)
@@ -940,7 +980,8 @@ class Checker(Values):
             written = " ".join(filter(None, (cmd.determiner, cmd.noun)))
             self.error(cmd.noun_span, f'"{verb}" acts on one {noun.name} at a time, not on '
                        f'"{written}"',
-                       hint=f"write {_article(noun.name)} {noun.name} or the {noun.name}")
+                       hint=f"write {_article(noun.name)} {noun.name} or the {noun.name}, or all "
+                 f"{noun.plural} ... whose ... to {verb.replace('_', ' ')} every one found")
             return None
         return book, noun, self._procedure(book, noun, verb, plural)
 

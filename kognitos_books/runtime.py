@@ -615,7 +615,8 @@ class Runtime:
                            given=given)
         done = self.journal.steps(run_id)
         if edited:
-            _same_steps_done(run_id, info.text, steps, done)
+            old = self.check(info.text, source_name=info.source, given=given)
+            _same_steps_done(run_id, old, steps, done)
         restored: dict[tuple[int, int, str], Any] = {}
         keys: dict[tuple[int, int, str], str] = {}
         for entry in done:
@@ -683,6 +684,33 @@ class Runtime:
                     f"{name}/{conn.name} now holds {conn.masked}, maybe another account",
                     hint=f"install the key it ran with again (kbooks install {name} "
                     f"--connection {conn.name}), or start a new run")
+
+    def _how_many(self, steps: Sequence[Step], step: Step) -> str | None:
+        """For a step done to every record a loop's get finds (``void all invoices ...``),
+        how many records it will touch, `` 37 invoices``, read before anything is done
+        (None when the get depends on what earlier steps make)."""
+        from .checker import Loop, Step
+
+        def find(nodes: Iterable[Any]) -> Any:
+            for node in nodes:
+                if isinstance(node, Loop):
+                    if step in node.body and isinstance(node.source, Step):
+                        return node
+                    inner = find(node.body)
+                    if inner is not None:
+                        return inner
+            return None
+
+        loop = find(getattr(steps, "body", ()))
+        if loop is None or loop.source.has_refs:
+            return None
+        source = loop.source
+        found = self.dispatch(source.call(lambda ref: None, None), remember=False,
+                              checked=True)
+        count = sum(1 for _ in found)
+        noun = self.book(source.book).noun(source.noun)
+        name = (noun.plural if count != 1 else noun.name) if noun else source.noun
+        return f" {count:,} {name}"
 
     def check_rows(self, steps: Sequence[Step], rows: Sequence[Mapping[str, Any]]) -> None:
         """Check every row's values where the steps use them (``the row's COLUMN``), as
@@ -753,8 +781,10 @@ class Runtime:
         live = sorted(b for b, m in modes.items() if m == "live")
         risky = [s for s in steps if s.book in live and s.verb in DESTRUCTIVE]
         if risky and not yes:
-            question = (f"This automation will {risky[0].verb} on a LIVE connection "
-                        f"({risky[0].book}, line {risky[0].line}). Continue?")
+            danger = risky[0]
+            what = self._how_many(steps, danger) or ""
+            question = (f"This automation will {danger.verb}{what} on a LIVE connection "
+                        f"({danger.book}, line {danger.line}). Continue?")
             if confirm is None or not confirm(question):
                 raise NeedsConfirmation(
                     f"line {risky[0].line}: {risky[0].verb} on a live connection needs "
@@ -876,23 +906,17 @@ def next_key(key: str) -> str:
     return f"{key}-a2"
 
 
-def _same_steps_done(run_id: str, old_text: str, steps: Sequence[Step],
+def _same_steps_done(run_id: str, old: Sequence[Step], steps: Sequence[Step],
                      done: Iterable[Any]) -> None:
-    """Refuse an edited automation that changes a step that took effect, or may have."""
-    from .checker import GET_WORDS_MAP, command_source
-    from .language.parser import parse
-
-    commands = parse(old_text).commands
+    """Refuse an edited automation that changes a step that took effect, or may have
+    (``old``: the steps of the automation as the run began it)."""
     for entry in sorted(done, key=lambda e: (e.step, e.row)):
         if entry.state not in ("started", "failed", "succeeded"):
             continue  # refused: it took no effect, so it may change
         index = entry.step - 1
-        if index >= len(commands):
-            continue
-        command = commands[index]
-        if GET_WORDS_MAP.get(command.verb, command.verb) == "get":
+        if index >= len(old) or old[index].verb == "get":
             continue  # a read changed nothing, and is sent again anyway
-        was = command_source(command)
+        was = old[index].source
         now = steps[index] if index < len(steps) else None
         if now is None or now.source != was:
             what = ("took effect" if entry.state == "succeeded"

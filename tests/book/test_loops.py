@@ -141,3 +141,16 @@ def test_a_resumed_loop_does_no_record_twice_and_skips_none(connected, log):
     # each had one invoice from seeding; the loop gave each exactly one more
     assert {c: per_customer.get(c, 0) for c in customers} == {
         c: (1 if c == late.id else 2) for c in customers}
+
+
+def test_a_bulk_verb_is_the_loop_in_one_line(connected, log):
+    rt = connected
+    seed(rt, [100, 200, 300])
+    log.clear()
+    result = rt.run('finalize all invoices from stripe whose status is "draft"\n'
+                    'void every invoice from stripe whose status is "open"\n')
+    assert result.ok
+    statuses = [i["status"] for i in rt.call("get all invoices from stripe")]
+    assert statuses == ["void"] * 3
+    posts = [e["path"].rsplit("/", 1)[-1] for e in log.entries() if e["method"] == "POST"]
+    assert posts == ["finalize"] * 3 + ["void"] * 3

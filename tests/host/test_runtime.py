@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kognitos_books import InvalidCall, NotConnected, Runtime, UnknownProcedure
+from kognitos_books.automation import NeedsConfirmation
 
 TOKEN = "memo_test_zxcvbnmasd0001"
 
@@ -125,3 +126,19 @@ def test_install_keeps_the_settings_it_verified_with(memo, kbooks_home, monkeypa
     monkeypatch.delenv("KBOOKS_MEMO_SHELF")
     later = Runtime(home=kbooks_home, connection="env").connect("memo")
     assert later.account == "office"
+
+
+def test_a_bulk_delete_on_a_live_connection_says_how_many_it_touches(memo, kbooks_home):
+    rt = Runtime(home=kbooks_home)
+    rt.install("memo", credentials={"token": "memo_live_abcdefgh0003"})
+    for title in ("old", "old", "new"):
+        rt.call("create a note in memo", title=title)
+    asked: list[str] = []
+    with pytest.raises(NeedsConfirmation):
+        rt.run('delete all notes from memo whose title is "old"\n',
+               confirm=lambda question: asked.append(question) and False)
+    assert asked == ["This automation will delete 2 notes on a LIVE connection (memo, "
+                     "line 1). Continue?"]
+    assert len(list(rt.call("get all notes from memo"))) == 3  # nothing deleted
+    assert rt.run('delete all notes from memo whose title is "old"\n', yes=True).ok
+    assert [n["title"] for n in rt.call("get all notes from memo")] == ["new"]

@@ -210,7 +210,8 @@ CASES = [
          'missing required input "currency"'),
     Case("mark as paid", "mark the invoice as paid\n", "1:1",
          'unknown verb "mark ... as paid"; did you mean "pay"?'),
-    Case("plural action", "void the invoices\n", "1:10", "acts on one invoice at a time"),
+    Case("plural action", "void some invoices\n", "1:11", "acts on one invoice at a time"),
+    Case("plural of nothing", "void the invoices\n", "1:10", '"the invoices" refers to nothing'),
     # ---- references to nothing
     Case("reference to nothing", CUSTOMER + "  the name is the customer's id\n", "2:15",
          "refers to nothing"),
