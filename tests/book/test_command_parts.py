@@ -117,7 +117,8 @@ def rt(tmp_path_factory) -> Runtime:
                          ids=[p[1][:60] for p in PARTS])
 def test_every_part_changes_the_call_or_is_refused(rt, base, with_part, expected):
     before = calls(rt, base)
-    if isinstance(expected, str) and expected.startswith("@"):  # refused: "@words pointed at| message"
+    # refused: "@words pointed at| message"
+    if isinstance(expected, str) and expected.startswith("@"):
         marker, _, message = expected[1:].partition("| ")
         with pytest.raises(LanguageError) as info:
             rt.check(with_part, source_name="parts.kog", given=GIVEN)
