@@ -544,6 +544,8 @@ class Execution:
                          for v in value]
             elif isinstance(value, Ref):
                 value = self._resolve(value, context)
+            elif hasattr(value, "stamp"):  # a time said, found now
+                value = value.stamp()
             return Condition(where.field, where.op, value)
         return type(where)(tuple(self._values(item, context) for item in where.items))
 

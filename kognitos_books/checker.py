@@ -159,7 +159,10 @@ class Step:
         """The :class:`Call` for this step, with references resolved by ``resolve`` and
         converted for their inputs (:class:`StepInputError` when one does not fit)."""
         def value(item: Any) -> Any:
-            return _materialize(item, resolve, self) if isinstance(item, Ref) else item
+            if isinstance(item, Ref):
+                return _materialize(item, resolve, self)
+            stamp = getattr(item, "stamp", None)  # a time said, found now (times.When)
+            return stamp() if stamp is not None else item
 
         return Call(
             book=self.book, verb=self.verb, noun=self.noun, id=value(self.id),
@@ -452,6 +455,10 @@ class Values:
             if kind not in ("timestamp", "any", "integer"):
                 return self.wrong_type(node, field)
             return _timestamp(node, self.zone)
+        if isinstance(node, ast.Moment):
+            if kind not in ("timestamp", "any", "integer"):
+                return self.wrong_type(node, field)
+            return _when(node, self.zone, "end" if node.edge == "end" else "start")
         return self.wrong_type(node, field)
 
     def text(self, node: ast.Text, field: Field) -> Any:
@@ -1118,7 +1125,8 @@ class Checker(Values):
     def node(self, item: _Given, field: Field) -> Any:
         """An input's value as the language reads it (a value from Python made one)."""
         if isinstance(item.value, (ast.Text, ast.Number, ast.Boolean, ast.Date,
-                                   ast.DateTime, ast.Money, ast.Reference, ast.ListValue)):
+                                   ast.DateTime, ast.Money, ast.Reference, ast.ListValue,
+                                   ast.Moment)):
             return item.value
         return _node(item.value, field)
 
@@ -1166,7 +1174,7 @@ class Checker(Values):
     def book_check(self, step: Step) -> None:
         """Ask the book about the parts known now (ids written as text)."""
         def static(value: Any) -> Any:
-            return None if isinstance(value, Ref) else value
+            return None if isinstance(value, Ref) or hasattr(value, "stamp") else value
 
         call = Call(book=step.book, verb=step.verb, noun=step.noun, id=static(step.id),
                     where=_resolve_filter(step.where, static),
@@ -1276,6 +1284,10 @@ class Checker(Values):
             if isinstance(node.value, ast.Date) and field.type == "timestamp":
                 return _whole_day(node.field.parts, node.op, _timestamp(node.value, self.zone),
                                   self.zone)
+            if isinstance(node.value, ast.Moment) and field.type == "timestamp":
+                span = _moment_span(node.value, node.op, self.zone)
+                if span is not None:
+                    return _whole_period(node.field.parts, node.op, *span)
             return Condition(node.field.parts, node.op, self.value(node.value, field, None,
                                                                    needed=True))
         parts = tuple(self.where(item, accepted, noun, verb) for item in node.items)
@@ -1287,6 +1299,10 @@ class Checker(Values):
         """An item of ``is one of``: a date means its whole day."""
         if isinstance(value, ast.Date) and field.type == "timestamp":
             return _whole_day(node.field.parts, "is", _timestamp(value, self.zone), self.zone)
+        if isinstance(value, ast.Moment) and field.type == "timestamp":
+            span = _moment_span(value, "is", self.zone)
+            if span is not None:
+                return _whole_period(node.field.parts, "is", *span)
         return self.value(value, field, None, needed=True)
 
     # ---------------------------------------------------------------- values
@@ -1429,10 +1445,36 @@ _TYPE_WORDS = {
 GET_WORDS_MAP = {word: "get" for word in GET_WORDS}
 
 
+def _when(node: ast.Moment, zone: str, bound: str) -> Any:
+    from .times import When
+
+    return When(node.kind, node.count, node.unit, bound, zone, node.raw)
+
+
+def _moment_span(node: ast.Moment, op: str, zone: str) -> tuple[Any, Any] | None:
+    """The bounds of what a said time names, when a comparison means all of it: a period
+    (``last month``, ``today``), or the day of an instant compared with ``is``
+    (``created is 3 days ago``); None for an instant compared as one."""
+    from .times import DayOf
+
+    if node.period:
+        return _when(node, zone, "start"), _when(node, zone, "after")
+    if node.kind in ("ago", "in") and op in ("is", "is not"):
+        moment = _when(node, zone, "start")
+        return DayOf(moment, "start"), DayOf(moment, "after")
+    return None
+
+
 def _whole_day(path: tuple[str, ...], op: str, start: int, zone: str = "UTC") -> Any:
     """A date compared with a moment: ``is`` means any time that day (in the connection's
     time zone), ``is before`` before it begins, ``is after`` after it ends."""
-    end = _day_end(start, zone)
+    return _whole_period(path, op, start, _day_end(start, zone))
+
+
+def _whole_period(path: tuple[str, ...], op: str, start: Any, end: Any) -> Any:
+    """A stretch of time (``start`` up to, not including, ``end``) compared with a moment:
+    ``is`` means within it, ``is not`` outside it, ``is before`` before it begins, ``is
+    after`` after it ends, ``is at most`` up to its end, ``is at least`` from its start."""
     if op == "is":
         return And((Condition(path, ">=", start), Condition(path, "<", end)))
     if op == "is not":

@@ -40,6 +40,7 @@ __all__ = [
     "Input",
     "ListValue",
     "Money",
+    "Moment",
     "Number",
     "Reference",
     "Span",
@@ -182,7 +183,33 @@ class ListValue:
     span: Span
 
 
-Value = Text | Number | Boolean | Date | DateTime | Money | Reference | ListValue
+#: The units of time a :class:`Moment` counts in.
+UNITS: tuple[str, ...] = ("day", "week", "month", "year")
+
+
+@attrs.frozen
+class Moment:
+    """A time as people say it, known only when the step runs: ``today``, ``yesterday``,
+    ``tomorrow``, ``now``, ``3 days ago`` (``kind="ago"``), ``in 2 weeks`` (``"in"``),
+    ``last month`` / ``this month`` / ``next month`` (``"last"``, ``"this"``, ``"next"``),
+    and with ``edge`` ``"start"`` or ``"end"``: ``the start of this month``, ``the end of
+    last month``. ``unit`` is one of :data:`UNITS` (``day`` for today and its like)."""
+
+    kind: str
+    count: int
+    unit: str
+    edge: str | None
+    raw: str
+    span: Span
+
+    @property
+    def period(self) -> bool:
+        """Whether it names a stretch of time (a day, a month) rather than an instant."""
+        return self.edge is None and self.kind in ("today", "yesterday", "tomorrow", "last",
+                                                   "this", "next")
+
+
+Value = Text | Number | Boolean | Date | DateTime | Money | Reference | ListValue | Moment
 
 
 # --------------------------------------------------------------------------- parts

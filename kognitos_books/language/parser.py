@@ -27,6 +27,7 @@ import attrs
 
 from ..money import DECIMALS
 from .ast import (
+    UNITS,
     AllOf,
     AnyOf,
     Automation,
@@ -46,6 +47,7 @@ from .ast import (
     If,
     Input,
     ListValue,
+    Moment,
     Money,
     Not,
     Number,
@@ -1051,6 +1053,9 @@ class _Reader:
         if token is None:
             raise self.fail_here(f'missing value after "{after.raw}"',
                                  hint=f"a value is {_VALUE_EXAMPLES}")
+        moment = self.moment()
+        if moment is not None:
+            return moment
         if token.kind in _LITERALS:
             self.take()
             return token.value  # type: ignore[return-value]
@@ -1068,6 +1073,71 @@ class _Reader:
             raise self.line.fail(f"unquoted text {raw}", words[0].column, words[-1].end, hint)
         raise self.fail_here(f'expected a value after "{after.raw}", found {self.found()}',
                              hint=f"a value is {_VALUE_EXAMPLES}")
+
+    def _unit(self, ahead: int) -> str | None:
+        word = self.word(ahead)
+        if word is None:
+            return None
+        singular = word[:-1] if word.endswith("s") else word
+        return singular if singular in UNITS else None
+
+    def moment(self) -> Moment | None:
+        """A time people say (see :class:`~kognitos_books.language.ast.Moment`), or None
+        (nothing taken) when the next words are not one."""
+        first = self.peek()
+        if first is None:
+            return None
+        word = first.word
+        if word in ("today", "yesterday", "tomorrow", "now"):
+            self.take()
+            return Moment(word, 0, "day", None, first.raw, self.line.span(first))
+        if first.kind == "number" and self._unit(1) and self.word(2) == "ago":
+            return self._counted(first, "ago")
+        if word == "in" and self.kind(1) == "number" and self._unit(2):
+            self.take()
+            return self._counted(first, "in", self.peek())
+        if word in ("last", "this", "next") and self._unit(1):
+            self.take()
+            unit = self._unit(0)
+            last = self.take()
+            assert unit is not None
+            return Moment(word, 0, unit, None, self._raw(first, last),
+                          self.line.span(first, last))
+        if word == "the" and self.word(1) in ("start", "end") and self.word(2) == "of":
+            edge = self.word(1)
+            period = self.word(3)
+            unit = self._unit(4) if period in ("last", "this", "next") else None
+            if period in ("today", "yesterday", "tomorrow"):
+                for _ in range(4):
+                    last = self.take()
+                return Moment(period, 0, "day", edge, self._raw(first, last),
+                              self.line.span(first, last))
+            if unit is None:
+                return None
+            for _ in range(5):
+                last = self.take()
+            return Moment(period or "this", 0, unit, edge, self._raw(first, last),
+                          self.line.span(first, last))
+        return None
+
+    def _counted(self, first: _Token, kind: str, number: _Token | None = None) -> Moment:
+        number = number or first
+        count = number.value.value  # type: ignore[attr-defined]
+        if not isinstance(count, int) or count < 0:
+            raise self.line.fail(f"{number.raw} {self.word(1) or ''}: count in whole "
+                                 "numbers", number.column, number.end,
+                                 hint="like: 3 days ago, in 2 weeks")
+        self.take()
+        unit = self._unit(0)
+        last = self.take()
+        if kind == "ago":
+            last = self.take()
+        assert unit is not None
+        return Moment(kind, count, unit, None, self._raw(first, last),
+                      self.line.span(first, last))
+
+    def _raw(self, first: _Token, last: _Token) -> str:
+        return self.line.text[first.column - 1:last.end - 1]
 
     # -- statements that are not commands
 
