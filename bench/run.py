@@ -12,6 +12,7 @@ Benchmarks (each documented in its module and in docs/PERFORMANCE.md):
     startup    kbooks --version, --help and books against python alone and importing stripe
     filters    gets with conditions over 10,000 customers
     bulk       kbooks run --each over 1,000 rows at a 25/s limit, against a plain SDK loop
+    loops      a loop's overhead per iteration, its memory at 1k-100k records, checking speed
 
 Each starts its own sandbox in a subprocess on a free port of 127.0.0.1 and stops it.
 """
@@ -30,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import Figure  # noqa: E402 (after the path is set)
 
-BENCHMARKS = ("requests", "overhead", "startup", "filters", "bulk")
+BENCHMARKS = ("requests", "overhead", "startup", "filters", "bulk", "loops")
 
 
 def _runner(name: str) -> Callable[[bool], list[Figure]]:
@@ -43,6 +44,8 @@ def _runner(name: str) -> Callable[[bool], list[Figure]]:
         import cli_start as module
     elif name == "filters":
         import filtered_gets as module
+    elif name == "loops":
+        import loops as module
     else:
         import bulk_run as module
     return module.run

@@ -71,9 +71,20 @@ class LazyRecords:
     read is kept, so reading again costs nothing."""
 
     def __init__(self, source: Iterable[Record]) -> None:
+        self._origin = source
         self._source: Iterator[Record] | None = iter(source)
         self._seen: list[Record] = []
         self._lock = threading.Lock()
+
+    def stream(self) -> Iterator[Record]:
+        """Every record, read without keeping them (a loop over a long list): what was
+        read already, then the rest, not kept; or all of them again from the book when
+        its list can be read again (a book's list asks the service anew)."""
+        with self._lock:
+            if not self._seen and self._source is not None and iter(self._origin) is not \
+                    self._origin:
+                return iter(self._origin)  # (nothing read yet: read it as it comes)
+        return iter(self)
 
     def _fill(self, upto: int | None) -> None:
         with self._lock:
@@ -426,6 +437,10 @@ class Execution:
             if isinstance(node, Step):
                 outcome = self._run_step(node, row, context, scope)
                 self._note(outcome)
+                if scope:
+                    # a loop's results are its records' (and the journal's, for writes);
+                    # keeping each would make a long loop's memory grow with its list
+                    outcome.result = None
                 if outcome.state == "failed":
                     raise _RowFailed()
             elif isinstance(node, Loop):
@@ -460,6 +475,8 @@ class Execution:
                 raise _RowFailed()
         else:
             records = self._resolve(loop.source, context)
+            if isinstance(records, LazyRecords):
+                records = records.stream()
         if self.dry_run:
             # one iteration shows what each record would send
             records = [_Placeholder(loop.noun)]
