@@ -27,7 +27,6 @@ READ = ('for each customer in stripe\n  if the customer\'s email ends with "@now
 
 def plain_loop(url: str, n: int) -> float:
     import stripe
-
     from common import KEY
 
     client = stripe.StripeClient(KEY, base_addresses={"api": url}, max_network_retries=2)
