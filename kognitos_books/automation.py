@@ -29,6 +29,7 @@ from .checker import (
     Ref,
     Step,
     StepInputError,
+    Tally,
     Unknown,
     Unless,
 )
@@ -532,11 +533,32 @@ class Execution:
             return some if check.negated else not some
         assert isinstance(check, Compare)
         left = check.left
-        if isinstance(left, Ref):
+        if isinstance(left, Tally):
+            left = self._tally(left, context).amount(check.currency)
+        elif isinstance(left, Ref):
             left = self._resolve(left, context)
             if check.currency and left is not None:
                 self._same_currency(check, context)
         return _satisfies(left, self._values(check.where, context))
+
+    def _tally(self, tally: Tally, context: Mapping[str, Any]) -> Totals:
+        """Count a list, or add up a field of its records (money per currency)."""
+        found = self._resolve(tally.ref, context)
+        records = found.stream() if isinstance(found, LazyRecords) else (found or ())
+        totals = Totals(tally.kind)
+        for record in records:
+            if tally.kind == "number":
+                totals.add(None, 1)
+                continue
+            data: Any = record.data if isinstance(record, Record) else record
+            value: Any = data
+            for part in tally.path:
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                currency = data.get("currency") if tally.money and isinstance(data, Mapping) \
+                    else None
+                totals.add(currency if isinstance(currency, str) else None, value)
+        return totals
 
     def _same_currency(self, check: Compare, context: Mapping[str, Any]) -> None:
         """An amount compared with money in another currency would compare nothing."""
@@ -571,7 +593,10 @@ class Execution:
         if output.kind == "say":
             pieces = []
             for part in output.parts:
-                if isinstance(part, Ref):
+                if isinstance(part, Tally):
+                    pieces.append(f"<{part.raw}>" if self.dry_run
+                                  else str(self._tally(part, context)))
+                elif isinstance(part, Ref):
                     value = self._resolve(part, context) if not self.dry_run or \
                         part.noun == "row" else Unknown(f"<{part.raw}>")
                     pieces.append(_text_of(value))
@@ -580,7 +605,11 @@ class Execution:
             shown: Any = "".join(pieces)
         else:
             (part,) = output.parts
-            shown = self._resolve(part, context) if isinstance(part, Ref) else part
+            if isinstance(part, Tally):
+                shown = (Unknown(f"<{part.raw}>") if self.dry_run
+                         else str(self._tally(part, context)))
+            else:
+                shown = self._resolve(part, context) if isinstance(part, Ref) else part
             if self.dry_run and isinstance(shown, _Placeholder):
                 shown = Unknown(f"<{part.raw}>")
         self._note(StepResult(row=row, step=0, line=output.line, command=output.text,
@@ -716,6 +745,39 @@ class Execution:
         if isinstance(current, Record):
             return current.id
         return current
+
+
+class Totals:
+    """A count, or sums per currency (None for numbers that are not money)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.sums: dict[str | None, float] = {}
+
+    def add(self, currency: str | None, value: float) -> None:
+        key = currency.lower() if currency else None
+        self.sums[key] = self.sums.get(key, 0) + value
+
+    def amount(self, currency: str | None) -> float:
+        """The sum in ``currency`` (0 when none was in it); without a currency, the one
+        sum there is (a count, plain numbers, or a single currency)."""
+        if currency is not None:
+            return self.sums.get(currency.lower(), 0)
+        if len(self.sums) > 1:
+            raise StepInputError("the total is in several currencies ("
+                                 + ", ".join(sorted(str(c) for c in self.sums)) + ")",
+                                 hint="compare it with an amount in one of them: $100.00")
+        return next(iter(self.sums.values()), 0)
+
+    def __str__(self) -> str:
+        if self.kind == "number":
+            return str(int(self.sums.get(None, 0)))
+        if not self.sums:
+            return "0"
+        from .money import shown
+
+        return ", ".join(shown(int(v), c) if c else f"{v:g}"
+                         for c, v in sorted(self.sums.items(), key=lambda i: str(i[0])))
 
 
 class _Stopped(Exception):

@@ -250,6 +250,19 @@ class Emptiness:
 
 
 @attrs.frozen
+class Tally:
+    """``the number of NOUNS`` or ``the total of the NOUNS' FIELD``: ``ref`` names the
+    list; ``path`` the field added up (money: per currency, from each record's
+    ``currency``)."""
+
+    kind: str
+    ref: Ref
+    path: tuple[str, ...]
+    money: bool
+    raw: str
+
+
+@attrs.frozen
 class Unless:
     """``not CONDITION``."""
 
@@ -727,6 +740,7 @@ class Checker(Values):
         if isinstance(statement, ast.Show):
             value = statement.value
             shown = (self.reference(value) if isinstance(value, ast.Reference)
+                     else self.tally(value) if isinstance(value, ast.Aggregate)
                      else self.literal(value))
             return Output("show", statement.line, statement.line_text.strip(), (shown,))
         if isinstance(statement, ast.Stop):
@@ -859,12 +873,40 @@ class Checker(Values):
                                hint='write references in braces: "{the customer\'s name}"')
                     continue
                 node = attrs.evolve(node, span=text.span)
-                ref = self.reference(node)
-                if ref is not None:
-                    parts.append(ref)
+                found = (self.tally(node) if isinstance(node, ast.Aggregate)
+                         else self.reference(node))
+                if found is not None:
+                    parts.append(found)
             elif piece:
                 parts.append(piece.replace("{{", "{").replace("}}", "}"))
         return tuple(parts)
+
+    def tally(self, node: ast.Aggregate) -> Tally | None:
+        """Check ``the number of NOUNS`` / ``the total of the NOUNS' FIELD``."""
+        ref = node.ref
+        listed = ast.Reference(ref.noun, (), f"the {ref.noun}", ref.span)
+        found = self.reference(listed)
+        if found is None:
+            return None
+        noun = self.find_noun(ref.noun)
+        if noun is None or found.noun != noun[1].plural:
+            self.error(ref.span, f'"{listed.raw}" is not a list to count or add up',
+                       hint="like: the number of invoices, after getting them")
+            return None
+        money = False
+        if node.kind == "total":
+            book, one = noun
+            field = self.record_path(ast.Reference(one.name, ref.path, ref.raw, ref.span),
+                                     book, one, one.name)
+            if field is False:
+                return None
+            if isinstance(field, Field) and field.type not in ("integer", "number", "any"):
+                self.error(ref.span, f'"{ref.raw}" is {_TYPE_WORDS.get(field.type)}; only '
+                           "numbers and amounts add up")
+                return None
+            fields = self.rt.inputs(book.name, one.name, "get")
+            money = any(f.name == "currency" for f in fields)
+        return Tally(node.kind, found, ref.path, money, node.raw)
 
     def literal(self, node: Any) -> Any:
         if isinstance(node, ast.Text):
@@ -894,7 +936,12 @@ class Checker(Values):
             return Emptiness(ref, check.negated)
         assert isinstance(check, ast.Test)
         left: Any
-        if isinstance(check.left, ast.Reference):
+        if isinstance(check.left, ast.Aggregate):
+            left = self.tally(check.left)
+            if left is None:
+                return None
+            kind, name = "integer", "number" if left.kind == "number" else left.path[-1]
+        elif isinstance(check.left, ast.Reference):
             left = self.reference(check.left)
             if left is None:
                 return None
@@ -1126,7 +1173,7 @@ class Checker(Values):
         """An input's value as the language reads it (a value from Python made one)."""
         if isinstance(item.value, (ast.Text, ast.Number, ast.Boolean, ast.Date,
                                    ast.DateTime, ast.Money, ast.Reference, ast.ListValue,
-                                   ast.Moment)):
+                                   ast.Moment, ast.Aggregate)):
             return item.value
         return _node(item.value, field)
 
@@ -1322,6 +1369,10 @@ class Checker(Values):
                 return None
             return attrs.evolve(ref, field=field, currency=currency, needed=needed,
                                 zone=self.zone)
+        if isinstance(node, ast.Aggregate):
+            self.error(node.span, f'"{node.raw}" can be said, shown and compared in an if; '
+                       "it is not an input's value")
+            return None
         if isinstance(node, ast.ListValue) and any(isinstance(v, ast.Reference)
                                                    for v in node.items):
             if field.type not in ("list", "any"):

@@ -57,3 +57,10 @@ def minor_units(amount: Decimal, currency: str) -> int:
             f"{amount} {code} has more decimals than {code} allows ({places})"
         )
     return int(scaled)
+
+
+def shown(units: int, currency: str) -> str:
+    """Minor units as people read them: ``421000, "usd"`` is ``4,210.00 usd``."""
+    places = DECIMALS.get(currency.lower(), 2)
+    major = Decimal(units).scaleb(-places)
+    return f"{major:,.{places}f} {currency.lower()}"

@@ -14,6 +14,7 @@ from decimal import Decimal
 import attrs
 
 __all__ = [
+    "Aggregate",
     "AllOf",
     "Both",
     "Branch",
@@ -209,7 +210,20 @@ class Moment:
                                                    "this", "next")
 
 
-Value = Text | Number | Boolean | Date | DateTime | Money | Reference | ListValue | Moment
+@attrs.frozen
+class Aggregate:
+    """``the number of invoices`` (``kind="number"``) or ``the total of the invoices'
+    amount due`` (``"total"``: ``ref`` names the list and the field, per currency when it
+    is money)."""
+
+    kind: str
+    ref: Reference
+    raw: str
+    span: Span
+
+
+Value = (Text | Number | Boolean | Date | DateTime | Money | Reference | ListValue | Moment
+         | Aggregate)
 
 
 # --------------------------------------------------------------------------- parts

@@ -28,6 +28,7 @@ import attrs
 from ..money import DECIMALS
 from .ast import (
     UNITS,
+    Aggregate,
     AllOf,
     AnyOf,
     Automation,
@@ -508,6 +509,10 @@ def _apostrophe(line: _Line, tokens: list[_Token], index: int) -> int:
         tokens.append(_Token("possessive", text[index:index + 2], index + 1, index + 3))
         return index + 2
     word = tokens[-1].raw
+    if word[-1:].lower() == "s" and not _is_word_char(text[index + 1:index + 2]):
+        # a plural's possessive: the invoices' amount due
+        tokens.append(_Token("possessive", text[index], index + 1, index + 2))
+        return index + 1
     raise line.fail(
         f'unexpected apostrophe after "{word}"',
         index + 1,
@@ -847,6 +852,12 @@ class _Reader:
                     head.inputs = self.inline_inputs()
                 return
             else:
+                token = self.peek()
+                if token is not None and token.kind == "possessive" and self.index:
+                    raise self.fail_here(
+                        f'unexpected apostrophe after "{self.last.raw}"',
+                        hint="a command names what it acts on; to use a field of something "
+                        "from an earlier step, write it as a value: the customer's id")
                 raise self.fail_here(f"unexpected {self.found()}; expected {self.expected(head)}")
 
     def expected(self, head: _Head) -> str:
@@ -1053,13 +1064,15 @@ class _Reader:
         if token is None:
             raise self.fail_here(f'missing value after "{after.raw}"',
                                  hint=f"a value is {_VALUE_EXAMPLES}")
+        word = token.word
         moment = self.moment()
         if moment is not None:
             return moment
+        if word == "the" and self.word(1) in ("number", "total") and self.word(2) == "of":
+            return self.aggregate()
         if token.kind in _LITERALS:
             self.take()
             return token.value  # type: ignore[return-value]
-        word = token.word
         if word in ("true", "false"):
             self.take()
             return Boolean(word == "true", token.raw, self.line.span(token))
@@ -1073,6 +1086,33 @@ class _Reader:
             raise self.line.fail(f"unquoted text {raw}", words[0].column, words[-1].end, hint)
         raise self.fail_here(f'expected a value after "{after.raw}", found {self.found()}',
                              hint=f"a value is {_VALUE_EXAMPLES}")
+
+    def aggregate(self) -> Aggregate:
+        """``the number of NOUNS`` / ``the total of the NOUNS' FIELD``."""
+        first = self.take()
+        kind = self.take().word or ""
+        of = self.take()
+        if kind == "number":
+            noun = self.words(_NAME_STOPS)
+            if self.word() == "the" and not noun:
+                self.take()
+                noun = self.words(_NAME_STOPS)
+            if not noun:
+                raise self.fail_here(f'expected what to count after "{of.raw}", found '
+                                     f"{self.found()}", hint="like: the number of invoices")
+            raw = self._raw(noun[0], noun[-1])
+            ref = Reference(_join(noun), (), f"the {raw}", self.line.span(noun[0], noun[-1]))
+        else:
+            if self.word() != "the":
+                raise self.fail_here(f'expected "the" after "{of.raw}", found {self.found()}',
+                                     hint="like: the total of the invoices' amount due")
+            ref = self.reference(self.take())
+            if not ref.path:
+                raise self.line.fail(f'"the total of {ref.raw}" needs a field to add up',
+                                     ref.span.column, ref.span.end_column,
+                                     hint="like: the total of the invoices' amount due")
+        return Aggregate(kind, ref, self._raw(first, self.last),
+                         self.line.span(first, self.last))
 
     def _unit(self, ahead: int) -> str | None:
         word = self.word(ahead)
@@ -1241,7 +1281,9 @@ class _Reader:
             ref = Reference(_join(noun), (), f"the {raw}", self.line.span(noun[0], noun[-1]))
             return Empty(ref, not empty, self.line.span(first, self.last))
         left: Value
-        if first.word == "the":
+        if first.word == "the" and self.word(1) in ("number", "total") and self.word(2) == "of":
+            left = self.aggregate()
+        elif first.word == "the":
             left = self.check_reference(self.take())
         else:
             left = self.single_value(first)
@@ -1664,8 +1706,9 @@ def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:
             _commands_of(statement.otherwise or (), into)
 
 
-def parse_reference(text: str) -> Reference:
-    """One reference, as in a ``say`` text's braces: ``the customer's name``."""
+def parse_reference(text: str) -> Reference | Aggregate:
+    """One reference, as in a ``say`` text's braces: ``the customer's name``, ``the number
+    of invoices``."""
     line = _Line(1, text.strip(), "", "<reference>")
     try:
         _check_characters(line)
@@ -1673,7 +1716,11 @@ def parse_reference(text: str) -> Reference:
         reader = _Reader(line, tokens)
         if reader.word() != "the":
             raise line.fail(f"{text.strip()!r} is not a reference", 1, len(line.text) + 1)
-        found = reader.reference(reader.take())
+        found: Reference | Aggregate
+        if reader.word(1) in ("number", "total") and reader.word(2) == "of":
+            found = reader.aggregate()
+        else:
+            found = reader.reference(reader.take())
         reader.finish()
     except _Fail as fail:
         raise fail.error from None

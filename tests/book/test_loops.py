@@ -154,3 +154,26 @@ def test_a_bulk_verb_is_the_loop_in_one_line(connected, log):
     assert statuses == ["void"] * 3
     posts = [e["path"].rsplit("/", 1)[-1] for e in log.entries() if e["method"] == "POST"]
     assert posts == ["finalize"] * 3 + ["void"] * 3
+
+
+def test_counts_and_totals_per_currency(connected):
+    rt = connected
+    seed(rt, [1000, 2500])
+    customer = rt.call("create a customer in stripe", email="eur@loop.test")
+    rt.call("create an invoice in stripe", customer=customer.id, currency="eur")
+    rt.call("add an item to the invoice", amount=700)
+    result = rt.run('get all invoices from stripe whose status is "draft"\n'
+                    'say "{the number of invoices} drafts: {the total of the invoices\' '
+                    'amount due}"\n'
+                    "if the total of the invoices' amount due is at least $35.00\n"
+                    '  say "enough in usd"\n'
+                    "if the number of invoices is more than 5\n  fail with \"too many\"\n")
+    assert result.ok
+    assert [s.result for s in result.steps if s.kind == "say"] == [
+        "3 drafts: 7.00 eur, 35.00 usd", "enough in usd"]
+
+
+def test_a_count_is_not_an_input(rt):
+    with pytest.raises(LanguageError, match="it is not an input's value"):
+        rt.check("get all invoices from stripe\ncreate a customer in stripe with\n"
+                 "  the description is the number of invoices\n")
