@@ -180,6 +180,24 @@ class RunResult:
     steps: list[StepResult] = attrs.field(factory=list)
     rows: int = 1
     failed_rows: list[int] = attrs.field(factory=list)
+    #: a preview's writes, by (verb, noun): how many, and the acted-on records' amounts
+    #: per currency (their noun's ``amount`` field)
+    would: dict[tuple[str, str], dict[str, Any]] = attrs.field(factory=dict)
+    #: a preview: reads sent, writes only planned
+    preview: bool = False
+
+    def would_lines(self) -> list[str]:
+        """``would void 37 invoices, 4,210.00 usd``: a preview's writes in words."""
+        from .money import shown
+
+        lines = []
+        for (verb, noun), found in self.would.items():
+            count = found["count"]
+            name = noun if count == 1 else found["plural"]
+            sums = ", ".join(shown(int(v), c) for c, v in sorted(found["sums"].items()))
+            lines.append(f"would {verb.replace('_', ' ')} {count:,} {name}"
+                         + (f", {sums}" if sums else ""))
+        return lines
 
     @property
     def ok(self) -> bool:
@@ -279,8 +297,11 @@ class Execution:
                  concurrency: int | None = None, rate: float = 0.0,
                  fail_fast: bool = False, retry: RetryPolicy | None = None,
                  modes: Mapping[str, str] | None = None,
-                 keys: Mapping[tuple[int, int, str], str] | None = None) -> None:
+                 keys: Mapping[tuple[int, int, str], str] | None = None,
+                 preview: bool = False) -> None:
         self.rt = runtime
+        #: reads are sent, writes only planned (and counted, with their amounts)
+        self.preview = preview
         self.steps = steps
         #: the tree the steps run in (loops, branches), when it is more than the list
         self.body = None if getattr(steps, "flat", True) else steps.body  # type: ignore[attr-defined]
@@ -304,6 +325,7 @@ class Execution:
         self.fail_fast = fail_fast
         self.retry = retry or RetryPolicy()
         self.result = RunResult(run_id=run_id, source=source, dry_run=dry_run,
+                                preview=preview,
                                 modes=dict(modes or {}),
                                 rows=len(self.rows) if self.rows is not None else 1)
         self._lock = threading.Lock()
@@ -638,6 +660,11 @@ class Execution:
         started = time.perf_counter()
         try:
             call = step.call(lambda ref: self._resolve(ref, context), key)
+            if self.preview and step.verb != "get":
+                outcome.plan = self.rt.plan(call)
+                self._would(step, context)
+                self._remember(step, _placeholder(step), context)
+                return outcome
             if self.dry_run:
                 outcome.plan = self.rt.plan(call)
                 outcome.result = None
@@ -707,6 +734,28 @@ class Execution:
                 self._timed(time.perf_counter() - sent)
             time.sleep(self.retry.wait(outcome.attempts))
 
+    def _would(self, step: Step, context: Mapping[str, Any]) -> None:
+        """Count a write a preview does not send, and the amount of the record it acts on
+        (or of the record it makes, from its inputs) in its currency."""
+        noun = self.rt.book(step.book).noun(step.noun)
+        field = noun.amount if noun is not None else None
+        acted = context.get(step.id.noun) if isinstance(step.id, Ref) else None
+        data: Any = acted.data if isinstance(acted, Record) else None
+        if data is None and field and field in step.fields:
+            value = step.fields[field]
+            data = {field: value if isinstance(value, int) else None,
+                    "currency": step.fields.get("currency")}
+        with self._lock:
+            found = self.result.would.setdefault(
+                (step.verb, step.noun), {"count": 0, "sums": {},
+                                         "plural": noun.plural if noun else step.noun})
+            found["count"] += 1
+            amount = data.get(field) if isinstance(data, Mapping) and field else None
+            currency = data.get("currency") if isinstance(data, Mapping) else None
+            if isinstance(amount, int) and isinstance(currency, str):
+                sums = found["sums"]
+                sums[currency.lower()] = sums.get(currency.lower(), 0) + amount
+
     def _timed(self, seconds: float) -> None:
         # A moving average: it follows a service that slows down (or 429s being waited
         # out) within a few steps, without jumping at one slow answer.
@@ -724,7 +773,7 @@ class Execution:
         """What ``ref`` names in this row's context now (converted for its input by the
         step)."""
         current = context.get(ref.noun)
-        if self.dry_run and ref.noun != "row" and (
+        if (self.dry_run or self.preview) and ref.noun != "row" and (
                 current is None or isinstance(current, _Placeholder)):
             return Unknown(f"<{ref.raw}>")
         if current is None:

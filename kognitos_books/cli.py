@@ -154,6 +154,9 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--json", action="store_true", help="one JSON object per step, then a summary")
     p.add_argument("--dry-run", action="store_true",
                    help="check and print the requests that would be sent; send nothing")
+    p.add_argument("--preview", action="store_true",
+                   help="send the reads and no write: show every write it would make, per "
+                        "record, with totals per currency")
     p.add_argument("--connection", metavar="NAME", help="use this stored connection")
     p.add_argument("--yes", action="store_true",
                    help="confirm delete, void and pay steps on a live connection")
@@ -799,7 +802,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.concurrency is not None and args.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")
         try:
+            if args.preview and args.dry_run:
+                raise ConfigurationError("give either --dry-run (sends nothing) or --preview "
+                                         "(sends the reads), not both")
             result = rt.run(text, source_name=source, dry_run=args.dry_run, rows=rows,
+                            preview=args.preview,
                             yes=args.yes, confirm=_confirm, on_step=report.step,
                             on_progress=report.progress, concurrency=args.concurrency,
                             rate=args.rate, fail_fast=args.fail_fast, retry=retry,
@@ -834,7 +841,15 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
         print(json.dumps({"run_id": result.run_id, "ok": result.ok, "dry_run": result.dry_run,
                           "modes": result.modes, "rows": result.rows,
                           "failed_rows": [r + 1 for r in result.failed_rows],
-                          "steps": len(result.steps), "seconds": round(elapsed, 3)}))
+                          "steps": len(result.steps), "seconds": round(elapsed, 3),
+                          **({"preview": True, "would": result.would_lines()}
+                             if result.preview else {})}))
+        return 0 if result.ok else 1
+    if result.preview:
+        for line in result.would_lines():
+            print(line)
+        print("Preview: the reads were sent; no write was." if result.ok else
+              "Preview stopped: a step failed.")
         return 0 if result.ok else 1
     if result.dry_run:
         count = len(result.steps)

@@ -289,6 +289,9 @@ class Noun:
     aliases: tuple[str, ...] = ()
     parent: str | None = None
     relations: tuple[Relation, ...] = ()
+    #: the field that says how much a record is worth, in its ``currency`` field (an
+    #: invoice's amount due): what a preview adds up for the records its writes touch
+    amount: str | None = None
     help: str = ""
 
     def relation(self, noun: str) -> Relation | None:

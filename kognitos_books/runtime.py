@@ -531,8 +531,12 @@ class Runtime:
             concurrency: int | None = None, rate: float | None = None,
             fail_fast: bool = False, journal: bool = True,
             on_start: Callable[[dict[str, str], bool], None] | None = None,
-            retry: RetryPolicy | None = None) -> RunResult:
+            retry: RetryPolicy | None = None, preview: bool = False) -> RunResult:
         """Run an English automation and return what each step did.
+
+        ``preview`` sends the reads and no write: each write is planned with the values
+        read, counted, and the amounts of the records it would touch added up per
+        currency (``RunResult.would``); nothing is journaled.
 
         The whole text is checked first; if anything is wrong a :class:`LanguageError`
         is raised and nothing is sent. ``dry_run`` plans every step and sends nothing.
@@ -575,8 +579,8 @@ class Runtime:
                              dry_run=dry_run, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
                              concurrency=concurrency, rate=rate, fail_fast=fail_fast,
-                             journal=journal, restored={}, resuming=False,
-                             on_start=on_start, retry=retry)
+                             journal=journal and not preview, restored={}, resuming=False,
+                             on_start=on_start, retry=retry, preview=preview)
 
     def resume(self, run_id: str, *, yes: bool = False,
                confirm: Callable[[str], bool] | None = None,
@@ -772,14 +776,16 @@ class Runtime:
                  restored: Mapping[tuple[int, int, str], Any], resuming: bool,
                  on_start: Callable[[dict[str, str], bool], None] | None = None,
                  retry: RetryPolicy | None = None,
-                 keys: Mapping[tuple[int, int, str], str] | None = None) -> RunResult:
+                 keys: Mapping[tuple[int, int, str], str] | None = None,
+                 preview: bool = False) -> RunResult:
         books = sorted({s.book for s in steps})
         conns = {} if dry_run else {b: self.connect(b) for b in books}
         modes = {b: c.mode for b, c in conns.items()}
         if on_start is not None:
             on_start(modes, dry_run)
         live = sorted(b for b, m in modes.items() if m == "live")
-        risky = [s for s in steps if s.book in live and s.verb in DESTRUCTIVE]
+        risky = [s for s in steps if s.book in live and s.verb in DESTRUCTIVE
+                 and not preview]  # (a preview sends no write)
         if risky and not yes:
             danger = risky[0]
             what = self._how_many(steps, danger) or ""
@@ -818,14 +824,14 @@ class Runtime:
                                   restored=restored, on_step=on_step, on_progress=on_progress,
                                   concurrency=concurrency, rate=rate, fail_fast=fail_fast,
                                   context=None if resuming else self.context, retry=retry,
-                                  modes=modes, keys=keys)
+                                  modes=modes, keys=keys, preview=preview)
             try:
                 result = execution.run()
             except BaseException as exc:
                 if book_journal is not None:
                     book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
                 raise
-            if rows is None and not dry_run:
+            if rows is None and not dry_run and not preview:
                 # "the invoice" of this run is the runtime's, for the calls and runs after it
                 self.context.update(execution.final)
             if book_journal is not None:

@@ -92,7 +92,7 @@ def describe_book() -> Book:
         nouns=tuple(
             Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
                  aliases=row.aliases, parent=row.parent, relations=row.relations,
-                 help=row.help)
+                 amount=row.amount, help=row.help)
             for row in objects.OBJECTS
         ),
         help="Customers, products, prices and invoices in Stripe.",

@@ -129,6 +129,8 @@ class StripeObject:
     parent: str | None = None
     relations: tuple[Relation, ...] = ()
     requirements: tuple[Requirement, ...] = ()
+    #: the field that says what a record is worth (in its currency)
+    amount: str | None = None
     delete_refusal: str | None = None
     delete_hint: str | None = None
     defaults: tuple[Default, ...] = ()
@@ -222,6 +224,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         search_fields=frozenset({"active", "currency", "lookup_key", "product", "type",
                                  "metadata"}),
         relations=(Relation("product", "product"),),
+        amount="unit_amount",
         delete_refusal="a price cannot be deleted; archive it by updating active to false",
         delete_hint='update a price in stripe with the id is "price_..." and the active is'
                     " false",
@@ -243,6 +246,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         requirements=(
             Requirement("create", ("customer", "customer_account"), unless=("from_invoice",)),
         ),
+        amount="amount_due",
         defaults=(
             # Invoices are sent to be paid by the customer unless told otherwise, so that
             # "send the invoice" works (Stripe sends only send_invoice invoices).
@@ -265,6 +269,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         aliases=("item", "items"),
         parent="invoice",
         relations=(Relation("customer", "customer"), Relation("invoice", "invoice")),
+        amount="amount",
         # An item added to an invoice takes its customer and currency from the invoice.
         requirements=(
             Requirement("create", ("customer", "customer_account"), unless=("invoice",)),

@@ -177,3 +177,20 @@ def test_a_count_is_not_an_input(rt):
     with pytest.raises(LanguageError, match="it is not an input's value"):
         rt.check("get all invoices from stripe\ncreate a customer in stripe with\n"
                  "  the description is the number of invoices\n")
+
+
+def test_a_preview_reads_writes_nothing_and_totals_what_it_would_do(connected, log):
+    rt = connected
+    seed(rt, [1000, 2500, 50])
+    log.clear()
+    result = rt.run('finalize all invoices from stripe whose status is "draft"\n'
+                    "get all invoices from stripe\nfor each invoice in the invoices\n"
+                    "  if the invoice's amount due is more than $1.00\n    void the invoice\n",
+                    preview=True)
+    assert result.ok and result.preview
+    assert {e["method"] for e in log.entries()} == {"GET"}  # reads only
+    assert result.would_lines() == ["would finalize 3 invoices, 35.50 usd",
+                                    "would void 2 invoices, 35.00 usd"]
+    voids = [s for s in result.steps if s.verb == "void"]
+    assert all("/void" in str(s.plan.requests[0]) for s in voids) and len(voids) == 2
+    assert rt.journal.runs(5) == [] or all(r.id != result.run_id for r in rt.journal.runs(5))
