@@ -659,6 +659,8 @@ class Checker(Values):
         self.columns: set[str] | None = set(columns) if columns is not None else None
         self.books = runtime.plugins.books()
         self.placeless = placeless
+        #: results named with "as the ...": the noun of each, and whether it is a list
+        self.names: dict[str, tuple[str, bool]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -852,6 +854,9 @@ class Checker(Values):
         produced = self.reference(ref)
         if produced is None:
             return None
+        named = self.names.get(produced.noun)
+        if named == (noun.name, True) and not produced.path:
+            return produced
         if produced.noun != noun.plural or produced.path:
             self.error(ref.span, f'"{ref.raw}" is not a list of {noun.plural}',
                        hint=f"loop over {noun.plural}: for each {noun.name} in the "
@@ -1164,6 +1169,13 @@ class Checker(Values):
         elif conditions:
             where_filter = And(tuple(conditions))
         produces = (noun.plural,) if proc.many else (noun.name,)
+        if cmd.named is not None:
+            if self.find_noun(cmd.named) is not None:
+                self.error(cmd.named_span, f'"the {cmd.named}" already names a kind of '
+                           "record; choose a name of your own",
+                           hint=f"like: as the open {noun.plural}")
+            produces = (cmd.named,)
+            self.names[cmd.named] = (noun.name, proc.many)
         step = Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
                     produces=produces, id_span=id_span)
@@ -1390,6 +1402,24 @@ class Checker(Values):
         if found is not None:
             noun = found[1]
             canonical = noun.plural if name == noun.plural else noun.name
+        elif name in self.names:
+            # a result named with "as the ...": its fields are its noun's
+            of, many = self.names[name]
+            found = self.find_noun(of)
+            if found is not None and many and ref.path:
+                self.error(ref.span, f'"{ref.raw}": the {name} are a list; it has no field '
+                           f'"{ref.path[0].replace("_", " ")}"')
+                return None
+            if found is not None and not many and ref.path:
+                reached = self.record_path(ref, found[0], found[1], found[1].name)
+                if reached is False:
+                    return None
+            if name not in self.produced:
+                found = None  # (reported below as referring to nothing)
+            else:
+                named_kind = "string" if not ref.path and not many else None
+                path = ("id",) if want_id and not ref.path else ref.path
+                return Ref(name, path, ref.span, ref.raw, needed=needed, kind=named_kind)
         if canonical not in self.produced and canonical in getattr(self, "left", {}):
             self.error(ref.span, f'"{ref.raw}" is known only inside the block that made it '
                        f"(line {self.left[canonical]})",

@@ -334,6 +334,9 @@ class Command:
     inputs: tuple[Input, ...]
     text: str
     span: Span
+    #: ``as the open invoices``: the name its result is remembered under (None: its noun)
+    named: str | None = None
+    named_span: Span | None = None
 
     @property
     def line(self) -> int:

@@ -716,6 +716,8 @@ class _Head:
     inputs_keyword_span: Span | None = None
     inputs: tuple[Input, ...] = ()
     span: Span | None = None
+    named: str | None = None
+    named_span: Span | None = None
 
     def command(self, text: str, inputs: tuple[Input, ...]) -> Command:
         assert self.noun_span is not None and self.span is not None
@@ -727,7 +729,8 @@ class _Head:
             preposition=self.preposition, preposition_span=self.preposition_span,
             target=self.target, whose=self.whose,
             inputs_keyword=self.inputs_keyword, inputs_keyword_span=self.inputs_keyword_span,
-            inputs=inputs, text=text, span=self.span,
+            inputs=inputs, text=text, span=self.span, named=self.named,
+            named_span=self.named_span,
         )
 
 
@@ -821,7 +824,17 @@ class _Reader:
     def clauses(self, head: _Head) -> None:
         while not self.at_end():
             word = self.word()
-            if word == "as" and head.complement is None:
+            if word == "as" and self.word(1) == "the" and head.named is None:
+                self.take()
+                the = self.take()
+                words = self.words(_NAME_STOPS)
+                if not words:
+                    raise self.fail_here(f'expected a name after "as the", found {self.found()}',
+                                         hint='like: get all invoices from stripe whose status '
+                                         'is "open" as the open invoices')
+                head.named = _join(words)
+                head.named_span = self.line.span(the, words[-1])
+            elif word == "as" and head.complement is None:
                 self.take()
                 words = self.words(_NAME_STOPS)
                 if not words:

@@ -194,3 +194,18 @@ def test_a_preview_reads_writes_nothing_and_totals_what_it_would_do(connected, l
     voids = [s for s in result.steps if s.verb == "void"]
     assert all("/void" in str(s.plan.requests[0]) for s in voids) and len(voids) == 2
     assert rt.journal.runs(5) == [] or all(r.id != result.run_id for r in rt.journal.runs(5))
+
+
+def test_a_result_named_with_as_keeps_two_lists_apart(connected):
+    rt = connected
+    seed(rt, [100, 200])
+    rt.call("create a customer in stripe", email="other@elsewhere.test")
+    result = rt.run('get all customers from stripe whose email ends with "@loop.test" as the '
+                    "loop customers\nget all customers from stripe\n"
+                    'say "{the number of customers} in all"\n'
+                    "for each customer in the loop customers\n"
+                    '  say "{the customer\'s email}"\n')
+    said = [s.result for s in result.steps if s.kind == "say"]
+    assert said[0] == "3 in all" and sorted(said[1:]) == ["c0@loop.test", "c1@loop.test"]
+    with pytest.raises(LanguageError, match="already names a kind of record"):
+        rt.check("get all customers from stripe as the invoices\n")
