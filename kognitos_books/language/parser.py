@@ -70,6 +70,11 @@ from .errors import LanguageError, LanguageErrors, source_lines
 __all__ = ["TextKind", "parse", "parse_command", "read_automation", "read_text"]
 
 DETERMINERS = frozenset({"a", "an", "the", "some", "all", "every"})
+#: The first words of the lines that are not commands (see _Reader.statement_kind).
+STATEMENT_WORDS = frozenset({"for", "process", "if", "otherwise", "else", "say", "show",
+                             "stop", "fail"})
+#: Words that are a time by themselves (see _Reader.moment).
+TIME_WORDS = frozenset({"today", "yesterday", "tomorrow", "now"})
 PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")
 _IS = frozenset({"is", "are"})
 _IS_NOT = frozenset({"isn't", "aren't"})
@@ -1141,7 +1146,7 @@ class _Reader:
         if first is None:
             return None
         word = first.word
-        if word in ("today", "yesterday", "tomorrow", "now"):
+        if word in TIME_WORDS:
             self.take()
             return Moment(word, 0, "day", None, first.raw, self.line.span(first))
         if first.kind == "number" and self._unit(1) and self.word(2) == "ago":
@@ -1198,6 +1203,8 @@ class _Reader:
         """What the line is: ``loop``, ``if``, ``otherwise``, ``stop``, ``fail``, ``say``,
         ``show``, or a ``command``."""
         first, second = self.word(), self.word(1)
+        if first not in STATEMENT_WORDS:
+            return "command"
         if first in ("for", "process") and second == "each":
             return "loop"
         if first in ("if", "otherwise", "else", "say", "show"):

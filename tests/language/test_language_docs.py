@@ -1,0 +1,42 @@
+"""docs/LANGUAGE.md's keyword table says what the parser's own tables hold, so the docs
+cannot drift from the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kognitos_books.checker import GET_WORDS
+from kognitos_books.language import ast, parser
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "LANGUAGE.md"
+
+
+def table() -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("| Keywords | Words |", 1)[1].split("\n\n", 1)[0]
+    for line in section.splitlines()[2:]:
+        name, words = (cell.strip() for cell in line.strip("|").split("|"))
+        rows[name] = [w.strip() for w in words.split(",")]
+    return rows
+
+
+def test_the_keyword_table_is_the_parsers():
+    rows = table()
+    assert set(rows["determiners"]) == parser.DETERMINERS
+    assert set(rows["prepositions"]) == set(parser.PREPOSITIONS)
+    assert set(rows["statements"]) == parser.STATEMENT_WORDS
+    assert set(rows["other words for get"]) == set(GET_WORDS)
+    assert set(rows["time words"]) == parser.TIME_WORDS
+    assert set(rows["time units"]) == set(ast.UNITS)
+    assert rows["comparisons"] == list(ast.OPS)
+    for name, words in rows.items():
+        assert words == sorted(words) or name == "comparisons", name
+
+
+def test_every_statement_word_opens_what_the_table_says():
+    for word in parser.STATEMENT_WORDS:
+        line = parser._Line(1, f"{word} each x" if word in ("for", "process") else
+                            f"{word} with \"x\"" if word == "fail" else word, "", "t")
+        kind = parser._Reader(line, parser._tokenize(line)).statement_kind()
+        assert kind != "command", word
