@@ -893,8 +893,9 @@ class Checker(Values):
         found = self.reference(listed)
         if found is None:
             return None
-        noun = self.find_noun(ref.noun)
-        if noun is None or found.noun != noun[1].plural:
+        named = self.names.get(found.noun)
+        noun = self.find_noun(named[0] if named and named[1] else ref.noun)
+        if noun is None or (found.noun != noun[1].plural and not (named and named[1])):
             self.error(ref.span, f'"{listed.raw}" is not a list to count or add up',
                        hint="like: the number of invoices, after getting them")
             return None
@@ -934,7 +935,8 @@ class Checker(Values):
             if ref is None:
                 return None
             found = self.find_noun(check.ref.noun)
-            if found is None or ref.noun != found[1].plural or ref.path:
+            named = self.names.get(ref.noun, ("", False))[1]
+            if not named and (found is None or ref.noun != found[1].plural or ref.path):
                 self.error(check.ref.span, f'"{check.ref.raw}" is not a list',
                            hint="like: there are no invoices, after getting them")
                 return None

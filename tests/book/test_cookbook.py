@@ -1,0 +1,126 @@
+"""The cookbook (examples/cookbook/*.kog): ten real jobs, each run against the sandbox on
+records made for it, with what it must have done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kognitos_books import Runtime
+
+COOKBOOK = Path(__file__).resolve().parents[2] / "examples" / "cookbook"
+
+
+def run(rt: Runtime, name: str):
+    path = COOKBOOK / f"{name}.kog"
+    result = rt.run(path.read_text(encoding="utf-8"), source_name=str(path))
+    assert result.ok, [s.error for s in result.failures]
+    return result
+
+
+def said(result) -> list[str]:
+    return [s.result for s in result.steps if s.kind == "say"]
+
+
+def invoice(rt: Runtime, email: str, amount: int, **extra) -> str:
+    customer = rt.call("create a customer in stripe", email=email)
+    made = rt.call("create an invoice in stripe", customer=customer.id, **extra)
+    rt.call("add an item to the invoice", amount=amount, currency="usd")
+    return made.id
+
+
+def statuses(rt: Runtime) -> dict[str, str]:
+    return {i.id: i["status"] for i in rt.call("get all invoices from stripe")}
+
+
+def test_the_cookbook_has_ten_jobs_and_each_has_a_test():
+    names = sorted(p.stem for p in COOKBOOK.glob("*.kog"))
+    assert len(names) == 10
+    tested = {name.removeprefix("test_").replace("_", "-") for name in globals()
+              if name.startswith("test_") and name != "test_the_cookbook_has_ten_jobs_and_"
+              "each_has_a_test"}
+    assert set(names) <= tested
+
+
+def test_void_uncollectible(connected):
+    rt = connected
+    bad, fine = invoice(rt, "a@x.test", 500), invoice(rt, "b@x.test", 700)
+    for target in (bad, fine):
+        rt.call("finalize an invoice in stripe", id=target)
+    rt.call("mark an invoice in stripe as uncollectible", id=bad)
+    run(rt, "void-uncollectible")
+    assert statuses(rt) == {bad: "void", fine: "open"}
+
+
+def test_send_drafts(connected):
+    rt = connected
+    made = [invoice(rt, f"s{i}@x.test", 100 * (i + 1)) for i in range(3)]
+    run(rt, "send-drafts")
+    assert statuses(rt) == dict.fromkeys(made, "open")
+
+
+def test_dunning(connected):
+    rt = connected
+    assert said(run(rt, "dunning")) == ["nothing overdue"]
+    due = invoice(rt, "late@x.test", 1200, due_date="2020-01-31")
+    rt.call("finalize an invoice in stripe", id=due)
+    lines = said(run(rt, "dunning"))
+    assert lines == [f"reminder: {due} (1200) for {rt.call('get an invoice from stripe', id=due)['customer']}"]
+
+
+def test_month_end_report(connected):
+    rt = connected
+    for amount in (1000, 2550):
+        paid = invoice(rt, f"p{amount}@x.test", amount)
+        rt.call("pay an invoice in stripe", id=paid)
+    assert said(run(rt, "month-end-report")) == ["2 invoices paid this month: 35.50 usd"]
+
+
+def test_welcome_new_customers(connected):
+    rt = connected
+    rt.call("create a customer in stripe", email="new@x.test")
+    assert said(run(rt, "welcome-new-customers")) == ["welcome, new@x.test"]
+
+
+def test_clean_up_test_customers(connected):
+    rt = connected
+    for email in ("a@test.example", "b@test.example", "keep@example.com"):
+        rt.call("create a customer in stripe", email=email)
+    run(rt, "clean-up-test-customers")
+    assert [c["email"] for c in rt.call("get all customers from stripe")] == ["keep@example.com"]
+
+
+def test_review_big_invoices(connected):
+    rt = connected
+    small, big = invoice(rt, "s@x.test", 5000), invoice(rt, "b@x.test", 250000)
+    assert said(run(rt, "review-big-invoices")) == [f"review {big}: 250000"]
+    assert statuses(rt) == {small: "open", big: "draft"}
+
+
+def test_archive_a_products_prices(connected):
+    rt = connected
+    legacy = rt.call("create a product in stripe", name="Legacy plan")
+    other = rt.call("create a product in stripe", name="Current plan")
+    for product, amount in ((legacy, 100), (legacy, 200), (other, 300)):
+        rt.call("create a price in stripe", product=product.id, unit_amount=amount,
+                currency="usd")
+    run(rt, "archive-a-products-prices")
+    active = {p["unit_amount"]: p["active"] for p in rt.call("get all prices from stripe")}
+    assert active == {100: False, 200: False, 300: True}
+
+
+def test_bill_gold_customers(connected):
+    rt = connected
+    gold = rt.call("create a customer in stripe", email="g@x.test", metadata={"plan": "gold"})
+    rt.call("create a customer in stripe", email="s@x.test", metadata={"plan": "silver"})
+    run(rt, "bill-gold-customers")
+    (made,) = list(rt.call("get all invoices from stripe"))
+    assert made["customer"] == gold.id and made["status"] == "open"
+    assert made["amount_due"] == 5000
+
+
+def test_open_invoices_summary(connected):
+    rt = connected
+    assert said(run(rt, "open-invoices-summary")) == []
+    for amount in (1000, 500):
+        rt.call("finalize an invoice in stripe", id=invoice(rt, f"o{amount}@x.test", amount))
+    assert said(run(rt, "open-invoices-summary")) == ["2 open: 15.00 usd"]
