@@ -137,3 +137,74 @@ def save(now: list[Any] | None, books: list[dict[str, Any]],
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+
+
+PROCEDURES_NAME = os.path.join("cache", "procedures.json")
+
+
+def load_procedures(now: list[Any] | None, book: str, noun: str | None, *,
+                    terminal_width: int) -> list[dict[str, Any]] | None:
+    """The kept ``kbooks procedures BOOK [NOUN]`` rows, if they were made from what is
+    installed ``now``, for a terminal as wide (None: list them afresh)."""
+    if now is None or os.environ.get("KBOOKS_TRACE"):
+        return None
+    try:
+        with open(os.path.join(home(), PROCEDURES_NAME), encoding="utf-8") as fh:
+            kept = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("format") != FORMAT or kept.get(
+            "fingerprint") != now or kept.get("width") != terminal_width:
+        return None
+    entry = kept.get("books", {}).get(book)
+    if not isinstance(entry, dict):
+        return None
+    rows = entry.get("rows")
+    if not isinstance(rows, list):
+        return None
+    if noun is None:
+        return rows
+    name = entry.get("nouns", {}).get(noun.lower())
+    if name is None:
+        return None  # (listed afresh, to say what is wrong)
+    return [row for row in rows if row["json"]["noun"] == name]
+
+
+def save_procedures(now: list[Any] | None, book: str, nouns: dict[str, str],
+                    rows: list[dict[str, Any]], names: list[str]) -> None:
+    """Keep a book's procedure rows (under each name it was asked by) for the next
+    ``kbooks procedures``; failing to write only costs time."""
+    if now is None or os.environ.get("KBOOKS_TRACE"):
+        return
+    root = home()
+    path = os.path.join(root, PROCEDURES_NAME)
+    width = _width()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            kept = json.load(fh)
+        if kept.get("fingerprint") != now or kept.get("width") != width:
+            kept = {}
+    except (OSError, ValueError, AttributeError):
+        kept = {}
+    books = kept.get("books", {}) if isinstance(kept, dict) else {}
+    for name in {book, *names}:
+        books[name] = {"nouns": nouns, "rows": rows}
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        for folder in (root, os.path.dirname(path)):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"format": FORMAT, "fingerprint": now, "width": width,
+                       "books": books}, fh)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def _width() -> int:
+    from .cli import _terminal_width
+
+    return _terminal_width()

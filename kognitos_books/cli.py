@@ -224,6 +224,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Answer without loading any book.
         print(_version())
         return 0
+    if args_list[:1] == ["procedures"] and 2 <= len(args_list) <= 4:
+        # What a book can do, kept from the last time it was listed (see catalog.py): no
+        # book, SDK or schema is loaded while nothing it was made from has changed.
+        from . import catalog
+
+        words = args_list[1:]
+        as_json = "--json" in words
+        rest = [w for w in words if w != "--json"]
+        if 1 <= len(rest) <= 2 and not any(w.startswith("-") for w in rest):
+            rows = catalog.load_procedures(catalog.fingerprint(), rest[0],
+                                           rest[1] if len(rest) == 2 else None,
+                                           terminal_width=_terminal_width())
+            if rows is not None:
+                return show_procedures(rows, as_json=as_json)
     kept_between_runs = args_list in ([], ["--help"], ["-h"], ["books"], ["books", "--json"])
     if kept_between_runs:
         # What these show is kept between runs (see catalog.py): no book is loaded.
@@ -403,12 +417,18 @@ def cmd_connections(args: argparse.Namespace) -> int:
 
 
 def cmd_procedures(args: argparse.Namespace) -> int:
-    import json
-
     rt = _runtime(args)
+    book = rt.book(args.book) if args.book else None
     procs = rt.procedures(args.book)
+    kept = _procedure_rows(rt, procs)
+    if book is not None:
+        from . import catalog
+
+        nouns = {w: n.name for n in book.nouns for w in (n.name, n.plural, *n.aliases)}
+        catalog.save_procedures(catalog.fingerprint(), book.name, nouns, kept,
+                                [args.book])
     if args.noun:
-        book = rt.book(args.book)
+        assert book is not None
         noun = book.noun(args.noun)
         if noun is None:
             from .language.errors import closest
@@ -420,36 +440,52 @@ def cmd_procedures(args: argparse.Namespace) -> int:
                 f"{book.name} has no noun {args.noun!r}"
                 + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
                 hint=f"its nouns: {', '.join(n.name for n in book.nouns)}")
-        procs = [p for p in procs if p.noun == noun.name]
-    if args.json:
-        print(json.dumps([{
-            "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,
-            "many": p.many,
-            "inputs": [{"name": f.name, "type": f.type, "required": f.required,
-                        "choices": list(f.choices)} for f in p.inputs],
-        } for p in procs], indent=2))
-        return 0
+        kept = [row for row in kept if row["json"]["noun"] == noun.name]
+    return show_procedures(kept, as_json=args.json)
+
+
+def _procedure_rows(rt: Runtime, procs: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each procedure as ``kbooks procedures`` shows it: its JSON, and its lines of text
+    (kept between runs by catalog.py, so both must be plain values)."""
     import textwrap
 
     width = max(40, _terminal_width() - 2)
+    rows = []
     for p in procs:
-        print(f"{p.english}" + (" with" if p.inputs and p.verb != "get" else ""))
-        print(f"    id: {p.id}")
+        lines = [f"{p.english}" + (" with" if p.inputs and p.verb != "get" else ""),
+                 f"    id: {p.id}"]
         noun = rt.book(p.book).noun(p.noun)
         if p.verb == "add" and noun is not None and noun.parent:
-            print(f"    adds to: the {noun.parent} remembered last, or name it: "
-                  f'the {noun.parent} is "..."')
+            lines.append(f"    adds to: the {noun.parent} remembered last, or name it: "
+                         f'the {noun.parent} is "..."')
         elif p.verb not in ("get", "create"):
-            print(f'    acts on: the {p.noun} remembered last, or name it: the id is "..."')
+            lines.append(f'    acts on: the {p.noun} remembered last, or name it: the id is '
+                         '"..."')
         required = [f.name for f in p.inputs if f.required]
         optional = [f.name for f in p.inputs if not f.required]
         for label, names in (("required", required),
                              ("whose" if p.verb == "get" else "inputs", optional)):
             if names:
-                print(textwrap.fill(", ".join(names), width=width,
-                                    initial_indent=f"    {label}: ",
-                                    subsequent_indent=" " * (len(label) + 6),
-                                    break_on_hyphens=False))
+                lines.append(textwrap.fill(", ".join(names), width=width,
+                                           initial_indent=f"    {label}: ",
+                                           subsequent_indent=" " * (len(label) + 6),
+                                           break_on_hyphens=False))
+        rows.append({"text": lines, "json": {
+            "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,
+            "many": p.many,
+            "inputs": [{"name": f.name, "type": f.type, "required": f.required,
+                        "choices": list(f.choices)} for f in p.inputs]}})
+    return rows
+
+
+def show_procedures(rows: Sequence[dict[str, Any]], *, as_json: bool) -> int:
+    if as_json:
+        import json
+
+        print(json.dumps([row["json"] for row in rows], indent=2))
+        return 0
+    for row in rows:
+        print("\n".join(row["text"]))
     return 0
 
 

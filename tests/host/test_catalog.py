@@ -120,3 +120,34 @@ def test_the_fingerprint_names_the_files_it_watches(memo, kbooks_home):
     assert "book.py" in found and "sandbox" in found  # the Stripe book's package, whole
     assert os.path.join("kognitos_books", "runtime.py") in found  # the host
     assert "kbooks_memo-0.1.dist-info" in found
+
+
+@pytest.mark.parametrize("args", [("procedures", "stripe_pay"),
+                                  ("procedures", "stripe_pay", "--json"),
+                                  ("procedures", "stripe_pay", "invoice"),
+                                  ("procedures", "stripe", "items", "--json"),
+                                  ("procedures", "memo")])
+def test_procedures_are_answered_from_what_was_kept(memo, kbooks_home, args):
+    first, loaded = imported(kbooks_home, *args)
+    assert (kbooks_home / "cache" / "procedures.json").exists()
+    again, loaded = imported(kbooks_home, *args)
+    assert again == first and first.strip()
+    assert not loaded & {"stripe", "stripe_pay", "stripe_pay.schema", "pluggy", "attr",
+                         "kognitos_books.model", "memo_book"}
+
+
+def test_kept_procedures_follow_an_edited_book(memo, kbooks, kbooks_home):
+    assert "label" in kbooks("procedures", "memo").stdout
+    source = memo / "memo_book.py"
+    source.write_text(source.read_text().replace('Field("label", "string"',
+                                                 'Field("caption", "string"'))
+    stamp = time.time() + 5
+    os.utime(source, (stamp, stamp))
+    shown = kbooks("procedures", "memo").stdout
+    assert "caption" in shown and "label" not in shown.replace("labels", "")
+
+
+def test_an_unknown_noun_is_never_answered_from_what_was_kept(memo, kbooks):
+    kbooks("procedures", "stripe_pay")
+    out = kbooks("procedures", "stripe_pay", "invoce")
+    assert out.returncode == 2 and "did you mean 'invoice'" in out.stderr
