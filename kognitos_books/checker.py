@@ -694,6 +694,19 @@ class Checker(Values):
         command's index is its place among them), and the tree they run in."""
         self.steps: list[Step] = []
         self.left: dict[str, int] = {}  # names known only inside a block, and its line
+        zones = [s for s in self.auto.statements if isinstance(s, ast.Zone)]
+        for extra in zones[1:]:
+            self.error(extra.span, '"in time zone" is given twice; first on line '
+                       f"{zones[0].line}", hint="keep only one of them")
+        if zones:
+            from .model import ConfigurationError
+            from .runtime import zone_problem
+
+            try:
+                zone_problem(zones[0].name.value, "the time zone")
+                self.fixed_zone: str | None = zones[0].name.value
+            except ConfigurationError as exc:
+                self.error(zones[0].name.span, exc.message, hint=exc.hint)
         body = self.block(self.auto.statements)
         LanguageErrors.raise_if_any(self.errors)
         return Program(self.steps, tuple(body))
@@ -745,6 +758,8 @@ class Checker(Values):
                      else self.tally(value) if isinstance(value, ast.Aggregate)
                      else self.literal(value))
             return Output("show", statement.line, statement.line_text.strip(), (shown,))
+        if isinstance(statement, ast.Zone):
+            return None  # (read before the first statement: see check)
         if isinstance(statement, ast.Stop):
             return Halt(False, "", statement.line)
         assert isinstance(statement, ast.Fail)
@@ -974,7 +989,7 @@ class Checker(Values):
         if found is None:
             return None
         book, noun, proc = found
-        self.zone = self.rt.time_zone(book.name)
+        self.zone = getattr(self, "fixed_zone", None) or self.rt.time_zone(book.name)
         accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
         given = [_Given.of(item) for item in cmd.inputs]
         for item in extra:

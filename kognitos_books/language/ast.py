@@ -30,6 +30,7 @@ __all__ = [
     "Statement",
     "Stop",
     "Test",
+    "Zone",
     "AnyOf",
     "Automation",
     "Boolean",
@@ -502,7 +503,19 @@ class Fail:
         return self.span.line
 
 
-Statement = Command | ForEach | If | Say | Show | Stop | Fail
+@attrs.frozen
+class Zone:
+    """``in time zone "Europe/Paris"``: the zone the whole automation reads dates in."""
+
+    name: Text
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+Statement = Command | ForEach | If | Say | Show | Stop | Fail | Zone
 
 
 @attrs.frozen

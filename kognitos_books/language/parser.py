@@ -64,6 +64,7 @@ from .ast import (
     Text,
     Value,
     Where,
+    Zone,
 )
 from .errors import LanguageError, LanguageErrors, source_lines
 
@@ -1203,6 +1204,8 @@ class _Reader:
         """What the line is: ``loop``, ``if``, ``otherwise``, ``stop``, ``fail``, ``say``,
         ``show``, or a ``command``."""
         first, second = self.word(), self.word(1)
+        if first == "in" and second == "time" and self.word(2) == "zone":
+            return "zone"
         if first not in STATEMENT_WORDS:
             return "command"
         if first in ("for", "process") and second == "each":
@@ -1524,6 +1527,15 @@ class _Parser:
         assert first is not None
         if kind == "stop":
             return Stop(line.span(first)), index
+        if kind == "zone":
+            for _ in range(3):
+                keyword = reader.take()
+            name = reader.quoted(keyword, 'in time zone')
+            reader.finish()
+            if base != (self.first.indent if self.first else ""):
+                raise line.fail('"in time zone" goes at the top of the automation, not in a '
+                                "block", len(line.indent) + 1)
+            return Zone(name, line.span(first, reader.last)), index
         if kind == "fail":
             reader.take()
             keyword = reader.take()

@@ -88,3 +88,16 @@ def test_conditions_in_if_use_them_too(connected, monkeypatch):
                     "  if the customer's created is after 1 day ago\n"
                     "    say \"new: {the customer's email}\"\n")
     assert [s.result for s in result.steps if s.kind == "say"] == ["new: new@times.test"]
+
+
+def test_an_automation_may_set_its_own_zone(rt):
+    text = ('in time zone "Asia/Tokyo"\n'
+            "get all customers from stripe whose created is 2025-01-31\n")
+    assert calls(rt, text) == [
+        f"get customer many where (created >= {at('2025-01-31', 'Asia/Tokyo')} and "
+        f"created < {at('2025-02-01', 'Asia/Tokyo')})"]
+    with pytest.raises(LanguageError, match="'Mars/Base' is not a time zone"):
+        rt.check('in time zone "Mars/Base"\nget all customers from stripe\n')
+    with pytest.raises(LanguageError, match="goes at the top of the automation"):
+        rt.check('get all customers from stripe\nfor each customer in the customers\n'
+                 '  in time zone "UTC"\n  stop\n')
