@@ -186,6 +186,25 @@ class RunResult:
     #: a preview: reads sent, writes only planned
     preview: bool = False
 
+    def nested(self) -> list[Any]:
+        """The results as the automation is nested: each step (or said line) outside loops,
+        and for each record a loop went over, ``{"record": ID, "results": [...]}`` holding
+        what ran for it (nested again for a loop inside). One row's, or the first's."""
+        top: list[Any] = []
+        for outcome in self.steps:
+            if outcome.row != (self.steps[0].row if self.steps else 0):
+                continue
+            into = top
+            for depth, record in enumerate(outcome.scope):
+                last = into[-1] if into else None
+                if not (isinstance(last, dict) and last.get("record") == record
+                        and last.get("depth") == depth):
+                    last = {"record": record, "depth": depth, "results": []}
+                    into.append(last)
+                into = last["results"]
+            into.append(outcome)
+        return top
+
     def would_lines(self) -> list[str]:
         """``would void 37 invoices, 4,210.00 usd``: a preview's writes in words."""
         from .money import shown

@@ -209,3 +209,19 @@ def test_a_result_named_with_as_keeps_two_lists_apart(connected):
     assert said[0] == "3 in all" and sorted(said[1:]) == ["c0@loop.test", "c1@loop.test"]
     with pytest.raises(LanguageError, match="already names a kind of record"):
         rt.check("get all customers from stripe as the invoices\n")
+
+
+def test_python_gets_the_results_nested_as_the_automation(connected):
+    rt = connected
+    seed(rt, [100, 200])
+    result = rt.run("get all customers from stripe\nfor each customer in the customers\n"
+                    "  say \"{the customer's email}\"\n"
+                    "  for each invoice in the customer's invoices\n"
+                    "    show the invoice's total\n")
+    tree = result.nested()
+    assert [type(x).__name__ for x in tree] == ["StepResult", "dict", "dict"]
+    first = tree[1]
+    assert first["record"].startswith("cus_")
+    said, get, inner = first["results"]
+    assert said.kind == "say" and get.verb == "get"
+    assert inner["record"].startswith("in_") and inner["results"][0].kind == "show"
