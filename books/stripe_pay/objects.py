@@ -2,10 +2,14 @@
 
 Everything the book does for a noun is read from its row: the SDK service that sends the
 requests, the id prefix, which conditions Stripe can filter a list by, which fields its
-Search API understands, whether it can be deleted. Accepted and returned fields are not
-listed here; :mod:`stripe_pay.schema` derives them from the ``stripe`` SDK's own types.
+Search API understands, whether it can be deleted, and the actions beyond the record duties
+(each naming the SDK service method that performs it, how English says it, and whether it
+is destructive or moves money). Nothing the SDK knows is copied here: HTTP methods, paths
+and params types come from its service methods (:mod:`stripe_pay.sdk`), accepted and
+returned fields from its types (:mod:`stripe_pay.schema`).
 
-Supporting one more Stripe object is one more row (and the sandbox learning it).
+Supporting one more Stripe object with only the record duties is one more row; one with a
+lifecycle is a row plus its actions (and the sandbox learning it).
 
 This module imports nothing heavy: ``describe_book`` reads it.
 """
@@ -17,6 +21,7 @@ from typing import Literal
 
 import attrs
 
+from kognitos_books.model import Action as HostAction
 from kognitos_books.model import Relation
 
 #: The record duties every object has.
@@ -39,12 +44,16 @@ class ListFilter:
 
 @attrs.frozen
 class Operation:
-    """One SDK call: the service method, its HTTP method and path, its params TypedDict."""
+    """One SDK call: the service method, its HTTP method and path (the record acted on as
+    ``{id}``), its params TypedDict; ``id_param`` names the input that carries the record's
+    id when the path has none (a refund's ``charge``)."""
 
     method: str
     http: str
     path: str
     params: str
+    service: str = ""
+    id_param: str | None = None
 
     def url_path(self, record_id: str | None = None) -> str:
         return self.path.replace("{id}", record_id or "{id}")
@@ -93,16 +102,24 @@ class Requirement:
 
 
 @attrs.frozen
-class Action:
-    """A verb beyond the record duties, sent as ``POST <path>/{id}<suffix>``."""
+class Action(HostAction):
+    """A verb beyond the record duties, as the host sees it (its English, whether it is
+    destructive or moves money, what it returns), performed by the SDK service method
+    ``method``: of the row's own service, or of ``service`` (refunding a charge is the
+    refunds service's ``create``, with the charge's id sent as ``id_param``).
+    """
 
-    verb: str
-    method: str
-    suffix: str
+    method: str = attrs.field(kw_only=True)
+    service: str | None = attrs.field(default=None, kw_only=True)
+    id_param: str | None = attrs.field(default=None, kw_only=True)
 
+    @property
+    def verb(self) -> str:
+        return self.name
 
-def _camel(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
+    def declared(self) -> HostAction:
+        """The action as the host sees it (what the host needs, nothing of the SDK)."""
+        return HostAction(**{f.name: getattr(self, f.name) for f in attrs.fields(HostAction)})
 
 
 @attrs.frozen
@@ -138,8 +155,12 @@ class StripeObject:
 
     @property
     def verbs(self) -> tuple[str, ...]:
-        adds = ("add",) if self.parent else ()
-        return RECORD_VERBS + tuple(a.verb for a in self.actions) + adds
+        """The record duties the noun has (``add`` when it has a parent)."""
+        return RECORD_VERBS + (("add",) if self.parent else ())
+
+    @property
+    def every_verb(self) -> tuple[str, ...]:
+        return self.verbs + tuple(a.verb for a in self.actions)
 
     @property
     def searchable(self) -> bool:
@@ -167,32 +188,34 @@ class StripeObject:
 
     def operation(self, name: str) -> Operation:
         """The SDK call behind ``name``: ``retrieve``, ``list``, ``search``, ``create``,
-        ``update``, ``delete``, or one of the row's action verbs."""
-        one = f"{self.path}/{{id}}"
-        standard = {
-            "retrieve": ("retrieve", "GET", one),
-            "list": ("list", "GET", self.path),
-            "search": ("search", "GET", f"{self.path}/search"),
-            "create": ("create", "POST", self.path),
-            "update": ("update", "POST", one),
-            "delete": ("delete", "DELETE", one),
-        }
-        if name in standard:
-            method, http, path = standard[name]
-        else:
-            action = self.action(name)
-            if action is None:
-                raise KeyError(f"{self.noun} has no operation {name!r}")
-            method, http, path = action.method, "POST", one + action.suffix
-        return Operation(method, http, path, f"{self.stem}{_camel(method)}Params")
+        ``update``, ``delete``, or one of the row's action verbs; its HTTP method, path and
+        params type read from the SDK (which is imported on the first call)."""
+        from .sdk import route
 
+        action = self.action(name)
+        if action is not None:
+            service, method, id_param = action.service or self.service, action.method, \
+                action.id_param
+        elif name in _STANDARD:
+            service, method, id_param = self.service, name, None
+        else:
+            raise KeyError(f"{self.noun} has no operation {name!r}")
+        found = route(service, method)
+        return Operation(method, found.http, found.path, found.params, service, id_param)
+
+
+#: The SDK service methods every row has (``search`` only where Stripe searches)
+_STANDARD = ("retrieve", "list", "search", "create", "update", "delete")
 
 _INVOICE_ACTIONS = (
-    Action("send", "send_invoice", "/send"),
-    Action("finalize", "finalize_invoice", "/finalize"),
-    Action("pay", "pay", "/pay"),
-    Action("void", "void_invoice", "/void"),
-    Action("mark_uncollectible", "mark_uncollectible", "/mark_uncollectible"),
+    Action("send", method="send_invoice", help="email the invoice to its customer to pay"),
+    Action("finalize", method="finalize_invoice", help="make a draft invoice ready to pay"),
+    Action("pay", method="pay", moves_money=True,
+           help="collect payment now (or record a payment made outside Stripe)"),
+    Action("void", method="void_invoice", destructive=True,
+           help="cancel a finalized invoice for good, keeping its record"),
+    Action("mark_uncollectible", method="mark_uncollectible", word="mark",
+           complement="uncollectible", help="write off an invoice not expected to be paid"),
 )
 
 #: The table. Filters and search fields follow Stripe's API reference.

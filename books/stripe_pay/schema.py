@@ -164,7 +164,9 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
     op = row.operation("create" if operation == "add" else operation)
     cls = params_type(op.params)
     required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
-    skip = REQUEST_OPTIONS | set(_TARGET_PARAMS.get(operation, ()))
+    skip = set(REQUEST_OPTIONS) | set(_TARGET_PARAMS.get(operation, ()))
+    if op.id_param:  # (named by the record acted on: "refund the charge")
+        skip.add(op.id_param)
     found = []
     for key, value in _hints(cls).items():
         if key in skip:
