@@ -54,6 +54,7 @@ class Operation:
     params: str
     service: str = ""
     id_param: str | None = None
+    params_module: str = ""
 
     def url_path(self, record_id: str | None = None) -> str:
         return self.path.replace("{id}", record_id or "{id}")
@@ -126,18 +127,15 @@ class Action(HostAction):
 class StripeObject:
     """Everything the book knows about one noun.
 
-    ``service`` is the attribute on ``StripeClient.v1``; ``resource`` the SDK class whose
-    annotations list the returned fields; ``stem`` the prefix of its ``stripe.params``
-    TypedDicts (``Customer`` -> ``CustomerCreateParams``). ``delete_refusal`` says why the
-    object can never be deleted (None when it can).
+    ``service`` is the attribute on ``StripeClient.v1`` (dotted when nested:
+    ``checkout.sessions``): the SDK's service methods say each operation's request, its
+    ``retrieve`` the resource class whose annotations list the returned fields.
+    ``delete_refusal`` says why the object can never be deleted (None when it can).
     """
 
     noun: str
     plural: str
     service: str
-    resource: str
-    stem: str
-    path: str
     id_prefix: str
     list_filters: tuple[ListFilter, ...] = ()
     search_fields: frozenset[str] = frozenset()
@@ -201,7 +199,8 @@ class StripeObject:
         else:
             raise KeyError(f"{self.noun} has no operation {name!r}")
         found = route(service, method)
-        return Operation(method, found.http, found.path, found.params, service, id_param)
+        return Operation(method, found.http, found.path, found.params, service, id_param,
+                         found.params_module)
 
 
 #: The SDK service methods every row has (``search`` only where Stripe searches)
@@ -221,15 +220,13 @@ _INVOICE_ACTIONS = (
 #: The table. Filters and search fields follow Stripe's API reference.
 OBJECTS: tuple[StripeObject, ...] = (
     StripeObject(
-        noun="customer", plural="customers", service="customers", resource="Customer",
-        stem="Customer", path="/v1/customers", id_prefix="cus_",
+        noun="customer", plural="customers", service="customers", id_prefix="cus_",
         list_filters=(ListFilter("email", "email"), ListFilter("created", "created", "range")),
         search_fields=frozenset({"email", "name", "phone", "created", "metadata"}),
         help="someone you bill",
     ),
     StripeObject(
-        noun="product", plural="products", service="products", resource="Product",
-        stem="Product", path="/v1/products", id_prefix="prod_",
+        noun="product", plural="products", service="products", id_prefix="prod_",
         list_filters=(ListFilter("active", "active"), ListFilter("id", "ids", "many"),
                       ListFilter("shippable", "shippable"), ListFilter("url", "url"),
                       ListFilter("created", "created", "range")),
@@ -238,8 +235,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         help="what you sell",
     ),
     StripeObject(
-        noun="price", plural="prices", service="prices", resource="Price",
-        stem="Price", path="/v1/prices", id_prefix="price_",
+        noun="price", plural="prices", service="prices", id_prefix="price_",
         list_filters=(ListFilter("active", "active"), ListFilter("currency", "currency"),
                       ListFilter("product", "product"), ListFilter("type", "type"),
                       ListFilter("lookup_key", "lookup_keys", "many"),
@@ -254,8 +250,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         help="how much and how often a product costs",
     ),
     StripeObject(
-        noun="invoice", plural="invoices", service="invoices", resource="Invoice",
-        stem="Invoice", path="/v1/invoices", id_prefix="in_",
+        noun="invoice", plural="invoices", service="invoices", id_prefix="in_",
         list_filters=(ListFilter("customer", "customer"), ListFilter("status", "status"),
                       ListFilter("subscription", "subscription"),
                       ListFilter("collection_method", "collection_method"),
@@ -284,8 +279,7 @@ OBJECTS: tuple[StripeObject, ...] = (
         help="a bill for a customer",
     ),
     StripeObject(
-        noun="invoice item", plural="invoice items", service="invoice_items",
-        resource="InvoiceItem", stem="InvoiceItem", path="/v1/invoiceitems", id_prefix="ii_",
+        noun="invoice item", plural="invoice items", service="invoice_items", id_prefix="ii_",
         list_filters=(ListFilter("customer", "customer"), ListFilter("invoice", "invoice"),
                       ListFilter("pending", "pending"),
                       ListFilter("created", "created", "range")),

@@ -6,7 +6,7 @@ import sys
 import pytest
 import stripe
 import stripe.params
-from stripe_pay import objects, schema
+from stripe_pay import objects, schema, sdk
 from stripe_pay.book import describe_book, describe_inputs
 
 ROWS = objects.OBJECTS
@@ -23,8 +23,8 @@ def test_every_operation_exists_in_the_sdk(row):
     for name in names:
         op = row.operation(name)
         assert callable(getattr(service, op.method)), (row.noun, name)
-        assert hasattr(stripe.params, op.params), (row.noun, op.params)
-    assert getattr(stripe, row.resource).OBJECT_NAME.replace("item", " item") == row.noun
+        assert schema.params_type(op).__name__ == op.params, (row.noun, op.params)
+    assert sdk.resource_class(row.service).OBJECT_NAME.replace("item", " item") == row.noun
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
@@ -182,12 +182,16 @@ def test_routes_are_read_from_the_sdk_service_methods():
     assert objects.find("customer").operation("search").path == "/v1/customers/search"
     # routes the book has no row for yet read the same way: a refund is a create of its
     # own, cancelling a subscription a DELETE, a nested service is dotted
-    assert sdk.route("refunds", "create") == sdk.Route("POST", "/v1/refunds",
-                                                       "RefundCreateParams", ())
+    refund = sdk.route("refunds", "create")
+    assert (refund.http, refund.path, refund.params, refund.returns) == (
+        "POST", "/v1/refunds", "RefundCreateParams", "stripe._refund.Refund")
     cancel = sdk.route("subscriptions", "cancel")
     assert (cancel.http, cancel.path, cancel.placeholders) == (
         "DELETE", "/v1/subscriptions/{id}", ("subscription_exposed_id",))
-    assert sdk.route("checkout.sessions", "expire").path == "/v1/checkout/sessions/{id}/expire"
+    expire = sdk.route("checkout.sessions", "expire")
+    assert expire.path == "/v1/checkout/sessions/{id}/expire"
+    assert sdk.params_class(expire.params_module, expire.params).__name__ == "SessionExpireParams"
+    assert sdk.resource_class("checkout.sessions") is stripe.checkout.Session
     with pytest.raises(KeyError, match="no service"):
         sdk.route("refundz", "create")
     with pytest.raises(KeyError, match="no method"):
