@@ -1086,7 +1086,7 @@ class Checker(Values):
         if verb is None:
             doable = ", ".join([*noun.verbs, *(a.english(noun.name) for a in noun.actions)])
             self.error(cmd.verb_span, f'{book.title} cannot {said} {_article(noun.name)} '
-                       f'{noun.name}', hint=f"a {noun.name} can: {doable}")
+                       f'{noun.name}', hint=f"{_article(noun.name)} {noun.name} can: {doable}")
             return None
         if plural and verb != "get":
             written = " ".join(filter(None, (cmd.determiner, cmd.noun)))

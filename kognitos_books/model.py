@@ -322,6 +322,9 @@ class Noun:
     #: invoice's amount due): what a preview adds up for the records its writes touch
     amount: str | None = None
     actions: tuple[Action, ...] = ()
+    #: record duties that move money (creating a refund or a payout): a live connection
+    #: asks before them, as before a destructive action
+    moves_money: tuple[str, ...] = ()
     help: str = ""
 
     @property
@@ -345,8 +348,9 @@ class Noun:
 
     def needs_confirmation(self, verb: str) -> bool:
         """Whether ``verb`` asks first on a live connection: ``delete`` always (it cannot
-        be undone), an action when its declaration says so."""
-        if verb == "delete":
+        be undone), a record duty the noun says moves money, an action when its
+        declaration says so."""
+        if verb == "delete" or verb in self.moves_money:
             return True
         action = self.action(verb)
         return action is not None and action.needs_confirmation

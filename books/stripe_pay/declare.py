@@ -126,7 +126,10 @@ class StripeObject:
     ``service`` is the attribute on ``StripeClient.v1`` (dotted when nested:
     ``checkout.sessions``): the SDK's service methods say each operation's request, its
     ``retrieve`` the resource class whose annotations list the returned fields.
-    ``delete_refusal`` says why the object can never be deleted (None when it can).
+    ``duties`` are the record duties Stripe has for it (a dispute is never created nor
+    deleted), ``moves_money`` those that move money (creating a refund): a live connection
+    asks before them. ``delete_refusal`` says why the object can never be deleted, for a
+    noun people would try to delete (None when it can).
     """
 
     noun: str
@@ -145,12 +148,14 @@ class StripeObject:
     delete_refusal: str | None = None
     delete_hint: str | None = None
     defaults: tuple[Default, ...] = ()
+    duties: tuple[str, ...] = RECORD_VERBS
+    moves_money: tuple[str, ...] = ()
     help: str = ""
 
     @property
     def verbs(self) -> tuple[str, ...]:
         """The record duties the noun has (``add`` when it has a parent)."""
-        return RECORD_VERBS + (("add",) if self.parent else ())
+        return self.duties + (("add",) if self.parent else ())
 
     @property
     def every_verb(self) -> tuple[str, ...]:

@@ -34,22 +34,14 @@ OTHER_PREFIXES: dict[str, str] = {
     "il_": "invoice line item",
     "sub_": "subscription",
     "si_": "subscription item",
-    "pi_": "payment intent",
-    "ch_": "charge",
-    "re_": "refund",
-    "pm_": "payment method",
-    "cs_": "checkout session",
-    "txn_": "balance transaction",
     "acct_": "account",
     "evt_": "event",
     "src_": "source",
     "card_": "card",
     "tok_": "token",
-    "seti_": "setup intent",
     "cn_": "credit note",
     "txr_": "tax rate",
     "promo_": "promotion code",
-    "po_": "payout",
 }
 
 _ID_PREFIX = re.compile(r"^([a-z]+_)")

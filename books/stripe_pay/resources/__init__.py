@@ -11,7 +11,8 @@ import importlib
 from ..declare import StripeObject
 
 #: The families, in the order the book lists its nouns.
-FAMILIES: tuple[str, ...] = ("customers", "catalog", "invoices")
+FAMILIES: tuple[str, ...] = ("customers", "catalog", "invoices", "payments", "balance",
+                             "checkout")
 
 
 def rows() -> tuple[StripeObject, ...]:
