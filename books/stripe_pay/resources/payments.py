@@ -5,6 +5,12 @@ from __future__ import annotations
 from ..declare import Action, ListFilter, Relation, StripeObject
 
 _CREATED = ListFilter("created", "created", "range")
+#: A refund or a dispute is of a charge, and so of its payment intent.
+_OF_A_CHARGE = dict(
+    list_filters=(ListFilter("charge", "charge"),
+                  ListFilter("payment_intent", "payment_intent"), _CREATED),
+    relations=(Relation("charge", "charge"), Relation("payment intent", "payment_intent")),
+)
 
 
 def _refund(id_param: str) -> Action:
@@ -73,9 +79,7 @@ ROWS: tuple[StripeObject, ...] = (
     ),
     StripeObject(
         noun="refund", plural="refunds", service="refunds", id_prefix="re_",
-        list_filters=(ListFilter("charge", "charge"),
-                      ListFilter("payment_intent", "payment_intent"), _CREATED),
-        relations=(Relation("charge", "charge"), Relation("payment intent", "payment_intent")),
+        **_OF_A_CHARGE,  # type: ignore[arg-type]
         actions=(
             Action("cancel", method="cancel", destructive=True,
                    help="stop a refund that is waiting for the customer's action"),
@@ -105,9 +109,7 @@ ROWS: tuple[StripeObject, ...] = (
     ),
     StripeObject(
         noun="dispute", plural="disputes", service="disputes", id_prefix="dp_",
-        list_filters=(ListFilter("charge", "charge"),
-                      ListFilter("payment_intent", "payment_intent"), _CREATED),
-        relations=(Relation("charge", "charge"), Relation("payment intent", "payment_intent")),
+        **_OF_A_CHARGE,  # type: ignore[arg-type]
         actions=(
             Action("close", method="close", destructive=True,
                    help="accept the dispute as lost, for good"),
