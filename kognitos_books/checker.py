@@ -1257,14 +1257,21 @@ class Checker(Values):
         written = f"{cmd.preposition} {target.raw}"
         if verb == "add" and noun.parent:
             return None  # the parent added to (parent_ref)
-        if verb not in ("get", "create"):
+        found = self.find_noun(target.noun)
+        other = found[1].name if found else target.noun
+        relation = noun.relation(other)
+        # An action whose inputs hold the relation's field takes it from the target
+        # ("attach the payment method to the customer"); update and delete never do.
+        takes = noun.action(verb) is not None and any(r.field in accepted
+                                                      for r in noun.relations)
+        if verb not in ("get", "create") and not takes:
             self.error(target.span, f'"{written}" means nothing to "{verb}": it acts on the '
                        f"{noun.name} alone and would ignore it",
                        hint=f'delete "{written}"')
             return None
-        found = self.find_noun(target.noun)
-        other = found[1].name if found else target.noun
-        relation = noun.relation(other)
+        if verb not in ("get", "create") and relation is not None \
+                and relation.field not in accepted:
+            relation = None  # (the action takes no such record)
         if relation is None or target.path or (found and target.noun == found[1].plural):
             links = ", ".join(r.noun for r in noun.relations)
             self.error(target.span, f"{_article(noun.name)} {noun.name} is not related to "

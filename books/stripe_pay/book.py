@@ -44,8 +44,9 @@ NAME = "stripe_pay"
 KEY_PATTERN = r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$"
 KEY_HINT = "starts with sk_test_, sk_live_, rk_test_ or rk_live_"
 DEFAULT_API_BASE = "https://api.stripe.com"
-#: Inputs that name a record of another noun (``the customer is "cus_..."``).
-_REFERENCE_FIELDS = ("customer", "product", "price", "invoice")
+#: Inputs that name a record of another noun (``the customer is "cus_..."``,
+#: ``the payment method is "pm_..."``): one for each noun, by its name.
+_REFERENCE_FIELDS = {row.noun.replace(" ", "_"): row.noun for row in objects.OBJECTS}
 #: How often the SDK itself sends a failed request again (client.MAX_NETWORK_RETRIES; kept
 #: here as text so that describing the book does not import the SDK).
 DEFAULT_MAX_NETWORK_RETRIES = "2"
@@ -169,7 +170,7 @@ def _id_problem(row: StripeObject, value: Any, field: str) -> Problem | None:
     if not isinstance(value, str):
         return None
     kind = objects.kind_of_id(value)
-    if kind == row.noun:
+    if kind == row.noun or value.startswith(row.also_prefixes):
         return None
     starts = f"({row.noun} ids start with {row.id_prefix})"
     if kind is not None:
@@ -199,7 +200,7 @@ def check_call(call: Call) -> list[Problem]:
         problems.append(_id_problem(objects.find(row.parent), call.target_id, row.parent))
     for key, value in call.fields.items():
         if key in _REFERENCE_FIELDS:
-            problems.append(_id_problem(objects.find(key), value, key))
+            problems.append(_id_problem(objects.find(_REFERENCE_FIELDS[key]), value, key))
     problems.extend(_text_problems(call.fields))
     problems.extend(_requirement_problems(row, call))
     conds = conditions(call.where) if call.where is not None else None
@@ -210,7 +211,8 @@ def check_call(call: Call) -> list[Problem]:
         if name == "id":
             problems.append(_id_problem(row, cond.value, "id"))
         elif name in _REFERENCE_FIELDS:
-            problems.append(_id_problem(objects.find(name), cond.value, name))
+            problems.append(_id_problem(objects.find(_REFERENCE_FIELDS[name]), cond.value,
+                                        name))
     return [p for p in problems if p is not None]
 
 

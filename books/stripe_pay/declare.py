@@ -150,6 +150,9 @@ class StripeObject:
     defaults: tuple[Default, ...] = ()
     duties: tuple[str, ...] = RECORD_VERBS
     moves_money: tuple[str, ...] = ()
+    #: prefixes of other ids Stripe takes where this noun's id goes (a card's ``card_``
+    #: where a payment method goes)
+    also_prefixes: tuple[str, ...] = ()
     help: str = ""
 
     @property

@@ -32,6 +32,7 @@ ROWS: tuple[StripeObject, ...] = (
             Action("detach", method="detach", destructive=True,
                    help="remove the payment method from its customer, for good"),
         ),
+        also_prefixes=("card_", "src_", "ba_"),  # (older cards, sources and bank accounts)
         delete_refusal="a payment method cannot be deleted; detach it from its customer",
         delete_hint="detach the payment method",
         help="a card or account a customer pays with",
