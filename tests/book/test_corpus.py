@@ -265,8 +265,8 @@ def rt(tmp_path_factory) -> Runtime:
     return Runtime(home=tmp_path_factory.mktemp("corpus"))
 
 
-def calls(rt: Runtime, text: str) -> list[str]:
-    steps = rt.check(text, given=GIVEN)
+def calls(rt: Runtime, text: str, given: tuple[str, ...] = GIVEN) -> list[str]:
+    steps = rt.check(text, given=given)
     return [show(s.call(lambda v: f"<{v.raw}>" if hasattr(v, "raw") else v, None))
             for s in steps]
 

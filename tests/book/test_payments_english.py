@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from stripe_pay.book import describe_book, plan_call
+from test_corpus import calls as corpus_calls
 from test_corpus import show
 
 from kognitos_books import Call, Runtime
@@ -20,9 +21,7 @@ def rt(tmp_path_factory) -> Runtime:
 
 
 def calls(rt: Runtime, text: str) -> list[str]:
-    steps = rt.check(text, given=GIVEN)
-    return [show(s.call(lambda v: f"<{v.raw}>" if hasattr(v, "raw") else v, None))
-            for s in steps]
+    return corpus_calls(rt, text, GIVEN)
 
 
 VALID = [
