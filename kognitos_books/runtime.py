@@ -12,7 +12,6 @@ invoice the runtime saw last.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import threading
 from collections import OrderedDict
@@ -235,6 +234,8 @@ class Runtime:
             return find_procedure(self, name)
         except LanguageError:
             choices = [p.english for p in procs] + [p.id for p in procs]
+            import difflib
+
             close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
             raise _unknown_procedure(name, close) from None
 

@@ -282,9 +282,9 @@ def _metadata_problems(metadata: Mapping[str, Any], path: tuple[str, ...]) -> li
 
 
 def _field_type(row: StripeObject) -> Callable[[tuple[str, ...]], str | None]:
-    from . import schema
-
     def field_type(path: tuple[str, ...]) -> str | None:
+        from . import schema  # (only when a type is asked for: a get may need none)
+
         found = schema.returned_field(row, path)
         return found.type if found else None
 
