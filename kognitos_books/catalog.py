@@ -248,14 +248,18 @@ def zones_now(zones: Any) -> list[Any]:
     """What the time zones ``zones`` are read from: ``PYTHONTZPATH``, each folder of the
     zone database (its ``tzdata.zi``, rewritten by every update of it, and the folder
     itself) and each zone's own file there. The ``tzdata`` package, used where no folder
-    has the zone, is a distribution: in the fingerprint."""
+    has the zone, is a distribution: in the fingerprint. UTC is read without the zone
+    database: nothing."""
+    wanted = set(zones) - {"UTC"}
+    if not wanted:
+        return []
     import zoneinfo
 
     found: list[Any] = [os.environ.get("PYTHONTZPATH")]
     folders = [folder for folder in zoneinfo.TZPATH if os.path.isdir(folder)]
     found.extend(_stat(os.path.join(folder, "tzdata.zi")) + _stat(folder)
                  for folder in folders)
-    for zone in sorted(set(zones) - {"UTC"}):
+    for zone in sorted(wanted):
         for folder in folders:
             path = os.path.join(folder, zone)
             if os.path.isfile(path):

@@ -9,7 +9,6 @@ hooks that need it.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,8 @@ from . import __version__, objects
 from .objects import StripeObject
 
 if TYPE_CHECKING:
+    import argparse
+
     from .client import StripeSession
     from .query import Strategy
 
