@@ -9,7 +9,8 @@ Benchmarks (each documented in its module and in docs/PERFORMANCE.md):
 
     requests   requests per command of the Stripe Pay manual, against the fewest possible
     overhead   the manual's commands through Runtime.call and Runtime.run against the SDK
-    startup    kbooks --version, --help and books against python alone and importing stripe
+    startup    kbooks --version, --help, books and procedures against python alone and
+               importing stripe; kbooks run of one get against a plain SDK script
     filters    gets with conditions over 10,000 customers
     bulk       kbooks run --each over 1,000 rows at a 25/s limit, against a plain SDK loop
     loops      a loop's overhead per iteration, its memory at 1k-100k records, checking speed

@@ -6,13 +6,14 @@ clear line (and a hint) with an exit code; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    import argparse
+
     from .plugins import Plugins
     from .runtime import Runtime
 
@@ -46,14 +47,24 @@ def _version() -> str:
     return f"kbooks {__version__}"
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's formatter, told the terminal's width up front (argparse would import
-    shutil for it on every start, even when no help is printed)."""
+_FORMATTER: list[Any] = []
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position,
-                         _terminal_width() - 2 if width is None else width)
+
+def _formatter() -> type[argparse.HelpFormatter]:
+    """argparse's formatter, told the terminal's width up front (argparse would import
+    shutil for it on every start, even when no help is printed); made on first use, as
+    ``kbooks run FILE`` parses its command line without argparse."""
+    if not _FORMATTER:
+        import argparse
+
+        class Formatter(argparse.RawDescriptionHelpFormatter):
+            def __init__(self, prog: str, indent_increment: int = 2,
+                         max_help_position: int = 24, width: int | None = None) -> None:
+                super().__init__(prog, indent_increment, max_help_position,
+                                 _terminal_width() - 2 if width is None else width)
+
+        _FORMATTER.append(Formatter)
+    return _FORMATTER[0]  # type: ignore[no-any-return]
 
 
 def _terminal_width() -> int:
@@ -64,13 +75,80 @@ def _terminal_width() -> int:
         return 80
 
 
+RUN_HELP = "run an English automation (a file, or - for standard input)"
+RUN_DESCRIPTION = (
+    "Run an automation: one English command per line. The whole file is checked\n"
+    "first; if anything is wrong nothing runs (exit 2). A failing step stops the\n"
+    "run (exit 1) and the report says which steps already took effect.\n\n"
+    "  kbooks run invoice.kog\n"
+    "  kbooks run invoice.kog --dry-run        # show the requests, send none\n"
+    "  kbooks run welcome.kog --each customers.csv   # once per row, paced\n"
+    "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n"
+    "  kbooks run fixed.kog --resume run_1a2b3c   # ... with the automation edited\n\n"
+    "exit codes: 0 success, 1 a step failed, 2 invalid automation or usage")
+
+
+#: The options of ``kbooks run``: each one's flags and ``add_argument`` keywords.
+RUN_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("file",), dict(nargs="?", help="the automation file (*.kog), or - for stdin")),
+    (("--json",), dict(action="store_true",
+                       help="one JSON object per step, then a summary")),
+    (("--dry-run",), dict(action="store_true",
+                          help="check and print the requests that would be sent; send "
+                               "nothing")),
+    (("--preview",), dict(action="store_true",
+                          help="send the reads and no write: show every write it would "
+                               "make, per record, with totals per currency")),
+    (("--connection",), dict(metavar="NAME", help="use this stored connection")),
+    (("--yes",), dict(action="store_true",
+                      help="confirm delete, void and pay steps on a live connection")),
+    (("--each",), dict(metavar="ROWS.csv",
+                       help="run once per CSV row; refer to cells as the row's COLUMN")),
+    (("--concurrency",), dict(type=int, metavar="N",
+                              help="rows run at the same time with --each (default: as "
+                                   "many as the rate needs, from how long steps take)")),
+    (("--rate",), dict(type=float, metavar="PER_SECOND",
+                       help="at most this many steps a second with --each (default: 25 "
+                            "test, 100 live; 0 for no limit)")),
+    (("--fail-fast",), dict(action="store_true",
+                            help="with --each, stop at the first failed row")),
+    (("--resume",), dict(metavar="RUN_ID",
+                         help="finish a run that stopped, on the connection it ran on; "
+                              "with a file, go on with that automation (edited where "
+                              "nothing took effect yet)")),
+    (("--retries",), dict(type=int, metavar="N",
+                          help="send a step again up to N times when it fails in passing "
+                               "(network, rate limit, server error), with the same "
+                               "idempotency key (default 2)")),
+    (("--retry-delay",), dict(type=float, metavar="SECONDS",
+                              help="wait before the first such retry, doubling after "
+                                   "(default 1)")),
+)
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``kbooks run``."""
+    for flags, options in RUN_OPTIONS:
+        p.add_argument(*flags, **options)
+
+
+def _run_defaults() -> dict[str, Any]:
+    """What ``kbooks run`` takes each option to be when it is not given (as argparse does:
+    False for a flag, else None)."""
+    return {flags[0].lstrip("-").replace("-", "_"): options.get(
+        "default", False if options.get("action") == "store_true" else None)
+        for flags, options in RUN_OPTIONS}
+
+
 def build_parser(plugins: Plugins | None,
                  book_commands: Sequence[Sequence[str]] = ()) -> argparse.ArgumentParser:
     """The full command-line parser, including commands that books contribute. Without
     ``plugins``, ``book_commands`` (name, help) stand for them, enough to print the help."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog=PROG, description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=_Formatter,
+        formatter_class=_formatter(),
     )
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("--debug", action="store_true",
@@ -80,7 +158,7 @@ def build_parser(plugins: Plugins | None,
     def add(name: str, help: str, run: Callable[[argparse.Namespace], int],
             description: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=description or help,
-                           formatter_class=_Formatter)
+                           formatter_class=_formatter())
         p.set_defaults(run=run)
         return p
 
@@ -139,46 +217,8 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--yes", action="store_true",
                    help="confirm a delete, void or pay on a live connection")
 
-    p = add("run", "run an English automation (a file, or - for standard input)", cmd_run,
-            description=(
-                "Run an automation: one English command per line. The whole file is checked\n"
-                "first; if anything is wrong nothing runs (exit 2). A failing step stops the\n"
-                "run (exit 1) and the report says which steps already took effect.\n\n"
-                "  kbooks run invoice.kog\n"
-                "  kbooks run invoice.kog --dry-run        # show the requests, send none\n"
-                "  kbooks run welcome.kog --each customers.csv   # once per row, paced\n"
-                "  kbooks run --resume run_1a2b3c          # finish an interrupted run\n"
-                "  kbooks run fixed.kog --resume run_1a2b3c   # ... with the automation edited\n\n"
-                "exit codes: 0 success, 1 a step failed, 2 invalid automation or usage"))
-    p.add_argument("file", nargs="?", help="the automation file (*.kog), or - for stdin")
-    p.add_argument("--json", action="store_true", help="one JSON object per step, then a summary")
-    p.add_argument("--dry-run", action="store_true",
-                   help="check and print the requests that would be sent; send nothing")
-    p.add_argument("--preview", action="store_true",
-                   help="send the reads and no write: show every write it would make, per "
-                        "record, with totals per currency")
-    p.add_argument("--connection", metavar="NAME", help="use this stored connection")
-    p.add_argument("--yes", action="store_true",
-                   help="confirm delete, void and pay steps on a live connection")
-    p.add_argument("--each", metavar="ROWS.csv",
-                   help="run once per CSV row; refer to cells as the row's COLUMN")
-    p.add_argument("--concurrency", type=int, metavar="N",
-                   help="rows run at the same time with --each (default: as many as the "
-                        "rate needs, from how long steps take)")
-    p.add_argument("--rate", type=float, metavar="PER_SECOND",
-                   help="at most this many steps a second with --each (default: 25 test, "
-                        "100 live; 0 for no limit)")
-    p.add_argument("--fail-fast", action="store_true",
-                   help="with --each, stop at the first failed row")
-    p.add_argument("--resume", metavar="RUN_ID",
-                   help="finish a run that stopped, on the connection it ran on; with a "
-                        "file, go on with that automation (edited where nothing took "
-                        "effect yet)")
-    p.add_argument("--retries", type=int, metavar="N",
-                   help="send a step again up to N times when it fails in passing (network, "
-                        "rate limit, server error), with the same idempotency key (default 2)")
-    p.add_argument("--retry-delay", type=float, metavar="SECONDS",
-                   help="wait before the first such retry, doubling after (default 1)")
+    p = add("run", RUN_HELP, cmd_run, description=RUN_DESCRIPTION)
+    _run_arguments(p)
 
     p = add("runs", "list recent runs from the journal, or show one run's steps", cmd_runs,
             description=(
@@ -253,10 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .plugins import Plugins
 
     plugins = Plugins()
-    parser = build_parser(plugins)
-    if kept_between_runs:  # (before --help prints and exits)
-        catalog.save(now, book_rows(plugins.statuses()), parser.get_default("book_commands"))
-    args = parser.parse_args(args_list)
+    args = _quick_run(args_list)
+    if args is None:
+        parser = build_parser(plugins)
+        if kept_between_runs:  # (before --help prints and exits)
+            catalog.save(now, book_rows(plugins.statuses()),
+                         parser.get_default("book_commands"))
+        args = parser.parse_args(args_list)
     if not getattr(args, "run", None):
         parser.print_help()
         return 0
@@ -274,6 +317,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:
         return report(exc, debug=args.debug)
+
+
+class _NotQuick(Exception):
+    """The command line is not one the quick ``run`` parser takes as it is."""
+
+
+def _quick_run(args: list[str]) -> Any:
+    """``kbooks run ...`` parsed without the parser of every command and of the books'
+    commands (which loads every book, and each book's commands), or None for anything
+    that command line would not parse to as it is: another command, help, a mistake (the
+    full parser says what is wrong), a global option. ``kbooks run FILE`` alone needs no
+    argparse at all: every option is as :func:`_run_defaults` says."""
+    if args[:1] != ["run"] or "-h" in args or "--help" in args:
+        return None
+    found: Any
+    if len(args) == 2 and not args[1].startswith("-"):
+        from types import SimpleNamespace
+
+        found = SimpleNamespace(**{**_run_defaults(), "file": args[1]})
+    else:
+        import argparse
+
+        class QuickParser(argparse.ArgumentParser):
+            def error(self, message: str) -> NoReturn:
+                raise _NotQuick(message)
+
+        parser = QuickParser(prog=f"{PROG} run", description=RUN_DESCRIPTION,
+                             formatter_class=_formatter())
+        _run_arguments(parser)
+        try:
+            found = parser.parse_args(args[1:])
+        except _NotQuick:
+            return None
+    found.command, found.run, found.debug = "run", cmd_run, False
+    return found
 
 
 def report(exc: BaseException, *, debug: bool = False) -> int:
@@ -301,9 +379,139 @@ def report(exc: BaseException, *, debug: bool = False) -> int:
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
+    return _kept_runtime()(plugins=args.plugins, connection=getattr(args, "connection", None))
+
+
+_KEPT_RUNTIME: list[Any] = []
+
+
+def _kept_runtime() -> type[Runtime]:
+    """:class:`Runtime` keeping, between runs of ``kbooks``, each book's ``describe_inputs``
+    answers and each checked automation (see ``catalog.py``), made on first use."""
+    if _KEPT_RUNTIME:
+        return _KEPT_RUNTIME[0]  # type: ignore[no-any-return]
+    import hashlib
+
+    from . import catalog
     from .runtime import Runtime
 
-    return Runtime(plugins=args.plugins, connection=getattr(args, "connection", None))
+    class KeptRuntime(Runtime):
+        """What it checks is kept under a digest of everything the check depends on:
+        every distribution installed, the books' and the host's files, the Python version,
+        ``KBOOKS_DISABLE`` (the catalog's fingerprint), and with each automation its text,
+        name, the context and columns it is checked with, each book's time zone and the
+        zone database's files. Nothing is kept while a book is broken, with
+        ``KBOOKS_TRACE``, or once the books change in this process."""
+
+        _kept: tuple[int, str | None] | None = None
+        _kept_inputs: dict[str, Any] | None = None
+        _inputs_changed = False
+
+        def kept_digest(self) -> str | None:
+            """The digest what is kept is kept under (None: keep nothing)."""
+            if self._kept is None:
+                found = catalog.digest(catalog.fingerprint())
+                if found is not None and any(s.state == "broken"
+                                             for s in self.plugins.statuses()):
+                    found = None
+                self._kept = (self.plugins.generation, found)
+            generation, found = self._kept
+            return found if generation == self.plugins.generation else None
+
+        def inputs(self, book: str, noun: str, verb: str) -> tuple[Any, ...]:
+            kept = self.kept_digest()
+            if kept is None:
+                return super().inputs(book, noun, verb)
+            if self._kept_inputs is None:
+                found = catalog.load_kept(kept, ["inputs"])
+                self._kept_inputs = found if isinstance(found, dict) else {}
+            name = "\0".join((book, noun, verb))
+            fields = self._kept_inputs.get(name)
+            if fields is None:
+                fields = self._kept_inputs[name] = super().inputs(book, noun, verb)
+                self._inputs_changed = True
+            return fields  # type: ignore[no-any-return]
+
+        def check(self, text: str, *, source_name: str = "<automation>",
+                  given: Iterable[str] = (), columns: Iterable[str] | None = None
+                  ) -> list[Any]:
+            kept = self.kept_digest()
+            if kept is None:
+                return super().check(text, source_name=source_name, given=given,
+                                     columns=columns)
+            from .checker import Program
+
+            zones = [[b.name, self.time_zone(b.name)] for b in self.plugins.books()]
+            key = ["program", hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                   source_name, sorted(given), None if columns is None else sorted(columns),
+                   zones]
+            found = catalog.load_kept(kept, key)
+            if isinstance(found, dict) and isinstance(found.get("program"), Program) and \
+                    catalog.zones_now(found["zones"]) == found["zone_files"]:
+                return found["program"]
+            try:
+                steps = super().check(text, source_name=source_name, given=given,
+                                      columns=columns)
+            finally:
+                if self._inputs_changed:
+                    self._inputs_changed = not catalog.keep(kept, ["inputs"],
+                                                            self._kept_inputs)
+            # the zones its dates were read in: the books' and the one the text names
+            from .language import ast
+            from .language.parser import parse
+
+            used = sorted({zone for _, zone in zones} | {
+                s.name.value for s in parse(text, source_name).statements
+                if isinstance(s, ast.Zone)})
+            catalog.keep(kept, key, {"program": steps, "zones": used,
+                                     "zone_files": catalog.zones_now(used)})
+            return steps
+
+    _KEPT_RUNTIME.append(KeptRuntime)
+    return KeptRuntime
+
+
+def _automation_text(rt: Runtime, path: str) -> str:
+    """The automation in the file ``path``, as ``read_automation`` reads it. Bytes read
+    before are answered from what was kept (see :func:`_kept_runtime`), without the
+    language's parser; a pipe, a device or a large file is read as ever."""
+    import stat
+
+    from . import catalog
+
+    kept = rt.kept_digest() if hasattr(rt, "kept_digest") else None
+    raw = None
+    if kept is not None:
+        try:  # (O_NONBLOCK: opening a named pipe does not wait for a writer)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                found = os.fstat(fd)
+                if stat.S_ISREG(found.st_mode) and found.st_size <= catalog.KEPT_TEXT_LIMIT:
+                    with os.fdopen(os.dup(fd), "rb") as fh:
+                        raw = fh.read(catalog.KEPT_TEXT_LIMIT + 1)
+            except OSError:
+                raw = None
+            finally:
+                os.close(fd)
+    if raw is not None:
+        import hashlib
+
+        key = ["text", hashlib.sha256(raw).hexdigest()]
+        text = catalog.load_kept(kept, key)
+        if isinstance(text, str):
+            return text
+    from .language.parser import AUTOMATION, read_automation
+
+    if raw is None or len(raw) > AUTOMATION.limit:
+        return read_automation(path)
+    import io
+
+    text = read_automation(io.BytesIO(raw), path)  # (the bytes looked up: no other)
+    catalog.keep(kept, key, text)
+    return text
 
 
 # ---------------------------------------------------------------------- commands
@@ -825,15 +1033,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.file:
             raise ConfigurationError("which automation?", hint="kbooks run FILE, or - for stdin")
-        from .language import read_automation
-
         if args.file == "-":
+            from .language import read_automation
+
             if sys.stdin is None:
                 raise ConfigurationError("standard input is closed",
                                          hint="pipe the automation in, or name its file")
             text, source = read_automation(sys.stdin.buffer, "<stdin>"), "<stdin>"
         else:
-            text, source = read_automation(args.file), args.file
+            text, source = _automation_text(rt, args.file), args.file
         rows = _read_rows(args.each) if args.each else None
         if args.concurrency is not None and args.concurrency < 1:
             raise ConfigurationError("--concurrency must be at least 1")

@@ -20,7 +20,6 @@ Where a credential comes from, first match wins:
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import stat
@@ -451,6 +450,8 @@ def _prompt(cred: Credential, stdin: IO[str] | None, stderr: IO[str]) -> str:
                                   "variable")
     if stdin.isatty():
         if cred.secret:
+            import getpass
+
             try:
                 return getpass.getpass(label, stream=stderr)  # type: ignore[arg-type]
             except EOFError:

@@ -41,7 +41,6 @@ import json
 import marshal
 import os
 import random
-import sqlite3
 import struct
 import sys
 import threading
@@ -50,12 +49,15 @@ import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .credentials import ensure_private_dir
 from .model import ConfigurationError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 try:
     import fcntl
@@ -173,6 +175,14 @@ _COLUMNS = (
 BUSY_TIMEOUT = 30.0
 
 
+def _sqlite() -> Any:
+    """The sqlite3 module, imported when the journal is first opened (a command or run that
+    keeps nothing in it never loads SQLite)."""
+    import sqlite3
+
+    return sqlite3
+
+
 def _lacking(db: sqlite3.Connection) -> list[str]:
     """The statements that give the journal the tables and columns it lacks."""
     have = {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
@@ -195,7 +205,7 @@ def _bring_up_to_date(db: sqlite3.Connection) -> None:
             db.execute(statement)
         db.execute("COMMIT")
     except BaseException:
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(_sqlite().Error):
             db.execute("ROLLBACK")
         raise
 
@@ -212,8 +222,8 @@ def _use_wal(db: sqlite3.Connection) -> None:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY \
+        except _sqlite().OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _sqlite().SQLITE_BUSY \
                     or time.monotonic() + pause > deadline:
                 raise
         time.sleep(pause)  # (another process is switching it: a moment, then it is WAL)
@@ -392,7 +402,7 @@ class Journal:
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except (sqlite3.Error, OSError) as exc:
+        except (_sqlite().Error, OSError) as exc:
             self.failure = f"the run journal {self.path} cannot be used: {exc}"
             raise JournalError(
                 self.failure,
@@ -427,7 +437,7 @@ class Journal:
                 done = work(db)
                 db.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(_sqlite().Error):
                     db.execute("ROLLBACK")
                 with self._lock:
                     self._waiting[:0] = waiting  # kept for the next commit
@@ -509,8 +519,8 @@ class Journal:
                 # Create the file with 0600 before SQLite opens it.
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT,
-                                 check_same_thread=False)
+            db = _sqlite().connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT,
+                                   check_same_thread=False)
             try:
                 _use_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
@@ -692,7 +702,7 @@ class Journal:
                 continue
             for name, args in writes:
                 if name in _WRITES:
-                    with contextlib.suppress(sqlite3.IntegrityError):
+                    with contextlib.suppress(_sqlite().IntegrityError):
                         db.execute(_WRITES[name], _encoded(args))
         db.execute("DELETE FROM owners WHERE owner=?", (owner,))
 

@@ -12,7 +12,6 @@ invoice the runtime saw last.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import threading
 from collections import OrderedDict
@@ -223,6 +222,8 @@ class Runtime:
             return find_procedure(self, name)
         except LanguageError:
             choices = [p.english for p in procs] + [p.id for p in procs]
+            import difflib
+
             close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
             raise _unknown_procedure(name, close) from None
 
@@ -851,6 +852,8 @@ HOST_SETTINGS = (
 
 def zone_problem(name: str, where: str) -> None:
     """Refuse a time zone the zone database does not know."""
+    if name == "UTC":
+        return  # (read without the zone database, as times.zone_of reads it)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

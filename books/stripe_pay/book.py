@@ -9,7 +9,6 @@ hooks that need it.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,8 @@ from . import __version__, objects
 from .objects import Operation, StripeObject
 
 if TYPE_CHECKING:
+    import argparse
+
     from .client import StripeSession
     from .query import Strategy
 
@@ -285,9 +286,9 @@ def _metadata_problems(metadata: Mapping[str, Any], path: tuple[str, ...]) -> li
 
 
 def _field_type(row: StripeObject) -> Callable[[tuple[str, ...]], str | None]:
-    from . import schema
-
     def field_type(path: tuple[str, ...]) -> str | None:
+        from . import schema  # (only when a type is asked for: a get may need none)
+
         found = schema.returned_field(row, path)
         return found.type if found else None
 

@@ -6,6 +6,8 @@ file. Every problem is a :class:`LanguageError` that shows the line and points a
 words at fault; ``closest`` and ``did_you_mean`` help write such messages.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .ast import (
     OPS,
     AllOf,
@@ -30,7 +32,22 @@ from .ast import (
     Where,
 )
 from .errors import LanguageError, LanguageErrors, closest, did_you_mean
-from .parser import parse, parse_command, read_automation
+
+if TYPE_CHECKING:
+    from .parser import parse, parse_command, read_automation
+
+#: Imported on first use: a run of an automation checked before needs no parser.
+_LAZY = ("parse", "parse_command", "read_automation")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import parser
+
+    value = getattr(parser, name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "OPS",

@@ -10,7 +10,6 @@ and the spans of the parsed commands) for unknown words, wrong types and the lik
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -265,6 +264,8 @@ def closest(word: str, choices: Iterable[str], n: int = 3,
         by_key.setdefault(_key(choice), choice)
     key = _key(word)
     words = key.split("_")
+    import difflib
+
     matcher = difflib.SequenceMatcher(b=key)
     scored = []
     for position, candidate in enumerate(by_key):
