@@ -18,9 +18,11 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from . import search
+from .backend import Model, Store
 from .errors import bad_parameter, no_such
-from .models import Backend, Invoice, InvoiceItem, Model, Store
 from .params import decode_form
+from .resources import Backend
+from .resources.invoices import Invoice, InvoiceItem
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100

@@ -41,8 +41,8 @@ from werkzeug.wrappers import Request, Response
 
 from . import urls
 from .errors import ApiError, bad_parameter, unrecognized_url
-from .models import Backend
 from .params import schema_for, validate
+from .resources import Backend
 from .responses import StripeResponses, render_json, request_params
 
 logger = logging.getLogger("stripe_pay.sandbox")
