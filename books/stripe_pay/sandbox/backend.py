@@ -1,10 +1,14 @@
-"""What every resource family of the sandbox shares: stores, ids, the clock, rendering.
+"""What every resource family of the sandbox shares: declarations, stores, ids, the clock,
+rendering, and the generic handlers.
 
 :class:`BackendCore` is the base of every family (``resources/*.py``); the families are mixins
-composed into :class:`~.resources.Backend`, moto's ec2 layout. Each family declares
+composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
 
-- ``STORES``: its stores, attribute name -> Stripe object name (``{"customers": "customer"}``);
-- ``EXPANDABLE``: per object name, which fields ``expand[]`` may replace by the object they name;
+- ``RESOURCES``: a :class:`Resource` per object it stores (its store, list filters, search
+  fields, what ``expand[]`` may replace);
+- its handlers, marked with :func:`handles` (an operation of the book's row for the object,
+  whose HTTP method and path come from ``stripe_pay.objects``) or :func:`route` (a path the book
+  has no verb for); retrieve, list and search are generic unless a family handles them;
 - ``_reset_family()`` (optional): forget any state of its own beyond its stores.
 
 The backend is not thread-safe on its own: the server holds :attr:`BackendCore.lock` around
@@ -18,15 +22,22 @@ import random
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
+from . import pages
 from .errors import bad_parameter, no_such
+from .rules import created_filter
+
+if TYPE_CHECKING:
+    from .routes import Route
+    from .search import Field
 
 ID_ALPHABET = string.ascii_letters + string.digits
 MAX_EXPAND_DEPTH = 4
+ROUTES_ATTRIBUTE = "__sandbox_routes__"
 
 
 class Model(Protocol):
@@ -41,6 +52,128 @@ class Model(Protocol):
 
 
 M = TypeVar("M", bound=Model)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# List filters: one list parameter each, and how it narrows the objects.
+
+@attrs.frozen
+class Filter:
+    """A list parameter Stripe filters by; ``attribute`` is the model's (``param`` if empty)."""
+
+    param: str
+    attribute: str = ""
+
+    @property
+    def field(self) -> str:
+        return self.attribute or self.param
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        raise NotImplementedError
+
+
+@attrs.frozen
+class Equals(Filter):
+    """The attribute equals the value (``normalize`` applied to the value first)."""
+
+    normalize: Callable[[Any], Any] | None = None
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        wanted = self.normalize(value) if self.normalize else value
+        field = self.field
+        return lambda obj: getattr(obj, field) == wanted
+
+
+@attrs.frozen
+class OneOf(Filter):
+    """The attribute is one of a list of values (``ids[]``, ``lookup_keys[]``)."""
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        wanted = set(value)
+        field = self.field
+        return lambda obj: getattr(obj, field) in wanted
+
+
+@attrs.frozen
+class Within(Filter):
+    """A timestamp, exactly or within ``gt``/``gte``/``lt``/``lte`` bounds (``created``)."""
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        test = created_filter(value)
+        field = self.field
+        return lambda obj: test(getattr(obj, field))
+
+
+@attrs.frozen
+class Matches(Filter):
+    """Any other test: ``test(obj, value)``."""
+
+    test: Callable[[Any, Any], bool] = attrs.field(default=None, kw_only=True)
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        test = self.test
+        return lambda obj: test(obj, value)
+
+
+@attrs.frozen
+class Refused(Filter):
+    """A parameter naming an object this sandbox has none of: "No such <kind>" on it."""
+
+    kind: str = attrs.field(default="", kw_only=True)
+
+    def predicate(self, value: Any) -> Callable[[Any], bool]:
+        raise no_such(self.kind, value, param=self.param)
+
+
+@attrs.frozen
+class Resource:
+    """One object a family stores: its Stripe name, where it lives and how it is listed.
+
+    ``store`` names the family's attribute holding its :class:`Store`. ``expandable`` maps the
+    fields ``expand[]`` may replace to the kind of object they name (None: Stripe allows the
+    path, but the sandbox has no such object, so the id stays). ``search`` holds the fields its
+    Search API understands (none: no search). ``deleted_answers``: a deleted object still
+    answers its deleted stub when retrieved (customers), instead of 404.
+    """
+
+    kind: str
+    store: str
+    filters: tuple[Filter, ...] = ()
+    search: Mapping[str, Field] = attrs.field(factory=dict)
+    expandable: Mapping[str, str | None] = attrs.field(factory=dict)
+    deleted_answers: bool = False
+
+
+# Handlers: family methods marked with the operations they serve.
+
+def handles(kind: str, operation: str) -> Callable[[F], F]:
+    """Mark a family method as the handler of ``operation`` on objects of ``kind``.
+
+    ``operation`` is one of the book's (``create``, ``update``, ``delete``, ``retrieve``,
+    ``list``, ``search`` or an action verb of the row); the HTTP method, path and parameter
+    schema are the book's ``row.operation(operation)``. The method takes the path's
+    placeholders in order, then the validated parameters, and returns a model (rendered with
+    ``expand[]``) or a JSON body.
+    """
+    return _mark({"kind": kind, "operation": operation})
+
+
+def route(method: str, path: str, params: str, *, kind: str, name: str) -> Callable[[F], F]:
+    """Mark a family method as the handler of a path the book has no verb for.
+
+    ``path`` is Stripe's, with ``{placeholders}``; ``params`` the ``stripe.params`` TypedDict of
+    its parameters; ``kind`` the object it answers; ``name`` what the route is called.
+    """
+    return _mark({"kind": kind, "operation": name, "method": method, "path": path,
+                  "params": params})
+
+
+def _mark(declaration: dict[str, str]) -> Callable[[F], F]:
+    def mark(function: F) -> F:
+        setattr(function, ROUTES_ATTRIBUTE,
+                (*getattr(function, ROUTES_ATTRIBUTE, ()), declaration))
+        return function
+    return mark
 
 
 @attrs.define(eq=False)
@@ -75,32 +208,52 @@ class BackendCore:
     ``clock`` returns the current Unix time (injectable so tests can control ``created``).
     """
 
-    STORES: ClassVar[dict[str, str]] = {}
+    RESOURCES: ClassVar[tuple[Resource, ...]] = ()
+    #: Shapes of objects no store holds (an invoice's lines): kind -> expandable fields.
     EXPANDABLE: ClassVar[dict[str, dict[str, str | None]]] = {}
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
         self._clock = clock
         self._random = random.Random()
-        self._expandable: dict[str, dict[str, str | None]] = {}
-        for family in self._families():
+        self.resources = {resource.kind: resource for resource in self.declared_resources()}
+        self._expandable: dict[str, Mapping[str, str | None]] = {}
+        for family in self.families():
             self._expandable.update(family.__dict__.get("EXPANDABLE", {}))
+        for resource in self.resources.values():
+            self._expandable[resource.kind] = resource.expandable
         self.reset()
 
     @classmethod
-    def _families(cls) -> list[type[BackendCore]]:
+    def families(cls) -> list[type[BackendCore]]:
         """The family classes composed into this backend, in method resolution order."""
         return [klass for klass in cls.__mro__
                 if isinstance(klass, type) and issubclass(klass, BackendCore)]
 
+    @classmethod
+    def declared_resources(cls) -> list[Resource]:
+        return [resource for family in reversed(cls.families())
+                for resource in family.__dict__.get("RESOURCES", ())]
+
+    @classmethod
+    def declared_handlers(cls) -> list[tuple[str, dict[str, str]]]:
+        """(method name, declaration) of every method marked by :func:`handles` or
+        :func:`route`, family by family."""
+        found = []
+        for family in reversed(cls.families()):
+            for name, value in vars(family).items():
+                for declaration in getattr(value, ROUTES_ATTRIBUTE, ()):
+                    found.append((name, declaration))
+        return found
+
     def reset(self) -> None:
         """Forget every object."""
         self._stores: dict[str, Store[Any]] = {}
-        for family in self._families():
-            for attribute, kind in family.__dict__.get("STORES", {}).items():
-                store: Store[Any] = Store(kind)
-                setattr(self, attribute, store)
-                self._stores[kind] = store
+        for resource in self.resources.values():
+            store: Store[Any] = Store(resource.kind)
+            setattr(self, resource.store, store)
+            self._stores[resource.kind] = store
+        for family in self.families():
             reset_family = family.__dict__.get("_reset_family")
             if reset_family is not None:
                 reset_family(self)
@@ -123,6 +276,39 @@ class BackendCore:
     def find(self, kind: str, object_id: str) -> Model | None:
         """Any object of ``kind`` with this id, deleted or not."""
         return self._stores[kind].objects.get(object_id)
+
+    # Handling a routed request
+
+    def handle(self, route: Route, params: dict[str, Any], path_args: Mapping[str, str]
+               ) -> dict[str, Any]:
+        """Serve ``route`` with validated ``params``: the JSON body of the answer."""
+        handler = getattr(self, route.handler)
+        args = [path_args[name] for name in route.args]
+        result = handler(route, *args, params) if route.generic else handler(*args, params)
+        if isinstance(result, dict):
+            return result
+        return self.render(result, params.get("expand", ()))
+
+    def retrieve_object(self, route: Route, object_id: str, params: dict[str, Any]) -> Model:
+        """The generic retrieve: the live object (or the deleted stub, where Stripe keeps one)."""
+        resource = self.resources[route.kind]
+        return self._stores[route.kind].get(object_id, deleted_ok=resource.deleted_answers)
+
+    def list_objects(self, route: Route, params: dict[str, Any]) -> dict[str, Any]:
+        """The generic list: a page of live objects, newest first, narrowed by the filters."""
+        resource = self.resources[route.kind]
+        store = self._stores[route.kind]
+        tests = [found.predicate(params[found.param]) for found in resource.filters
+                 if found.param in params]
+        objects: Iterable[Any] = store.newest_first()
+        if tests:
+            objects = (obj for obj in objects if all(test(obj) for test in tests))
+        return pages.list_page(self, objects, store, params, route.path)
+
+    def search_objects(self, route: Route, params: dict[str, Any]) -> dict[str, Any]:
+        """The generic search: a ``search_result`` page of the objects the query matches."""
+        resource = self.resources[route.kind]
+        return pages.search_page(self, resource, self._stores[route.kind], params, route.path)
 
     # Rendering
 

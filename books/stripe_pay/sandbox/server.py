@@ -6,10 +6,11 @@
         client = stripe.StripeClient("sk_test_123", base_addresses={"api": sandbox.url})
 
 :class:`SandboxApp` is the WSGI application. For ``/v1`` it authenticates the API key, applies
-the configured :class:`Faults`, routes through ``urls.URLS``, validates parameters against the
-SDK's schema, replays idempotent POSTs and records every request in the request log. Under
-``/_sandbox`` it serves the test controls (request log, faults, reset, object counts), which need
-no key and exist only in the sandbox.
+the configured :class:`Faults`, routes through the routes derived from the families and the
+book (``routes.py``), validates parameters against the SDK's schema, replays idempotent POSTs
+and records every request in the request log. Under ``/_sandbox`` it serves the test
+controls (request log, faults, reset, object counts), which need no key and exist only in the
+sandbox.
 """
 
 from __future__ import annotations
@@ -39,11 +40,10 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import urls
+from . import routes
 from .errors import ApiError, bad_parameter, unrecognized_url
-from .params import schema_for, validate
+from .params import decode_form, schema_for, validate
 from .resources import Backend
-from .responses import StripeResponses, render_json, request_params
 
 logger = logging.getLogger("stripe_pay.sandbox")
 
@@ -57,6 +57,23 @@ _LIVE_KEY = re.compile(r"^(sk|rk)_live_")
 _PUBLISHABLE_KEY = re.compile(r"^pk_(test|live)_")
 _KEY_PREFIX = re.compile(r"^[a-z]{2}_(test|live)_")
 _SECRET_LIKE = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
+
+
+def request_params(request: Request) -> dict[str, Any]:
+    """Query-string and form parameters of a request, nested (body wins over query string)."""
+    pairs = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs.extend(request.form.items(multi=True))
+    return decode_form(pairs)
+
+
+def render_json(body: Any) -> bytes:
+    """A response body as UTF-8 JSON.
+
+    Compact, unlike Stripe's indented bodies: indentation forces json's pure-Python encoder,
+    which costs more than the rest of a typical request.
+    """
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _api_version() -> str:
@@ -174,8 +191,8 @@ class SandboxApp:
     def __init__(self, backend: Backend | None = None, faults: Faults | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.backend = backend or Backend(clock=clock)
-        self.responses = StripeResponses(self.backend)
-        self.url_map = urls.url_map()
+        self.routes = routes.derive(type(self.backend))
+        self.url_map = routes.url_map(self.routes)
         self._clock = clock
         self._faults = Faults()
         self._fault_lock = threading.Lock()
@@ -338,7 +355,7 @@ class SandboxApp:
                         "the sandbox's fail_rate fault; nothing was changed).")
         return None
 
-    def _route(self, request: Request) -> tuple[urls.Route, dict[str, str]]:
+    def _route(self, request: Request) -> tuple[routes.Route, dict[str, str]]:
         adapter = self.url_map.bind("sandbox", path_info=request.path)
         try:
             route, path_args = adapter.match(method=request.method)
@@ -346,7 +363,7 @@ class SandboxApp:
             raise unrecognized_url(request.method, request.path) from None
         return route, dict(path_args)
 
-    def _execute(self, request: Request, route: urls.Route, path_args: dict[str, str],
+    def _execute(self, request: Request, route: routes.Route, path_args: dict[str, str],
                  raw: dict[str, Any], entry: LoggedRequest) -> _Answer:
         key = entry.idempotency_key
         scope = None
@@ -374,7 +391,7 @@ class SandboxApp:
                     "Idempotent-Replayed": "true", "Original-Request": stored.request_id})
         try:
             params = validate(route.params, raw)
-            body = getattr(self.responses, route.handler)(params, **path_args)
+            body = self.backend.handle(route, params, path_args)
             answer = _Answer(200, render_json(body))
             keep = True
         except ApiError as error:
@@ -629,7 +646,7 @@ class SandboxServer:
             raise RuntimeError("The sandbox is already running.")
         # Derive every route's parameter schema now (once per process) rather than in the
         # first requests, which would otherwise take tens of milliseconds each.
-        for route in urls.URLS:
+        for route in self.app.routes:
             schema_for(route.params)
         listener = _listen(self.host, self._requested_port)
         try:

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import attrs
 
-from ..backend import BackendCore, Store
+from .. import search
+from ..backend import BackendCore, Equals, Matches, OneOf, Resource, Store, Within, handles
 from ..errors import invalid_request
 from ..rules import (
-    attribute_equals,
     blank_to_none,
     deleted_stub,
     merge_metadata,
-    stamp_filter,
     valid_currency,
 )
 
@@ -160,17 +158,44 @@ class Price:
         return int(total.to_integral_value(decimal.ROUND_HALF_UP))
 
 
+def _recurring_matches(price: Price, wanted: dict[str, Any]) -> bool:
+    return price.recurring is not None and all(
+        price.recurring.get(key) == value for key, value in wanted.items())
+
+
 class Catalog(BackendCore):
     """The products and prices family."""
 
-    STORES = {"products": "product", "prices": "price"}
-    EXPANDABLE = {
-        "product": {"default_price": "price"},
-        "price": {"product": "product"},
-    }
+    RESOURCES: ClassVar[tuple[Resource, ...]] = (
+        Resource(
+            "product", "products",
+            filters=(Equals("active"), OneOf("ids", "id"), Equals("shippable"), Equals("url"),
+                     Equals("type"), Within("created")),
+            search={"active": search.boolean("active"),
+                    "description": search.text("description", substring=True),
+                    "metadata": search.METADATA, "name": search.text("name", substring=True),
+                    "shippable": search.boolean("shippable"),
+                    "url": search.text("url", substring=True)},
+            expandable={"default_price": "price"},
+        ),
+        Resource(
+            "price", "prices",
+            filters=(Equals("active"), Equals("type"), Equals("product"),
+                     Equals("currency", normalize=str.lower),
+                     OneOf("lookup_keys", "lookup_key"),
+                     Matches("recurring", test=_recurring_matches), Within("created")),
+            search={"active": search.boolean("active"), "currency": search.text("currency"),
+                    "lookup_key": search.text("lookup_key", substring=True),
+                    "metadata": search.METADATA,
+                    "product": search.text("product", substring=True),
+                    "type": search.text("type")},
+            expandable={"product": "product"},
+        ),
+    )
     products: Store[Product]
     prices: Store[Price]
 
+    @handles("product", "create")
     def create_product(self, params: dict[str, Any]) -> Product:
         product_id = params.get("id") or self.new_id("prod_", 14)
         if product_id in self.products.objects:
@@ -187,6 +212,7 @@ class Catalog(BackendCore):
             product.default_price = price.id
         return product
 
+    @handles("product", "update")
     def update_product(self, product_id: str, params: dict[str, Any]) -> Product:
         product = self.products.get(product_id)
         if "default_price" in params:
@@ -228,7 +254,9 @@ class Catalog(BackendCore):
         if "metadata" in params:
             product.metadata = merge_metadata(product.metadata, params["metadata"])
 
-    def delete_product(self, product_id: str) -> Product:
+    @handles("product", "delete")
+    def delete_product(self, product_id: str, params: dict[str, Any] | None = None
+                       ) -> Product:
         """Delete a product that has no prices (archived ones count)."""
         product = self.products.get(product_id)
         if any(price.product == product.id for price in self.prices.objects.values()):
@@ -237,20 +265,9 @@ class Catalog(BackendCore):
         product.deleted = True
         return product
 
-    def list_products(self, params: dict[str, Any]) -> Iterable[Product]:
-        found: Iterable[Product] = self.products.newest_first()
-        if "ids" in params:
-            wanted = set(params["ids"])
-            found = (p for p in found if p.id in wanted)
-        for field in ("active", "shippable", "url", "type"):
-            if field in params:
-                found = attribute_equals(found, field, params[field])
-        if "created" in params:
-            found = stamp_filter(found, "created", params["created"])
-        return found
-
     # Prices
 
+    @handles("price", "create")
     def create_price(self, params: dict[str, Any]) -> Price:
         """A per-unit or tiered price for ``product`` (or a product made from ``product_data``)."""
         currency = valid_currency(params["currency"])
@@ -354,6 +371,7 @@ class Catalog(BackendCore):
                 other.lookup_key = None
         price.lookup_key = lookup_key
 
+    @handles("price", "update")
     def update_price(self, price_id: str, params: dict[str, Any]) -> Price:
         """Change what Stripe lets change: activity, nickname, metadata, lookup key, tax."""
         price = self.prices.get(price_id)
@@ -374,22 +392,3 @@ class Catalog(BackendCore):
             self._set_lookup_key(price, params["lookup_key"],
                                  params.get("transfer_lookup_key", False))
         return price
-
-    def list_prices(self, params: dict[str, Any]) -> Iterable[Price]:
-        found: Iterable[Price] = self.prices.newest_first()
-        for field in ("active", "type", "product"):
-            if field in params:
-                found = attribute_equals(found, field, params[field])
-        if "currency" in params:
-            currency = params["currency"].lower()
-            found = (p for p in found if p.currency == currency)
-        if "lookup_keys" in params:
-            keys = set(params["lookup_keys"])
-            found = (p for p in found if p.lookup_key in keys)
-        if "recurring" in params:
-            wanted = params["recurring"]
-            found = (p for p in found if p.recurring is not None and all(
-                p.recurring.get(key) == value for key, value in wanted.items()))
-        if "created" in params:
-            found = stamp_filter(found, "created", params["created"])
-        return found

@@ -6,12 +6,12 @@ The family's model, how Stripe's customer parameters change it, and its list fil
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import attrs
 
-from ..backend import BackendCore, Store
+from .. import search
+from ..backend import BackendCore, Equals, Refused, Resource, Store, Within, handles
 from ..errors import invalid_request, no_such
 from ..rules import (
     blank_to_none,
@@ -20,7 +20,6 @@ from ..rules import (
     merge_metadata,
     merged_address,
     merged_shipping,
-    stamp_filter,
 )
 
 
@@ -89,16 +88,26 @@ class Customer:
 class Customers(BackendCore):
     """The customers family."""
 
-    STORES = {"customers": "customer"}
-    EXPANDABLE = {
-        "customer": {"default_source": None, "test_clock": None,
-                     "invoice_settings.default_payment_method": None},
-    }
+    RESOURCES: ClassVar[tuple[Resource, ...]] = (
+        Resource(
+            "customer", "customers",
+            filters=(Refused("test_clock", kind="test clock"), Equals("email"),
+                     Within("created")),
+            search={"created": search.number("created"),
+                    "email": search.text("email", substring=True), "metadata": search.METADATA,
+                    "name": search.text("name", substring=True),
+                    "phone": search.text("phone", substring=True)},
+            expandable={"default_source": None, "test_clock": None,
+                        "invoice_settings.default_payment_method": None},
+            deleted_answers=True,
+        ),
+    )
     customers: Store[Customer]
 
     def _reset_family(self) -> None:
         self._invoice_prefixes: set[str] = set()
 
+    @handles("customer", "create")
     def create_customer(self, params: dict[str, Any]) -> Customer:
         now = self.now()
         customer = Customer(id=self.new_id("cus_", 14), seq=self._next_seq(), created=now,
@@ -107,6 +116,7 @@ class Customers(BackendCore):
         self.customers.objects[customer.id] = customer
         return customer
 
+    @handles("customer", "update")
     def update_customer(self, customer_id: str, params: dict[str, Any]) -> Customer:
         customer = self.customers.get(customer_id)
         self._apply_customer(customer, params)
@@ -163,18 +173,9 @@ class Customers(BackendCore):
                 self._invoice_prefixes.add(prefix)
                 return prefix
 
-    def delete_customer(self, customer_id: str) -> Customer:
+    @handles("customer", "delete")
+    def delete_customer(self, customer_id: str, params: dict[str, Any] | None = None
+                        ) -> Customer:
         customer = self.customers.get(customer_id)
         customer.deleted = True
         return customer
-
-    def list_customers(self, params: dict[str, Any]) -> Iterable[Customer]:
-        if "test_clock" in params:
-            raise no_such("test clock", params["test_clock"], param="test_clock")
-        found: Iterable[Customer] = self.customers.newest_first()
-        if "email" in params:
-            email = params["email"]
-            found = (c for c in found if c.email == email)
-        if "created" in params:
-            found = stamp_filter(found, "created", params["created"])
-        return found

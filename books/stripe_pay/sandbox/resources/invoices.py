@@ -7,23 +7,21 @@ uncollectible), which items belong on which invoice, and their list filters.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import attrs
 
-from ..backend import Store
+from .. import pages, search
+from ..backend import Equals, Matches, Refused, Resource, Store, Within, handles, route
 from ..errors import ApiError, bad_parameter, invalid_request, no_such
 from ..rules import (
     DEFAULT_CURRENCY,
-    attribute_equals,
     blank_to_none,
     deleted_stub,
     given_custom_fields,
     merge_metadata,
     merged_shipping,
     refuse_accounts,
-    stamp_filter,
     valid_currency,
 )
 from .catalog import Catalog, Price
@@ -291,21 +289,48 @@ class Invoice:
         }
 
 
+def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
+    return (item.invoice is None) == pending
+
+
 class Invoices(Customers, Catalog):
     """The invoices family: invoices and invoice items (and the items' lines)."""
 
-    STORES = {"invoice_items": "invoiceitem", "invoices": "invoice"}
-    EXPANDABLE = {
-        "invoiceitem": {"customer": "customer", "invoice": "invoice",
+    RESOURCES: ClassVar[tuple[Resource, ...]] = (
+        Resource(
+            "invoiceitem", "invoice_items",
+            filters=(Refused("customer_account", kind="account"), Equals("customer"),
+                     Equals("invoice"), Matches("pending", test=_pending_matches),
+                     Within("created")),
+            expandable={"customer": "customer", "invoice": "invoice",
                         "pricing.price_details.price": "price", "test_clock": None},
-        "invoice": {"customer": "customer", "default_payment_method": None,
-                    "default_source": None, "on_behalf_of": None, "test_clock": None,
-                    "latest_revision": "invoice", "application": None},
+        ),
+        Resource(
+            "invoice", "invoices",
+            filters=(Refused("customer_account", kind="account"),
+                     Refused("subscription", kind="subscription"), Equals("customer"),
+                     Equals("status"), Equals("collection_method"), Within("created"),
+                     Within("due_date")),
+            search={"created": search.number("created"), "currency": search.text("currency"),
+                    "customer": search.text("customer"), "metadata": search.METADATA,
+                    "number": search.text("number", substring=True),
+                    "receipt_number": search.text("receipt_number", substring=True),
+                    "status": search.text("status", substring=True),
+                    "subscription": search.text("parent", "subscription_details",
+                                                "subscription", substring=True),
+                    "total": search.number("total")},
+            expandable={"customer": "customer", "default_payment_method": None,
+                        "default_source": None, "on_behalf_of": None, "test_clock": None,
+                        "latest_revision": "invoice", "application": None},
+        ),
+    )
+    EXPANDABLE = {
         "line_item": {"pricing.price_details.price": "price", "subscription": None},
     }
     invoice_items: Store[InvoiceItem]
     invoices: Store[Invoice]
 
+    @handles("invoiceitem", "create")
     def create_invoice_item(self, params: dict[str, Any]) -> InvoiceItem:
         """A pending item, or a line of the draft named by ``params["invoice"]``."""
         _require_customer(params)
@@ -456,6 +481,7 @@ class Invoices(Customers, Catalog):
                     "a draft invoice can change.")
         return item
 
+    @handles("invoiceitem", "update")
     def update_invoice_item(self, item_id: str, params: dict[str, Any]) -> InvoiceItem:
         """Change a pending item or one on a draft; its invoice's totals follow."""
         item = self._editable_item(item_id, "update")
@@ -476,7 +502,9 @@ class Invoices(Customers, Catalog):
         self._apply_item_details(item, params)
         return item
 
-    def delete_invoice_item(self, item_id: str) -> InvoiceItem:
+    @handles("invoiceitem", "delete")
+    def delete_invoice_item(self, item_id: str, params: dict[str, Any] | None = None
+                            ) -> InvoiceItem:
         """Delete a pending item or one on a draft (it leaves the invoice's lines)."""
         item = self._editable_item(item_id, "delete")
         item.deleted = True
@@ -484,21 +512,7 @@ class Invoices(Customers, Catalog):
             self.invoices.objects[item.invoice].item_ids.remove(item.id)
         return item
 
-    def list_invoice_items(self, params: dict[str, Any]) -> Iterable[InvoiceItem]:
-        refuse_accounts(params)
-        found: Iterable[InvoiceItem] = self.invoice_items.newest_first()
-        for field in ("customer", "invoice"):
-            if field in params:
-                found = attribute_equals(found, field, params[field])
-        if "pending" in params:
-            pending = params["pending"]
-            found = (i for i in found if (i.invoice is None) == pending)
-        if "created" in params:
-            found = stamp_filter(found, "created", params["created"])
-        return found
-
-    # Invoices
-
+    @handles("invoice", "create")
     def create_invoice(self, params: dict[str, Any]) -> Invoice:
         """A draft for ``params["customer"]``; pulls in pending items only if asked to."""
         _require_customer(params)
@@ -529,6 +543,7 @@ class Invoices(Customers, Catalog):
     FINALIZED_EDITABLE = frozenset({"metadata", "description", "footer", "custom_fields",
                                     "auto_advance", "rendering", "expand"})
 
+    @handles("invoice", "update")
     def update_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
         """Change a draft freely; a finalized invoice only in ``FINALIZED_EDITABLE`` fields."""
         invoice = self.invoices.get(invoice_id)
@@ -616,7 +631,8 @@ class Invoices(Customers, Catalog):
                 "send_invoice.", param="days_until_due" if invoice.days_until_due is not None
                 else "due_date")
 
-    def delete_invoice(self, invoice_id: str) -> Invoice:
+    @handles("invoice", "delete")
+    def delete_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """Delete a draft together with its items; anything else must be voided instead."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "draft":
@@ -629,7 +645,9 @@ class Invoices(Customers, Catalog):
         invoice.deleted = True
         return invoice
 
-    def finalize_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
+    @handles("invoice", "finalize")
+    def finalize_invoice(self, invoice_id: str, params: dict[str, Any] | None = None
+                         ) -> Invoice:
         """draft -> open, numbered; paid at once if nothing is due."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "draft":
@@ -661,6 +679,7 @@ class Invoices(Customers, Catalog):
         invoice.status = "paid"
         invoice.status_transitions["paid_at"] = now
 
+    @handles("invoice", "pay")
     def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
         """Pay out of band or with a test payment method; a draft is finalized first.
 
@@ -700,7 +719,8 @@ class Invoices(Customers, Catalog):
         self._mark_paid(invoice, now)
         return invoice
 
-    def void_invoice(self, invoice_id: str) -> Invoice:
+    @handles("invoice", "void")
+    def void_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """open or uncollectible -> void."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status not in ("open", "uncollectible"):
@@ -714,7 +734,9 @@ class Invoices(Customers, Catalog):
         invoice.status_transitions["voided_at"] = self.now()
         return invoice
 
-    def mark_uncollectible(self, invoice_id: str) -> Invoice:
+    @handles("invoice", "mark_uncollectible")
+    def mark_uncollectible(self, invoice_id: str, params: dict[str, Any] | None = None
+                           ) -> Invoice:
         """open -> uncollectible."""
         invoice = self.invoices.get(invoice_id)
         if invoice.status != "open":
@@ -725,7 +747,8 @@ class Invoices(Customers, Catalog):
         invoice.status_transitions["marked_uncollectible_at"] = self.now()
         return invoice
 
-    def send_invoice(self, invoice_id: str) -> Invoice:
+    @handles("invoice", "send")
+    def send_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """Finalize a ``send_invoice`` draft (no email is sent); open ones are returned as is."""
         invoice = self.invoices.get(invoice_id)
         if invoice.collection_method != "send_invoice":
@@ -740,18 +763,27 @@ class Invoices(Customers, Catalog):
             self._finalize(invoice)
         return invoice
 
-    def list_invoices(self, params: dict[str, Any]) -> Iterable[Invoice]:
-        refuse_accounts(params)
-        if "subscription" in params:
-            raise no_such("subscription", params["subscription"], param="subscription")
-        found: Iterable[Invoice] = self.invoices.newest_first()
-        for field in ("customer", "status", "collection_method"):
-            if field in params:
-                found = attribute_equals(found, field, params[field])
-        for field in ("created", "due_date"):
-            if field in params:
-                found = stamp_filter(found, field, params[field])
-        return found
+    @route("GET", "/v1/invoices/{id}/lines", "InvoiceLineItemListParams", kind="line_item",
+           name="lines")
+    def list_invoice_lines(self, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """An invoice's lines, in the order they were added (unlike top-level lists)."""
+        invoice = self.invoices.get(invoice_id)
+        items = invoice.items(self)
+        by_line = {item.line_id: item for item in items}
+        expand = pages.item_expansions(params)
+
+        def render(item: InvoiceItem) -> dict[str, Any]:
+            line = item.render_line()
+            for path in expand:
+                self.expand(line, "line_item", path, within="data.")
+            return line
+
+        def position(line_id: str) -> int | None:
+            found = by_line.get(line_id)
+            return None if found is None else found.seq
+
+        return pages.page(items, params, f"/v1/invoices/{invoice.id}/lines", position=position,
+                          kind="line_item", render=render, newest_first=False)
 
 
 def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:
