@@ -12,6 +12,7 @@ from stripe_pay.objects import OBJECTS, StripeObject
 from stripe_pay.sandbox import routes
 from stripe_pay.sandbox.backend import BackendCore, Resource, handles, route
 from stripe_pay.sandbox.resources import Backend
+from stripe_pay.sandbox.shapes import Shape
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "SANDBOX.md"
 ROUTES = routes.derive(Backend)
@@ -82,7 +83,7 @@ def test_the_route_table_in_the_docs_is_the_derived_one():
 def _family(**handlers: Any) -> type[BackendCore]:
     """A backend of one family storing customers, with the given handler methods."""
     namespace: dict[str, Any] = {
-        "RESOURCES": (Resource("customer", "customers"),),
+        "RESOURCES": (Resource(Shape("customer", "Customer"), "customers"),),
         "__annotations__": {"RESOURCES": ClassVar[tuple[Resource, ...]]},
         **handlers,
     }

@@ -4,8 +4,8 @@ rendering, and the generic handlers.
 :class:`BackendCore` is the base of every family (``resources/*.py``); the families are mixins
 composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
 
-- ``RESOURCES``: a :class:`Resource` per object it stores (its store, list filters, search
-  fields, what ``expand[]`` may replace);
+- ``RESOURCES``: a :class:`Resource` per object it stores (its :class:`~.shapes.Shape`, its
+  store, list filters, search fields), and ``SHAPES`` for objects it renders but does not store;
 - its handlers, marked with :func:`handles` (an operation of the book's row for the object,
   whose HTTP method and path come from ``stripe_pay.objects``) or :func:`route` (a path the book
   has no verb for); retrieve, list and search are generic unless a family handles them;
@@ -30,6 +30,7 @@ import attrs
 from . import pages
 from .errors import bad_parameter, no_such
 from .rules import created_filter
+from .shapes import Shape
 
 if TYPE_CHECKING:
     from .routes import Route
@@ -47,8 +48,6 @@ class Model(Protocol):
     id: str
     seq: int
     deleted: bool
-
-    def render(self, backend: Any) -> dict[str, Any]: ...
 
 
 M = TypeVar("M", bound=Model)
@@ -127,21 +126,23 @@ class Refused(Filter):
 
 @attrs.frozen
 class Resource:
-    """One object a family stores: its Stripe name, where it lives and how it is listed.
+    """One object a family stores: its shape, where it lives and how it is listed.
 
-    ``store`` names the family's attribute holding its :class:`Store`. ``expandable`` maps the
-    fields ``expand[]`` may replace to the kind of object they name (None: Stripe allows the
-    path, but the sandbox has no such object, so the id stays). ``search`` holds the fields its
-    Search API understands (none: no search). ``deleted_answers``: a deleted object still
-    answers its deleted stub when retrieved (customers), instead of 404.
+    ``shape`` renders it (and names it: ``shape.object`` is its kind). ``store`` names the
+    family's attribute holding its :class:`Store`. ``search`` holds the fields its Search API
+    understands (none: no search). ``deleted_answers``: a deleted object still answers its
+    deleted stub when retrieved (customers), instead of 404.
     """
 
-    kind: str
+    shape: Shape
     store: str
     filters: tuple[Filter, ...] = ()
     search: Mapping[str, Field] = attrs.field(factory=dict)
-    expandable: Mapping[str, str | None] = attrs.field(factory=dict)
     deleted_answers: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.shape.object
 
 
 # Handlers: family methods marked with the operations they serve.
@@ -209,19 +210,15 @@ class BackendCore:
     """
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = ()
-    #: Shapes of objects no store holds (an invoice's lines): kind -> expandable fields.
-    EXPANDABLE: ClassVar[dict[str, dict[str, str | None]]] = {}
+    #: Shapes of objects no store holds (an invoice's lines).
+    SHAPES: ClassVar[tuple[Shape, ...]] = ()
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.RLock()
         self._clock = clock
         self._random = random.Random()
         self.resources = {resource.kind: resource for resource in self.declared_resources()}
-        self._expandable: dict[str, Mapping[str, str | None]] = {}
-        for family in self.families():
-            self._expandable.update(family.__dict__.get("EXPANDABLE", {}))
-        for resource in self.resources.values():
-            self._expandable[resource.kind] = resource.expandable
+        self.shapes = {shape.object: shape for shape in self.declared_shapes()}
         self.reset()
 
     @classmethod
@@ -234,6 +231,13 @@ class BackendCore:
     def declared_resources(cls) -> list[Resource]:
         return [resource for family in reversed(cls.families())
                 for resource in family.__dict__.get("RESOURCES", ())]
+
+    @classmethod
+    def declared_shapes(cls) -> list[Shape]:
+        """The shape of every object the backend renders: its resources', then sub-objects'."""
+        return [resource.shape for resource in cls.declared_resources()] + [
+            shape for family in reversed(cls.families())
+            for shape in family.__dict__.get("SHAPES", ())]
 
     @classmethod
     def declared_handlers(cls) -> list[tuple[str, dict[str, str]]]:
@@ -319,7 +323,7 @@ class BackendCore:
         ``within`` is the prefix the caller stripped from the paths (``data.`` in a list), so
         errors quote the path as the request wrote it.
         """
-        rendered = obj.render(self)
+        rendered = self.shapes[obj.OBJECT].render(obj, self)
         for path in expand:
             self.expand(rendered, obj.OBJECT, path, within=within)
         return rendered
@@ -339,7 +343,7 @@ class BackendCore:
     def _expand(self, rendered: dict[str, Any], kind: str, parts: list[str], path: str) -> None:
         if rendered.get("deleted"):
             return
-        table = self._expandable.get(kind, {})
+        table = self.shapes[kind].expandable
         for size in range(len(parts), 0, -1):
             field = ".".join(parts[:size])
             if field in table:
@@ -357,7 +361,7 @@ class BackendCore:
         if isinstance(value, str) and target is not None:
             found = self.find(target, value)
             if found is not None:
-                holder[leaf] = value = found.render(self)
+                holder[leaf] = value = self.render(found)
         rest = parts[size:]
         if rest and isinstance(value, dict) and target is not None:
             self._expand(value, target, rest, path)

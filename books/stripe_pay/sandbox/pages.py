@@ -107,7 +107,7 @@ def search_page(backend: BackendCore, resource: Resource, store: Store[Any],
     expand = item_expansions(params, allowed=("total_count",))
     stamp = f"{zlib.crc32(query_text.encode()):08x}"
     below = _decode_page(params["page"], stamp) if "page" in params else None
-    matches = [obj for obj in store.newest_first() if query.matches(obj.render(backend))]
+    matches = [obj for obj in store.newest_first() if query.matches(backend.render(obj))]
     remaining = [obj for obj in matches if below is None or obj.seq < below]
     found = remaining[:limit]
     has_more = len(remaining) > limit

@@ -1,7 +1,7 @@
 """Stripe's rules for field values that several resource families share.
 
 Metadata merging and its limits, addresses and shipping details, custom fields, currencies,
-deleted stubs, and the list filters Stripe applies the same way everywhere (``created``-style
+and the list filters Stripe applies the same way everywhere (``created``-style
 time ranges, exact attributes, refused connected accounts).
 """
 
@@ -93,11 +93,6 @@ def valid_currency(value: str, param: str = "currency") -> str:
             f"Invalid currency: {value}. Stripe currently supports these currencies: "
             + ", ".join(sorted(CURRENCIES)), param=param)
     return code
-
-
-def deleted_stub(id: str, kind: str) -> dict[str, Any]:
-    """What Stripe answers for a deleted object: its id, its kind and ``deleted``."""
-    return {"id": id, "object": kind, "deleted": True}
 
 
 def created_filter(value: Any) -> Callable[[int | None], bool]:

@@ -17,10 +17,10 @@ from ..backend import BackendCore, Equals, Matches, OneOf, Resource, Store, With
 from ..errors import invalid_request
 from ..rules import (
     blank_to_none,
-    deleted_stub,
     merge_metadata,
     valid_currency,
 )
+from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Shape
 
 
 @attrs.define(eq=False)
@@ -49,31 +49,6 @@ class Product:
 
     OBJECT: ClassVar[str] = "product"
 
-    def render(self, backend: Catalog) -> dict[str, Any]:
-        if self.deleted:
-            return deleted_stub(self.id, self.OBJECT)
-        return {
-            "id": self.id,
-            "object": self.OBJECT,
-            "active": self.active,
-            "created": self.created,
-            "default_price": self.default_price,
-            "description": self.description,
-            "images": self.images,
-            "livemode": False,
-            "marketing_features": self.marketing_features,
-            "metadata": self.metadata,
-            "name": self.name,
-            "package_dimensions": self.package_dimensions,
-            "shippable": self.shippable,
-            "statement_descriptor": self.statement_descriptor,
-            "tax_code": self.tax_code,
-            "type": self.type,
-            "unit_label": self.unit_label,
-            "updated": self.updated,
-            "url": self.url,
-        }
-
 
 @attrs.define(eq=False)
 class Price:
@@ -101,29 +76,6 @@ class Price:
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "price"
-
-    def render(self, backend: Catalog) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": self.OBJECT,
-            "active": self.active,
-            "billing_scheme": self.billing_scheme,
-            "created": self.created,
-            "currency": self.currency,
-            "custom_unit_amount": self.custom_unit_amount,
-            "livemode": False,
-            "lookup_key": self.lookup_key,
-            "metadata": self.metadata,
-            "nickname": self.nickname,
-            "product": self.product,
-            "recurring": self.recurring,
-            "tax_behavior": self.tax_behavior,
-            "tiers_mode": self.tiers_mode,
-            "transform_quantity": self.transform_quantity,
-            "type": self.type,
-            "unit_amount": self.unit_amount,
-            "unit_amount_decimal": self.unit_amount_decimal,
-        }
 
     def amount_for(self, quantity: int) -> int:
         """The amount in minor units for ``quantity`` of this price, as Stripe bills it."""
@@ -158,6 +110,28 @@ class Price:
         return int(total.to_integral_value(decimal.ROUND_HALF_UP))
 
 
+PRODUCT = Shape(
+    "product", "Product",
+    own=("active", "created", "default_price", "description", "images", "marketing_features",
+         "metadata", "name", "package_dimensions", "shippable", "statement_descriptor",
+         "tax_code", "type", "unit_label", "updated", "url"),
+    fixed={"livemode": False},
+    absent={"tax_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
+    expandable={"default_price": "price"},
+)
+
+PRICE = Shape(
+    "price", "Price",
+    own=("active", "billing_scheme", "created", "currency", "custom_unit_amount", "lookup_key",
+         "metadata", "nickname", "product", "recurring", "tax_behavior", "tiers_mode",
+         "transform_quantity", "type", "unit_amount", "unit_amount_decimal"),
+    fixed={"livemode": False},
+    absent={"currency_options": INCLUDABLE, "tiers": INCLUDABLE,
+            "deleted": "never: a price is archived, not deleted"},
+    expandable={"product": "product"},
+)
+
+
 def _recurring_matches(price: Price, wanted: dict[str, Any]) -> bool:
     return price.recurring is not None and all(
         price.recurring.get(key) == value for key, value in wanted.items())
@@ -168,7 +142,7 @@ class Catalog(BackendCore):
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
         Resource(
-            "product", "products",
+            PRODUCT, "products",
             filters=(Equals("active"), OneOf("ids", "id"), Equals("shippable"), Equals("url"),
                      Equals("type"), Within("created")),
             search={"active": search.boolean("active"),
@@ -176,10 +150,9 @@ class Catalog(BackendCore):
                     "metadata": search.METADATA, "name": search.text("name", substring=True),
                     "shippable": search.boolean("shippable"),
                     "url": search.text("url", substring=True)},
-            expandable={"default_price": "price"},
         ),
         Resource(
-            "price", "prices",
+            PRICE, "prices",
             filters=(Equals("active"), Equals("type"), Equals("product"),
                      Equals("currency", normalize=str.lower),
                      OneOf("lookup_keys", "lookup_key"),
@@ -189,7 +162,6 @@ class Catalog(BackendCore):
                     "metadata": search.METADATA,
                     "product": search.text("product", substring=True),
                     "type": search.text("type")},
-            expandable={"product": "product"},
         ),
     )
     products: Store[Product]

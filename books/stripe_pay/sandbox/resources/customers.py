@@ -15,12 +15,12 @@ from ..backend import BackendCore, Equals, Refused, Resource, Store, Within, han
 from ..errors import invalid_request, no_such
 from ..rules import (
     blank_to_none,
-    deleted_stub,
     given_custom_fields,
     merge_metadata,
     merged_address,
     merged_shipping,
 )
+from ..shapes import INCLUDABLE, STUB_ONLY, Shape
 
 
 @attrs.define(eq=False)
@@ -53,52 +53,33 @@ class Customer:
 
     OBJECT: ClassVar[str] = "customer"
 
-    def render(self, backend: Customers) -> dict[str, Any]:
-        if self.deleted:
-            return deleted_stub(self.id, self.OBJECT)
-        return {
-            "id": self.id,
-            "object": self.OBJECT,
-            "address": self.address,
-            "balance": self.balance,
-            "business_name": self.business_name,
-            "created": self.created,
-            "currency": self.currency,
-            "customer_account": None,
-            "default_source": None,
-            "delinquent": False,
-            "description": self.description,
-            "discount": None,
-            "email": self.email,
-            "individual_name": self.individual_name,
-            "invoice_prefix": self.invoice_prefix,
-            "invoice_settings": self.invoice_settings,
-            "livemode": False,
-            "metadata": self.metadata,
-            "name": self.name,
-            "next_invoice_sequence": self.next_invoice_sequence,
-            "phone": self.phone,
-            "preferred_locales": self.preferred_locales,
-            "shipping": self.shipping,
-            "tax_exempt": self.tax_exempt,
-            "test_clock": None,
-        }
 
+CUSTOMER = Shape(
+    "customer", "Customer",
+    own=("address", "balance", "business_name", "created", "currency", "description", "email",
+         "individual_name", "invoice_prefix", "invoice_settings", "metadata", "name",
+         "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt"),
+    fixed={"customer_account": None, "default_source": None, "delinquent": False,
+           "discount": None, "livemode": False, "test_clock": None},
+    absent={"cash_balance": INCLUDABLE, "invoice_credit_balance": INCLUDABLE,
+            "sources": INCLUDABLE, "subscriptions": INCLUDABLE, "tax": INCLUDABLE,
+            "tax_ids": INCLUDABLE, "deleted": STUB_ONLY},
+    expandable={"default_source": None, "test_clock": None,
+                "invoice_settings.default_payment_method": None},
+)
 
 class Customers(BackendCore):
     """The customers family."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
         Resource(
-            "customer", "customers",
+            CUSTOMER, "customers",
             filters=(Refused("test_clock", kind="test clock"), Equals("email"),
                      Within("created")),
             search={"created": search.number("created"),
                     "email": search.text("email", substring=True), "metadata": search.METADATA,
                     "name": search.text("name", substring=True),
                     "phone": search.text("phone", substring=True)},
-            expandable={"default_source": None, "test_clock": None,
-                        "invoice_settings.default_payment_method": None},
             deleted_answers=True,
         ),
     )

@@ -17,13 +17,13 @@ from ..errors import ApiError, bad_parameter, invalid_request, no_such
 from ..rules import (
     DEFAULT_CURRENCY,
     blank_to_none,
-    deleted_stub,
     given_custom_fields,
     merge_metadata,
     merged_shipping,
     refuse_accounts,
     valid_currency,
 )
+from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from .catalog import Catalog, Price
 from .customers import Customers
 
@@ -64,73 +64,6 @@ class InvoiceItem:
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "invoiceitem"
-
-    def pricing(self) -> dict[str, Any]:
-        details = None if self.price is None else {"price": self.price, "product": self.product}
-        return {"price_details": details, "type": "price_details",
-                "unit_amount_decimal": self.unit_amount_decimal}
-
-    def render(self, backend: Invoices) -> dict[str, Any]:
-        if self.deleted:
-            return deleted_stub(self.id, self.OBJECT)
-        return {
-            "id": self.id,
-            "object": self.OBJECT,
-            "amount": self.amount,
-            "currency": self.currency,
-            "customer": self.customer,
-            "customer_account": None,
-            "date": self.created,
-            "description": self.description,
-            "discountable": self.discountable,
-            "discounts": [],
-            "invoice": self.invoice,
-            "livemode": False,
-            "metadata": self.metadata,
-            "net_amount": self.amount,
-            "parent": None,
-            "period": self.period,
-            "pricing": self.pricing(),
-            "proration": False,
-            "quantity": self.quantity,
-            "quantity_decimal": str(self.quantity),
-            "tax_rates": [],
-            "test_clock": None,
-        }
-
-    def render_line(self) -> dict[str, Any]:
-        """This item as an ``il_`` line of its invoice."""
-        return {
-            "id": self.line_id,
-            "object": "line_item",
-            "amount": self.amount,
-            "currency": self.currency,
-            "description": self.description,
-            "discount_amounts": [],
-            "discountable": self.discountable,
-            "discounts": [],
-            "invoice": self.invoice,
-            "livemode": False,
-            "metadata": self.metadata,
-            "parent": {
-                "invoice_item_details": {
-                    "invoice_item": self.id,
-                    "proration": False,
-                    "proration_details": {"credited_items": None},
-                    "subscription": None,
-                },
-                "subscription_item_details": None,
-                "type": "invoice_item_details",
-            },
-            "period": self.period,
-            "pretax_credit_amounts": [],
-            "pricing": self.pricing(),
-            "quantity": self.quantity,
-            "quantity_decimal": str(self.quantity),
-            "subscription": None,
-            "subtotal": self.amount,
-            "taxes": [],
-        }
 
 
 @attrs.define(eq=False)
@@ -199,95 +132,129 @@ class Invoice:
             "customer_tax_exempt": customer.tax_exempt,
         }
 
-    def render_lines(self, backend: Invoices) -> dict[str, Any]:
-        lines = [item.render_line() for item in self.items(backend)]
-        return {
-            "object": "list",
-            "data": lines[:INVOICE_LINES_INLINE],
-            "has_more": len(lines) > INVOICE_LINES_INLINE,
-            "url": f"/v1/invoices/{self.id}/lines",
-        }
 
-    def render(self, backend: Invoices) -> dict[str, Any]:
-        if self.deleted:
-            return deleted_stub(self.id, self.OBJECT)
-        total = self.total(backend)
-        amount_due = max(total, 0)
-        finalized = self.status != "draft"
-        return {
-            "id": self.id,
-            "object": self.OBJECT,
-            "account_country": "US",
-            "account_name": None,
-            "account_tax_ids": self.account_tax_ids,
-            "amount_due": amount_due,
-            "amount_overpaid": 0,
-            "amount_paid": self.amount_paid,
-            "amount_remaining": max(amount_due - self.amount_paid, 0),
-            "amount_shipping": 0,
-            "application": None,
-            "attempt_count": self.attempt_count,
-            "attempted": self.attempted,
-            "auto_advance": self.auto_advance,
-            "automatic_tax": {"disabled_reason": None, "enabled": self.automatic_tax_enabled,
-                              "liability": None, "provider": None, "status": None},
-            "automatically_finalizes_at": None,
-            "billing_reason": "manual",
-            "collection_method": self.collection_method,
-            "created": self.created,
-            "currency": self.currency,
-            "custom_fields": self.custom_fields,
-            "customer": self.customer,
-            "customer_account": None,
-            **self.customer_details(backend),
-            "customer_tax_ids": [],
-            "default_payment_method": self.default_payment_method,
-            "default_source": None,
-            "default_tax_rates": [],
-            "description": self.description,
-            "discounts": [],
-            "due_date": self.due_date,
-            "effective_at": self.effective_at,
-            "ending_balance": 0 if finalized else None,
-            "footer": self.footer,
-            "from_invoice": None,
-            "hosted_invoice_url": None,
-            "invoice_pdf": None,
-            "issuer": {"type": "self"},
-            "last_finalization_error": None,
-            "latest_revision": None,
-            "lines": self.render_lines(backend),
-            "livemode": False,
-            "metadata": self.metadata,
-            "next_payment_attempt": None,
-            "number": self.number,
-            "on_behalf_of": self.on_behalf_of,
-            "parent": None,
-            "payment_settings": {"default_mandate": None, "payment_method_options": None,
-                                 "payment_method_types": self.payment_method_types},
-            "period_end": self.created,
-            "period_start": self.created,
-            "post_payment_credit_notes_amount": 0,
-            "pre_payment_credit_notes_amount": 0,
-            "receipt_number": None,
-            "rendering": self.rendering,
-            "shipping_cost": None,
-            "shipping_details": self.shipping_details,
-            "starting_balance": 0,
-            "statement_descriptor": self.statement_descriptor,
-            "status": self.status,
-            "status_transitions": self.status_transitions,
-            "subtotal": total,
-            "subtotal_excluding_tax": total,
-            "test_clock": None,
-            "total": total,
-            "total_discount_amounts": [],
-            "total_excluding_tax": total,
-            "total_pretax_credit_amounts": [],
-            "total_taxes": [],
-            "webhooks_delivered_at": None,
-        }
+def _line_parent(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    return {
+        "invoice_item_details": {
+            "invoice_item": item.id,
+            "proration": False,
+            "proration_details": {"credited_items": None},
+            "subscription": None,
+        },
+        "subscription_item_details": None,
+        "type": "invoice_item_details",
+    }
 
+
+def _pricing(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    details = None if item.price is None else {"price": item.price, "product": item.product}
+    return {"price_details": details, "type": "price_details",
+            "unit_amount_decimal": item.unit_amount_decimal}
+
+
+def _quantity_decimal(item: InvoiceItem, backend: Invoices) -> str:
+    return str(item.quantity)
+
+
+INVOICE_ITEM = Shape(
+    "invoiceitem", "InvoiceItem",
+    own=("amount", "currency", "customer", "description", "discountable", "invoice",
+         "metadata", "period", "quantity"),
+    renamed={"date": "created", "net_amount": "amount"},
+    fixed={"customer_account": None, "discounts": [], "livemode": False, "parent": None,
+           "proration": False, "tax_rates": [], "test_clock": None},
+    derived=(derived("pricing", _pricing), derived("quantity_decimal", _quantity_decimal)),
+    absent={"frozen_fields": NOT_IN_EXAMPLE, "invoicing_rules": NOT_IN_EXAMPLE,
+            "proration_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
+    expandable={"customer": "customer", "invoice": "invoice",
+                "pricing.price_details.price": "price", "test_clock": None},
+)
+
+#: An invoice item as an ``il_`` line of its invoice.
+LINE_ITEM = Shape(
+    "line_item", "InvoiceLineItem",
+    own=("amount", "currency", "description", "discountable", "invoice", "metadata", "period",
+         "quantity"),
+    renamed={"id": "line_id", "subtotal": "amount"},
+    fixed={"discount_amounts": [], "discounts": [], "livemode": False,
+           "pretax_credit_amounts": [], "subscription": None, "taxes": []},
+    derived=(derived("parent", _line_parent), derived("pricing", _pricing),
+             derived("quantity_decimal", _quantity_decimal)),
+    expandable={"pricing.price_details.price": "price", "subscription": None},
+    stub_when_deleted=False,
+)
+
+CUSTOMER_DETAILS = ("customer_address", "customer_email", "customer_name", "customer_phone",
+                    "customer_shipping", "customer_tax_exempt")
+AMOUNTS = ("amount_due", "amount_remaining", "subtotal", "subtotal_excluding_tax", "total",
+           "total_excluding_tax")
+
+
+def _amounts(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    total = invoice.total(backend)
+    amount_due = max(total, 0)
+    return {"amount_due": amount_due,
+            "amount_remaining": max(amount_due - invoice.amount_paid, 0),
+            "subtotal": total, "subtotal_excluding_tax": total, "total": total,
+            "total_excluding_tax": total}
+
+
+def _lines(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    items = invoice.items(backend)
+    return {
+        "object": "list",
+        "data": [LINE_ITEM.render(item, backend) for item in items[:INVOICE_LINES_INLINE]],
+        "has_more": len(items) > INVOICE_LINES_INLINE,
+        "url": f"/v1/invoices/{invoice.id}/lines",
+    }
+
+
+def _automatic_tax(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    return {"disabled_reason": None, "enabled": invoice.automatic_tax_enabled,
+            "liability": None, "provider": None, "status": None}
+
+
+def _payment_settings(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    return {"default_mandate": None, "payment_method_options": None,
+            "payment_method_types": invoice.payment_method_types}
+
+
+def _ending_balance(invoice: Invoice, backend: Invoices) -> int | None:
+    return 0 if invoice.status != "draft" else None
+
+
+INVOICE = Shape(
+    "invoice", "Invoice",
+    own=("account_tax_ids", "amount_paid", "attempt_count", "attempted", "auto_advance",
+         "collection_method", "created", "currency", "custom_fields", "customer",
+         "default_payment_method", "description", "due_date", "effective_at", "footer",
+         "metadata", "number", "on_behalf_of", "rendering", "shipping_details",
+         "statement_descriptor", "status", "status_transitions"),
+    renamed={"period_end": "created", "period_start": "created"},
+    fixed={"account_country": "US", "account_name": None, "amount_overpaid": 0,
+           "amount_shipping": 0, "application": None, "automatically_finalizes_at": None,
+           "billing_reason": "manual", "customer_account": None, "customer_tax_ids": [],
+           "default_source": None, "default_tax_rates": [], "discounts": [],
+           "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
+           "issuer": {"type": "self"}, "last_finalization_error": None,
+           "latest_revision": None, "livemode": False, "next_payment_attempt": None,
+           "parent": None, "post_payment_credit_notes_amount": 0,
+           "pre_payment_credit_notes_amount": 0, "receipt_number": None,
+           "shipping_cost": None, "starting_balance": 0, "test_clock": None,
+           "total_discount_amounts": [], "total_pretax_credit_amounts": [],
+           "total_taxes": [], "webhooks_delivered_at": None},
+    derived=(Derived(AMOUNTS, _amounts),
+             Derived(CUSTOMER_DETAILS, lambda invoice, backend: invoice.customer_details(backend)),
+             derived("lines", _lines), derived("automatic_tax", _automatic_tax),
+             derived("payment_settings", _payment_settings),
+             derived("ending_balance", _ending_balance)),
+    absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "confirmation_secret": INCLUDABLE,
+            "payments": INCLUDABLE, "status_details": NOT_IN_EXAMPLE,
+            "threshold_reason": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
+    expandable={"customer": "customer", "default_payment_method": None, "default_source": None,
+                "on_behalf_of": None, "test_clock": None, "latest_revision": "invoice",
+                "application": None},
+)
 
 def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
     return (item.invoice is None) == pending
@@ -298,15 +265,13 @@ class Invoices(Customers, Catalog):
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
         Resource(
-            "invoiceitem", "invoice_items",
+            INVOICE_ITEM, "invoice_items",
             filters=(Refused("customer_account", kind="account"), Equals("customer"),
                      Equals("invoice"), Matches("pending", test=_pending_matches),
                      Within("created")),
-            expandable={"customer": "customer", "invoice": "invoice",
-                        "pricing.price_details.price": "price", "test_clock": None},
         ),
         Resource(
-            "invoice", "invoices",
+            INVOICE, "invoices",
             filters=(Refused("customer_account", kind="account"),
                      Refused("subscription", kind="subscription"), Equals("customer"),
                      Equals("status"), Equals("collection_method"), Within("created"),
@@ -319,14 +284,9 @@ class Invoices(Customers, Catalog):
                     "subscription": search.text("parent", "subscription_details",
                                                 "subscription", substring=True),
                     "total": search.number("total")},
-            expandable={"customer": "customer", "default_payment_method": None,
-                        "default_source": None, "on_behalf_of": None, "test_clock": None,
-                        "latest_revision": "invoice", "application": None},
         ),
     )
-    EXPANDABLE = {
-        "line_item": {"pricing.price_details.price": "price", "subscription": None},
-    }
+    SHAPES = (LINE_ITEM,)
     invoice_items: Store[InvoiceItem]
     invoices: Store[Invoice]
 
@@ -773,7 +733,7 @@ class Invoices(Customers, Catalog):
         expand = pages.item_expansions(params)
 
         def render(item: InvoiceItem) -> dict[str, Any]:
-            line = item.render_line()
+            line = LINE_ITEM.render(item, self)
             for path in expand:
                 self.expand(line, "line_item", path, within="data.")
             return line
