@@ -11,13 +11,21 @@ composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
   has no verb for); retrieve, list and search are generic unless a family handles them;
 - ``_reset_family()`` (optional): forget any state of its own beyond its stores.
 
+Every change to a stored object is announced through :meth:`BackendCore.change` before it is
+made; each handler runs as one operation, which records the changes (see ``changes.py``) or,
+when it fails, undoes them, so every request is atomic.
+
 The backend is not thread-safe on its own: the server holds :attr:`BackendCore.lock` around
 each request, which also makes every request atomic.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import itertools
+import json
 import random
 import string
 import threading
@@ -28,7 +36,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 import attrs
 
 from . import pages
-from .errors import bad_parameter, no_such
+from .changes import ChangeLog, previous_attributes, snapshot
+from .errors import ApiError, bad_parameter, no_such
 from .rules import created_filter
 from .shapes import Shape
 
@@ -170,11 +179,35 @@ def route(method: str, path: str, params: str, *, kind: str, name: str) -> Calla
 
 
 def _mark(declaration: dict[str, str]) -> Callable[[F], F]:
+    """Record ``declaration`` on the handler, which runs as one operation (see
+    :meth:`BackendCore.operation`), whoever calls it: a request or a test seeding state."""
     def mark(function: F) -> F:
-        setattr(function, ROUTES_ATTRIBUTE,
-                (*getattr(function, ROUTES_ATTRIBUTE, ()), declaration))
+        declared = getattr(function, ROUTES_ATTRIBUTE, None)
+        if declared is None:
+            inner = function
+
+            @functools.wraps(inner)
+            def operation(self: BackendCore, *args: Any, **kwargs: Any) -> Any:
+                with self.operation():
+                    return inner(self, *args, **kwargs)
+
+            function = operation  # type: ignore[assignment]
+            declared = ()
+        setattr(function, ROUTES_ATTRIBUTE, (*declared, declaration))
         return function
     return mark
+
+
+@attrs.define(eq=False)
+class _Touch:
+    """An object an operation changes: how it was before, to record or undo the change."""
+
+    obj: Any
+    action: str
+    created: bool
+    saved: Any = None
+    before: bytes | None = None
+    was_deleted: bool = False
 
 
 @attrs.define(eq=False)
@@ -213,10 +246,14 @@ class BackendCore:
     #: Shapes of objects no store holds (an invoice's lines).
     SHAPES: ClassVar[tuple[Shape, ...]] = ()
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *,
+                 changes: ChangeLog | None = None) -> None:
         self.lock = threading.RLock()
         self._clock = clock
         self._random = random.Random()
+        self.changes = ChangeLog() if changes is None else changes
+        self._touched: dict[tuple[str, str], _Touch] | None = None
+        self._request: tuple[str | None, str | None] = (None, None)
         self.resources = {resource.kind: resource for resource in self.declared_resources()}
         self.shapes = {shape.object: shape for shape in self.declared_shapes()}
         self.reset()
@@ -251,7 +288,8 @@ class BackendCore:
         return found
 
     def reset(self) -> None:
-        """Forget every object."""
+        """Forget every object and every recorded change (listeners stay)."""
+        self.changes.clear()
         self._stores: dict[str, Store[Any]] = {}
         for resource in self.resources.values():
             store: Store[Any] = Store(resource.kind)
@@ -280,6 +318,103 @@ class BackendCore:
     def find(self, kind: str, object_id: str) -> Model | None:
         """Any object of ``kind`` with this id, deleted or not."""
         return self._stores[kind].objects.get(object_id)
+
+    # Changes: every one passes through change(), inside an operation.
+
+    @contextlib.contextmanager
+    def operation(self) -> Iterator[None]:
+        """Run a handler as one operation: when the outermost one ends, each object it changed
+        is recorded as one change; if it raises, every change it made is undone (unless the
+        error ``keeps_changes``). Operations called by an operation are part of it."""
+        if self._touched is not None:
+            yield
+            return
+        self._touched = {}
+        try:
+            yield
+        except ApiError as error:
+            if error.keeps_changes:
+                self._commit()
+            else:
+                self._undo()
+            raise
+        except BaseException:
+            self._undo()
+            raise
+        else:
+            self._commit()
+        finally:
+            self._touched = None
+
+    @contextlib.contextmanager
+    def request_context(self, request_id: str | None, idempotency_key: str | None
+                        ) -> Iterator[None]:
+        """The request whose id and idempotency key the changes made meanwhile record."""
+        self._request = (request_id, idempotency_key)
+        try:
+            yield
+        finally:
+            self._request = (None, None)
+
+    def change(self, action: str, obj: M) -> M:
+        """Announce a change to ``obj``, before making it; the one way state changes.
+
+        ``action`` is ``create`` (``obj`` is new: it is stored now), ``update``, ``delete`` or
+        an action's verb (``finalize``, ...). The first announcement of an object in an
+        operation keeps its state and its rendering, to record what changed or to undo it;
+        later ones are free. So announce an object before changing it or anything its
+        rendering shows (an invoice before the items on it).
+        A created object is recorded as ``create`` and one deleted as ``delete`` whatever else
+        the operation did to it.
+        """
+        touched = self._touched
+        if touched is None:
+            raise RuntimeError(
+                f"A {obj.OBJECT} was changed outside an operation: a family method that changes "
+                "state must be a handler (@handles or @route) or be called by one.")
+        key = (obj.OBJECT, obj.id)
+        if key in touched:
+            return obj
+        if action == "create":
+            self._stores[obj.OBJECT].objects[obj.id] = obj
+            touched[key] = _Touch(obj, action, created=True)
+        else:
+            touched[key] = _Touch(obj, action, created=False, saved=copy.deepcopy(obj),
+                                  before=snapshot(self.render(obj)), was_deleted=obj.deleted)
+        return obj
+
+    def _commit(self) -> None:
+        assert self._touched is not None
+        request_id, idempotency_key = self._request
+        now = self.now()
+        for touch in self._touched.values():
+            obj = touch.obj
+            previous: bytes | None = None
+            if touch.created:
+                if obj.deleted:
+                    continue  # made and unmade by one operation: nothing happened
+                action, after = "create", snapshot(self.render(obj))
+            elif obj.deleted and not touch.was_deleted:
+                assert touch.before is not None
+                action, after = "delete", touch.before
+            else:
+                assert touch.before is not None
+                action, after = touch.action, snapshot(self.render(obj))
+                previous = snapshot(previous_attributes(json.loads(touch.before),
+                                                        json.loads(after)))
+            self.changes.record(time=now, action=action, kind=obj.OBJECT, id=obj.id,
+                                object_json=after, previous_json=previous,
+                                request_id=request_id, idempotency_key=idempotency_key)
+
+    def _undo(self) -> None:
+        assert self._touched is not None
+        for touch in reversed(self._touched.values()):
+            obj = touch.obj
+            if touch.created:
+                del self._stores[obj.OBJECT].objects[obj.id]
+                continue
+            for field in attrs.fields(type(obj)):
+                setattr(obj, field.name, getattr(touch.saved, field.name))
 
     # Handling a routed request
 

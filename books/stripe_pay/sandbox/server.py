@@ -219,7 +219,8 @@ class SandboxApp:
             return self._faults
 
     def reset(self) -> None:
-        """Forget all objects, idempotency keys and logged requests (faults stay as set)."""
+        """Forget all objects, idempotency keys, logged requests and recorded changes (faults
+        stay as set)."""
         with self.backend.lock:
             self.backend.reset()
             self._idempotency.clear()
@@ -229,6 +230,12 @@ class SandboxApp:
         """The request log, oldest first."""
         with self.backend.lock:
             return [entry.to_json() for entry in self.request_log]
+
+    def changes(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
+        """The change log (``changes.py``), oldest first: the kept changes after ``since``,
+        only of objects of ``kind`` if given."""
+        with self.backend.lock:
+            return [change.to_json() for change in self.backend.changes.since(since, kind)]
 
     # WSGI
 
@@ -391,7 +398,8 @@ class SandboxApp:
                     "Idempotent-Replayed": "true", "Original-Request": stored.request_id})
         try:
             params = validate(route.params, raw)
-            body = self.backend.handle(route, params, path_args)
+            with self.backend.request_context(entry.request_id, key):
+                body = self.backend.handle(route, params, path_args)
             answer = _Answer(200, render_json(body))
             keep = True
         except ApiError as error:
@@ -461,9 +469,23 @@ class SandboxApp:
             return {"reset": True}, 200
         if path == "/_sandbox/objects" and method == "GET":
             return self._counts(request.args.get("object")), 200
+        if path == "/_sandbox/changes" and method == "GET":
+            return self._changes(request.args.get("since", "0"), request.args.get("object")), 200
+        if path == "/_sandbox/changes" and method == "DELETE":
+            with self.backend.lock:
+                return {"cleared": self.backend.changes.clear()}, 200
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
-                                     "POST /_sandbox/reset, GET /_sandbox/objects"}}, 404
+                                     "POST /_sandbox/reset, GET /_sandbox/objects, "
+                                     "GET/DELETE /_sandbox/changes"}}, 404
+
+    def _changes(self, since: str, kind: str | None) -> list[dict[str, Any]]:
+        if not since.isdigit():
+            raise ValueError(f"since must be a change's seq (a whole number >= 0), not {since!r}.")
+        if kind is not None and kind not in self.backend.resources:
+            raise ValueError(f"Unknown object {kind!r}; known: "
+                             f"{', '.join(sorted(self.backend.resources))}.")
+        return self.changes(int(since), kind)
 
     def _counts(self, kind: str | None) -> dict[str, Any]:
         with self.backend.lock:
@@ -707,3 +729,7 @@ class SandboxServer:
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first."""
         return self.app.requests()
+
+    def changes(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
+        """The change log, oldest first (see :meth:`SandboxApp.changes`)."""
+        return self.app.changes(since, kind)

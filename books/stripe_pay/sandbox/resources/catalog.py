@@ -177,7 +177,7 @@ class Catalog(BackendCore):
         product = Product(id=product_id, seq=self._next_seq(), created=now, updated=now,
                           name=params["name"])
         self._apply_product(product, params)
-        self.products.objects[product.id] = product
+        self.change("create", product)
         if "default_price_data" in params:
             price_params = dict(params["default_price_data"], product=product.id)
             price = self.create_price(price_params)
@@ -186,7 +186,7 @@ class Catalog(BackendCore):
 
     @handles("product", "update")
     def update_product(self, product_id: str, params: dict[str, Any]) -> Product:
-        product = self.products.get(product_id)
+        product = self.change("update", self.products.get(product_id))
         if "default_price" in params:
             price = self.prices.get(params["default_price"], param="default_price")
             if price.product != product.id:
@@ -230,7 +230,7 @@ class Catalog(BackendCore):
     def delete_product(self, product_id: str, params: dict[str, Any] | None = None
                        ) -> Product:
         """Delete a product that has no prices (archived ones count)."""
-        product = self.products.get(product_id)
+        product = self.change("delete", self.products.get(product_id))
         if any(price.product == product.id for price in self.prices.objects.values()):
             raise invalid_request(
                 "This product cannot be deleted because it has one or more user-created prices.")
@@ -287,8 +287,7 @@ class Catalog(BackendCore):
         if "lookup_key" in params:
             self._set_lookup_key(price, params["lookup_key"],
                                  params.get("transfer_lookup_key", False))
-        self.prices.objects[price.id] = price
-        return price
+        return self.change("create", price)
 
     @staticmethod
     def _set_unit_amount(price: Price, params: dict[str, Any]) -> None:
@@ -340,13 +339,13 @@ class Catalog(BackendCore):
                     raise invalid_request(
                         f"A price (`{other.id}`) already uses that lookup key.",
                         param="lookup_key")
-                other.lookup_key = None
+                self.change("update", other).lookup_key = None
         price.lookup_key = lookup_key
 
     @handles("price", "update")
     def update_price(self, price_id: str, params: dict[str, Any]) -> Price:
         """Change what Stripe lets change: activity, nickname, metadata, lookup key, tax."""
-        price = self.prices.get(price_id)
+        price = self.change("update", self.prices.get(price_id))
         if params.get("active") is False:
             product = self.products.objects.get(price.product)
             if product is not None and product.default_price == price.id:

@@ -94,12 +94,11 @@ class Customers(BackendCore):
         customer = Customer(id=self.new_id("cus_", 14), seq=self._next_seq(), created=now,
                             invoice_prefix=self._new_invoice_prefix())
         self._apply_customer(customer, params)
-        self.customers.objects[customer.id] = customer
-        return customer
+        return self.change("create", customer)
 
     @handles("customer", "update")
     def update_customer(self, customer_id: str, params: dict[str, Any]) -> Customer:
-        customer = self.customers.get(customer_id)
+        customer = self.change("update", self.customers.get(customer_id))
         self._apply_customer(customer, params)
         return customer
 
@@ -157,6 +156,6 @@ class Customers(BackendCore):
     @handles("customer", "delete")
     def delete_customer(self, customer_id: str, params: dict[str, Any] | None = None
                         ) -> Customer:
-        customer = self.customers.get(customer_id)
+        customer = self.change("delete", self.customers.get(customer_id))
         customer.deleted = True
         return customer

@@ -322,8 +322,8 @@ class Invoices(Customers, Catalog):
         self._price_item(item, params)
         self._apply_item_details(item, params)
         if customer.currency is None:
-            customer.currency = item.currency
-        self.invoice_items.objects[item.id] = item
+            self.change("update", customer).currency = item.currency
+        self.change("create", item)
         if invoice is not None:
             self._attach(item, invoice)
         return item
@@ -425,10 +425,9 @@ class Invoices(Customers, Catalog):
                 f"The invoice item's currency ({currency}) must match the currency of "
                 f"invoice {invoice.id} ({invoice.currency}).", param="currency")
 
-    @staticmethod
-    def _attach(item: InvoiceItem, invoice: Invoice) -> None:
-        item.invoice = invoice.id
-        invoice.item_ids.append(item.id)
+    def _attach(self, item: InvoiceItem, invoice: Invoice) -> None:
+        self.change("update", item).invoice = invoice.id
+        self.change("update", invoice).item_ids.append(item.id)
 
     def _editable_item(self, item_id: str, verb: str) -> InvoiceItem:
         item = self.invoice_items.get(item_id)
@@ -444,7 +443,7 @@ class Invoices(Customers, Catalog):
     @handles("invoiceitem", "update")
     def update_invoice_item(self, item_id: str, params: dict[str, Any]) -> InvoiceItem:
         """Change a pending item or one on a draft; its invoice's totals follow."""
-        item = self._editable_item(item_id, "update")
+        item = self.change("update", self._editable_item(item_id, "update"))
         currency = self._incoming_currency(params, creating=False)
         if currency is not None and currency != item.currency:
             if item.invoice is not None:
@@ -467,9 +466,10 @@ class Invoices(Customers, Catalog):
                             ) -> InvoiceItem:
         """Delete a pending item or one on a draft (it leaves the invoice's lines)."""
         item = self._editable_item(item_id, "delete")
-        item.deleted = True
         if item.invoice is not None:
-            self.invoices.objects[item.invoice].item_ids.remove(item.id)
+            # Announced first: the invoice's lines and totals show the item until it goes.
+            self.change("update", self.invoices.objects[item.invoice]).item_ids.remove(item.id)
+        self.change("delete", item).deleted = True
         return item
 
     @handles("invoice", "create")
@@ -490,7 +490,7 @@ class Invoices(Customers, Catalog):
                           customer=customer.id, currency=currency)
         self._apply_invoice(invoice, params)
         self._check_due_terms(invoice)
-        self.invoices.objects[invoice.id] = invoice
+        self.change("create", invoice)
         if params.get("pending_invoice_items_behavior", "exclude") == "include":
             pending = [item for item in self.invoice_items.objects.values()
                        if not item.deleted and item.invoice is None
@@ -506,7 +506,7 @@ class Invoices(Customers, Catalog):
     @handles("invoice", "update")
     def update_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
         """Change a draft freely; a finalized invoice only in ``FINALIZED_EDITABLE`` fields."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("update", self.invoices.get(invoice_id))
         if invoice.status != "draft":
             for name in params:
                 if name not in self.FINALIZED_EDITABLE:
@@ -517,14 +517,8 @@ class Invoices(Customers, Catalog):
                 raise invalid_request(
                     f"This invoice is {invoice.status}; auto_advance can't change any more.",
                     param="auto_advance")
-        previous = attrs.evolve(invoice)
         self._apply_invoice(invoice, params)
-        try:
-            self._check_due_terms(invoice)
-        except ApiError:
-            for field in attrs.fields(Invoice):
-                setattr(invoice, field.name, getattr(previous, field.name))
-            raise
+        self._check_due_terms(invoice)  # a refusal undoes the whole update
         return invoice
 
     def _apply_invoice(self, invoice: Invoice, params: dict[str, Any]) -> None:
@@ -594,14 +588,14 @@ class Invoices(Customers, Catalog):
     @handles("invoice", "delete")
     def delete_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """Delete a draft together with its items; anything else must be voided instead."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("delete", self.invoices.get(invoice_id))
         if invoice.status != "draft":
             raise invalid_request(
                 f"You can only delete draft invoices. This invoice is {invoice.status}; "
                 + ("void it instead." if invoice.status in ("open", "uncollectible")
                    else "it can no longer be deleted."))
         for item in invoice.items(self):
-            item.deleted = True
+            self.change("delete", item).deleted = True
         invoice.deleted = True
         return invoice
 
@@ -609,7 +603,7 @@ class Invoices(Customers, Catalog):
     def finalize_invoice(self, invoice_id: str, params: dict[str, Any] | None = None
                          ) -> Invoice:
         """draft -> open, numbered; paid at once if nothing is due."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("finalize", self.invoices.get(invoice_id))
         if invoice.status != "draft":
             raise invalid_request(
                 "This invoice is already finalized, you can't re-finalize a non-draft invoice.")
@@ -624,7 +618,7 @@ class Invoices(Customers, Catalog):
         invoice.customer_snapshot = invoice.customer_details(self)
         if invoice.number is None:
             invoice.number = f"{customer.invoice_prefix}-{customer.next_invoice_sequence:04d}"
-            customer.next_invoice_sequence += 1
+            self.change("update", customer).next_invoice_sequence += 1
         if invoice.days_until_due is not None:
             invoice.due_date = now + invoice.days_until_due * SECONDS_PER_DAY
         invoice.status = "open"
@@ -645,7 +639,7 @@ class Invoices(Customers, Catalog):
 
         A declining test card raises a 402 card error and still counts an attempt.
         """
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("pay", self.invoices.get(invoice_id))
         if invoice.status == "paid":
             raise invalid_request("Invoice is already paid.")
         if invoice.status == "void":
@@ -675,6 +669,7 @@ class Invoices(Customers, Catalog):
         invoice.attempted = True
         invoice.attempt_count += 1
         if outcome is not None:
+            outcome.keeps_changes = True  # the declined attempt counts
             raise outcome
         self._mark_paid(invoice, now)
         return invoice
@@ -682,7 +677,7 @@ class Invoices(Customers, Catalog):
     @handles("invoice", "void")
     def void_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """open or uncollectible -> void."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("void", self.invoices.get(invoice_id))
         if invoice.status not in ("open", "uncollectible"):
             advice = {"draft": " Delete a draft invoice instead.",
                       "paid": " A paid invoice can no longer be voided.",
@@ -698,7 +693,7 @@ class Invoices(Customers, Catalog):
     def mark_uncollectible(self, invoice_id: str, params: dict[str, Any] | None = None
                            ) -> Invoice:
         """open -> uncollectible."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("mark_uncollectible", self.invoices.get(invoice_id))
         if invoice.status != "open":
             raise invalid_request(
                 f"You can only mark open invoices as uncollectible. This invoice is "
@@ -710,7 +705,7 @@ class Invoices(Customers, Catalog):
     @handles("invoice", "send")
     def send_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
         """Finalize a ``send_invoice`` draft (no email is sent); open ones are returned as is."""
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.change("send", self.invoices.get(invoice_id))
         if invoice.collection_method != "send_invoice":
             raise invalid_request(
                 "You can only manually send an invoice if its collection method is "
