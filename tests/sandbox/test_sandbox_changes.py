@@ -153,6 +153,8 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         assert {change.request_id for change in recorded} == {headers["Request-Id"]}
         assert {change.idempotency_key for change in recorded} == {
             key if one.method == "POST" else None}
+        for store in backend.stores.values():
+            assert store.check() == [], one
 
 
 def test_the_walk_catches_a_change_made_behind_its_back(sandbox, monkeypatch):

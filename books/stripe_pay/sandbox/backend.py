@@ -31,7 +31,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
@@ -40,6 +40,7 @@ from .changes import ChangeLog, previous_attributes, snapshot
 from .errors import ApiError, bad_parameter, no_such
 from .rules import created_filter
 from .shapes import Shape
+from .store import Selection, Store, narrowest
 
 if TYPE_CHECKING:
     from .routes import Route
@@ -79,6 +80,10 @@ class Filter:
     def predicate(self, value: Any) -> Callable[[Any], bool]:
         raise NotImplementedError
 
+    def narrow(self, store: Store[Any], value: Any) -> Selection | None:
+        """The candidates an index gives for this condition (None: no index helps)."""
+        return None
+
 
 @attrs.frozen
 class Equals(Filter):
@@ -91,6 +96,9 @@ class Equals(Filter):
         field = self.field
         return lambda obj: getattr(obj, field) == wanted
 
+    def narrow(self, store: Store[Any], value: Any) -> Selection | None:
+        return store.with_value(self.field, self.normalize(value) if self.normalize else value)
+
 
 @attrs.frozen
 class OneOf(Filter):
@@ -101,6 +109,9 @@ class OneOf(Filter):
         field = self.field
         return lambda obj: getattr(obj, field) in wanted
 
+    def narrow(self, store: Store[Any], value: Any) -> Selection | None:
+        return store.with_any(self.field, value)
+
 
 @attrs.frozen
 class Within(Filter):
@@ -110,6 +121,9 @@ class Within(Filter):
         test = created_filter(value)
         field = self.field
         return lambda obj: test(getattr(obj, field))
+
+    def narrow(self, store: Store[Any], value: Any) -> Selection | None:
+        return store.created_bounds(value) if self.field == "created" else None
 
 
 @attrs.frozen
@@ -152,6 +166,18 @@ class Resource:
     @property
     def kind(self) -> str:
         return self.shape.object
+
+    def new_store(self) -> Store[Any]:
+        """An empty store indexing what this resource's filters and search fields read: the
+        attributes of exact and one-of filters, the fields of exact text and boolean search
+        clauses the shape takes from an attribute of the same name, and metadata if it is
+        searchable."""
+        fields = {found.field for found in self.filters if isinstance(found, Equals | OneOf)}
+        fields |= {spec.path[0] for spec in self.search.values()
+                   if spec.kind in ("text", "boolean") and len(spec.path) == 1
+                   and spec.path[0] in self.shape.own}
+        metadata = any(spec.kind == "metadata" for spec in self.search.values())
+        return Store(self.kind, fields, metadata=metadata)
 
 
 # Handlers: family methods marked with the operations they serve.
@@ -210,32 +236,6 @@ class _Touch:
     was_deleted: bool = False
 
 
-@attrs.define(eq=False)
-class Store(Generic[M]):
-    """Objects of one kind by id, in creation order; deleted ones stay as tombstones.
-
-    Tombstones let a deleted customer still answer its deleted stub, and let list cursors and
-    search pages that point at a deleted object keep their place.
-    """
-
-    kind: str
-    objects: dict[str, M] = attrs.field(factory=dict)
-
-    def get(self, object_id: str, *, param: str = "id", deleted_ok: bool = False) -> M:
-        """The live object, or Stripe's ``No such <kind>`` error naming ``param``."""
-        found = self.objects.get(object_id)
-        if found is None or (found.deleted and not deleted_ok):
-            raise no_such(self.kind, object_id, param=param)
-        return found
-
-    def newest_first(self) -> Iterator[M]:
-        """Live objects, newest first; equal ``created`` seconds keep creation order."""
-        return (obj for obj in reversed(self.objects.values()) if not obj.deleted)
-
-    def live_count(self) -> int:
-        return sum(1 for obj in self.objects.values() if not obj.deleted)
-
-
 class BackendCore:
     """Every object of one sandbox, and what all families share.
 
@@ -292,7 +292,7 @@ class BackendCore:
         self.changes.clear()
         self._stores: dict[str, Store[Any]] = {}
         for resource in self.resources.values():
-            store: Store[Any] = Store(resource.kind)
+            store = resource.new_store()
             setattr(self, resource.store, store)
             self._stores[resource.kind] = store
         for family in self.families():
@@ -388,6 +388,8 @@ class BackendCore:
         request_id, idempotency_key = self._request
         now = self.now()
         for touch in self._touched.values():
+            self._stores[touch.obj.OBJECT].index(touch.obj)
+        for touch in self._touched.values():
             obj = touch.obj
             previous: bytes | None = None
             if touch.created:
@@ -434,15 +436,34 @@ class BackendCore:
         return self._stores[route.kind].get(object_id, deleted_ok=resource.deleted_answers)
 
     def list_objects(self, route: Route, params: dict[str, Any]) -> dict[str, Any]:
-        """The generic list: a page of live objects, newest first, narrowed by the filters."""
+        """The generic list: a page of live objects, newest first, narrowed by the filters
+        (through the store's indexes where they help)."""
         resource = self.resources[route.kind]
         store = self._stores[route.kind]
-        tests = [found.predicate(params[found.param]) for found in resource.filters
+        given = [(found, params[found.param]) for found in resource.filters
                  if found.param in params]
-        objects: Iterable[Any] = store.newest_first()
-        if tests:
-            objects = (obj for obj in objects if all(test(obj) for test in tests))
-        return pages.list_page(self, objects, store, params, route.path)
+        tests = [found.predicate(value) for found, value in given]
+        selection = narrowest(store, (found.narrow(store, value) for found, value in given))
+
+        def test(obj: Any) -> bool:
+            return all(one(obj) for one in tests)
+
+        return pages.list_page(self, store, selection, test if tests else None, params,
+                               route.path)
+
+    def lookup(self, kind: str, field: str, value: Any) -> list[Any]:
+        """The live objects of ``kind`` whose ``field`` is ``value``, oldest first: through the
+        store's index where it has one, and with the objects the current operation changes
+        (the index follows committed changes only)."""
+        store = self._stores[kind]
+        selection = store.with_value(field, value)
+        found = {obj.seq: obj for obj in store.objects_in(
+            store.every() if selection is None else selection)}
+        for touch in (self._touched or {}).values():
+            if kind == touch.obj.OBJECT:
+                found[touch.obj.seq] = touch.obj
+        return [obj for _, obj in sorted(found.items())
+                if not obj.deleted and getattr(obj, field) == value]
 
     def search_objects(self, route: Route, params: dict[str, Any]) -> dict[str, Any]:
         """The generic search: a ``search_result`` page of the objects the query matches."""

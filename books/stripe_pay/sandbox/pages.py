@@ -7,14 +7,15 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import search
 from .errors import bad_parameter, no_such
+from .store import Selection, Store, narrowest
 
 if TYPE_CHECKING:
-    from .backend import BackendCore, Resource, Store
+    from .backend import BackendCore, Resource
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -44,73 +45,82 @@ def item_expansions(params: dict[str, Any], *, allowed: Sequence[str] = ()) -> l
     return paths
 
 
-def page(
-    ordered: Iterable[Any],
-    params: dict[str, Any],
-    url: str,
-    *,
-    position: Callable[[str], int | None],
-    kind: str,
-    render: Callable[[Any], dict[str, Any]],
-    newest_first: bool = True,
-) -> dict[str, Any]:
-    """A Stripe ``list`` page of ``ordered`` honouring ``limit`` and the two cursors.
-
-    ``position`` gives a cursor id's creation sequence (None if unknown): cursors compare by
-    sequence, so a page boundary stays put when objects are created or deleted meanwhile.
-    """
-    limit = limit_of(params)
+def cursor_of(params: dict[str, Any], position: Callable[[str], int | None], kind: str
+              ) -> tuple[int | None, bool]:
+    """The creation sequence of the page's cursor (None without one) and whether it is
+    ``starting_after`` (else ``ending_before``). ``position`` gives an id's sequence, None if
+    unknown. Cursors compare by sequence, so a page boundary stays put when objects are created
+    or deleted meanwhile (a deleted object's id still works as a cursor)."""
     after, before = params.get("starting_after"), params.get("ending_before")
     if after is not None and before is not None:
         raise bad_parameter(
             "You may only specify one of these parameters: ending_before, starting_after.",
             param="ending_before")
-    objects = list(ordered)
     cursor = after if after is not None else before
     if cursor is None:
-        found, has_more = objects[:limit], len(objects) > limit
+        return None, False
+    seq = position(cursor)
+    if seq is None:
+        raise no_such(kind, cursor, param="starting_after" if after is not None
+                      else "ending_before")
+    return seq, after is not None
+
+
+def page_in_order(ordered: Sequence[Any], params: dict[str, Any], url: str, *,
+                  position: Callable[[str], int | None], kind: str,
+                  render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A ``list`` page of a short list kept oldest first (an invoice's lines)."""
+    limit = limit_of(params)
+    seq, after = cursor_of(params, position, kind)
+    if seq is None:
+        found, has_more = ordered[:limit], len(ordered) > limit
+    elif after:
+        rest = [o for o in ordered if o.seq > seq]
+        found, has_more = rest[:limit], len(rest) > limit
     else:
-        seq = position(cursor)
-        if seq is None:
-            raise no_such(kind, cursor,
-                          param="starting_after" if after is not None else "ending_before")
-        later_in_order = (lambda o: o.seq < seq) if newest_first else (lambda o: o.seq > seq)
-        if after is not None:
-            rest = [o for o in objects if later_in_order(o)]
-            found, has_more = rest[:limit], len(rest) > limit
-        else:
-            earlier = [o for o in objects if not later_in_order(o) and o.seq != seq]
-            found, has_more = earlier[-limit:], len(earlier) > limit
+        earlier = [o for o in ordered if o.seq < seq]
+        found, has_more = earlier[-limit:], len(earlier) > limit
     return {"object": "list", "data": [render(o) for o in found], "has_more": has_more,
             "url": url}
 
 
-def list_page(backend: BackendCore, objects: Iterable[Any], store: Store[Any],
-              params: dict[str, Any], url: str) -> dict[str, Any]:
-    """A ``list`` page of stored objects (newest first), items rendered with ``expand[]``."""
+def list_page(backend: BackendCore, store: Store[Any], selection: Selection,
+              test: Callable[[Any], bool] | None, params: dict[str, Any], url: str
+              ) -> dict[str, Any]:
+    """A ``list`` page of stored objects, newest first: the candidates in ``selection`` that
+    pass ``test``, from the cursor on; items rendered with ``expand[]``."""
+    limit = limit_of(params)
+    seq, after = cursor_of(params, store.position, store.kind)
     expand = item_expansions(params)
-
-    def position(object_id: str) -> int | None:
-        found = store.objects.get(object_id)
-        return None if found is None else found.seq
-
-    return page(objects, params, url, position=position, kind=store.kind,
-                render=lambda obj: backend.render(obj, expand, within="data."))
+    found, has_more = store.page(selection, test, limit=limit,
+                                 below=seq if after else None,
+                                 above=seq if not after else None)
+    return {"object": "list", "data": [backend.render(obj, expand, within="data.")
+                                       for obj in found],
+            "has_more": has_more, "url": url}
 
 
 def search_page(backend: BackendCore, resource: Resource, store: Store[Any],
                 params: dict[str, Any], url: str) -> dict[str, Any]:
-    """A ``search_result`` page: the objects ``params["query"]`` matches, newest first."""
+    """A ``search_result`` page: the objects ``params["query"]`` matches, newest first.
+
+    The candidates come from the store's indexes where a clause allows (an exact text, boolean
+    or metadata clause, a ``created`` range); each is then tested against the whole query,
+    reading only the fields the query names.
+    """
     query_text = params["query"]
     query = search.parse(query_text, resource.kind, resource.search)
     limit = limit_of(params)
     expand = item_expansions(params, allowed=("total_count",))
     stamp = f"{zlib.crc32(query_text.encode()):08x}"
     below = _decode_page(params["page"], stamp) if "page" in params else None
-    matches = [obj for obj in store.newest_first() if query.matches(backend.render(obj))]
-    remaining = [obj for obj in matches if below is None or obj.seq < below]
-    found = remaining[:limit]
-    has_more = len(remaining) > limit
+    shape = resource.shape
+
+    def test(obj: Any) -> bool:
+        return query.matches(shape.view(obj, backend))
+
+    selection = search_candidates(query, store)
+    found, has_more = store.page(selection, test, limit=limit, below=below)
     body: dict[str, Any] = {
         "object": "search_result",
         "data": [backend.render(obj, expand, within="data.") for obj in found],
@@ -119,8 +129,49 @@ def search_page(backend: BackendCore, resource: Resource, store: Store[Any],
         "url": url,
     }
     if "total_count" in params.get("expand", ()):
-        body["total_count"] = len(matches)
+        body["total_count"] = store.count(selection, test)
     return body
+
+
+def search_candidates(query: search.Query, store: Store[Any]) -> Selection:
+    """The fewest candidates the store's indexes give for ``query`` (a superset of its
+    matches): for AND, the narrowest clause's; for OR, the union of every clause's, when
+    each has an index; otherwise every live object."""
+    narrowed = [_clause_candidates(clause, query.fields[clause.field], store)
+                for clause in query.clauses]
+    if query.conjunction == "AND":
+        return narrowest(store, narrowed)
+    if any(found is None or found.low is not None or found.high is not None
+           for found in narrowed):
+        return store.every()
+    lists = [found.seqs for found in narrowed if found is not None]
+    return Selection(sorted(set().union(*lists)))
+
+
+def _clause_candidates(clause: search.Clause, spec: search.Field, store: Store[Any]
+                       ) -> Selection | None:
+    if clause.negated:
+        return None
+    if spec.kind == "metadata":
+        if clause.op != ":" or clause.value is None or clause.key is None:
+            return None
+        return store.with_metadata(clause.key, clause.value)
+    if len(spec.path) != 1:
+        return None
+    field = spec.path[0]
+    if spec.kind == "number":
+        if field != "created" or clause.value is None:
+            return None
+        number = float(clause.value)
+        bound = {":": {"gte": number, "lte": number}, ">": {"gt": number},
+                 "<": {"lt": number}, ">=": {"gte": number}, "<=": {"lte": number}}[clause.op]
+        return store.created_bounds(bound)
+    if clause.op != ":":
+        return None
+    value: Any = clause.value
+    if spec.kind == "boolean":
+        value = value == "true"
+    return store.with_value(field, value)
 
 
 def _encode_page(seq: int, stamp: str) -> str:

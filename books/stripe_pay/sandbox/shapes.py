@@ -13,7 +13,7 @@ Each shape also says which of its fields ``expand[]`` may replace by the object 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -61,6 +61,7 @@ class Shape:
     expandable: Mapping[str, str | None] = attrs.field(factory=dict)
     stub_when_deleted: bool = True
     _plan: tuple[tuple[str, int, Any], ...] = attrs.field(init=False, eq=False, repr=False)
+    _sources: dict[str, tuple[int, Any]] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         sources: list[tuple[str, int, Any]] = [("object", _FIXED, self.object)]
@@ -70,7 +71,7 @@ class Shape:
         sources += [(name, _OWN, attrgetter(attribute))
                     for name, attribute in self.renamed.items()]
         sources += [(name, _FIXED, value) for name, value in self.fixed.items()]
-        sources += [(name, _DERIVED, None) for group in self.derived for name in group.fields]
+        sources += [(name, _DERIVED, group) for group in self.derived for name in group.fields]
         names = [name for name, _, _ in sources]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
@@ -78,6 +79,7 @@ class Shape:
         first = {"id": 0, "object": 1}
         plan = tuple(sorted(sources, key=lambda source: (first.get(source[0], 2), source[0])))
         object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "_sources", {name: (source, how) for name, source, how in plan})
 
     @property
     def fields(self) -> frozenset[str]:
@@ -100,6 +102,34 @@ class Shape:
             else:
                 rendered[name] = computed[name]
         return rendered
+
+
+    def view(self, obj: Any, backend: Any) -> Mapping[str, Any]:
+        """``obj`` as it renders, read field by field: only the fields asked for are computed
+        (a search reads a few fields of many objects)."""
+        return _View(self, obj, backend)
+
+
+class _View(Mapping[str, Any]):
+    def __init__(self, shape: Shape, obj: Any, backend: Any) -> None:
+        self._shape, self._obj, self._backend = shape, obj, backend
+        self._computed: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        source, how = self._shape._sources[name]
+        if source == _OWN:
+            return how(self._obj)
+        if source == _FIXED:
+            return how
+        if name not in self._computed:
+            self._computed.update(how.compute(self._obj, self._backend))
+        return self._computed[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._shape._sources)
+
+    def __len__(self) -> int:
+        return len(self._shape._sources)
 
 
 def _fresh(value: Any) -> Any:

@@ -231,7 +231,7 @@ class Catalog(BackendCore):
                        ) -> Product:
         """Delete a product that has no prices (archived ones count)."""
         product = self.change("delete", self.products.get(product_id))
-        if any(price.product == product.id for price in self.prices.objects.values()):
+        if self.lookup("price", "product", product.id):
             raise invalid_request(
                 "This product cannot be deleted because it has one or more user-created prices.")
         product.deleted = True
@@ -333,8 +333,8 @@ class Catalog(BackendCore):
         if lookup_key == "":
             price.lookup_key = None
             return
-        for other in self.prices.objects.values():
-            if other is not price and other.lookup_key == lookup_key:
+        for other in self.lookup("price", "lookup_key", lookup_key):
+            if other is not price:
                 if not transfer:
                     raise invalid_request(
                         f"A price (`{other.id}`) already uses that lookup key.",

@@ -492,9 +492,8 @@ class Invoices(Customers, Catalog):
         self._check_due_terms(invoice)
         self.change("create", invoice)
         if params.get("pending_invoice_items_behavior", "exclude") == "include":
-            pending = [item for item in self.invoice_items.objects.values()
-                       if not item.deleted and item.invoice is None
-                       and item.customer == customer.id and item.currency == currency]
+            pending = [item for item in self.lookup("invoiceitem", "customer", customer.id)
+                       if item.invoice is None and item.currency == currency]
             for item in pending:
                 self._attach(item, invoice)
         return invoice
@@ -737,8 +736,8 @@ class Invoices(Customers, Catalog):
             found = by_line.get(line_id)
             return None if found is None else found.seq
 
-        return pages.page(items, params, f"/v1/invoices/{invoice.id}/lines", position=position,
-                          kind="line_item", render=render, newest_first=False)
+        return pages.page_in_order(items, params, f"/v1/invoices/{invoice.id}/lines",
+                                   position=position, kind="line_item", render=render)
 
 
 def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:
