@@ -42,12 +42,12 @@ from werkzeug.wrappers import Request, Response
 
 from . import routes
 from .errors import ApiError, bad_parameter, unrecognized_url
+from .idempotency import IDEMPOTENCY_MAX_BYTES, IdempotencyStore, Stored
 from .params import decode_form, schema_for, validate
 from .resources import Backend
 
 logger = logging.getLogger("stripe_pay.sandbox")
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 REQUEST_LOG_MAX = 10_000
 DROP_ENVIRON_KEY = "stripe_pay.sandbox.drop"
@@ -170,15 +170,6 @@ class LoggedRequest:
 
 
 @attrs.define
-class _Stored:
-    fingerprint: tuple[Any, ...]
-    status: int
-    body: bytes
-    request_id: str
-    stored_at: float
-
-
-@attrs.define
 class _Answer:
     status: int
     body: bytes
@@ -189,7 +180,8 @@ class SandboxApp:
     """The WSGI application of one sandbox; all its state lives in this instance."""
 
     def __init__(self, backend: Backend | None = None, faults: Faults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 idempotency_max_bytes: int = IDEMPOTENCY_MAX_BYTES) -> None:
         self.backend = backend or Backend(clock=clock)
         self.routes = routes.derive(type(self.backend))
         self.url_map = routes.url_map(self.routes)
@@ -198,7 +190,7 @@ class SandboxApp:
         self._fault_lock = threading.Lock()
         self._rng = random.Random()
         self._recent: collections.deque[float] = collections.deque()
-        self._idempotency: dict[tuple[str, str], _Stored] = {}
+        self.idempotency = IdempotencyStore(clock, max_bytes=idempotency_max_bytes)
         self.request_log: collections.deque[LoggedRequest] = collections.deque(
             maxlen=REQUEST_LOG_MAX)
         self.set_faults((faults or Faults()).to_json())
@@ -223,7 +215,7 @@ class SandboxApp:
         stay as set)."""
         with self.backend.lock:
             self.backend.reset()
-            self._idempotency.clear()
+            self.idempotency.clear()
             self.request_log.clear()
 
     def requests(self) -> list[dict[str, Any]]:
@@ -384,7 +376,7 @@ class SandboxApp:
                     param=None), request)
             auth = _api_key(request.headers.get("Authorization", ""))
             scope = (hashlib.sha256(auth.encode()).hexdigest(), key)
-            stored = self._stored(scope)
+            stored = self.idempotency.get(scope)
             if stored is not None:
                 if stored.fingerprint != fingerprint:
                     return self._error(ApiError(
@@ -406,19 +398,9 @@ class SandboxApp:
             answer = self._error(error, request)
             keep = error.stored
         if scope is not None and keep:
-            self._idempotency[scope] = _Stored(fingerprint, answer.status, answer.body,
-                                               entry.request_id, self._clock())
+            self.idempotency.put(scope, Stored(fingerprint, answer.status, answer.body,
+                                               entry.request_id, self._clock()))
         return answer
-
-    def _stored(self, scope: tuple[str, str]) -> _Stored | None:
-        now = self._clock()
-        # Dicts keep insertion order, so expired keys are at the front.
-        while self._idempotency:
-            oldest_scope, oldest = next(iter(self._idempotency.items()))
-            if oldest.stored_at > now - IDEMPOTENCY_TTL_SECONDS:
-                break
-            del self._idempotency[oldest_scope]
-        return self._idempotency.get(scope)
 
     @staticmethod
     def _error(error: ApiError, request: Request) -> _Answer:
@@ -638,9 +620,11 @@ class SandboxServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, faults: Faults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 idempotency_max_bytes: int = IDEMPOTENCY_MAX_BYTES) -> None:
         self.host = host
-        self.app = SandboxApp(faults=faults, clock=clock)
+        self.app = SandboxApp(faults=faults, clock=clock,
+                              idempotency_max_bytes=idempotency_max_bytes)
         self._requested_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
