@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 from sandbox_http import raw_request
 from stripe_pay.objects import OBJECTS, StripeObject
-from stripe_pay.sandbox import routes
+from stripe_pay.sandbox import backend, routes
 from stripe_pay.sandbox.backend import BackendCore, Resource, handles, route
 from stripe_pay.sandbox.resources import Backend
 from stripe_pay.sandbox.shapes import Shape
@@ -113,3 +113,11 @@ def test_two_handlers_for_one_path_are_refused():
 def test_a_family_without_handlers_gets_the_generic_reads():
     served = {(one.operation, one.generic) for one in routes.derive(_family())}
     assert served == {("retrieve", True), ("list", True)}
+
+
+def test_the_filter_and_search_table_in_the_docs_is_the_code():
+    table = backend.markdown_table(Backend.declared_resources())
+    assert table in DOCS.read_text(), (
+        "docs/SANDBOX.md's filter and search table is out of date; replace it with the output "
+        "of: python -c 'from stripe_pay.sandbox import backend; from stripe_pay.sandbox."
+        "resources import Backend; print(backend.markdown_table(Backend.declared_resources()))'")

@@ -1,5 +1,5 @@
-"""What every resource family of the sandbox shares: declarations, stores, ids, the clock,
-rendering, and the generic handlers.
+"""What every resource family of the sandbox shares: the declarations, the one way state
+changes, ids, the clock, rendering, and the generic handlers.
 
 :class:`BackendCore` is the base of every family (``resources/*.py``); the families are mixins
 composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
@@ -12,11 +12,10 @@ composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
 - ``_reset_family()`` (optional): forget any state of its own beyond its stores.
 
 Every change to a stored object is announced through :meth:`BackendCore.change` before it is
-made; each handler runs as one operation, which records the changes (see ``changes.py``) or,
-when it fails, undoes them, so every request is atomic.
-
-The backend is not thread-safe on its own: the server holds :attr:`BackendCore.lock` around
-each request, which also makes every request atomic.
+made; each handler runs as one operation, which records the changes (see ``changes.py``) and
+brings the stores' indexes up to date or, when it fails, undoes them, so every request is
+atomic. The backend is not thread-safe on its own: the server holds
+:attr:`BackendCore.lock` around each request.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from .changes import ChangeLog, previous_attributes, snapshot
 from .errors import ApiError, bad_parameter, no_such
 from .rules import created_filter
 from .shapes import Shape
+from .store import Model as StoredModel
 from .store import Selection, Store, narrowest
 
 if TYPE_CHECKING:
@@ -51,13 +51,10 @@ MAX_EXPAND_DEPTH = 4
 ROUTES_ATTRIBUTE = "__sandbox_routes__"
 
 
-class Model(Protocol):
-    """What the backend needs of a stored object."""
+class Model(StoredModel, Protocol):
+    """What the backend needs of a stored object: what its store needs, and its kind."""
 
     OBJECT: ClassVar[str]
-    id: str
-    seq: int
-    deleted: bool
 
 
 M = TypeVar("M", bound=Model)
@@ -521,3 +518,23 @@ class BackendCore:
         rest = parts[size:]
         if rest and isinstance(value, dict) and target is not None:
             self._expand(value, target, rest, path)
+
+
+def markdown_table(resources: list[Resource]) -> str:
+    """The resources' list filters and search fields as the Markdown table docs/SANDBOX.md
+    shows (tested to match); those an index answers in bold."""
+    lines = ["| object | list filters | search fields |", "| --- | --- | --- |"]
+    for resource in resources:
+        store = resource.new_store()
+        filters = [f"`{found.param}` (finds none)" if isinstance(found, Refused)
+                   else _shown(found.param, found.field, store) for found in resource.filters]
+        fields = [_shown(name, spec.path[0], store) for name, spec in resource.search.items()]
+        lines.append(f"| {resource.kind} | {', '.join(filters)} | "
+                     f"{', '.join(fields) or 'no search'} |")
+    return "\n".join(lines)
+
+
+def _shown(name: str, field: str, store: Store[Any]) -> str:
+    indexed = (field in store.fields or field == "created"
+               or (field == "metadata" and store.metadata))
+    return f"**`{name}`**" if indexed else f"`{name}`"

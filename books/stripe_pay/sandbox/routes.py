@@ -119,9 +119,14 @@ def _derive(backend: type[BackendCore]) -> tuple[Route, ...]:
                                             operation, generic=True)
     # In the book's order of objects, each in Stripe's reference order of operations.
     kinds = list(rows)
-    derived = sorted(served.values(), key=lambda one: (
-        kinds.index(one.kind), ORDER.index(one.operation) if one.operation in ORDER
-        else len(ORDER) + rows[one.kind].verbs.index(one.operation)))
+
+    def place(one: Route) -> tuple[int, int]:
+        if one.operation in ORDER:
+            return kinds.index(one.kind), ORDER.index(one.operation)
+        verbs = [action.verb for action in rows[one.kind].actions]
+        return kinds.index(one.kind), len(ORDER) + verbs.index(one.operation)
+
+    derived = sorted(served.values(), key=place)
     unstored = sorted({kind for kind, _ in served} - set(stored))
     if unstored:
         raise ValueError(f"Handlers for {', '.join(unstored)}, which no family stores.")

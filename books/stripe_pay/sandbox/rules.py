@@ -7,7 +7,7 @@ time ranges, exact attributes, refused connected accounts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import bad_parameter, invalid_request, no_such
@@ -109,17 +109,6 @@ def created_filter(value: Any) -> Callable[[int | None], bool]:
                 and ("lt" not in bounds or stamp < bounds["lt"])
                 and ("lte" not in bounds or stamp <= bounds["lte"]))
     return matches
-
-
-def attribute_equals(objects: Iterable[T], field: str, value: Any) -> Iterator[T]:
-    return (obj for obj in objects if getattr(obj, field) == value)
-
-
-def stamp_filter(objects: Iterable[T], field: str, condition: Any) -> Iterator[T]:
-    # A function, not an inline generator: filters are chained lazily inside loops, and a
-    # generator would read the loop's variables only after the loop had moved on.
-    test = created_filter(condition)
-    return (obj for obj in objects if test(getattr(obj, field)))
 
 
 def refuse_accounts(params: dict[str, Any]) -> None:

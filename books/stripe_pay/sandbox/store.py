@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -106,11 +106,6 @@ class Store(Generic[M]):
 
     def live_count(self) -> int:
         return len(self._live)
-
-    def newest_first(self) -> Iterator[M]:
-        """Live objects, newest first; objects created in the same second keep their order."""
-        by_seq = self._by_seq
-        return (by_seq[seq] for seq in reversed(self._live))
 
     def every(self) -> Selection:
         return Selection(self._live)
