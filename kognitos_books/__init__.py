@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .hookspecs import hookimpl, hookspec
     from .model import (
+        RECORD_DUTIES,
+        Action,
         And,
         Book,
         BookError,
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "RECORD_DUTIES",
+    "Action",
     "And",
     "Book",
     "BookError",

@@ -39,8 +39,6 @@ from .model import And, BookError, Call, Condition, KbooksError, Or, Plan, Recor
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-#: Verbs that need a confirmation (``--yes``) on a live connection.
-DESTRUCTIVE = ("delete", "void", "pay")
 #: Steps that change nothing; a resume runs them again instead of trusting the journal.
 READ_ONLY = ("get",)
 #: With no concurrency given, a bulk run keeps as many rows in flight as its pace needs,

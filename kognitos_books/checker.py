@@ -670,8 +670,34 @@ class Checker(Values):
         self.errors.append(LanguageError.at(span, self.auto, message, hint=hint))
 
     def all_verbs(self) -> list[str]:
+        """Every verb an automation may start with, as written (``mark ... as
+        uncollectible``)."""
         verbs = {v for b in self.books for n in b.nouns for v in n.verbs}
-        return sorted(v.replace("_", " ") for v in verbs)
+        verbs.update(f"{a.word} ... as {a.complement}" if a.complement else a.word
+                     for b in self.books for n in b.nouns for a in n.actions)
+        return sorted(verbs)
+
+    def verb_words(self) -> set[str]:
+        """The words that start a command: record duties and every action's word."""
+        words = {v for b in self.books for n in b.nouns for v in n.verbs}
+        words.update(a.word for b in self.books for n in b.nouns for a in n.actions)
+        return words
+
+    def complements(self, word: str) -> set[str | None]:
+        """What may follow ``as`` after ``word`` (None: nothing)."""
+        found: set[str | None] = {None} if any(
+            word in n.verbs for b in self.books for n in b.nouns) else set()
+        found.update(a.complement for b in self.books for n in b.nouns for a in n.actions
+                     if a.word == word)
+        return found
+
+    @staticmethod
+    def verb_of(noun: Noun, word: str, complement: str | None) -> str | None:
+        """The procedure verb ``word`` (``as complement``) names for ``noun``."""
+        if complement is None and word in noun.verbs:
+            return word
+        action = noun.action_for(word, complement)
+        return action.name if action is not None else None
 
     def all_nouns(self, book: Book | None = None) -> list[str]:
         names: list[str] = []
@@ -788,10 +814,9 @@ class Checker(Values):
         if found is None:
             return None
         book, noun = found
-        if verb == "mark" and cmd.complement:
-            verb = f"mark_{cmd.complement.replace(' ', '_')}"
+        named = self.verb_of(noun, verb, cmd.complement)
         plural = cmd.noun == noun.plural or cmd.determiner in PLURAL_DETERMINERS
-        if not plural or verb not in noun.verbs or verb == "create":
+        if not plural or named is None or named == "create":
             return None
         source: Any
         if cmd.determiner == "the" and cmd.whose is None and cmd.target is None:
@@ -1006,29 +1031,38 @@ class Checker(Values):
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         """The book, noun and procedure a command names (None after reporting why not)."""
-        verb = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
-        known_verbs = {v for b in self.books for n in b.nouns for v in n.verbs}
-        if verb == "mark" and cmd.complement:
-            verb = f"mark_{cmd.complement.replace(' ', '_')}"
-            meant = _PARTICIPLES.get(cmd.complement, cmd.complement)
-            if verb not in known_verbs and meant in known_verbs:
-                # "mark the invoice as paid": the verb is "pay"
-                assert cmd.complement_span is not None
-                self.error(cmd.verb_span.to(cmd.complement_span),
-                           f'unknown verb "mark ... as {cmd.complement}"; did you mean '
-                           f'"{meant}"?', hint=f"write: {meant} the {cmd.noun}")
-                return None
-        elif cmd.complement is not None:
-            assert cmd.complement_span is not None
-            self.error(cmd.complement_span, f'"as {cmd.complement}" means nothing to '
-                       f'"{cmd.verb}"; it would be ignored',
-                       hint=f'delete "as {cmd.complement}" (only "mark ... as ..." takes '
-                       "one)")
+        word = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
+        words = self.verb_words()
+        if word in words and cmd.complement is None and None not in self.complements(word):
+            takes = sorted(c for c in self.complements(word) if c)
+            self.error(cmd.verb_span, f'"{cmd.verb}" says what the record becomes: '
+                       + " or ".join(f'"{cmd.verb} ... as {c}"' for c in takes),
+                       hint=f"write: {cmd.verb} the {cmd.noun} as {takes[0]}")
             return None
-        if verb not in known_verbs:
-            shown = verb.replace("_", " ")
-            close = closest(shown, self.all_verbs(), cutoff=_VERB_CUTOFF)
-            self.error(cmd.verb_span, f'unknown verb "{shown}"'
+        if word in words and cmd.complement not in self.complements(word):
+            assert cmd.complement_span is not None
+            meant = _PARTICIPLES.get(cmd.complement or "", cmd.complement)
+            takes = sorted(c for c in self.complements(word) if c)
+            if not takes:
+                self.error(cmd.complement_span, f'"as {cmd.complement}" means nothing to '
+                           f'"{cmd.verb}"; it would be ignored',
+                           hint=f'delete "as {cmd.complement}" (only '
+                           + ", ".join(f'"{v}"' for v in self.all_verbs() if " as " in v)
+                           + " take one)")
+            elif meant in words:
+                # "mark the invoice as paid": the verb is "pay"
+                self.error(cmd.verb_span.to(cmd.complement_span),
+                           f'unknown verb "{cmd.verb} ... as {cmd.complement}"; did you mean '
+                           f'"{meant}"?', hint=f"write: {meant} the {cmd.noun}")
+            else:
+                self.error(cmd.verb_span.to(cmd.complement_span),
+                           f'unknown verb "{cmd.verb} ... as {cmd.complement}"',
+                           hint=f'"{cmd.verb}" takes: '
+                           + ", ".join(f"as {c}" for c in takes))
+            return None
+        if word not in words:
+            close = closest(word, sorted(words), cutoff=_VERB_CUTOFF)
+            self.error(cmd.verb_span, f'unknown verb "{word}"'
                        + (f'; did you mean "{close[0]}"?' if close else ""),
                        hint="verbs: " + ", ".join(self.all_verbs()))
             return None
@@ -1047,17 +1081,19 @@ class Checker(Values):
             return None
         book, noun = found
         plural = cmd.noun == noun.plural or (cmd.determiner in PLURAL_DETERMINERS)
-        if verb not in noun.verbs:
-            doable = ", ".join(v.replace("_", " ") for v in noun.verbs)
-            self.error(cmd.verb_span, f'{book.title} cannot {verb.replace("_", " ")} '
-                       f'{_article(noun.name)} {noun.name}', hint=f"a {noun.name} can: {doable}")
+        verb = self.verb_of(noun, word, cmd.complement)
+        said = word + (f" ... as {cmd.complement}" if cmd.complement else "")
+        if verb is None:
+            doable = ", ".join([*noun.verbs, *(a.english(noun.name) for a in noun.actions)])
+            self.error(cmd.verb_span, f'{book.title} cannot {said} {_article(noun.name)} '
+                       f'{noun.name}', hint=f"{_article(noun.name)} {noun.name} can: {doable}")
             return None
         if plural and verb != "get":
             written = " ".join(filter(None, (cmd.determiner, cmd.noun)))
-            self.error(cmd.noun_span, f'"{verb}" acts on one {noun.name} at a time, not on '
+            self.error(cmd.noun_span, f'"{said}" acts on one {noun.name} at a time, not on '
                        f'"{written}"',
                        hint=f"write {_article(noun.name)} {noun.name} or the {noun.name}, or all "
-                 f"{noun.plural} ... whose ... to {verb.replace('_', ' ')} every one found")
+                 f"{noun.plural} ... whose ... to {said} every one found")
             return None
         return book, noun, self._procedure(book, noun, verb, plural)
 
@@ -1186,13 +1222,17 @@ class Checker(Values):
         elif conditions:
             where_filter = And(tuple(conditions))
         produces = (noun.plural,) if proc.many else (noun.name,)
+        action = noun.action(verb)
+        if action is not None and action.returns:
+            produces = (action.returns,)  # (refunding a charge answers with a refund)
         if cmd.named is not None:
             if self.find_noun(cmd.named) is not None:
                 self.error(cmd.named_span, f'"the {cmd.named}" already names a kind of '
                            "record; choose a name of your own",
                            hint=f"like: as the open {noun.plural}")
             produces = (cmd.named,)
-            self.names[cmd.named] = (noun.name, proc.many)
+            self.names[cmd.named] = (action.returns if action and action.returns
+                                     else noun.name, proc.many)
         step = Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
                     produces=produces, id_span=id_span)
@@ -1217,14 +1257,21 @@ class Checker(Values):
         written = f"{cmd.preposition} {target.raw}"
         if verb == "add" and noun.parent:
             return None  # the parent added to (parent_ref)
-        if verb not in ("get", "create"):
+        found = self.find_noun(target.noun)
+        other = found[1].name if found else target.noun
+        relation = noun.relation(other)
+        # An action whose inputs hold the relation's field takes it from the target
+        # ("attach the payment method to the customer"); update and delete never do.
+        takes = noun.action(verb) is not None and any(r.field in accepted
+                                                      for r in noun.relations)
+        if verb not in ("get", "create") and not takes:
             self.error(target.span, f'"{written}" means nothing to "{verb}": it acts on the '
                        f"{noun.name} alone and would ignore it",
                        hint=f'delete "{written}"')
             return None
-        found = self.find_noun(target.noun)
-        other = found[1].name if found else target.noun
-        relation = noun.relation(other)
+        if verb not in ("get", "create") and relation is not None \
+                and relation.field not in accepted:
+            relation = None  # (the action takes no such record)
         if relation is None or target.path or (found and target.noun == found[1].plural):
             links = ", ".join(r.noun for r in noun.relations)
             self.error(target.span, f"{_article(noun.name)} {noun.name} is not related to "
@@ -1256,7 +1303,7 @@ class Checker(Values):
                     where=_resolve_filter(step.where, static),
                     fields=_resolve_fields(step.fields, static), many=step.many,
                     target_id=static(step.target_id))
-        problems = self.rt.plugins.call(step.book, "check_call", call=call) or []
+        problems = self.rt.plugins.check_call(call)
         for problem in problems:
             span = step.command.span
             if problem.field == "id" and step.id_span is not None:

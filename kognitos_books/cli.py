@@ -206,7 +206,7 @@ def build_parser(plugins: Plugins | None,
         if status.state != "ok":
             continue
         try:
-            plugins.caller(status.name, "register_commands")(register=register)  # type: ignore[union-attr]
+            plugins.register_commands(status.name, register)  # type: ignore[union-attr]
         except Exception as exc:  # one book's bad command must not break the CLI
             print(f"{PROG}: warning: {status.name} could not add its commands: {exc}",
                   file=sys.stderr)

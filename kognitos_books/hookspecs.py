@@ -100,12 +100,13 @@ def delete(connection: Connection, call: Call) -> Record:
 
 
 @hookspec(firstresult=True)
-def invoice_action(connection: Connection, call: Call) -> Record:
-    """Act on an invoice. ``call.verb`` is ``send``, ``finalize``, ``pay``, ``void`` or
-    ``mark_uncollectible`` on the invoice ``call.id``; or ``add``, which adds a
-    ``call.noun`` (a noun whose ``parent`` is the invoice's noun, e.g. an invoice item) with
-    ``call.fields`` to the invoice ``call.target_id``. Return the record the action
-    produced (the item for ``add``, the invoice otherwise).
+def act(connection: Connection, call: Call) -> Record:
+    """Carry out one of the noun's declared actions (``Noun.actions``): ``call.verb`` is
+    the action's name, ``call.id`` the record acted on, ``call.fields`` its inputs (from
+    ``describe_inputs(noun, verb)``). Also ``add``: add a ``call.noun`` (a noun with a
+    ``parent``) with ``call.fields`` to the parent record ``call.target_id``. Send
+    ``call.idempotency_key``. Return the record the action answers with (the added record
+    for ``add``; for an action, a record of its ``returns`` noun, else of ``call.noun``).
     """
 
 
@@ -128,5 +129,5 @@ ROUTED_HOOKS: tuple[str, ...] = (
     "create",
     "update",
     "delete",
-    "invoice_action",
+    "act",
 )

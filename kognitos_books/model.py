@@ -37,26 +37,17 @@ __all__ = [
     "Record",
     "Relation",
     "Secret",
+    "RECORD_DUTIES",
+    "Action",
     "Setting",
     "UnknownProcedure",
-    "VERBS",
     "mask",
 ]
 
-#: The duties a book can take on, by English verb. ``get``/``create``/``update``/``delete``
-#: are record duties; the rest are invoice actions.
-VERBS: tuple[str, ...] = (
-    "get",
-    "create",
-    "update",
-    "delete",
-    "add",
-    "send",
-    "finalize",
-    "pay",
-    "void",
-    "mark_uncollectible",
-)
+#: The duties every book may take on for a noun, each its own hook. ``add`` (a record
+#: added to its parent, an item to an invoice) and every other verb a book declares are
+#: actions, carried out by the ``act`` hook.
+RECORD_DUTIES: tuple[str, ...] = ("get", "create", "update", "delete")
 
 _PREFIX = re.compile(r"^[A-Za-z]{1,6}_(?:[A-Za-z]{1,6}_)?")
 
@@ -273,13 +264,51 @@ class Relation:
 
 
 @attrs.frozen
+class Action:
+    """A verb a book declares for a noun beyond the record duties: sending an invoice,
+    refunding a charge, cancelling a subscription.
+
+    ``name`` is the procedure's verb (``mark_uncollectible``, in the id
+    ``stripe_pay.invoice.mark_uncollectible``). ``word`` is the English verb an automation
+    starts with (``mark``) and ``complement`` what follows ``as`` (``uncollectible``), so
+    the command reads ``mark the invoice as uncollectible``. The host asks for a
+    confirmation on a live connection before an action that is ``destructive`` (it cannot
+    be undone) or ``moves_money``. ``returns`` names the noun of the record the action
+    answers with when it is not the noun acted on (refunding a charge returns a refund).
+    """
+
+    name: str
+    word: str = ""
+    complement: str | None = None
+    destructive: bool = False
+    moves_money: bool = False
+    returns: str | None = None
+    help: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.word:
+            object.__setattr__(self, "word", self.name)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether a live connection asks before this action is carried out."""
+        return self.destructive or self.moves_money
+
+    def english(self, noun: str) -> str:
+        """How an automation says it: ``mark the invoice as uncollectible``."""
+        return f"{self.word} the {noun}" + (f" as {self.complement}" if self.complement else "")
+
+
+@attrs.frozen
 class Noun:
     """A kind of record a book knows: ``customer``, ``invoice``, ...
 
-    ``verbs`` are the duties it supports. ``id_prefix`` lets the host reject an id that
-    belongs to another kind of record before sending anything. ``parent`` names the noun
-    this one is added to with ``add`` (an invoice item is added to an invoice).
-    ``relations`` name the other nouns its records point to (see :class:`Relation`).
+    ``verbs`` are the record duties it supports (of :data:`RECORD_DUTIES`, and ``add``
+    when it has a ``parent``); ``actions`` declare its other verbs (see :class:`Action`).
+    ``id_prefix`` lets the host reject an id that belongs to another kind of record before
+    sending anything. ``parent`` names the noun this one is added to with ``add`` (an
+    invoice item is added to an invoice). ``relations`` name the other nouns its records
+    point to (see :class:`Relation`).
     """
 
     name: str
@@ -292,7 +321,39 @@ class Noun:
     #: the field that says how much a record is worth, in its ``currency`` field (an
     #: invoice's amount due): what a preview adds up for the records its writes touch
     amount: str | None = None
+    actions: tuple[Action, ...] = ()
+    #: record duties that move money (creating a refund or a payout): a live connection
+    #: asks before them, as before a destructive action
+    moves_money: tuple[str, ...] = ()
     help: str = ""
+
+    @property
+    def every_verb(self) -> tuple[str, ...]:
+        """The record duties, then the actions, by procedure verb."""
+        return self.verbs + tuple(action.name for action in self.actions)
+
+    def action(self, verb: str) -> Action | None:
+        """The declared action ``verb`` (None for a record duty or an unknown verb)."""
+        for action in self.actions:
+            if action.name == verb:
+                return action
+        return None
+
+    def action_for(self, word: str, complement: str | None) -> Action | None:
+        """The action an automation names with ``word`` (and ``as complement``)."""
+        for action in self.actions:
+            if action.word == word and action.complement == complement:
+                return action
+        return None
+
+    def needs_confirmation(self, verb: str) -> bool:
+        """Whether ``verb`` asks first on a live connection: ``delete`` always (it cannot
+        be undone), a record duty the noun says moves money, an action when its
+        declaration says so."""
+        if verb == "delete" or verb in self.moves_money:
+            return True
+        action = self.action(verb)
+        return action is not None and action.needs_confirmation
 
     def relation(self, noun: str) -> Relation | None:
         """The relation to ``noun``, or None when records of this noun do not name one."""

@@ -16,7 +16,18 @@ import attrs
 import pluggy
 
 from . import entrypoints, hookspecs
-from .model import Book, ConfigurationError
+from .model import (
+    RECORD_DUTIES,
+    Book,
+    Call,
+    ConfigurationError,
+    Connection,
+    Field,
+    Plan,
+    Problem,
+    Record,
+    Secret,
+)
 
 if TYPE_CHECKING:
     from importlib import metadata
@@ -232,10 +243,54 @@ class Plugins:
             self._implements[key] = known
         return known
 
-    def call(self, book: str, hook: str, **kwargs: Any) -> Any:
+    def _call(self, book: str, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` on ``book`` only and return its single answer."""
         return self.caller(book, hook)(**kwargs)
 
+    # ------------------------------------------------------------------ the contract, typed
+
+    def describe_inputs(self, book: str, noun: str, verb: str) -> tuple[Field, ...]:
+        """The inputs ``verb`` accepts for ``noun`` (for ``get``, the fields a condition may
+        name), as ``book`` declares them."""
+        return tuple(self._call(book, "describe_inputs", noun=noun, verb=verb) or ())
+
+    def connect(self, book: str, credentials: Mapping[str, Secret],
+                settings: Mapping[str, str], verify: bool) -> Connection:
+        """``book``'s connection made from stored credentials and settings."""
+        found: Connection = self._call(book, "connect", credentials=credentials,
+                                       settings=settings, verify=verify)
+        return found
+
+    def check_call(self, call: Call) -> list[Problem]:
+        """What ``call.book`` finds wrong with ``call`` before anything is sent."""
+        return list(self._call(call.book, "check_call", call=call) or ())
+
+    def plan_call(self, call: Call, connection: Connection | None) -> Plan | None:
+        """What ``call`` would send, or None when its book cannot say."""
+        found: Plan | None = self._call(call.book, "plan_call", call=call,
+                                        connection=connection)
+        return found
+
+    def register_commands(self, book: str, register: Callable[..., Any]) -> None:
+        """Let ``book`` add its commands to the CLI."""
+        self._call(book, "register_commands", register=register)
+
+    def can_perform(self, book: str, verb: str) -> bool:
+        """Whether ``book`` implements the hook that carries out ``verb``."""
+        return self.implements(book, duty_hook(verb))
+
+    def perform(self, connection: Connection, call: Call) -> Record | Iterable[Record]:
+        """Carry out ``call`` with its book: a record duty by its own hook (``get``,
+        ``create``, ``update``, ``delete``), any other verb by ``act``."""
+        found: Record | Iterable[Record] = self._call(call.book, duty_hook(call.verb),
+                                                      connection=connection, call=call)
+        return found
+
+
+
+def duty_hook(verb: str) -> str:
+    """The hook that carries out ``verb``: a record duty's own, else ``act``."""
+    return verb if verb in RECORD_DUTIES else "act"
 
 
 def _blocked_names() -> list[str]:
@@ -251,6 +306,26 @@ def _book_problem(name: str, book: object) -> str | None:
     if book.name != name:
         return (f"describes itself as {book.name!r} but is registered as {name!r}; "
                 "the entry-point name and Book.name must agree")
+    names = {n.name for n in book.nouns}
+    for noun in book.nouns:
+        for verb in noun.verbs:
+            if verb == "add" and not noun.parent:
+                return f"the noun {noun.name!r} has the verb 'add' but no parent to add it to"
+            if verb not in RECORD_DUTIES and verb != "add":
+                return (f"the noun {noun.name!r} lists {verb!r} among its verbs, which are "
+                        f"record duties ({', '.join(RECORD_DUTIES)}, add); declare it in "
+                        "Noun.actions")
+        seen: set[str] = set()
+        for action in noun.actions:
+            if action.name in RECORD_DUTIES or action.name == "add":
+                return (f"the noun {noun.name!r} declares {action.name!r} as an action; it "
+                        "is a record duty: list it in Noun.verbs")
+            if action.name in seen:
+                return f"the noun {noun.name!r} declares the action {action.name!r} twice"
+            seen.add(action.name)
+            if action.returns is not None and action.returns not in names:
+                return (f"the action {action.name!r} of {noun.name!r} returns "
+                        f"{action.returns!r}, which is not one of the book's nouns")
     return None
 
 

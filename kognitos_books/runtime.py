@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .automation import (
-    DESTRUCTIVE,
     Execution,
     NeedsConfirmation,
     Progress,
@@ -70,14 +69,6 @@ NAMES_KEPT = 1024
 
 _DETERMINERS = {"a", "an", "the", "some", "all", "every"}
 _PLURAL_DETERMINERS = {"all", "some", "every"}
-RECORD_HOOKS = {"get": "get", "create": "create", "update": "update", "delete": "delete"}
-
-
-def hook_for(verb: str) -> str:
-    """The hook that carries out ``verb``: record duties by name, the rest are actions."""
-    return RECORD_HOOKS.get(verb, "invoice_action")
-
-
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -89,14 +80,12 @@ def english_for(book: Book, noun: Noun, verb: str, many: bool = False) -> str:
         if many:
             return f"get all {noun.plural} from {target}"
         return f"get {_article(noun.name)} {noun.name} from {target}"
-    if verb in RECORD_HOOKS:
-        return f"{verb} {_article(noun.name)} {noun.name} in {target}"
     if verb == "add" and noun.parent:
         return f"add {_article(noun.name)} {noun.name} to the {noun.parent}"
-    if "_" in verb:
-        head, _, tail = verb.partition("_")
-        return f"{head} the {noun.name} as {tail.replace('_', ' ')}"
-    return f"{verb} the {noun.name}"
+    action = noun.action(verb)
+    if action is not None:
+        return action.english(noun.name)
+    return f"{verb} {_article(noun.name)} {noun.name} in {target}"
 
 
 def normalize_phrase(text: str) -> str:
@@ -163,8 +152,7 @@ class Runtime:
         """The inputs ``verb`` accepts for ``noun``, as the book declares them."""
         key = (book, noun, verb)
         if key not in self._inputs:
-            found = self.plugins.call(book, "describe_inputs", noun=noun, verb=verb)
-            self._inputs[key] = tuple(found or ())
+            self._inputs[key] = self.plugins.describe_inputs(book, noun, verb)
         return self._inputs[key]
 
     def procedures(self, book: str | None = None, *, with_inputs: bool = True
@@ -182,7 +170,7 @@ class Runtime:
         found = []
         for b in books:
             for noun in b.nouns:
-                for verb in noun.verbs:
+                for verb in noun.every_verb:
                     forms = (False, True) if verb == "get" else (False,)
                     for many in forms:
                         found.append(Procedure(
@@ -326,8 +314,7 @@ class Runtime:
 
     def _connect(self, book: Book, secrets: Mapping[str, Secret], settings: Mapping[str, str],
                  name: str, *, verify: bool) -> Connection:
-        conn = self.plugins.call(book.name, "connect", credentials=secrets, settings=settings,
-                                 verify=verify)
+        conn = self.plugins.connect(book.name, secrets, settings, verify)
         if not isinstance(conn, Connection):
             raise ConfigurationError(f"the book {book.name} did not return a connection")
         first = next(iter(secrets.values()), None)
@@ -458,11 +445,16 @@ class Runtime:
             current = data[part]
         return current
 
+    def needs_confirmation(self, book: str, noun: str, verb: str) -> bool:
+        """Whether ``verb`` on ``noun`` asks first on a live connection, as the book's
+        declarations say (``delete``, and actions declared destructive or moving money)."""
+        found = self.book(book).noun(noun)
+        return found is not None and found.needs_confirmation(verb)
+
     def plan(self, call: Call) -> Plan | None:
         """What ``call`` would send, from the book's ``plan_call`` hook (None if the book
         cannot say)."""
-        return self.plugins.call(call.book, "plan_call", call=call,
-                                 connection=self._connections.get(call.book))
+        return self.plugins.plan_call(call, self._connections.get(call.book))
 
     def dispatch(self, call: Call, *, connection: Connection | None = None,
                  remember: bool = True, yes: bool = False, checked: bool = False) -> Any:
@@ -474,14 +466,14 @@ class Runtime:
         ``yes`` (else :class:`~kognitos_books.automation.NeedsConfirmation`).
         """
         conn = connection or self.connect(call.book)
-        hook = hook_for(call.verb)
-        if not self.plugins.implements(call.book, hook):
+        if not self.plugins.can_perform(call.book, call.verb):
             raise InvalidCall(f"the book {call.book} cannot {call.verb} a {call.noun}")
         if not checked:
-            problems = self.plugins.call(call.book, "check_call", call=call) or []
+            problems = self.plugins.check_call(call)
             if problems:
                 raise invalid_call(call, problems)
-        if not yes and conn.mode == "live" and call.verb in DESTRUCTIVE:
+        if not yes and conn.mode == "live" and self.needs_confirmation(call.book, call.noun,
+                                                                       call.verb):
             noun = call.noun
             raise NeedsConfirmation(
                 f"{call.verb} {_article(noun)} {noun} on a LIVE connection "
@@ -489,7 +481,7 @@ class Runtime:
                 hint="confirm with --yes (kbooks), or yes=True (Runtime.call)",
                 question=f"This will {call.verb} {_article(noun)} {noun} on a LIVE "
                 f"connection ({call.book}/{conn.name}). Continue?")
-        result = self.plugins.call(call.book, hook, connection=conn, call=call)
+        result = self.plugins.perform(conn, call)
         if remember:
             self.remember(call, result)
         return result
@@ -742,8 +734,7 @@ class Runtime:
                 except StepInputError as exc:
                     problem = exc.message
                 else:
-                    found = self.plugins.call(step.book, "check_call",
-                                              call=_known_only(call)) or []
+                    found = self.plugins.check_call(_known_only(call))
                     if not found:
                         continue
                     first = found[0]
@@ -784,8 +775,8 @@ class Runtime:
         if on_start is not None:
             on_start(modes, dry_run)
         live = sorted(b for b, m in modes.items() if m == "live")
-        risky = [s for s in steps if s.book in live and s.verb in DESTRUCTIVE
-                 and not preview]  # (a preview sends no write)
+        risky = [s for s in steps if s.book in live and not preview  # (it sends no write)
+                 and self.needs_confirmation(s.book, s.noun, s.verb)]
         if risky and not yes:
             danger = risky[0]
             what = self._how_many(steps, danger) or ""

@@ -34,7 +34,7 @@ from kognitos_books import (
 )
 
 from . import __version__, objects
-from .objects import StripeObject
+from .objects import Operation, StripeObject
 
 if TYPE_CHECKING:
     from .client import StripeSession
@@ -44,8 +44,9 @@ NAME = "stripe_pay"
 KEY_PATTERN = r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$"
 KEY_HINT = "starts with sk_test_, sk_live_, rk_test_ or rk_live_"
 DEFAULT_API_BASE = "https://api.stripe.com"
-#: Inputs that name a record of another noun (``the customer is "cus_..."``).
-_REFERENCE_FIELDS = ("customer", "product", "price", "invoice")
+#: Inputs that name a record of another noun (``the customer is "cus_..."``,
+#: ``the payment method is "pm_..."``): one for each noun, by its name.
+_REFERENCE_FIELDS = {row.noun.replace(" ", "_"): row.noun for row in objects.OBJECTS}
 #: How often the SDK itself sends a failed request again (client.MAX_NETWORK_RETRIES; kept
 #: here as text so that describing the book does not import the SDK).
 DEFAULT_MAX_NETWORK_RETRIES = "2"
@@ -92,7 +93,8 @@ def describe_book() -> Book:
         nouns=tuple(
             Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
                  aliases=row.aliases, parent=row.parent, relations=row.relations,
-                 amount=row.amount, help=row.help)
+                 amount=row.amount, actions=tuple(a.declared() for a in row.actions),
+                 moves_money=row.moves_money, help=row.help)
             for row in objects.OBJECTS
         ),
         help="Customers, products, prices and invoices in Stripe.",
@@ -168,7 +170,7 @@ def _id_problem(row: StripeObject, value: Any, field: str) -> Problem | None:
     if not isinstance(value, str):
         return None
     kind = objects.kind_of_id(value)
-    if kind == row.noun:
+    if kind == row.noun or value.startswith(row.also_prefixes):
         return None
     starts = f"({row.noun} ids start with {row.id_prefix})"
     if kind is not None:
@@ -198,7 +200,7 @@ def check_call(call: Call) -> list[Problem]:
         problems.append(_id_problem(objects.find(row.parent), call.target_id, row.parent))
     for key, value in call.fields.items():
         if key in _REFERENCE_FIELDS:
-            problems.append(_id_problem(objects.find(key), value, key))
+            problems.append(_id_problem(objects.find(_REFERENCE_FIELDS[key]), value, key))
     problems.extend(_text_problems(call.fields))
     problems.extend(_requirement_problems(row, call))
     conds = conditions(call.where) if call.where is not None else None
@@ -209,7 +211,8 @@ def check_call(call: Call) -> list[Problem]:
         if name == "id":
             problems.append(_id_problem(row, cond.value, "id"))
         elif name in _REFERENCE_FIELDS:
-            problems.append(_id_problem(objects.find(name), cond.value, name))
+            problems.append(_id_problem(objects.find(_REFERENCE_FIELDS[name]), cond.value,
+                                        name))
     return [p for p in problems if p is not None]
 
 
@@ -337,9 +340,22 @@ def plan_call(call: Call, connection: Connection | None) -> Plan:
                              note=f"learn the {row.parent}'s customer and currency, unless "
                                   f"this connection has already seen the {row.parent}")
         return Plan("add", (get, post))
+    op, ids, params = _request(row, call)
+    return Plan(call.verb, (PlannedRequest(op.http, op.url_path(*ids), form(params), key),))
+
+
+def _request(row: StripeObject, call: Call) -> tuple[Operation, tuple[str, ...],
+                                                     dict[str, Any]]:
+    """The operation ``call`` sends, the ids in its path and its parameters: the record
+    acted on goes in the path, or (a refund of a charge) in the operation's ``id_param``."""
     op = row.operation(call.verb)
-    params = form(_params(row, call.verb, call))
-    return Plan(call.verb, (PlannedRequest(op.http, op.url_path(call.id), params, key),))
+    params = _params(row, call.verb, call)
+    ids: tuple[str, ...] = ()
+    if call.id is not None and "{id}" in op.path:
+        ids = (call.id,)
+    elif call.id is not None and op.id_param:
+        params[op.id_param] = call.id
+    return op, ids, params
 
 
 # ---------------------------------------------------------------------- fetching
@@ -469,7 +485,7 @@ def _write(connection: Connection, call: Call, operation: str, *ids: str) -> Rec
 def create(connection: Connection, call: Call) -> Record:
     """``POST /v1/<objects>`` with the inputs (and the noun's defaults: an invoice is
     ``send_invoice`` due in 30 days unless told otherwise). An invoice item created with
-    its invoice named is added to it (see :func:`invoice_action`)."""
+    its invoice named is added to it (see :func:`act`)."""
     if _parent_of(objects.find(call.noun), call) is not None:
         return _add(connection.client, objects.find(call.noun), call)
     return _write(connection, call, "create")
@@ -498,21 +514,26 @@ def delete(connection: Connection, call: Call) -> Record:
 
 
 @hookimpl
-def invoice_action(connection: Connection, call: Call) -> Record:
-    """``add`` an item to the invoice ``call.target_id``, or ``send``, ``finalize``,
-    ``pay`` (out of band unless a payment method is named), ``void`` or
-    ``mark_uncollectible`` the invoice ``call.id``. One request each; adding an item
-    without naming its customer first looks up the invoice's customer, unless this
-    connection has already seen the invoice."""
+def act(connection: Connection, call: Call) -> Record:
+    """One of the row's declared actions (:data:`stripe_pay.objects.OBJECTS`), one request:
+    an invoice's ``send``, ``finalize``, ``pay`` (out of band unless a payment method is
+    named), ``void`` or ``mark_uncollectible``; or ``add`` an item to the invoice
+    ``call.target_id``, which, when the item's customer is not named, first looks up the
+    invoice's customer unless this connection has already seen the invoice."""
     session: StripeSession = connection.client
     row = objects.find(call.noun)
     if call.verb == "add":
         return _add(session, row, call)
-    obj = session.send(row, call.verb, call.id, params=_params(row, call.verb, call),
+    op, ids, params = _request(row, call)
+    obj = session.send(row, call.verb, *ids, params=params,
                        idempotency_key=call.idempotency_key,
                        hint=_refusal_hint(call.verb, row.noun))
     _wrote(session, row)
-    return session.record(row, obj)
+    action = row.action(call.verb)
+    returned = objects.find(action.returns) if action and action.returns else row
+    if returned is not row:
+        _wrote(session, returned)
+    return session.record(returned, obj)
 
 
 def _parent_of(row: StripeObject, call: Call) -> str | None:

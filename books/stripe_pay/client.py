@@ -31,11 +31,14 @@ from stripe import _util as stripe_util
 
 from kognitos_books import BookError, CredentialsRejected, Record, Secret, mask
 
-from .objects import StripeObject
+from .objects import Operation, StripeObject
 
 #: operations that answer with a page of objects (read, and the next pages fetched, by
 #: StripeSession.each)
 PAGED = frozenset(("list", "search"))
+#: Names ``raw_request`` takes as its own rather than as parameters to send; a request with
+#: a parameter so named (a setup intent's ``usage``) goes through the service method.
+RAW_REQUEST_OWN = frozenset(("base", "usage"))
 
 BOOK = "stripe_pay"
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -335,7 +338,10 @@ class StripeSession:
             request["idempotency_key"] = idempotency_key
         path = found.path.replace("{id}", quote_plus(args[0])) if args else found.path
         try:
-            answer = self.sdk.raw_request(found.http.lower(), path, **request)
+            if RAW_REQUEST_OWN & request.keys():
+                answer = self._by_service(found, args, dict(params or {}), idempotency_key)
+            else:
+                answer = self.sdk.raw_request(found.http.lower(), path, **request)
             if found.method in PAGED:
                 return Page(path, request, found.method == "search", answer)
             return answer
@@ -344,6 +350,18 @@ class StripeSession:
             if hint is not None and error.hint is None:
                 error.hint = hint(error)
             raise error from None
+
+    def _by_service(self, found: Operation, args: tuple[Any, ...], params: dict[str, Any],
+                    idempotency_key: str | None) -> StripeResponse:
+        """Send through the SDK's service method (same request; the SDK builds its object,
+        whose response the book reads as it reads raw_request's)."""
+        service: Any = self.sdk.v1
+        for part in found.service.split("."):
+            service = getattr(service, part)
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        result = getattr(service, found.method)(*args, params=params, options=options)
+        response: StripeResponse = result.last_response
+        return response
 
     def each(self, page: Page) -> Iterator[dict[str, Any]]:
         """Every object of a list or search result, fetching later pages as consumed (a

@@ -24,7 +24,7 @@ import typing_extensions
 
 from kognitos_books import Field
 
-from .objects import StripeObject
+from .objects import Operation, StripeObject
 
 #: How deep nested objects are described; deeper ones accept any keys.
 MAX_DEPTH = 4
@@ -152,9 +152,11 @@ def _own_annotations(cls: type) -> dict[str, Any]:
             and typing.get_origin(value) is not typing.ClassVar}
 
 
-def params_type(name: str) -> type:
-    """The ``stripe.params`` TypedDict called ``name``."""
-    return typing.cast(type, getattr(stripe.params, name))
+def params_type(op: Operation) -> type:
+    """The ``stripe.params`` TypedDict ``op`` takes."""
+    from .sdk import params_class
+
+    return params_class(op.params_module, op.params)
 
 
 @functools.cache
@@ -162,9 +164,11 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
     """The inputs ``operation`` (``create``, ``update``, ``pay``, ``add``...) accepts for
     ``row``'s noun, from its params TypedDict, required ones marked."""
     op = row.operation("create" if operation == "add" else operation)
-    cls = params_type(op.params)
+    cls = params_type(op)
     required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
-    skip = REQUEST_OPTIONS | set(_TARGET_PARAMS.get(operation, ()))
+    skip = set(REQUEST_OPTIONS) | set(_TARGET_PARAMS.get(operation, ()))
+    if op.id_param:  # (named by the record acted on: "refund the charge")
+        skip.add(op.id_param)
     found = []
     for key, value in _hints(cls).items():
         if key in skip:
@@ -178,7 +182,9 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
 @functools.cache
 def returned(row: StripeObject) -> tuple[Field, ...]:
     """The fields a record of ``row``'s noun carries, from the SDK resource class."""
-    resource = getattr(stripe, row.resource)
+    from .sdk import resource_class
+
+    resource = resource_class(row.service)
     return tuple(_describe(key, value, 1) for key, value in _own_annotations(resource).items())
 
 

@@ -6,37 +6,44 @@ import sys
 import pytest
 import stripe
 import stripe.params
-from stripe_pay import objects, schema
+from stripe_pay import objects, schema, sdk
 from stripe_pay.book import describe_book, describe_inputs
 
 ROWS = objects.OBJECTS
 
 
+def operations(row):
+    """Every SDK operation the row's duties and actions use."""
+    names = ["retrieve", "list"] + (["search"] if row.searchable else [])
+    names += [d for d in row.duties if d in ("create", "update")]
+    names += ["delete"] if "delete" in row.duties and not row.delete_refusal else []
+    return names + [a.verb for a in row.actions]
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
 def test_every_operation_exists_in_the_sdk(row):
     client = stripe.StripeClient("sk_test_unused")
-    service = getattr(client.v1, row.service)
-    names = ["retrieve", "list", "create", "update"]
-    names += ["search"] if row.searchable else []
-    names += [] if row.delete_refusal else ["delete"]
-    names += [a.verb for a in row.actions]
-    for name in names:
+    service = client.v1
+    for part in row.service.split("."):
+        service = getattr(service, part)
+    for name in operations(row):
         op = row.operation(name)
         assert callable(getattr(service, op.method)), (row.noun, name)
-        assert hasattr(stripe.params, op.params), (row.noun, op.params)
-    assert getattr(stripe, row.resource).OBJECT_NAME.replace("item", " item") == row.noun
+        assert schema.params_type(op).__name__ == op.params, (row.noun, op.params)
+    name = sdk.resource_class(row.service).OBJECT_NAME  # invoiceitem, payment_intent, ...
+    assert name.replace("item", " item").replace("_", " ").replace(".", " ") == row.noun
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
 def test_no_parameter_is_named_like_an_option_of_raw_request(row):
-    """The book sends every request with raw_request, which takes these names as its own
-    (stripe._request_options, and its own ``base`` and ``usage``) rather than as parameters
-    to send: no input the book accepts is one of them."""
-    options = schema.REQUEST_OPTIONS | {"base", "usage"}
+    """The book sends requests with raw_request, which takes these names as its own
+    (stripe._request_options) rather than as parameters to send: no input the book accepts
+    is one of them. (Its own ``base`` and ``usage`` may be: such a request goes through
+    the service method, see test_a_parameter_raw_request_would_take_is_still_sent.)"""
+    options = schema.REQUEST_OPTIONS
     assert {"idempotency_key", "headers", "stripe_account"} <= options
-    names = ["list", "create", "update"] + (["search"] if row.searchable else [])
-    names += [a.verb for a in row.actions] + (["add"] if row.parent else [])
-    for name in names:
+    names = [n for n in operations(row) if n not in ("retrieve", "delete")]
+    for name in names + (["add"] if row.parent else []):
         inputs = {field.name for field in schema.accepted(row, name)}
         assert inputs and not options & inputs, (row.noun, name, options & inputs)
 
@@ -90,7 +97,7 @@ def test_accepted_fields_come_from_params_typeddicts():
 
 def test_request_options_are_never_inputs():
     for row in ROWS:
-        for verb in row.verbs:
+        for verb in row.every_verb:
             names = {f.name for f in describe_inputs(noun=row.noun, verb=verb)}
             assert not names & {"api_key", "idempotency_key", "stripe_account", "headers"}
 
@@ -140,11 +147,18 @@ def test_custom_ids():
 def test_describe_book():
     book = describe_book()
     assert (book.name, book.title, book.target) == ("stripe_pay", "Stripe Pay", "stripe")
-    assert [n.name for n in book.nouns] == ["customer", "product", "price", "invoice",
-                                            "invoice item"]
+    assert [n.name for n in book.nouns] == [
+        "customer", "product", "price", "invoice", "invoice item", "payment method",
+        "payment intent", "charge", "refund", "setup intent", "dispute", "balance transaction",
+        "payout", "checkout session", "payment link"]
     invoice = book.noun("invoice")
-    assert invoice.verbs == ("get", "create", "update", "delete", "send", "finalize", "pay",
-                             "void", "mark_uncollectible")
+    assert invoice.verbs == ("get", "create", "update", "delete")
+    assert [a.name for a in invoice.actions] == ["send", "finalize", "pay", "void",
+                                                 "mark_uncollectible"]
+    assert [a.english("invoice") for a in invoice.actions if a.needs_confirmation] == [
+        "pay the invoice", "void the invoice"]
+    assert invoice.action("mark_uncollectible").english("invoice") == (
+        "mark the invoice as uncollectible")
     item = book.noun("item")
     assert (item.name, item.parent, item.id_prefix) == ("invoice item", "invoice", "ii_")
     assert "add" in item.verbs
@@ -162,3 +176,80 @@ def test_importing_the_book_does_not_import_stripe():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# ---------------------------------------------------------------------- routes from the SDK
+
+
+def test_routes_are_read_from_the_sdk_service_methods():
+    from stripe_pay import sdk
+
+    void = objects.find("invoice").operation("void")
+    assert (void.http, void.path, void.params) == ("POST", "/v1/invoices/{id}/void",
+                                                   "InvoiceVoidInvoiceParams")
+    assert objects.find("customer").operation("delete").http == "DELETE"
+    assert objects.find("customer").operation("search").path == "/v1/customers/search"
+    # routes the book has no row for yet read the same way: a refund is a create of its
+    # own, cancelling a subscription a DELETE, a nested service is dotted
+    refund = sdk.route("refunds", "create")
+    assert (refund.http, refund.path, refund.params, refund.returns) == (
+        "POST", "/v1/refunds", "RefundCreateParams", "stripe._refund.Refund")
+    cancel = sdk.route("subscriptions", "cancel")
+    assert (cancel.http, cancel.path, cancel.placeholders) == (
+        "DELETE", "/v1/subscriptions/{id}", ("subscription_exposed_id",))
+    expire = sdk.route("checkout.sessions", "expire")
+    assert expire.path == "/v1/checkout/sessions/{id}/expire"
+    assert sdk.params_class(expire.params_module, expire.params).__name__ == "SessionExpireParams"
+    assert sdk.resource_class("checkout.sessions") is stripe.checkout.Session
+    with pytest.raises(KeyError, match="no service"):
+        sdk.route("refundz", "create")
+    with pytest.raises(KeyError, match="no method"):
+        sdk.route("refunds", "explode")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
+def test_every_declared_operation_sends_what_its_sdk_method_sends(row):
+    """Each operation's request, read from the SDK, is the one the service method makes:
+    calling the method on a client whose requestor only records proves it."""
+    sent = []
+
+    class Recorder:
+        def request(self, method, url, params=None, options=None, base_address="api",
+                    usage=None):
+            sent.append((method.upper(), url))
+            return None
+
+    for name in operations(row):
+        op = row.operation(name)
+        service = sdk_service(row, op, Recorder())
+        args = ("x_1",) if "{id}" in op.path else ()
+        getattr(service, op.method)(*args, params={})
+        assert sent[-1] == (op.http, op.url_path("x_1")), (row.noun, name)
+
+
+def sdk_service(row, op, requestor):
+    from stripe_pay import sdk
+
+    return sdk.service_class(op.service or row.service)(requestor)
+
+
+def test_a_parameter_raw_request_would_take_is_still_sent(monkeypatch):
+    """A setup intent's ``usage`` is a parameter; raw_request would take it as its own."""
+    from stripe_pay.client import StripeSession
+
+    from kognitos_books import Secret
+
+    sent = []
+
+    def request_raw(self, method, url, params=None, options=None, **kwargs):
+        sent.append((method, url, dict(params or {}), dict(options or {})))
+        return ('{"id": "seti_1", "object": "setup_intent", "usage": "on_session"}', 200, {})
+
+    monkeypatch.setattr(stripe._api_requestor._APIRequestor, "request_raw", request_raw)
+    session = StripeSession(Secret("sk_test_" + "a" * 24), max_network_retries=0)
+    row = objects.find("setup intent")
+    answer = session.send(row, "create", params={"usage": "on_session"},
+                          idempotency_key="kbooks-1")
+    assert session.record(row, answer)["usage"] == "on_session"
+    assert sent == [("post", "/v1/setup_intents", {"usage": "on_session"},
+                     {"idempotency_key": "kbooks-1"})]

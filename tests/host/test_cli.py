@@ -188,7 +188,8 @@ def test_procedures_of_one_noun_by_name_plural_or_alias(memo, kbooks):
         assert "note in memo" not in out.stdout
     procs = json.loads(kbooks("procedures", "memo", "notes", "--json").stdout)
     assert [p["id"] for p in procs] == ["memo.note.get", "memo.note.list", "memo.note.create",
-                                        "memo.note.update", "memo.note.delete"]
+                                        "memo.note.update", "memo.note.delete",
+                                        "memo.note.pin", "memo.note.archive"]
     unknown = kbooks("procedures", "memo", "notte")
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert unknown.stderr == ("kbooks: error: memo has no noun 'notte'; did you mean 'note'?\n"

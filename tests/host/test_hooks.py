@@ -112,11 +112,14 @@ def test_hook_delete(rt):
     assert gone["deleted"] is True
 
 
-def test_hook_invoice_action(rt):
+def test_hook_act(rt):
     note = rt.call("create a note in memo", title="Tagged")
     tag = rt.call("add a tag to the note", label="urgent")
     assert tag["note"] == note.id
     assert rt.call("get a note from memo", id=note.id)["tags"] == ["urgent"]
+    # the book's own actions, named as it declares them
+    assert rt.call("pin the note")["pinned"] is True
+    assert rt.call("memo.note.archive", id=note.id)["archived"] is True
 
 
 def test_hook_register_commands(memo, capsys):

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
-from kognitos_books import Book, ConfigurationError, Noun, Record, entrypoints, hookimpl
+from kognitos_books import (
+    Action,
+    Book,
+    Call,
+    ConfigurationError,
+    Noun,
+    Record,
+    entrypoints,
+    hookimpl,
+)
 from kognitos_books.plugins import Plugins
 
 
@@ -109,12 +119,15 @@ def test_each_call_reaches_exactly_one_book(memo):
     a, b = _Twin("alpha"), _Twin("beta")
     assert plugins.register(a, "alpha").state == "ok"
     assert plugins.register(b, "beta").state == "ok"
-    record = plugins.call("beta", "create", connection=None, call=None)
+    thing = Call(book="beta", verb="create", noun="thing")
+    record = plugins.perform(None, thing)
     assert record.book == "beta"
     assert (a.created, b.created) == (0, 1)
     # a book that does not implement a hook answers nothing rather than another's answer
-    assert plugins.call("alpha", "delete", connection=None, call=None) is None
-    assert not plugins.implements("alpha", "delete")
+    gone = attrs.evolve(thing, book="alpha", verb="delete", id="alpha_1")
+    assert plugins.perform(None, gone) is None
+    assert not plugins.can_perform("alpha", "delete") and plugins.can_perform("alpha", "create")
+    assert not plugins.can_perform("alpha", "archive")  # (an action: the act hook)
     plugins.unregister("beta")
     assert "beta" not in {s.name for s in plugins.statuses()}
 
@@ -124,8 +137,40 @@ def test_trace_prints_hook_calls_without_secrets(memo, monkeypatch, capsys):
 
     monkeypatch.setenv("KBOOKS_TRACE", "1")
     plugins = Plugins()
-    plugins.call("memo", "connect", credentials={"token": Secret("memo_test_topsecret99")},
-                 settings={"shelf": "main"}, verify=True)
+    plugins.connect("memo", {"token": Secret("memo_test_topsecret99")}, {"shelf": "main"},
+                    verify=True)
     err = capsys.readouterr().err
     assert "kbooks trace: connect(" in err and "-> [memo]" in err
     assert "topsecret" not in err
+
+
+class _Declares:
+    """A book whose noun is described as given."""
+
+    def __init__(self, noun: Noun) -> None:
+        self.noun = noun
+
+    @hookimpl
+    def describe_book(self) -> Book:
+        return Book(name="decl", title="Decl", target="decl", credentials=(),
+                    nouns=(self.noun, Noun("other", "others", ("get",))))
+
+
+@pytest.mark.parametrize(("noun", "reason"), [
+    (Noun("thing", "things", ("get", "archive")), "declare it in Noun.actions"),
+    (Noun("thing", "things", ("add",)), "no parent"),
+    (Noun("thing", "things", ("get",), actions=(Action("delete"),)), "a record duty"),
+    (Noun("thing", "things", ("get",), actions=(Action("pin"), Action("pin"))), "twice"),
+    (Noun("thing", "things", ("get",), actions=(Action("pin", returns="ghost"),)),
+     "not one of the book's nouns"),
+])
+def test_a_book_that_declares_its_verbs_wrongly_is_broken(noun, reason):
+    plugins = Plugins(entry_points=[])
+    status = plugins.register(_Declares(noun), "decl")
+    assert status.state == "broken" and reason in status.reason, status.reason
+
+
+def test_well_declared_actions_are_accepted():
+    plugins = Plugins(entry_points=[])
+    noun = Noun("thing", "things", ("get",), actions=(Action("pin", returns="other"),))
+    assert plugins.register(_Declares(noun), "decl").state == "ok"

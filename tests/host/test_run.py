@@ -138,6 +138,20 @@ def test_live_connections_need_confirmation_for_deletes(memo, kbooks_home):
     assert rt.run(text, yes=True).ok and shelf(rt).notes == {}
 
 
+def test_a_live_connection_asks_before_an_action_its_book_declares_destructive(
+        memo, kbooks_home):
+    rt = Runtime(home=kbooks_home)
+    rt.install("memo", credentials={"token": "memo_live_abcdefgh0003"})
+    rt.call("create a note in memo", title="precious")
+    assert rt.run("pin the note\n").ok  # (not destructive: no question)
+    with pytest.raises(NeedsConfirmation, match="live"):
+        rt.run("archive the note\n")
+    with pytest.raises(NeedsConfirmation, match="archive"):
+        rt.call("archive the note")
+    assert "archived" not in shelf(rt).notes["note_1"]
+    assert rt.call("archive the note", yes=True)["archived"] is True
+
+
 def test_cli_run_exit_codes_and_json(memo, kbooks, tmp_path):
     kbooks("install", "memo", input=TOKEN + "\n")
     good = tmp_path / "tour.kog"

@@ -1,8 +1,9 @@
 """The sandbox's routes, derived from the book's declarations and the families' handlers.
 
-For every object a family stores, the book's row in ``stripe_pay.objects`` (found through the
-SDK class it names: ``stripe.Customer.OBJECT_NAME`` is ``customer``) gives each operation's
-HTTP method, path and ``stripe.params`` TypedDict: ``row.operation(name)``. A family handles
+For every object a family stores, the book's row in ``stripe_pay.objects.OBJECTS`` (found
+through the SDK class of the row's records: the customers service's are ``stripe.Customer``,
+whose ``OBJECT_NAME`` is ``customer``) gives each operation's HTTP method, path and
+``stripe.params`` TypedDict: ``row.operation(name)``. A family handles
 ``create``, ``update``, ``delete`` and the row's action verbs with methods marked
 :func:`~.backend.handles`; ``retrieve``, ``list`` and (for resources with search fields)
 ``search`` are the backend's generic handlers unless a family handles them itself. Paths the
@@ -17,7 +18,7 @@ archived, and the book has no delete for them).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from werkzeug.routing import Map, Rule
@@ -47,6 +48,8 @@ class Route:
     kind: str
     operation: str
     generic: bool = False
+    #: the module of the params TypedDict when not ``stripe.params`` itself
+    params_module: str = ""
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -65,12 +68,34 @@ class Route:
 
 
 def book_rows() -> dict[str, StripeObject]:
-    """The book's rows by the Stripe object name of the SDK class each names."""
-    import stripe
-
+    """The book's rows by the Stripe object name of their records' SDK class (a service whose
+    records the SDK does not name is left out: nothing could serve it)."""
+    from stripe_pay import sdk
     from stripe_pay.objects import OBJECTS
 
-    return {getattr(stripe, row.resource).OBJECT_NAME: row for row in OBJECTS}
+    rows = {}
+    for row in OBJECTS:
+        try:
+            records: Any = sdk.resource_class(row.service)
+        except KeyError:
+            continue
+        rows[records.OBJECT_NAME] = row
+    return rows
+
+
+def book_operations(row: StripeObject) -> tuple[str, ...]:
+    """The operations the book sends for ``row``: ``retrieve`` and ``list`` (and ``search``
+    where Stripe searches) for ``get``, each other record duty it has (``delete`` unless the
+    row refuses it), then its actions' verbs. ``add`` to a parent is the child's create."""
+    found: list[str] = []
+    for duty in row.verbs:
+        if duty == "get":
+            found += ["retrieve", "list"] + (["search"] if row.searchable else [])
+        elif duty == "delete" and row.delete_refusal:
+            continue
+        elif duty != "add":
+            found.append(duty)
+    return (*found, *(action.verb for action in row.actions))
 
 
 _derived: dict[type, tuple[Route, ...]] = {}
@@ -105,18 +130,19 @@ def _derive(backend: type[BackendCore]) -> tuple[Route, ...]:
             raise ValueError(f"{backend.__name__}.{handler} handles {kind} {operation!r}, which "
                              f"the book's {row.noun} row does not declare.") from None
         served[kind, operation] = Route(found.http, found.path, found.params, handler, kind,
-                                        operation)
+                                        operation, params_module=_module(found))
     stored = {resource.kind: resource for resource in backend.declared_resources()}
     for kind, row in rows.items():
         resource = stored.get(kind)
         if resource is None:
             continue
         for operation, handler in GENERIC.items():
-            if (kind, operation) in served or (operation == "search" and not resource.search):
+            if ((kind, operation) in served or operation not in book_operations(row)
+                    or (operation == "search" and not resource.search)):
                 continue
             found = row.operation(operation)
             served[kind, operation] = Route(found.http, found.path, found.params, handler, kind,
-                                            operation, generic=True)
+                                            operation, generic=True, params_module=_module(found))
     # In the book's order of objects, each in Stripe's reference order of operations.
     kinds = list(rows)
 
@@ -139,6 +165,11 @@ def _derive(backend: type[BackendCore]) -> tuple[Route, ...]:
                              f"and by {one.handler}.")
         seen[key] = one
     return routes
+
+
+def _module(operation: object) -> str:
+    module: str = getattr(operation, "params_module", "")
+    return "" if module == "stripe.params" else module
 
 
 def url_map(routes: tuple[Route, ...]) -> Map:

@@ -389,7 +389,7 @@ class SandboxApp:
                 return _Answer(stored.status, stored.body, {
                     "Idempotent-Replayed": "true", "Original-Request": stored.request_id})
         try:
-            params = validate(route.params, raw)
+            params = validate(route.params, raw, route.params_module)
             with self.backend.request_context(entry.request_id, key):
                 body = self.backend.handle(route, params, path_args)
             answer = _Answer(200, render_json(body))
@@ -653,7 +653,7 @@ class SandboxServer:
         # Derive every route's parameter schema now (once per process) rather than in the
         # first requests, which would otherwise take tens of milliseconds each.
         for route in self.app.routes:
-            schema_for(route.params)
+            schema_for(route.params, route.params_module)
         listener = _listen(self.host, self._requested_port)
         try:
             server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,

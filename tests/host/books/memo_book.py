@@ -1,7 +1,9 @@
 """A tiny in-memory book that proves the host contract with a second book.
 
-It keeps notes in memory and lets you add tags to a note. Its token looks like
-``memo_test_xxxxxxxx`` (or ``memo_live_...``); ``memo_test_rejected`` is refused.
+It keeps notes in memory, lets you add tags to a note, and declares two actions of its
+own: ``pin the note`` and ``archive the note`` (destructive: a live shelf asks first).
+Its token looks like ``memo_test_xxxxxxxx`` (or ``memo_live_...``); ``memo_test_rejected``
+is refused.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 from kognitos_books import (
+    Action,
     Book,
     BookError,
     Connection,
@@ -52,7 +55,9 @@ def describe_book() -> Book:
                                 pattern_hint="starts with memo_test_ or memo_live_"),),
         settings=(Setting("shelf", "Shelf name", "main"),),
         nouns=(
-            Noun("note", "notes", ("get", "create", "update", "delete"), id_prefix="note_"),
+            Noun("note", "notes", ("get", "create", "update", "delete"), id_prefix="note_",
+                 actions=(Action("pin", help="keep the note on top"),
+                          Action("archive", destructive=True, help="put the note away"))),
             Noun("tag", "tags", ("add",), parent="note", aliases=("label",)),
         ),
         version="0.1",
@@ -145,7 +150,11 @@ def delete(connection, call) -> Record:
 
 
 @hookimpl
-def invoice_action(connection, call) -> Record:
+def act(connection, call) -> Record:
+    if call.verb in ("pin", "archive"):
+        note = connection.client.notes[call.id]
+        note["pinned" if call.verb == "pin" else "archived"] = True
+        return _record(note)
     note = connection.client.notes[call.target_id]
     note["tags"].append(call.fields["label"])
     return Record("memo", "tag", None, {"note": call.target_id, "label": call.fields["label"]})

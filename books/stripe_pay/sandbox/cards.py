@@ -1,0 +1,149 @@
+"""Stripe's test cards, as test mode makes them behave.
+
+Each :class:`TestCard` is one card Stripe documents for testing, found by its PaymentMethod
+id (``pm_card_visa``) or its token (``tok_visa``); :func:`find` answers for either. What a
+card does when charged, attached or set up is its ``behaviour``:
+
+- ``succeeds``: every charge succeeds (``dispute`` names the dispute that follows one);
+- ``declines``: the issuer declines every charge (``code``, ``decline_code``), and the card
+  cannot be attached to a customer;
+- ``fails_on_customer``: attaching succeeds, every charge then fails;
+- ``authenticates``: every payment needs 3D Secure first (``requires_action``);
+- ``authenticates_then_declines``: it needs authentication, then is declined.
+
+The facts follow Stripe's testing page; the numbers' last four digits are the cards'.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+Behaviour = Literal["succeeds", "declines", "fails_on_customer", "authenticates",
+                    "authenticates_then_declines"]
+
+
+@attrs.frozen
+class TestCard:
+    """One documented test card."""
+
+    name: str
+    brand: str
+    number: str
+    behaviour: Behaviour = "succeeds"
+    code: str | None = None
+    decline_code: str | None = None
+    funding: str = "credit"
+    country: str = "US"
+    #: the dispute a successful charge turns into (its ``reason``), or None
+    dispute: str | None = None
+    #: the ids it is found by besides ``pm_card_<name>`` and ``tok_<name>``
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    @property
+    def attachable(self) -> bool:
+        """Stripe refuses to attach a card that simulates an issuer decline."""
+        return self.behaviour != "declines"
+
+    @property
+    def message(self) -> str:
+        """What Stripe says when the card is declined."""
+        return _MESSAGES.get(self.decline_code or self.code or "", "Your card was declined.")
+
+
+_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds.",
+    "lost_card": "Your card has been declined.",
+    "stolen_card": "Your card has been declined.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little "
+                        "bit.",
+    "card_velocity_exceeded": "Your card was declined for making repeated attempts too "
+                              "frequently or exceeding its amount limit.",
+}
+
+
+def _declined(name: str, number: str, decline_code: str, *aliases: str) -> TestCard:
+    return TestCard(name, "visa", number, "declines", "card_declined", decline_code,
+                    aliases=aliases)
+
+
+def _error(name: str, number: str, code: str) -> TestCard:
+    return TestCard(name, "visa", number, "declines", code, None,
+                    aliases=(f"tok_visa_{name}",))
+
+
+CARDS: tuple[TestCard, ...] = (
+    TestCard("visa", "visa", "4242424242424242"),
+    TestCard("visa_debit", "visa", "4000056655665556", funding="debit"),
+    TestCard("mastercard", "mastercard", "5555555555554444"),
+    TestCard("mastercard_debit", "mastercard", "5200828282828210", funding="debit"),
+    TestCard("mastercard_prepaid", "mastercard", "5105105105105100", funding="prepaid"),
+    TestCard("amex", "amex", "378282246310005"),
+    TestCard("discover", "discover", "6011111111111117"),
+    TestCard("diners", "diners", "3056930009020004"),
+    TestCard("jcb", "jcb", "3566002020360505", country="JP"),
+    TestCard("unionpay", "unionpay", "6200000000000005", country="CN"),
+    TestCard("us", "visa", "4000000760000002"),
+    TestCard("gb", "visa", "4000008260000000", country="GB"),
+    TestCard("de", "visa", "4000002760000016", country="DE"),
+    TestCard("bypassPending", "visa", "4000000000000077"),
+    TestCard("threeDSecureOptional", "visa", "4000000000003055"),
+    TestCard("amex_threeDSecureNotSupported", "amex", "378282246310005"),
+    # issuer declines (never attachable)
+    _declined("visa_chargeDeclined", "4000000000000002", "generic_decline",
+              "pm_card_chargeDeclined", "tok_chargeDeclined"),
+    _declined("visa_chargeDeclinedInsufficientFunds", "4000000000009995", "insufficient_funds",
+              "pm_card_chargeDeclinedInsufficientFunds",
+              "tok_chargeDeclinedInsufficientFunds",
+              "tok_visa_debit_chargeDeclinedInsufficientFunds"),
+    _declined("visa_chargeDeclinedLostCard", "4000000000009987", "lost_card",
+              "pm_card_chargeDeclinedLostCard"),
+    _declined("visa_chargeDeclinedStolenCard", "4000000000009979", "stolen_card",
+              "pm_card_chargeDeclinedStolenCard"),
+    _declined("visa_chargeDeclinedVelocityLimitExceeded", "4000000000006975",
+              "card_velocity_exceeded"),
+    _error("chargeDeclinedExpiredCard", "4000000000000069", "expired_card"),
+    _error("chargeDeclinedIncorrectCvc", "4000000000000127", "incorrect_cvc"),
+    _error("chargeDeclinedProcessingError", "4000000000000119", "processing_error"),
+    # attach fine, then every charge fails
+    TestCard("chargeCustomerFail", "visa", "4000000000000341", "fails_on_customer",
+             "card_declined", "generic_decline", aliases=("tok_visa_chargeCustomerFail",)),
+    # 3D Secure
+    TestCard("authenticationRequired", "visa", "4000002760003184", "authenticates",
+             country="DE"),
+    TestCard("authenticationRequiredOnSetup", "visa", "4000002500003155", "authenticates"),
+    TestCard("threeDSecure2Required", "visa", "4000000000003220", "authenticates",
+             country="IE"),
+    TestCard("authenticationRequiredChargeDeclinedInsufficientFunds", "visa",
+             "4000008260003178", "authenticates_then_declines", "card_declined",
+             "insufficient_funds", country="GB"),
+    TestCard("threeDSecureRequiredChargeDeclined", "visa", "4000008400001629",
+             "authenticates_then_declines", "card_declined", "generic_decline"),
+    # disputes: the charge succeeds, then is disputed
+    TestCard("createDispute", "visa", "4000000000000259", dispute="fraudulent"),
+    TestCard("createDisputeProductNotReceived", "visa", "4000000000002685",
+             dispute="product_not_received"),
+    TestCard("createDisputeInquiry", "visa", "4000000000001976", dispute="general"),
+)
+
+_BY_ID: dict[str, TestCard] = {}
+for _card in CARDS:
+    for _id in (f"pm_card_{_card.name}", f"tok_{_card.name}", *_card.aliases):
+        _BY_ID.setdefault(_id, _card)
+
+
+def find(payment_method_or_token: str) -> TestCard | None:
+    """The test card ``pm_card_...`` or ``tok_...`` names (None for any other id)."""
+    return _BY_ID.get(payment_method_or_token)
+
+
+def ids() -> list[str]:
+    """Every id a test card answers to."""
+    return sorted(_BY_ID)
