@@ -61,3 +61,25 @@ def _object_class(name: str) -> type | None:
     if found is None or not issubclass(found, StripeObject):
         return None
     return found
+
+
+def shape_problems(shape: Any) -> list[str]:
+    """What is wrong with a sandbox shape against the SDK's class ``stripe.<shape.sdk>``: fields
+    it renders that the class does not declare, declared fields it neither renders nor lists
+    as absent, fields both rendered and absent, and a wrong object name."""
+    import stripe
+
+    cls = getattr(stripe, shape.sdk, None)
+    if cls is None:
+        return [f"stripe.{shape.sdk} does not exist"]
+    declared = declared_fields(cls)
+    absent = set(shape.absent)
+    problems = [f"{shape.object}.{name}: not declared by stripe.{shape.sdk}"
+                for name in sorted((shape.fields | absent) - declared)]
+    problems += [f"{shape.object}.{name}: declared by stripe.{shape.sdk} but neither rendered "
+                 "nor listed as absent" for name in sorted(declared - shape.fields - absent)]
+    problems += [f"{shape.object}.{name}: rendered and listed as absent"
+                 for name in sorted(shape.fields & absent)]
+    if shape.object != cls.OBJECT_NAME:
+        problems.append(f"stripe.{shape.sdk} is a {cls.OBJECT_NAME!r}, not {shape.object!r}")
+    return problems

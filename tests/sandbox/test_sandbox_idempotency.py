@@ -122,3 +122,47 @@ def test_overlong_key_is_refused(sandbox):
     status, _, body = raw_request(sandbox, "POST", "/v1/customers", body="name=x",
                                   headers={"Idempotency-Key": "k" * 256})
     assert status == 400 and "at most 255" in body["error"]["message"]
+
+
+def test_kept_answers_are_bounded_in_bytes():
+    from stripe_pay.sandbox import SandboxServer
+
+    budget = 5_000
+    with SandboxServer(idempotency_max_bytes=budget) as sandbox:
+        client = make_client(sandbox)
+        params = {"description": "x" * 600}
+        ids = [client.v1.customers.create(params=params, options={"idempotency_key": f"k{i}"}).id
+               for i in range(10)]
+        kept = sandbox.app.idempotency
+        assert 0 < len(kept) < 10 and kept.bytes <= budget
+        # The newest answers still replay; the oldest were forgotten, so their retry runs again.
+        assert client.v1.customers.create(params=params,
+                                          options={"idempotency_key": "k9"}).id == ids[9]
+        assert client.v1.customers.create(params=params,
+                                          options={"idempotency_key": "k0"}).id != ids[0]
+        assert kept.bytes <= budget
+        # An answer larger than the whole budget is not kept at all.
+        big = {"description": "y" * 5_000}
+        once = client.v1.customers.create(params=big, options={"idempotency_key": "big"}).id
+        assert client.v1.customers.create(params=big,
+                                          options={"idempotency_key": "big"}).id != once
+        assert kept.bytes <= budget
+
+
+def test_the_idempotency_store_expires_and_counts_its_bytes():
+    from stripe_pay.sandbox.idempotency import IdempotencyStore, Stored
+
+    now = [1_000.0]
+    store = IdempotencyStore(lambda: now[0], ttl=60, max_bytes=10_000)
+    store.put(("a", "1"), Stored(("POST", "/v1/x", (("n", "1"),)), 200, b"{}" * 100, "req_1",
+                                 now[0]))
+    size = store.bytes
+    assert size > 200
+    now[0] += 30
+    store.put(("a", "2"), Stored(("POST", "/v1/x", ()), 200, b"{}", "req_2", now[0]))
+    assert store.get(("a", "1")) is not None
+    now[0] += 31
+    assert store.get(("a", "1")) is None and store.get(("a", "2")) is not None
+    assert len(store) == 1 and store.bytes < size
+    store.clear()
+    assert (len(store), store.bytes) == (0, 0)

@@ -6,6 +6,7 @@ import pytest
 import stripe
 from sandbox_http import raw_request
 from stripe_pay.sandbox import search
+from stripe_pay.sandbox.resources import Backend
 
 
 @pytest.fixture
@@ -223,7 +224,8 @@ def test_invoice_search_by_number_and_subscription(client):
 
 
 def test_parser_without_http():
-    query = search.parse(r"-email:'a\'b' AND metadata['k']:null", "customer")
+    query = search.parse(r"-email:'a\'b' AND metadata['k']:null", "customer",
+                         Backend().resources["customer"].search)
     assert query.conjunction == "AND"
     assert [(c.field, c.key, c.op, c.value, c.negated) for c in query.clauses] == [
         ("email", None, ":", "a'b", True), ("metadata", "k", ":", None, False)]

@@ -20,6 +20,8 @@ class ApiError(Exception):
     ``stored`` says whether an idempotent request that ends in this error records it for replay.
     Stripe replays errors raised once an endpoint has started executing, but not requests refused
     before that (bad parameters, authentication, rate limits), so those are retried afresh.
+    ``keeps_changes``: what the operation changed before failing stands (a declined payment
+    still counts its attempt); otherwise a failed operation changes nothing.
     """
 
     status: int
@@ -30,6 +32,7 @@ class ApiError(Exception):
     decline_code: str | None = None
     stored: bool = True
     headers: dict[str, str] = attrs.field(factory=dict)
+    keeps_changes: bool = False
 
     def body(self, request_log_url: str | None = None) -> dict[str, Any]:
         """The JSON body Stripe sends for this error (absent fields left out, as Stripe does)."""

@@ -123,11 +123,12 @@ _schema_lock = threading.Lock()
 
 
 @functools.cache
-def schema_for(params_class_name: str) -> ObjectSpec:
-    """The cached schema of ``stripe.params.<params_class_name>``, e.g. "CustomerCreateParams"."""
-    import stripe.params
+def schema_for(params_class_name: str, module: str = "") -> ObjectSpec:
+    """The cached schema of ``stripe.params.<params_class_name>``, e.g. "CustomerCreateParams"
+    (or of the TypedDict of that name in ``module``, for nested services' params)."""
+    import importlib
 
-    typed_dict = getattr(stripe.params, params_class_name)
+    typed_dict = getattr(importlib.import_module(module or "stripe.params"), params_class_name)
     with _schema_lock:
         spec = _object_spec(typed_dict, {}, top_level=True)
     return spec
@@ -228,14 +229,14 @@ def _type_spec(annotation: Any, seen: dict[type, ObjectSpec]) -> TypeSpec:
     return spec
 
 
-def validate(params_class_name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+def validate(params_class_name: str, raw: Mapping[str, Any], module: str = "") -> dict[str, Any]:
     """Check decoded parameters against the operation's schema and convert them.
 
     Returns a new dict of Python values (ints, bools, lists, nested dicts). An empty string is
     kept as ``""`` where Stripe reads it as "unset this field". Raises :class:`ApiError` (400)
     exactly where Stripe would refuse the request.
     """
-    return _validate_object(schema_for(params_class_name), raw, [])
+    return _validate_object(schema_for(params_class_name, module), raw, [])
 
 
 def _validate_object(spec: ObjectSpec, raw: Mapping[str, Any], path: list[str]) -> dict[str, Any]:

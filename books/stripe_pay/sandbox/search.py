@@ -1,4 +1,4 @@
-"""Stripe's search query language, for ``/v1/{customers,invoices,prices,products}/search``.
+"""Stripe's search query language, for the ``/v1/<resources>/search`` endpoints.
 
 A query is one or more clauses joined by ``AND`` or by ``OR`` (never both; no parentheses; at
 most 10 clauses). A clause is ``field:value`` (exact), ``field~value`` (substring, 3+ characters,
@@ -7,7 +7,9 @@ timestamps), any of them negated with a leading ``-`` (``-name~'jen'``: every re
 does not hold for, those without the field included). ``metadata['key']:value`` matches a
 metadata entry. Values are quoted with ``'`` or
 ``"`` (a backslash escapes the next character); numbers, ``true``/``false`` and ``null`` may be
-bare. Only the fields Stripe documents as searchable for each resource are accepted.
+bare. Only the fields Stripe documents as searchable for each resource are accepted; each
+family declares its resources' fields (``Resource.search``) with :func:`text`, :func:`number`,
+:func:`boolean` and :data:`METADATA`.
 
 :func:`parse` checks a query against a resource's fields and returns a :class:`Query` that
 matches rendered objects. Text comparisons ignore case.
@@ -36,46 +38,22 @@ class Field:
     substring: bool = False
 
 
-def _text(*path: str, substring: bool = False) -> Field:
+def text(*path: str, substring: bool = False) -> Field:
+    """A text field at ``path``: exact matches, and substrings if ``substring``."""
     return Field("text", path, substring)
 
 
-SEARCHABLE: dict[str, dict[str, Field]] = {
-    "customer": {
-        "created": Field("number", ("created",)),
-        "email": _text("email", substring=True),
-        "metadata": Field("metadata", ("metadata",)),
-        "name": _text("name", substring=True),
-        "phone": _text("phone", substring=True),
-    },
-    "invoice": {
-        "created": Field("number", ("created",)),
-        "currency": _text("currency"),
-        "customer": _text("customer"),
-        "metadata": Field("metadata", ("metadata",)),
-        "number": _text("number", substring=True),
-        "receipt_number": _text("receipt_number", substring=True),
-        "status": _text("status", substring=True),
-        "subscription": _text("parent", "subscription_details", "subscription", substring=True),
-        "total": Field("number", ("total",)),
-    },
-    "price": {
-        "active": Field("boolean", ("active",)),
-        "currency": _text("currency"),
-        "lookup_key": _text("lookup_key", substring=True),
-        "metadata": Field("metadata", ("metadata",)),
-        "product": _text("product", substring=True),
-        "type": _text("type"),
-    },
-    "product": {
-        "active": Field("boolean", ("active",)),
-        "description": _text("description", substring=True),
-        "metadata": Field("metadata", ("metadata",)),
-        "name": _text("name", substring=True),
-        "shippable": Field("boolean", ("shippable",)),
-        "url": _text("url", substring=True),
-    },
-}
+def number(*path: str) -> Field:
+    """A number or timestamp at ``path``: exact matches and comparisons."""
+    return Field("number", path)
+
+
+def boolean(*path: str) -> Field:
+    return Field("boolean", path)
+
+
+METADATA = Field("metadata", ("metadata",))
+
 
 _COMPARISONS = (">=", "<=", ">", "<")
 _NAME = re.compile(r"[a-z_]+")
@@ -126,10 +104,11 @@ class Query:
     resource: str
     clauses: tuple[Clause, ...]
     conjunction: str
+    fields: Mapping[str, Field] = attrs.field(eq=False, repr=False)
 
     def matches(self, doc: Mapping[str, Any]) -> bool:
         """Whether a rendered object satisfies the query."""
-        fields = SEARCHABLE[self.resource]
+        fields = self.fields
         results = (clause.matches(doc, fields[clause.field]) for clause in self.clauses)
         return all(results) if self.conjunction == "AND" else any(results)
 
@@ -138,8 +117,9 @@ def _error(message: str) -> ApiError:
     return invalid_request(message, param="query")
 
 
-def parse(query: str, resource: str) -> Query:
-    """Parse ``query`` for ``resource`` ("customer", "invoice", "price", "product").
+def parse(query: str, resource: str, fields: Mapping[str, Field]) -> Query:
+    """Parse ``query`` for ``resource`` (a Stripe object name), whose searchable ``fields`` are
+    declared by its family.
 
     Raises a 400 :class:`ApiError` (param ``query``) that says what is wrong and where.
     """
@@ -147,7 +127,7 @@ def parse(query: str, resource: str) -> Query:
         raise _error("The search query is empty. Write clauses like email:'jenny@example.com'.")
     if "(" in _outside_quotes(query) or ")" in _outside_quotes(query):
         raise _error("Parentheses are not supported in search queries.")
-    scanner = _Scanner(query.strip(), resource)
+    scanner = _Scanner(query.strip(), resource, fields)
     clauses = [scanner.clause()]
     connectives: set[str] = set()
     while not scanner.done():
@@ -158,7 +138,7 @@ def parse(query: str, resource: str) -> Query:
     if len(clauses) > MAX_CLAUSES:
         raise _error(f"A search query can have at most {MAX_CLAUSES} clauses; this one has "
                      f"{len(clauses)}.")
-    return Query(resource, tuple(clauses), connectives.pop() if connectives else "AND")
+    return Query(resource, tuple(clauses), connectives.pop() if connectives else "AND", fields)
 
 
 def _outside_quotes(query: str) -> str:
@@ -181,11 +161,11 @@ def _outside_quotes(query: str) -> str:
 
 
 class _Scanner:
-    def __init__(self, text: str, resource: str) -> None:
+    def __init__(self, text: str, resource: str, fields: Mapping[str, Field]) -> None:
         self.text = text
         self.pos = 0
         self.resource = resource
-        self.fields = SEARCHABLE[resource]
+        self.fields = fields
 
     def done(self) -> bool:
         return self.pos >= len(self.text)

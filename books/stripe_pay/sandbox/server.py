@@ -6,10 +6,11 @@
         client = stripe.StripeClient("sk_test_123", base_addresses={"api": sandbox.url})
 
 :class:`SandboxApp` is the WSGI application. For ``/v1`` it authenticates the API key, applies
-the configured :class:`Faults`, routes through ``urls.URLS``, validates parameters against the
-SDK's schema, replays idempotent POSTs and records every request in the request log. Under
-``/_sandbox`` it serves the test controls (request log, faults, reset, object counts), which need
-no key and exist only in the sandbox.
+the configured :class:`Faults`, routes through the routes derived from the families and the
+book (``routes.py``), validates parameters against the SDK's schema, replays idempotent POSTs
+and records every request in the request log. Under ``/_sandbox`` it serves the test
+controls (request log, faults, reset, object counts), which need no key and exist only in the
+sandbox.
 """
 
 from __future__ import annotations
@@ -39,15 +40,14 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import urls
+from . import routes
 from .errors import ApiError, bad_parameter, unrecognized_url
-from .models import Backend
-from .params import schema_for, validate
-from .responses import StripeResponses, render_json, request_params
+from .idempotency import IDEMPOTENCY_MAX_BYTES, IdempotencyStore, Stored
+from .params import decode_form, schema_for, validate
+from .resources import Backend
 
 logger = logging.getLogger("stripe_pay.sandbox")
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 REQUEST_LOG_MAX = 10_000
 DROP_ENVIRON_KEY = "stripe_pay.sandbox.drop"
@@ -57,6 +57,23 @@ _LIVE_KEY = re.compile(r"^(sk|rk)_live_")
 _PUBLISHABLE_KEY = re.compile(r"^pk_(test|live)_")
 _KEY_PREFIX = re.compile(r"^[a-z]{2}_(test|live)_")
 _SECRET_LIKE = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
+
+
+def request_params(request: Request) -> dict[str, Any]:
+    """Query-string and form parameters of a request, nested (body wins over query string)."""
+    pairs = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs.extend(request.form.items(multi=True))
+    return decode_form(pairs)
+
+
+def render_json(body: Any) -> bytes:
+    """A response body as UTF-8 JSON.
+
+    Compact, unlike Stripe's indented bodies: indentation forces json's pure-Python encoder,
+    which costs more than the rest of a typical request.
+    """
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _api_version() -> str:
@@ -153,15 +170,6 @@ class LoggedRequest:
 
 
 @attrs.define
-class _Stored:
-    fingerprint: tuple[Any, ...]
-    status: int
-    body: bytes
-    request_id: str
-    stored_at: float
-
-
-@attrs.define
 class _Answer:
     status: int
     body: bytes
@@ -172,16 +180,17 @@ class SandboxApp:
     """The WSGI application of one sandbox; all its state lives in this instance."""
 
     def __init__(self, backend: Backend | None = None, faults: Faults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 idempotency_max_bytes: int = IDEMPOTENCY_MAX_BYTES) -> None:
         self.backend = backend or Backend(clock=clock)
-        self.responses = StripeResponses(self.backend)
-        self.url_map = urls.url_map()
+        self.routes = routes.derive(type(self.backend))
+        self.url_map = routes.url_map(self.routes)
         self._clock = clock
         self._faults = Faults()
         self._fault_lock = threading.Lock()
         self._rng = random.Random()
         self._recent: collections.deque[float] = collections.deque()
-        self._idempotency: dict[tuple[str, str], _Stored] = {}
+        self.idempotency = IdempotencyStore(clock, max_bytes=idempotency_max_bytes)
         self.request_log: collections.deque[LoggedRequest] = collections.deque(
             maxlen=REQUEST_LOG_MAX)
         self.set_faults((faults or Faults()).to_json())
@@ -202,16 +211,23 @@ class SandboxApp:
             return self._faults
 
     def reset(self) -> None:
-        """Forget all objects, idempotency keys and logged requests (faults stay as set)."""
+        """Forget all objects, idempotency keys, logged requests and recorded changes (faults
+        stay as set)."""
         with self.backend.lock:
             self.backend.reset()
-            self._idempotency.clear()
+            self.idempotency.clear()
             self.request_log.clear()
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first."""
         with self.backend.lock:
             return [entry.to_json() for entry in self.request_log]
+
+    def changes(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
+        """The change log (``changes.py``), oldest first: the kept changes after ``since``,
+        only of objects of ``kind`` if given."""
+        with self.backend.lock:
+            return [change.to_json() for change in self.backend.changes.since(since, kind)]
 
     # WSGI
 
@@ -338,7 +354,7 @@ class SandboxApp:
                         "the sandbox's fail_rate fault; nothing was changed).")
         return None
 
-    def _route(self, request: Request) -> tuple[urls.Route, dict[str, str]]:
+    def _route(self, request: Request) -> tuple[routes.Route, dict[str, str]]:
         adapter = self.url_map.bind("sandbox", path_info=request.path)
         try:
             route, path_args = adapter.match(method=request.method)
@@ -346,7 +362,7 @@ class SandboxApp:
             raise unrecognized_url(request.method, request.path) from None
         return route, dict(path_args)
 
-    def _execute(self, request: Request, route: urls.Route, path_args: dict[str, str],
+    def _execute(self, request: Request, route: routes.Route, path_args: dict[str, str],
                  raw: dict[str, Any], entry: LoggedRequest) -> _Answer:
         key = entry.idempotency_key
         scope = None
@@ -360,7 +376,7 @@ class SandboxApp:
                     param=None), request)
             auth = _api_key(request.headers.get("Authorization", ""))
             scope = (hashlib.sha256(auth.encode()).hexdigest(), key)
-            stored = self._stored(scope)
+            stored = self.idempotency.get(scope)
             if stored is not None:
                 if stored.fingerprint != fingerprint:
                     return self._error(ApiError(
@@ -373,27 +389,18 @@ class SandboxApp:
                 return _Answer(stored.status, stored.body, {
                     "Idempotent-Replayed": "true", "Original-Request": stored.request_id})
         try:
-            params = validate(route.params, raw)
-            body = getattr(self.responses, route.handler)(params, **path_args)
+            params = validate(route.params, raw, route.params_module)
+            with self.backend.request_context(entry.request_id, key):
+                body = self.backend.handle(route, params, path_args)
             answer = _Answer(200, render_json(body))
             keep = True
         except ApiError as error:
             answer = self._error(error, request)
             keep = error.stored
         if scope is not None and keep:
-            self._idempotency[scope] = _Stored(fingerprint, answer.status, answer.body,
-                                               entry.request_id, self._clock())
+            self.idempotency.put(scope, Stored(fingerprint, answer.status, answer.body,
+                                               entry.request_id, self._clock()))
         return answer
-
-    def _stored(self, scope: tuple[str, str]) -> _Stored | None:
-        now = self._clock()
-        # Dicts keep insertion order, so expired keys are at the front.
-        while self._idempotency:
-            oldest_scope, oldest = next(iter(self._idempotency.items()))
-            if oldest.stored_at > now - IDEMPOTENCY_TTL_SECONDS:
-                break
-            del self._idempotency[oldest_scope]
-        return self._idempotency.get(scope)
 
     @staticmethod
     def _error(error: ApiError, request: Request) -> _Answer:
@@ -444,9 +451,23 @@ class SandboxApp:
             return {"reset": True}, 200
         if path == "/_sandbox/objects" and method == "GET":
             return self._counts(request.args.get("object")), 200
+        if path == "/_sandbox/changes" and method == "GET":
+            return self._changes(request.args.get("since", "0"), request.args.get("object")), 200
+        if path == "/_sandbox/changes" and method == "DELETE":
+            with self.backend.lock:
+                return {"cleared": self.backend.changes.clear()}, 200
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
-                                     "POST /_sandbox/reset, GET /_sandbox/objects"}}, 404
+                                     "POST /_sandbox/reset, GET /_sandbox/objects, "
+                                     "GET/DELETE /_sandbox/changes"}}, 404
+
+    def _changes(self, since: str, kind: str | None) -> list[dict[str, Any]]:
+        if not since.isdigit():
+            raise ValueError(f"since must be a change's seq (a whole number >= 0), not {since!r}.")
+        if kind is not None and kind not in self.backend.resources:
+            raise ValueError(f"Unknown object {kind!r}; known: "
+                             f"{', '.join(sorted(self.backend.resources))}.")
+        return self.changes(int(since), kind)
 
     def _counts(self, kind: str | None) -> dict[str, Any]:
         with self.backend.lock:
@@ -599,9 +620,11 @@ class SandboxServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, faults: Faults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 idempotency_max_bytes: int = IDEMPOTENCY_MAX_BYTES) -> None:
         self.host = host
-        self.app = SandboxApp(faults=faults, clock=clock)
+        self.app = SandboxApp(faults=faults, clock=clock,
+                              idempotency_max_bytes=idempotency_max_bytes)
         self._requested_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -629,8 +652,8 @@ class SandboxServer:
             raise RuntimeError("The sandbox is already running.")
         # Derive every route's parameter schema now (once per process) rather than in the
         # first requests, which would otherwise take tens of milliseconds each.
-        for route in urls.URLS:
-            schema_for(route.params)
+        for route in self.app.routes:
+            schema_for(route.params, route.params_module)
         listener = _listen(self.host, self._requested_port)
         try:
             server = make_server(self.host, listener.getsockname()[1], self.app, threaded=True,
@@ -690,3 +713,7 @@ class SandboxServer:
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first."""
         return self.app.requests()
+
+    def changes(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
+        """The change log, oldest first (see :meth:`SandboxApp.changes`)."""
+        return self.app.changes(since, kind)

@@ -1,0 +1,19 @@
+"""The sandbox's resource families, composed into one :class:`Backend` (moto's ec2 layout).
+
+Each module is one family: its models, its state handling and its handlers. A new family is
+one more module, and one more base of :class:`Backend` here (a family that builds on others
+subclasses them, and comes before them in this list).
+"""
+
+from __future__ import annotations
+
+from .catalog import Catalog
+from .customers import Customers
+from .invoices import Invoices
+
+
+class Backend(Invoices, Customers, Catalog):
+    """Every object of one sandbox, and the operations the API performs on them."""
+
+
+__all__ = ["Backend"]

@@ -1,0 +1,772 @@
+"""Invoices: bills for a customer, their invoice items, and the lines they show.
+
+The family's models, Stripe's invoice state machine (draft -> open -> paid | void |
+uncollectible), which items belong on which invoice, and their list filters.
+"""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any, ClassVar
+
+import attrs
+
+from .. import pages, search
+from ..backend import Equals, Matches, Refused, Resource, Store, Within, handles, route
+from ..errors import ApiError, bad_parameter, invalid_request, no_such
+from ..rules import (
+    DEFAULT_CURRENCY,
+    blank_to_none,
+    given_custom_fields,
+    merge_metadata,
+    merged_shipping,
+    refuse_accounts,
+    valid_currency,
+)
+from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
+from .catalog import Catalog, Price
+from .customers import Customers
+
+# Stripe's test payment methods that succeed; the declining ones map to their decline codes.
+DECLINING_TEST_CARDS = {
+    "chargedeclinedinsufficientfunds": ("card_declined", "insufficient_funds",
+                                        "Your card has insufficient funds."),
+    "chargedeclinedexpiredcard": ("expired_card", "expired_card", "Your card has expired."),
+    "chargedeclinedincorrectcvc": ("incorrect_cvc", "incorrect_cvc",
+                                   "Your card's security code is incorrect."),
+    "chargedeclined": ("card_declined", "generic_decline", "Your card was declined."),
+}
+
+INVOICE_LINES_INLINE = 10
+SECONDS_PER_DAY = 86_400
+
+
+@attrs.define(eq=False)
+class InvoiceItem:
+    """An invoice item: pending (``invoice`` is None) or a line of a draft or finalized invoice."""
+
+    id: str
+    seq: int
+    created: int
+    customer: str
+    currency: str
+    amount: int
+    line_id: str
+    period: dict[str, int]
+    quantity: int = 1
+    unit_amount_decimal: str | None = None
+    price: str | None = None
+    product: str | None = None
+    description: str | None = None
+    discountable: bool = True
+    invoice: str | None = None
+    metadata: dict[str, str] = attrs.field(factory=dict)
+    deleted: bool = False
+
+    OBJECT: ClassVar[str] = "invoiceitem"
+
+
+@attrs.define(eq=False)
+class Invoice:
+    """An invoice and its place in Stripe's state machine.
+
+    draft -> open (finalize; paid at once when nothing is due) -> paid | void | uncollectible;
+    an uncollectible invoice can still be paid or voided. Only drafts change freely or are deleted.
+    """
+
+    id: str
+    seq: int
+    created: int
+    customer: str
+    currency: str
+    collection_method: str = "charge_automatically"
+    status: str = "draft"
+    auto_advance: bool = False
+    days_until_due: int | None = None
+    due_date: int | None = None
+    description: str | None = None
+    footer: str | None = None
+    custom_fields: list[dict[str, str]] | None = None
+    metadata: dict[str, str] = attrs.field(factory=dict)
+    number: str | None = None
+    item_ids: list[str] = attrs.field(factory=list)
+    amount_paid: int = 0
+    attempted: bool = False
+    attempt_count: int = 0
+    effective_at: int | None = None
+    status_transitions: dict[str, int | None] = attrs.field(factory=lambda: {
+        "finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
+        "voided_at": None,
+    })
+    customer_snapshot: dict[str, Any] | None = None
+    default_payment_method: str | None = None
+    statement_descriptor: str | None = None
+    rendering: dict[str, Any] | None = None
+    shipping_details: dict[str, Any] | None = None
+    account_tax_ids: list[str] | None = None
+    payment_method_types: list[str] | None = None
+    automatic_tax_enabled: bool = False
+    on_behalf_of: str | None = None
+    deleted: bool = False
+
+    OBJECT: ClassVar[str] = "invoice"
+
+    def items(self, backend: Invoices) -> list[InvoiceItem]:
+        return [item for item in (backend.invoice_items.objects[i] for i in self.item_ids)
+                if not item.deleted]
+
+    def total(self, backend: Invoices) -> int:
+        return sum(item.amount for item in self.items(backend))
+
+    def customer_details(self, backend: Invoices) -> dict[str, Any]:
+        """The customer_* fields: live from the customer until finalization, frozen after."""
+        if self.customer_snapshot is not None:
+            return self.customer_snapshot
+        customer = backend.customers.objects[self.customer]
+        return {
+            "customer_address": customer.address,
+            "customer_email": customer.email,
+            "customer_name": customer.name,
+            "customer_phone": customer.phone,
+            "customer_shipping": customer.shipping,
+            "customer_tax_exempt": customer.tax_exempt,
+        }
+
+
+def _line_parent(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    return {
+        "invoice_item_details": {
+            "invoice_item": item.id,
+            "proration": False,
+            "proration_details": {"credited_items": None},
+            "subscription": None,
+        },
+        "subscription_item_details": None,
+        "type": "invoice_item_details",
+    }
+
+
+def _pricing(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    details = None if item.price is None else {"price": item.price, "product": item.product}
+    return {"price_details": details, "type": "price_details",
+            "unit_amount_decimal": item.unit_amount_decimal}
+
+
+def _quantity_decimal(item: InvoiceItem, backend: Invoices) -> str:
+    return str(item.quantity)
+
+
+INVOICE_ITEM = Shape(
+    "invoiceitem", "InvoiceItem",
+    own=("amount", "currency", "customer", "description", "discountable", "invoice",
+         "metadata", "period", "quantity"),
+    renamed={"date": "created", "net_amount": "amount"},
+    fixed={"customer_account": None, "discounts": [], "livemode": False, "parent": None,
+           "proration": False, "tax_rates": [], "test_clock": None},
+    derived=(derived("pricing", _pricing), derived("quantity_decimal", _quantity_decimal)),
+    absent={"frozen_fields": NOT_IN_EXAMPLE, "invoicing_rules": NOT_IN_EXAMPLE,
+            "proration_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
+    expandable={"customer": "customer", "invoice": "invoice",
+                "pricing.price_details.price": "price", "test_clock": None},
+)
+
+#: An invoice item as an ``il_`` line of its invoice.
+LINE_ITEM = Shape(
+    "line_item", "InvoiceLineItem",
+    own=("amount", "currency", "description", "discountable", "invoice", "metadata", "period",
+         "quantity"),
+    renamed={"id": "line_id", "subtotal": "amount"},
+    fixed={"discount_amounts": [], "discounts": [], "livemode": False,
+           "pretax_credit_amounts": [], "subscription": None, "taxes": []},
+    derived=(derived("parent", _line_parent), derived("pricing", _pricing),
+             derived("quantity_decimal", _quantity_decimal)),
+    expandable={"pricing.price_details.price": "price", "subscription": None},
+    stub_when_deleted=False,
+)
+
+CUSTOMER_DETAILS = ("customer_address", "customer_email", "customer_name", "customer_phone",
+                    "customer_shipping", "customer_tax_exempt")
+AMOUNTS = ("amount_due", "amount_remaining", "subtotal", "subtotal_excluding_tax", "total",
+           "total_excluding_tax")
+
+
+def _amounts(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    total = invoice.total(backend)
+    amount_due = max(total, 0)
+    return {"amount_due": amount_due,
+            "amount_remaining": max(amount_due - invoice.amount_paid, 0),
+            "subtotal": total, "subtotal_excluding_tax": total, "total": total,
+            "total_excluding_tax": total}
+
+
+def _lines(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    items = invoice.items(backend)
+    return {
+        "object": "list",
+        "data": [LINE_ITEM.render(item, backend) for item in items[:INVOICE_LINES_INLINE]],
+        "has_more": len(items) > INVOICE_LINES_INLINE,
+        "url": f"/v1/invoices/{invoice.id}/lines",
+    }
+
+
+def _automatic_tax(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    return {"disabled_reason": None, "enabled": invoice.automatic_tax_enabled,
+            "liability": None, "provider": None, "status": None}
+
+
+def _payment_settings(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    return {"default_mandate": None, "payment_method_options": None,
+            "payment_method_types": invoice.payment_method_types}
+
+
+def _ending_balance(invoice: Invoice, backend: Invoices) -> int | None:
+    return 0 if invoice.status != "draft" else None
+
+
+INVOICE = Shape(
+    "invoice", "Invoice",
+    own=("account_tax_ids", "amount_paid", "attempt_count", "attempted", "auto_advance",
+         "collection_method", "created", "currency", "custom_fields", "customer",
+         "default_payment_method", "description", "due_date", "effective_at", "footer",
+         "metadata", "number", "on_behalf_of", "rendering", "shipping_details",
+         "statement_descriptor", "status", "status_transitions"),
+    renamed={"period_end": "created", "period_start": "created"},
+    fixed={"account_country": "US", "account_name": None, "amount_overpaid": 0,
+           "amount_shipping": 0, "application": None, "automatically_finalizes_at": None,
+           "billing_reason": "manual", "customer_account": None, "customer_tax_ids": [],
+           "default_source": None, "default_tax_rates": [], "discounts": [],
+           "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
+           "issuer": {"type": "self"}, "last_finalization_error": None,
+           "latest_revision": None, "livemode": False, "next_payment_attempt": None,
+           "parent": None, "post_payment_credit_notes_amount": 0,
+           "pre_payment_credit_notes_amount": 0, "receipt_number": None,
+           "shipping_cost": None, "starting_balance": 0, "test_clock": None,
+           "total_discount_amounts": [], "total_pretax_credit_amounts": [],
+           "total_taxes": [], "webhooks_delivered_at": None},
+    derived=(Derived(AMOUNTS, _amounts),
+             Derived(CUSTOMER_DETAILS, lambda invoice, backend: invoice.customer_details(backend)),
+             derived("lines", _lines), derived("automatic_tax", _automatic_tax),
+             derived("payment_settings", _payment_settings),
+             derived("ending_balance", _ending_balance)),
+    absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "confirmation_secret": INCLUDABLE,
+            "payments": INCLUDABLE, "status_details": NOT_IN_EXAMPLE,
+            "threshold_reason": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
+    expandable={"customer": "customer", "default_payment_method": None, "default_source": None,
+                "on_behalf_of": None, "test_clock": None, "latest_revision": "invoice",
+                "application": None},
+)
+
+def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
+    return (item.invoice is None) == pending
+
+
+class Invoices(Customers, Catalog):
+    """The invoices family: invoices and invoice items (and the items' lines)."""
+
+    RESOURCES: ClassVar[tuple[Resource, ...]] = (
+        Resource(
+            INVOICE_ITEM, "invoice_items",
+            filters=(Refused("customer_account", kind="account"), Equals("customer"),
+                     Equals("invoice"), Matches("pending", test=_pending_matches),
+                     Within("created")),
+        ),
+        Resource(
+            INVOICE, "invoices",
+            filters=(Refused("customer_account", kind="account"),
+                     Refused("subscription", kind="subscription"), Equals("customer"),
+                     Equals("status"), Equals("collection_method"), Within("created"),
+                     Within("due_date")),
+            search={"created": search.number("created"), "currency": search.text("currency"),
+                    "customer": search.text("customer"), "metadata": search.METADATA,
+                    "number": search.text("number", substring=True),
+                    "receipt_number": search.text("receipt_number", substring=True),
+                    "status": search.text("status", substring=True),
+                    "subscription": search.text("parent", "subscription_details",
+                                                "subscription", substring=True),
+                    "total": search.number("total")},
+        ),
+    )
+    SHAPES = (LINE_ITEM,)
+    invoice_items: Store[InvoiceItem]
+    invoices: Store[Invoice]
+
+    @handles("invoiceitem", "create")
+    def create_invoice_item(self, params: dict[str, Any]) -> InvoiceItem:
+        """A pending item, or a line of the draft named by ``params["invoice"]``."""
+        _require_customer(params)
+        if "subscription" in params:
+            raise no_such("subscription", params["subscription"], param="subscription")
+        customer = self.customers.get(params["customer"], param="customer")
+        if params.get("quantity", 1) < 0:
+            raise invalid_request("This value must be greater than or equal to 0.",
+                                  param="quantity")
+        # Every refusal comes before anything is stored (price_data creates a price).
+        currency = self._incoming_currency(params, creating=True)
+        assert currency is not None  # creating: a currency is found or the call refused
+        invoice = None
+        if "invoice" in params:
+            invoice = self.invoices.get(params["invoice"], param="invoice")
+            self._check_item_fits(customer.id, currency, invoice)
+        elif customer.currency is not None and customer.currency != currency:
+            raise invalid_request(
+                "You cannot combine currencies on a single customer. This customer has an "
+                f"active subscription, subscription schedule, discount, quote, or invoice item "
+                f"with currency {customer.currency}.", param="currency")
+        if "period" in params and params["period"]["end"] < params["period"]["start"]:
+            raise invalid_request("The period end must be on or after the period start.",
+                                  param="period[end]")
+        now = self.now()
+        item = InvoiceItem(id=self.new_id("ii_"), seq=self._next_seq(), created=now,
+                           customer=customer.id, currency=currency, amount=0,
+                           line_id=self.new_id("il_"), period={"end": now, "start": now})
+        self._price_item(item, params)
+        self._apply_item_details(item, params)
+        if customer.currency is None:
+            self.change("update", customer).currency = item.currency
+        self.change("create", item)
+        if invoice is not None:
+            self._attach(item, invoice)
+        return item
+
+    def _incoming_currency(self, params: dict[str, Any], *, creating: bool) -> str | None:
+        """The currency an item create or update sets, checking how it is priced first."""
+        price_id = params.get("pricing", {}).get("price")
+        candidates = (("amount", "amount" in params), ("pricing[price]", price_id is not None),
+                      ("price_data", "price_data" in params),
+                      ("unit_amount_decimal", "unit_amount_decimal" in params))
+        given = [name for name, present in candidates if present]
+        if len(given) > 1:
+            raise invalid_request(
+                f"You may only specify one of these parameters: {', '.join(given)}.",
+                param=given[1])
+        if price_id is not None:
+            price = self.prices.get(price_id, param="pricing[price]")
+            self._check_item_price(price, "pricing[price]")
+            return price.currency
+        if "price_data" in params:
+            data = params["price_data"]
+            self.products.get(data["product"], param="price_data[product]")
+            if "unit_amount" not in data and "unit_amount_decimal" not in data:
+                raise bad_parameter("Missing required param: price_data[unit_amount].",
+                                    param="price_data[unit_amount]", code="parameter_missing")
+            return valid_currency(data["currency"], "price_data[currency]")
+        if not creating:
+            return None
+        if not given:
+            raise bad_parameter(
+                "Missing required param: amount. Pass amount and currency, pricing[price], "
+                "or price_data.", param="amount", code="parameter_missing")
+        if "currency" not in params:
+            raise bad_parameter("Missing required param: currency.", param="currency",
+                                code="parameter_missing")
+        return valid_currency(params["currency"])
+
+    def _price_item(self, item: InvoiceItem, params: dict[str, Any]) -> None:
+        """Set the item's price, unit amount and amount from already checked parameters."""
+        if "quantity" in params:
+            item.quantity = params["quantity"]
+        price_id = params.get("pricing", {}).get("price")
+        if "price_data" in params:
+            price_id = self.create_price({**params["price_data"], "active": False}).id
+        if price_id is not None:
+            price = self.prices.objects[price_id]
+            item.price, item.product, item.currency = price.id, price.product, price.currency
+            item.unit_amount_decimal = price.unit_amount_decimal
+            item.amount = price.amount_for(item.quantity)
+        elif "amount" in params:
+            item.price = item.product = None
+            item.amount = params["amount"]
+            item.unit_amount_decimal = _decimal_string(
+                decimal.Decimal(item.amount) / (item.quantity or 1))
+        elif "unit_amount_decimal" in params:
+            item.price = item.product = None
+            item.unit_amount_decimal = params["unit_amount_decimal"]
+            item.amount = _units_amount(item.unit_amount_decimal, item.quantity)
+        elif "quantity" in params:
+            if item.price is not None:
+                item.amount = self.prices.objects[item.price].amount_for(item.quantity)
+            else:
+                item.amount = _units_amount(item.unit_amount_decimal, item.quantity)
+
+    @staticmethod
+    def _check_item_price(price: Price, param: str) -> None:
+        if price.type == "recurring":
+            raise invalid_request(
+                "The price specified is set to `type=recurring` but this field only accepts "
+                "prices with `type=one_time`.", param=param)
+        if price.custom_unit_amount is not None:
+            raise invalid_request(
+                "The price specified has a custom_unit_amount, which invoice items can't use.",
+                param=param)
+
+    @staticmethod
+    def _apply_item_details(item: InvoiceItem, params: dict[str, Any]) -> None:
+        if "description" in params:
+            item.description = blank_to_none(params["description"])
+        if "discountable" in params:
+            item.discountable = params["discountable"]
+        if "period" in params:
+            item.period = {"end": params["period"]["end"], "start": params["period"]["start"]}
+        if "metadata" in params:
+            item.metadata = merge_metadata(item.metadata, params["metadata"])
+
+    @staticmethod
+    def _check_item_fits(customer_id: str, currency: str | None, invoice: Invoice) -> None:
+        if invoice.status != "draft":
+            raise invalid_request(
+                f"Invoice items can only be added to draft invoices; invoice {invoice.id} is "
+                f"{invoice.status}.", param="invoice")
+        if invoice.customer != customer_id:
+            raise invalid_request(
+                f"The invoice item's customer ({customer_id}) must be the customer of invoice "
+                f"{invoice.id} ({invoice.customer}).", param="invoice")
+        if currency is not None and invoice.currency != currency:
+            raise invalid_request(
+                f"The invoice item's currency ({currency}) must match the currency of "
+                f"invoice {invoice.id} ({invoice.currency}).", param="currency")
+
+    def _attach(self, item: InvoiceItem, invoice: Invoice) -> None:
+        self.change("update", item).invoice = invoice.id
+        self.change("update", invoice).item_ids.append(item.id)
+
+    def _editable_item(self, item_id: str, verb: str) -> InvoiceItem:
+        item = self.invoice_items.get(item_id)
+        if item.invoice is not None:
+            invoice = self.invoices.objects[item.invoice]
+            if invoice.status != "draft":
+                raise invalid_request(
+                    f"You can't {verb} invoice item {item.id}: it belongs to invoice "
+                    f"{invoice.id}, which is {invoice.status}. Only items that are pending or on "
+                    "a draft invoice can change.")
+        return item
+
+    @handles("invoiceitem", "update")
+    def update_invoice_item(self, item_id: str, params: dict[str, Any]) -> InvoiceItem:
+        """Change a pending item or one on a draft; its invoice's totals follow."""
+        item = self.change("update", self._editable_item(item_id, "update"))
+        currency = self._incoming_currency(params, creating=False)
+        if currency is not None and currency != item.currency:
+            if item.invoice is not None:
+                self._check_item_fits(item.customer, currency, self.invoices.objects[item.invoice])
+            raise invalid_request(
+                f"The invoice item's currency is {item.currency}; its new price must be in "
+                f"{item.currency} too, not {currency}.", param="currency")
+        if "period" in params and params["period"]["end"] < params["period"]["start"]:
+            raise invalid_request("The period end must be on or after the period start.",
+                                  param="period[end]")
+        if params.get("quantity", 0) < 0:
+            raise invalid_request("This value must be greater than or equal to 0.",
+                                  param="quantity")
+        self._price_item(item, params)
+        self._apply_item_details(item, params)
+        return item
+
+    @handles("invoiceitem", "delete")
+    def delete_invoice_item(self, item_id: str, params: dict[str, Any] | None = None
+                            ) -> InvoiceItem:
+        """Delete a pending item or one on a draft (it leaves the invoice's lines)."""
+        item = self._editable_item(item_id, "delete")
+        if item.invoice is not None:
+            # Announced first: the invoice's lines and totals show the item until it goes.
+            self.change("update", self.invoices.objects[item.invoice]).item_ids.remove(item.id)
+        self.change("delete", item).deleted = True
+        return item
+
+    @handles("invoice", "create")
+    def create_invoice(self, params: dict[str, Any]) -> Invoice:
+        """A draft for ``params["customer"]``; pulls in pending items only if asked to."""
+        _require_customer(params)
+        for unsupported, kind in (("subscription", "subscription"), ("from_invoice", None)):
+            if unsupported in params:
+                if kind is None:
+                    raise invalid_request(
+                        "Invoice revisions (from_invoice) are not supported by this sandbox.",
+                        param=unsupported)
+                raise no_such(kind, params[unsupported], param=unsupported)
+        customer = self.customers.get(params["customer"], param="customer")
+        currency = valid_currency(params["currency"]) if "currency" in params else (
+            customer.currency or DEFAULT_CURRENCY)
+        invoice = Invoice(id=self.new_id("in_"), seq=self._next_seq(), created=self.now(),
+                          customer=customer.id, currency=currency)
+        self._apply_invoice(invoice, params)
+        self._check_due_terms(invoice)
+        self.change("create", invoice)
+        if params.get("pending_invoice_items_behavior", "exclude") == "include":
+            pending = [item for item in self.lookup("invoiceitem", "customer", customer.id)
+                       if item.invoice is None and item.currency == currency]
+            for item in pending:
+                self._attach(item, invoice)
+        return invoice
+
+    # Fields a finalized invoice still accepts; everything else is fixed at finalization.
+    FINALIZED_EDITABLE = frozenset({"metadata", "description", "footer", "custom_fields",
+                                    "auto_advance", "rendering", "expand"})
+
+    @handles("invoice", "update")
+    def update_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
+        """Change a draft freely; a finalized invoice only in ``FINALIZED_EDITABLE`` fields."""
+        invoice = self.change("update", self.invoices.get(invoice_id))
+        if invoice.status != "draft":
+            for name in params:
+                if name not in self.FINALIZED_EDITABLE:
+                    raise invalid_request(
+                        f"This invoice is {invoice.status}; {name} can only be changed while "
+                        "an invoice is a draft.", param=name)
+            if "auto_advance" in params and invoice.status in ("paid", "void"):
+                raise invalid_request(
+                    f"This invoice is {invoice.status}; auto_advance can't change any more.",
+                    param="auto_advance")
+        self._apply_invoice(invoice, params)
+        self._check_due_terms(invoice)  # a refusal undoes the whole update
+        return invoice
+
+    def _apply_invoice(self, invoice: Invoice, params: dict[str, Any]) -> None:
+        if "days_until_due" in params and "due_date" in params:
+            raise invalid_request(
+                "You may only specify one of these parameters: days_until_due, due_date.",
+                param="days_until_due")
+        if "collection_method" in params:
+            invoice.collection_method = params["collection_method"]
+            if invoice.collection_method == "charge_automatically":
+                invoice.days_until_due = invoice.due_date = None
+        if "days_until_due" in params:
+            invoice.days_until_due = params["days_until_due"]
+            invoice.due_date = invoice.created + params["days_until_due"] * SECONDS_PER_DAY
+        if "due_date" in params:
+            invoice.due_date = params["due_date"]
+            invoice.days_until_due = None
+        if "auto_advance" in params:
+            invoice.auto_advance = params["auto_advance"]
+        for field in ("description", "footer", "statement_descriptor", "number",
+                      "default_payment_method"):
+            if field in params:
+                setattr(invoice, field, blank_to_none(params[field]))
+        if "on_behalf_of" in params:
+            raise no_such("account", params["on_behalf_of"], param="on_behalf_of")
+        if "custom_fields" in params:
+            invoice.custom_fields = given_custom_fields(params["custom_fields"])
+        if "metadata" in params:
+            invoice.metadata = merge_metadata(invoice.metadata, params["metadata"])
+        if "account_tax_ids" in params:
+            ids = params["account_tax_ids"]
+            invoice.account_tax_ids = None if ids == "" else list(ids)
+        if "automatic_tax" in params:
+            invoice.automatic_tax_enabled = params["automatic_tax"]["enabled"]
+        if "payment_settings" in params:
+            types = params["payment_settings"].get("payment_method_types")
+            if types is not None:
+                invoice.payment_method_types = None if types == "" else list(types)
+        if "rendering" in params:
+            given = params["rendering"]
+            current = invoice.rendering or {"amount_tax_display": None, "pdf": None,
+                                            "template": None, "template_version": None}
+            rendering = dict(current)
+            for field in ("amount_tax_display", "template", "template_version"):
+                if field in given:
+                    rendering[field] = blank_to_none(given[field])
+            if "pdf" in given:
+                rendering["pdf"] = {"page_size": given["pdf"].get("page_size")}
+            invoice.rendering = rendering
+        if "shipping_details" in params:
+            invoice.shipping_details = merged_shipping(params["shipping_details"],
+                                                 invoice.shipping_details)
+
+    @staticmethod
+    def _check_due_terms(invoice: Invoice) -> None:
+        if invoice.collection_method == "send_invoice":
+            if invoice.due_date is None:
+                raise invalid_request(
+                    "Invoices with collection_method=send_invoice need days_until_due or "
+                    "due_date.", param="days_until_due")
+        elif invoice.days_until_due is not None or invoice.due_date is not None:
+            raise invalid_request(
+                "You can only set days_until_due or due_date when collection_method is "
+                "send_invoice.", param="days_until_due" if invoice.days_until_due is not None
+                else "due_date")
+
+    @handles("invoice", "delete")
+    def delete_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
+        """Delete a draft together with its items; anything else must be voided instead."""
+        invoice = self.change("delete", self.invoices.get(invoice_id))
+        if invoice.status != "draft":
+            raise invalid_request(
+                f"You can only delete draft invoices. This invoice is {invoice.status}; "
+                + ("void it instead." if invoice.status in ("open", "uncollectible")
+                   else "it can no longer be deleted."))
+        for item in invoice.items(self):
+            self.change("delete", item).deleted = True
+        invoice.deleted = True
+        return invoice
+
+    @handles("invoice", "finalize")
+    def finalize_invoice(self, invoice_id: str, params: dict[str, Any] | None = None
+                         ) -> Invoice:
+        """draft -> open, numbered; paid at once if nothing is due."""
+        invoice = self.change("finalize", self.invoices.get(invoice_id))
+        if invoice.status != "draft":
+            raise invalid_request(
+                "This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+        if params and "auto_advance" in params:
+            invoice.auto_advance = params["auto_advance"]
+        self._finalize(invoice)
+        return invoice
+
+    def _finalize(self, invoice: Invoice) -> None:
+        now = self.now()
+        customer = self.customers.objects[invoice.customer]
+        invoice.customer_snapshot = invoice.customer_details(self)
+        if invoice.number is None:
+            invoice.number = f"{customer.invoice_prefix}-{customer.next_invoice_sequence:04d}"
+            self.change("update", customer).next_invoice_sequence += 1
+        if invoice.days_until_due is not None:
+            invoice.due_date = now + invoice.days_until_due * SECONDS_PER_DAY
+        invoice.status = "open"
+        invoice.effective_at = now
+        invoice.status_transitions["finalized_at"] = now
+        if invoice.total(self) <= 0:
+            # Stripe settles an invoice with nothing due as soon as it is finalized.
+            self._mark_paid(invoice, now)
+
+    def _mark_paid(self, invoice: Invoice, now: int) -> None:
+        invoice.amount_paid = max(invoice.total(self), 0)
+        invoice.status = "paid"
+        invoice.status_transitions["paid_at"] = now
+
+    @handles("invoice", "pay")
+    def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
+        """Pay out of band or with a test payment method; a draft is finalized first.
+
+        A declining test card raises a 402 card error and still counts an attempt.
+        """
+        invoice = self.change("pay", self.invoices.get(invoice_id))
+        if invoice.status == "paid":
+            raise invalid_request("Invoice is already paid.")
+        if invoice.status == "void":
+            raise invalid_request("This invoice has been voided and can no longer be paid.")
+        if invoice.status == "draft":
+            self._finalize(invoice)
+            if invoice.status == "paid":
+                return invoice
+        now = self.now()
+        if params.get("paid_out_of_band"):
+            self._mark_paid(invoice, now)
+            return invoice
+        payment_method = (params.get("payment_method") or params.get("source")
+                          or invoice.default_payment_method
+                          or self.customers.objects[invoice.customer]
+                          .invoice_settings["default_payment_method"])
+        if payment_method is None:
+            raise invalid_request(
+                "This customer has no attached payment source or default payment method. "
+                "Please consider adding a default payment method. (In this sandbox, pay with "
+                "payment_method=pm_card_visa or paid_out_of_band=true.)")
+        param = "payment_method" if "payment_method" in params else (
+            "source" if "source" in params else None)
+        outcome = _test_card_outcome(payment_method, param)
+        if outcome is not None and outcome.type != "card_error":
+            raise outcome
+        invoice.attempted = True
+        invoice.attempt_count += 1
+        if outcome is not None:
+            outcome.keeps_changes = True  # the declined attempt counts
+            raise outcome
+        self._mark_paid(invoice, now)
+        return invoice
+
+    @handles("invoice", "void")
+    def void_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
+        """open or uncollectible -> void."""
+        invoice = self.change("void", self.invoices.get(invoice_id))
+        if invoice.status not in ("open", "uncollectible"):
+            advice = {"draft": " Delete a draft invoice instead.",
+                      "paid": " A paid invoice can no longer be voided.",
+                      "void": " It is already void."}[invoice.status]
+            raise invalid_request(
+                f"You can only void open or uncollectible invoices. This invoice is "
+                f"{invoice.status}.{advice}")
+        invoice.status = "void"
+        invoice.status_transitions["voided_at"] = self.now()
+        return invoice
+
+    @handles("invoice", "mark_uncollectible")
+    def mark_uncollectible(self, invoice_id: str, params: dict[str, Any] | None = None
+                           ) -> Invoice:
+        """open -> uncollectible."""
+        invoice = self.change("mark_uncollectible", self.invoices.get(invoice_id))
+        if invoice.status != "open":
+            raise invalid_request(
+                f"You can only mark open invoices as uncollectible. This invoice is "
+                f"{invoice.status}.")
+        invoice.status = "uncollectible"
+        invoice.status_transitions["marked_uncollectible_at"] = self.now()
+        return invoice
+
+    @handles("invoice", "send")
+    def send_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
+        """Finalize a ``send_invoice`` draft (no email is sent); open ones are returned as is."""
+        invoice = self.change("send", self.invoices.get(invoice_id))
+        if invoice.collection_method != "send_invoice":
+            raise invalid_request(
+                "You can only manually send an invoice if its collection method is "
+                "'send_invoice'.")
+        if invoice.status in ("paid", "void"):
+            raise invalid_request(
+                f"You can't send this invoice: it is {invoice.status}. Only draft, open and "
+                "uncollectible invoices can be sent.")
+        if invoice.status == "draft":
+            self._finalize(invoice)
+        return invoice
+
+    @route("GET", "/v1/invoices/{id}/lines", "InvoiceLineItemListParams", kind="line_item",
+           name="lines")
+    def list_invoice_lines(self, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """An invoice's lines, in the order they were added (unlike top-level lists)."""
+        invoice = self.invoices.get(invoice_id)
+        items = invoice.items(self)
+        by_line = {item.line_id: item for item in items}
+        expand = pages.item_expansions(params)
+
+        def render(item: InvoiceItem) -> dict[str, Any]:
+            line = LINE_ITEM.render(item, self)
+            for path in expand:
+                self.expand(line, "line_item", path, within="data.")
+            return line
+
+        def position(line_id: str) -> int | None:
+            found = by_line.get(line_id)
+            return None if found is None else found.seq
+
+        return pages.page_in_order(items, params, f"/v1/invoices/{invoice.id}/lines",
+                                   position=position, kind="line_item", render=render)
+
+
+def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:
+    unit = decimal.Decimal(unit_amount_decimal or 0)
+    return int((unit * quantity).to_integral_value(decimal.ROUND_HALF_UP))
+
+
+def _decimal_string(value: decimal.Decimal) -> str:
+    normalized = value.normalize()
+    if normalized == normalized.to_integral_value():
+        return str(int(normalized))
+    return format(normalized, "f")
+
+
+def _test_card_outcome(payment_method: str, param: str | None) -> ApiError | None:
+    """None if Stripe's test payment method succeeds; its card error if it declines."""
+    lowered = payment_method.lower()
+    if not lowered.startswith(("pm_card_", "tok_")):
+        return no_such("PaymentMethod", payment_method, param=param or "payment_method")
+    for marker, (code, decline_code, message) in DECLINING_TEST_CARDS.items():
+        if marker in lowered:
+            return ApiError(status=402, type="card_error", code=code, decline_code=decline_code,
+                            message=message, param=param)
+    return None
+
+
+def _require_customer(params: dict[str, Any]) -> None:
+    """Invoices and invoice items belong to a customer, as Stripe requires."""
+    refuse_accounts(params)
+    if "customer" not in params:
+        raise bad_parameter("Missing required param: customer.", param="customer",
+                            code="parameter_missing")

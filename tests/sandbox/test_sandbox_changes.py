@@ -1,0 +1,302 @@
+"""Every state change passes through one function and is recorded: a walk of every mutating
+route checks that each object a request changed has exactly one change, with the right action,
+object, previous attributes, request id and idempotency key, and nothing else changed."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+import stripe
+from sandbox_http import make_client, raw_request
+from stripe_pay.sandbox import SandboxServer, routes
+from stripe_pay.sandbox.changes import ChangeLog, previous_attributes, snapshot
+from stripe_pay.sandbox.resources import Backend
+from stripe_pay.sandbox.resources.customers import Customers
+
+MUTATING = [one for one in routes.derive(Backend) if one.mutating]
+
+Key = tuple[str, str]
+
+
+def make_world(client: stripe.StripeClient) -> dict[str, str]:
+    """One of everything a mutating route can act on; ids by name."""
+    v1 = client.v1
+    cus = v1.customers.create(params={"email": "world@example.com"}).id
+    bare = v1.products.create(params={"name": "Bare"}).id
+    priced = v1.products.create(params={"name": "Priced"}).id
+    price = v1.prices.create(params={"product": priced, "currency": "usd", "unit_amount": 100,
+                                     "lookup_key": "basic"}).id
+    other_price = v1.prices.create(params={"product": priced, "currency": "usd",
+                                           "unit_amount": 200}).id
+    pending = v1.invoice_items.create(params={"customer": cus, "amount": 50,
+                                              "currency": "usd"}).id
+    draft = v1.invoices.create(params={"customer": cus}).id
+    on_draft = v1.invoice_items.create(params={"customer": cus, "invoice": draft,
+                                               "amount": 300, "currency": "usd"}).id
+    opened = v1.invoices.create(params={"customer": cus}).id
+    v1.invoice_items.create(params={"customer": cus, "invoice": opened, "amount": 400,
+                                    "currency": "usd"})
+    v1.invoices.finalize_invoice(opened)
+    to_send = v1.invoices.create(params={"customer": cus, "collection_method": "send_invoice",
+                                         "days_until_due": 30}).id
+    return {"cus": cus, "bare": bare, "priced": priced, "price": price,
+            "other_price": other_price, "pending": pending, "draft": draft,
+            "on_draft": on_draft, "open": opened, "to_send": to_send}
+
+
+#: For each mutating route: the id in its path (or None) and its parameters, from the world.
+SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, dict[str, str]]]] = {
+    ("customer", "create"): lambda w: (None, {"email": "new@example.com"}),
+    ("customer", "update"): lambda w: (w["cus"], {"email": "moved@example.com",
+                                                  "metadata[plan]": "gold"}),
+    ("customer", "delete"): lambda w: (w["cus"], {}),
+    ("product", "create"): lambda w: (None, {"name": "Shirt",
+                                             "default_price_data[currency]": "usd",
+                                             "default_price_data[unit_amount]": "900"}),
+    ("product", "update"): lambda w: (w["priced"], {"name": "Renamed"}),
+    ("product", "delete"): lambda w: (w["bare"], {}),
+    ("price", "create"): lambda w: (None, {"product_data[name]": "Made with it",
+                                           "currency": "usd", "unit_amount": "10"}),
+    ("price", "update"): lambda w: (w["other_price"], {"lookup_key": "basic",
+                                                       "transfer_lookup_key": "true"}),
+    ("invoiceitem", "create"): lambda w: (None, {"customer": w["cus"], "invoice": w["draft"],
+                                                 "amount": "70", "currency": "usd"}),
+    ("invoiceitem", "update"): lambda w: (w["on_draft"], {"amount": "333"}),
+    ("invoiceitem", "delete"): lambda w: (w["on_draft"], {}),
+    ("invoice", "create"): lambda w: (None, {"customer": w["cus"],
+                                             "pending_invoice_items_behavior": "include"}),
+    ("invoice", "update"): lambda w: (w["draft"], {"description": "March"}),
+    ("invoice", "delete"): lambda w: (w["draft"], {}),
+    ("invoice", "finalize"): lambda w: (w["draft"], {}),
+    ("invoice", "pay"): lambda w: (w["open"], {"paid_out_of_band": "true"}),
+    ("invoice", "void"): lambda w: (w["open"], {}),
+    ("invoice", "mark_uncollectible"): lambda w: (w["open"], {}),
+    ("invoice", "send"): lambda w: (w["to_send"], {}),
+}
+
+
+def state(backend: Backend) -> dict[Key, dict[str, Any]]:
+    """Every stored object's own state (tombstones too), copied."""
+    with backend.lock:
+        return {(kind, obj.id): attrs.asdict(obj) for kind, store in backend.stores.items()
+                for obj in store.objects.values()}
+
+
+def renderings(backend: Backend) -> dict[Key, dict[str, Any]]:
+    with backend.lock:
+        return {(kind, obj.id): json.loads(snapshot(backend.render(obj)))
+                for kind, store in backend.stores.items() for obj in store.objects.values()}
+
+
+def problems(before: dict[Key, Any], after: dict[Key, Any], shown_before: dict[Key, Any],
+             shown_after: dict[Key, Any], recorded: list[Any]) -> list[str]:
+    """What is wrong with the changes ``recorded`` for a request that took the state from
+    ``before`` to ``after`` (and the renderings from ``shown_before`` to ``shown_after``)."""
+    changed = {key for key in after if before.get(key) != after[key]}
+    by_key: dict[Key, list[Any]] = {}
+    for change in recorded:
+        by_key.setdefault((change.kind, change.id), []).append(change)
+    found = [f"{kind} {id} changed, but no change was recorded"
+             for kind, id in sorted(changed - set(by_key))]
+    found += [f"{kind} {id} did not change, but a change was recorded"
+              for kind, id in sorted(set(by_key) - changed)]
+    for key, changes in sorted(by_key.items()):
+        if len(changes) != 1:
+            found.append(f"{key} has {len(changes)} changes, not one")
+            continue
+        change = changes[0]
+        if key not in before:
+            expected = ("create", shown_after.get(key), None)
+        elif after[key]["deleted"] and not before[key]["deleted"]:
+            expected = ("delete", shown_before[key], None)
+        else:
+            expected = (change.action, shown_after[key],
+                        previous_attributes(shown_before[key], shown_after[key]))
+            if change.action in ("create", "delete"):
+                found.append(f"{key} was updated, but recorded as {change.action}")
+        if (change.action, change.object, change.previous_attributes) != expected:
+            found.append(f"{key}: recorded {change.action} {change.previous_attributes}, "
+                         f"expected {expected[0]} {expected[2]}")
+    return found
+
+
+def test_every_mutating_route_records_each_change_it_makes(sandbox):
+    client = make_client(sandbox)
+    missing = [f"{one.method} {one.path}" for one in MUTATING
+               if (one.kind, one.operation) not in SCENARIOS]
+    assert missing == [], "add a scenario to SCENARIOS for each of these routes"
+    assert len(MUTATING) == len(SCENARIOS)
+    backend = sandbox.backend
+    for one in MUTATING:
+        sandbox.reset()
+        world = make_world(client)
+        object_id, params = SCENARIOS[one.kind, one.operation](world)
+        path = one.path.replace("{id}", object_id or "")
+        before, shown_before = state(backend), renderings(backend)
+        mark = backend.changes.last_seq
+        key = f"walk-{one.kind}-{one.operation}"
+        status, headers, body = raw_request(sandbox, one.method, path,
+                                            body=urllib.parse.urlencode(params),
+                                            headers={"Idempotency-Key": key})
+        assert status == 200, (one, body)
+        recorded = backend.changes.since(mark)
+        assert problems(before, state(backend), shown_before, renderings(backend),
+                        recorded) == [], one
+        own = [change for change in recorded
+               if (change.kind, change.id) == (body["object"], body["id"])]
+        assert [change.action for change in own] == [one.operation], one
+        assert {change.request_id for change in recorded} == {headers["Request-Id"]}
+        assert {change.idempotency_key for change in recorded} == {
+            key if one.method == "POST" else None}
+        for store in backend.stores.values():
+            assert store.check() == [], one
+
+
+def test_the_walk_catches_a_change_made_behind_its_back(sandbox, monkeypatch):
+    client = make_client(sandbox)
+    bystander = client.v1.customers.create(params={"email": "by@example.com"})
+    target = client.v1.customers.create(params={"email": "t@example.com"})
+    original = Customers._apply_customer
+
+    def sneaky(self: Customers, customer: Any, params: dict[str, Any]) -> None:
+        original(self, customer, params)
+        self.customers.objects[bystander.id].balance += 1  # never announced
+
+    monkeypatch.setattr(Customers, "_apply_customer", sneaky)
+    backend = sandbox.backend
+    before, shown_before = state(backend), renderings(backend)
+    mark = backend.changes.last_seq
+    client.v1.customers.update(target.id, params={"name": "T"})
+    found = problems(before, state(backend), shown_before, renderings(backend),
+                     backend.changes.since(mark))
+    assert found == [f"customer {bystander.id} changed, but no change was recorded"]
+
+
+def test_a_change_records_what_it_was_before(client, sandbox):
+    customer = client.v1.customers.create(params={"email": "a@example.com",
+                                                  "metadata": {"a": "1"}})
+    updated = client.v1.customers.update(customer.id, params={"email": "b@example.com",
+                                                              "metadata": {"b": "2"}})
+    created, change = sandbox.backend.changes.since(0)
+    assert (created.action, created.previous_attributes) == ("create", None)
+    assert created.object["email"] == "a@example.com"
+    assert change.action == "update" and change.object == updated.to_dict()
+    assert change.previous_attributes == {"email": "a@example.com", "metadata": {"a": "1"}}
+    assert change.request_id == updated.last_response.request_id
+    assert change.seq == created.seq + 1
+
+
+def test_a_failed_request_changes_nothing(client, sandbox):
+    customer = client.v1.customers.create(params={"metadata": {"a": "1"}})
+    mark = sandbox.backend.changes.last_seq
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.customers.update(customer.id, params={"metadata": {"a": "2"},
+                                                        "invoice_prefix": "bad prefix"})
+    assert client.v1.customers.retrieve(customer.id).metadata.to_dict() == {"a": "1"}
+    assert sandbox.backend.changes.since(mark) == []
+    # An invoice item whose invoice is refused leaves no price made from its price_data.
+    product = client.v1.products.create(params={"name": "P"})
+    other = client.v1.customers.create()
+    invoice = client.v1.invoices.create(params={"customer": other.id})
+    prices = sandbox.backend.stores["price"].live_count()
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.invoice_items.create(params={
+            "customer": customer.id, "invoice": invoice.id,
+            "price_data": {"product": product.id, "currency": "usd", "unit_amount": 5}})
+    assert sandbox.backend.stores["price"].live_count() == prices
+
+
+def test_a_declined_payment_keeps_its_attempt(client, sandbox):
+    customer = client.v1.customers.create()
+    invoice = client.v1.invoices.create(params={"customer": customer.id})
+    client.v1.invoice_items.create(params={"customer": customer.id, "invoice": invoice.id,
+                                           "amount": 500, "currency": "usd"})
+    client.v1.invoices.finalize_invoice(invoice.id)
+    mark = sandbox.backend.changes.last_seq
+    with pytest.raises(stripe.CardError):
+        client.v1.invoices.pay(invoice.id, params={"payment_method": "pm_card_chargeDeclined"})
+    assert client.v1.invoices.retrieve(invoice.id).attempt_count == 1
+    (change,) = sandbox.backend.changes.since(mark)
+    assert change.action == "pay"
+    assert change.previous_attributes == {"attempt_count": 0, "attempted": False}
+
+
+def test_a_replayed_request_records_nothing_more(client, sandbox):
+    client.v1.customers.create(options={"idempotency_key": "once"})
+    mark = sandbox.backend.changes.last_seq
+    client.v1.customers.create(options={"idempotency_key": "once"})
+    assert sandbox.backend.changes.since(mark) == []
+
+
+def test_the_change_log_control(client, sandbox):
+    customer = client.v1.customers.create(options={"idempotency_key": "ctl"})
+    client.v1.products.create(params={"name": "P"})
+    status, _, changes = raw_request(sandbox, "GET", "/_sandbox/changes", key=None)
+    assert status == 200 and [c["object"] for c in changes] == ["customer", "product"]
+    first = changes[0]
+    assert set(first) == {"seq", "time", "action", "object", "id", "data", "request_id",
+                          "idempotency_key"}
+    assert (first["action"], first["id"], first["idempotency_key"]) == ("create", customer.id,
+                                                                         "ctl")
+    assert first["data"]["object"]["id"] == customer.id
+    assert first["data"]["previous_attributes"] is None
+    _, _, later = raw_request(sandbox, "GET", f"/_sandbox/changes?since={first['seq']}",
+                              key=None)
+    assert [c["object"] for c in later] == ["product"]
+    _, _, only = raw_request(sandbox, "GET", "/_sandbox/changes?object=customer", key=None)
+    assert [c["id"] for c in only] == [customer.id]
+    assert sandbox.changes(kind="product")[0]["object"] == "product"
+    for query in ("since=x", "object=planet"):
+        status, _, body = raw_request(sandbox, "GET", f"/_sandbox/changes?{query}", key=None)
+        assert status == 400 and body["error"]["message"], query
+    status, _, body = raw_request(sandbox, "DELETE", "/_sandbox/changes", key=None)
+    assert (status, body) == (200, {"cleared": 2})
+    assert sandbox.changes() == []
+
+
+def test_the_change_log_is_bounded_in_count_and_bytes():
+    backend = Backend(changes=ChangeLog(max_count=3))
+    for n in range(5):
+        backend.create_customer({"email": f"c{n}@example.com"})
+    assert [change.seq for change in backend.changes] == [3, 4, 5]
+    sizes = ChangeLog()
+    Backend(changes=sizes).create_customer({"email": "x@example.com"})
+    one = sizes.bytes
+    backend = Backend(changes=ChangeLog(max_bytes=3 * one + one // 2))
+    for n in range(6):
+        backend.create_customer({"email": f"c{n}@example.com"})
+    assert len(backend.changes) == 3 and backend.changes.bytes <= 3 * one + one // 2
+    assert [change.object["email"] for change in backend.changes] == [
+        "c3@example.com", "c4@example.com", "c5@example.com"]
+
+
+def test_listeners_hear_every_change_and_reset_forgets_the_log():
+    backend = Backend()
+    heard: list[str] = []
+    backend.changes.listen(lambda change: heard.append(f"{change.kind}.{change.action}"))
+    customer = backend.create_customer({})
+    invoice = backend.create_invoice({"customer": customer.id})
+    backend.finalize_invoice(invoice.id)
+    assert heard == ["customer.create", "invoice.create", "invoice.finalize", "customer.update"]
+    backend.reset()
+    assert len(backend.changes) == 0
+    backend.create_customer({})
+    assert heard[-1] == "customer.create"
+
+
+def test_changing_state_outside_an_operation_is_refused():
+    backend = Backend()
+    customer = backend.create_customer({})
+    with pytest.raises(RuntimeError, match="changed outside an operation"):
+        backend.change("update", customer)
+
+
+def test_the_server_records_changes_for_a_sandbox_of_its_own():
+    with SandboxServer() as server:
+        make_client(server).v1.customers.create()
+        assert [change["action"] for change in server.changes()] == ["create"]
