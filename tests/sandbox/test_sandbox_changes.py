@@ -44,9 +44,26 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     v1.invoices.finalize_invoice(opened)
     to_send = v1.invoices.create(params={"customer": cus, "collection_method": "send_invoice",
                                          "days_until_due": 30}).id
+    paid = v1.payment_intents.create(params={"amount": 5000, "currency": "usd", "confirm": True,
+                                             "payment_method": "pm_card_bypassPending"})
+    to_confirm = v1.payment_intents.create(params={"amount": 700, "currency": "usd",
+                                                   "payment_method": "pm_card_visa"}).id
+    manual = v1.payment_intents.create(params={"amount": 1000, "currency": "usd",
+                                               "confirm": True, "capture_method": "manual",
+                                               "payment_method": "pm_card_visa"}).id
+    uncaptured = v1.charges.create(params={"amount": 800, "currency": "usd",
+                                           "source": "tok_visa", "capture": False}).id
+    refund = v1.refunds.create(params={"charge": paid.latest_charge, "amount": 200}).id
+    disputed = v1.payment_intents.create(params={"amount": 1500, "currency": "usd",
+                                                 "confirm": True,
+                                                 "payment_method": "pm_card_createDispute"})
+    dispute = v1.disputes.list(params={"charge": disputed.latest_charge}).data[0].id
+    payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
-            "on_draft": on_draft, "open": opened, "to_send": to_send}
+            "on_draft": on_draft, "open": opened, "to_send": to_send,
+            "charge": paid.latest_charge, "to_confirm": to_confirm, "manual": manual,
+            "uncaptured": uncaptured, "refund": refund, "dispute": dispute, "payout": payout}
 
 
 #: For each mutating route: the id in its path (or None) and its parameters, from the world.
@@ -77,6 +94,33 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, di
     ("invoice", "void"): lambda w: (w["open"], {}),
     ("invoice", "mark_uncollectible"): lambda w: (w["open"], {}),
     ("invoice", "send"): lambda w: (w["to_send"], {}),
+    ("payment_intent", "create"): lambda w: (None, {"amount": "2000", "currency": "usd",
+                                                    "payment_method": "pm_card_visa",
+                                                    "confirm": "true"}),
+    ("payment_intent", "update"): lambda w: (w["to_confirm"], {"description": "Tea"}),
+    ("payment_intent", "confirm"): lambda w: (w["to_confirm"], {}),
+    ("payment_intent", "capture"): lambda w: (w["manual"], {"amount_to_capture": "600"}),
+    ("payment_intent", "cancel"): lambda w: (w["manual"], {}),
+    ("charge", "create"): lambda w: (None, {"amount": "900", "currency": "usd",
+                                            "source": "tok_visa"}),
+    ("charge", "update"): lambda w: (w["charge"], {"description": "Tea",
+                                                   "metadata[order]": "7"}),
+    ("charge", "capture"): lambda w: (w["uncaptured"], {"amount": "500"}),
+    ("refund", "create"): lambda w: (None, {"charge": w["charge"], "amount": "100"}),
+    ("refund", "update"): lambda w: (w["refund"], {"metadata[why]": "size"}),
+    ("dispute", "update"): lambda w: (w["dispute"], {
+        "evidence[uncategorized_text]": "winning_evidence"}),
+    ("dispute", "close"): lambda w: (w["dispute"], {}),
+    ("payout", "create"): lambda w: (None, {"amount": "100", "currency": "usd"}),
+    ("payout", "update"): lambda w: (w["payout"], {"metadata[week]": "12"}),
+    ("payout", "cancel"): lambda w: (w["payout"], {}),
+}
+
+#: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing
+#: and record nothing. (Only refunds waiting for the customer's action can be canceled, and
+#: card refunds never wait.)
+REFUSED: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, dict[str, str]]]] = {
+    ("refund", "cancel"): lambda w: (w["refund"], {}),
 }
 
 
@@ -128,14 +172,15 @@ def problems(before: dict[Key, Any], after: dict[Key, Any], shown_before: dict[K
 def test_every_mutating_route_records_each_change_it_makes(sandbox):
     client = make_client(sandbox)
     missing = [f"{one.method} {one.path}" for one in MUTATING
-               if (one.kind, one.operation) not in SCENARIOS]
+               if (one.kind, one.operation) not in SCENARIOS | REFUSED]
     assert missing == [], "add a scenario to SCENARIOS for each of these routes"
-    assert len(MUTATING) == len(SCENARIOS)
+    assert len(MUTATING) == len(SCENARIOS) + len(REFUSED)
     backend = sandbox.backend
     for one in MUTATING:
         sandbox.reset()
         world = make_world(client)
-        object_id, params = SCENARIOS[one.kind, one.operation](world)
+        refused = (one.kind, one.operation) in REFUSED
+        object_id, params = (REFUSED if refused else SCENARIOS)[one.kind, one.operation](world)
         path = one.path.replace("{id}", object_id or "")
         before, shown_before = state(backend), renderings(backend)
         mark = backend.changes.last_seq
@@ -143,6 +188,10 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         status, headers, body = raw_request(sandbox, one.method, path,
                                             body=urllib.parse.urlencode(params),
                                             headers={"Idempotency-Key": key})
+        if refused:
+            assert status == 400 and body["error"]["message"], (one, body)
+            assert (backend.changes.since(mark), state(backend)) == ([], before), one
+            continue
         assert status == 200, (one, body)
         recorded = backend.changes.since(mark)
         assert problems(before, state(backend), shown_before, renderings(backend),
@@ -221,9 +270,12 @@ def test_a_declined_payment_keeps_its_attempt(client, sandbox):
     with pytest.raises(stripe.CardError):
         client.v1.invoices.pay(invoice.id, params={"payment_method": "pm_card_chargeDeclined"})
     assert client.v1.invoices.retrieve(invoice.id).attempt_count == 1
-    (change,) = sandbox.backend.changes.since(mark)
-    assert change.action == "pay"
-    assert change.previous_attributes == {"attempt_count": 0, "attempted": False}
+    changes = {change.kind: change for change in sandbox.backend.changes.since(mark)}
+    assert sorted(changes) == ["charge", "invoice", "payment_intent"]
+    assert changes["invoice"].action == "pay"
+    assert changes["invoice"].previous_attributes == {"attempt_count": 0, "attempted": False}
+    assert changes["charge"].action == "create" and changes["charge"].object["status"] == "failed"
+    assert changes["payment_intent"].object["status"] == "requires_payment_method"
 
 
 def test_a_replayed_request_records_nothing_more(client, sandbox):

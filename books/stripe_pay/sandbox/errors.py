@@ -21,7 +21,8 @@ class ApiError(Exception):
     Stripe replays errors raised once an endpoint has started executing, but not requests refused
     before that (bad parameters, authentication, rate limits), so those are retried afresh.
     ``keeps_changes``: what the operation changed before failing stands (a declined payment
-    still counts its attempt); otherwise a failed operation changes nothing.
+    still counts its attempt); otherwise a failed operation changes nothing. ``extra`` holds
+    the other fields of the error object (a card error's ``charge`` and ``payment_intent``).
     """
 
     status: int
@@ -33,6 +34,7 @@ class ApiError(Exception):
     stored: bool = True
     headers: dict[str, str] = attrs.field(factory=dict)
     keeps_changes: bool = False
+    extra: dict[str, Any] = attrs.field(factory=dict)
 
     def body(self, request_log_url: str | None = None) -> dict[str, Any]:
         """The JSON body Stripe sends for this error (absent fields left out, as Stripe does)."""
@@ -45,6 +47,7 @@ class ApiError(Exception):
         error["message"] = self.message
         if self.param is not None:
             error["param"] = self.param
+        error.update(self.extra)
         if request_log_url is not None:
             error["request_log_url"] = request_log_url
         error["type"] = self.type

@@ -7,12 +7,14 @@ subclasses them, and comes before them in this list).
 
 from __future__ import annotations
 
+from .balance import Balances
 from .catalog import Catalog
 from .customers import Customers
 from .invoices import Invoices
+from .payments import Payments
 
 
-class Backend(Invoices, Customers, Catalog):
+class Backend(Invoices, Payments, Balances, Customers, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

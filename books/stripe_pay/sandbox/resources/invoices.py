@@ -25,17 +25,7 @@ from ..rules import (
 )
 from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from .catalog import Catalog, Price
-from .customers import Customers
-
-# Stripe's test payment methods that succeed; the declining ones map to their decline codes.
-DECLINING_TEST_CARDS = {
-    "chargedeclinedinsufficientfunds": ("card_declined", "insufficient_funds",
-                                        "Your card has insufficient funds."),
-    "chargedeclinedexpiredcard": ("expired_card", "expired_card", "Your card has expired."),
-    "chargedeclinedincorrectcvc": ("incorrect_cvc", "incorrect_cvc",
-                                   "Your card's security code is incorrect."),
-    "chargedeclined": ("card_declined", "generic_decline", "Your card was declined."),
-}
+from .payments import PaymentIntent, Payments
 
 INVOICE_LINES_INLINE = 10
 SECONDS_PER_DAY = 86_400
@@ -107,6 +97,8 @@ class Invoice:
     payment_method_types: list[str] | None = None
     automatic_tax_enabled: bool = False
     on_behalf_of: str | None = None
+    #: the payment intent its card payments go through (Stripe no longer shows it here)
+    payment_intent: str | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "invoice"
@@ -260,7 +252,7 @@ def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
     return (item.invoice is None) == pending
 
 
-class Invoices(Customers, Catalog):
+class Invoices(Payments, Catalog):
     """The invoices family: invoices and invoice items (and the items' lines)."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -634,9 +626,11 @@ class Invoices(Customers, Catalog):
 
     @handles("invoice", "pay")
     def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
-        """Pay out of band or with a test payment method; a draft is finalized first.
+        """Pay out of band or by card; a draft is finalized first.
 
-        A declining test card raises a 402 card error and still counts an attempt.
+        A card payment goes through a payment intent and its charge, as on Stripe; a decline
+        raises the 402 card error and a card that needs authentication Stripe's
+        ``invoice_payment_intent_requires_action``; either way the attempt is counted.
         """
         invoice = self.change("pay", self.invoices.get(invoice_id))
         if invoice.status == "paid":
@@ -647,31 +641,44 @@ class Invoices(Customers, Catalog):
             self._finalize(invoice)
             if invoice.status == "paid":
                 return invoice
-        now = self.now()
         if params.get("paid_out_of_band"):
-            self._mark_paid(invoice, now)
+            self._mark_paid(invoice, self.now())
             return invoice
-        payment_method = (params.get("payment_method") or params.get("source")
-                          or invoice.default_payment_method
-                          or self.customers.objects[invoice.customer]
-                          .invoice_settings["default_payment_method"])
-        if payment_method is None:
+        customer = self.customers.objects[invoice.customer]
+        param = next((name for name in ("payment_method", "source") if name in params), None)
+        reference = (params.get("payment_method") or params.get("source")
+                     or invoice.default_payment_method
+                     or customer.invoice_settings["default_payment_method"]
+                     or getattr(customer, "default_source", None))
+        if reference is None:
             raise invalid_request(
                 "This customer has no attached payment source or default payment method. "
                 "Please consider adding a default payment method. (In this sandbox, pay with "
                 "payment_method=pm_card_visa or paid_out_of_band=true.)")
-        param = "payment_method" if "payment_method" in params else (
-            "source" if "source" in params else None)
-        outcome = _test_card_outcome(payment_method, param)
-        if outcome is not None and outcome.type != "card_error":
-            raise outcome
+        intent = self.charge_for_invoice(
+            invoice.payment_intent, amount=_amounts(invoice, self)["amount_remaining"],
+            currency=invoice.currency, customer=invoice.customer, reference=reference,
+            param=param or "payment_method")
+        invoice.payment_intent = intent.id
         invoice.attempted = True
         invoice.attempt_count += 1
-        if outcome is not None:
-            outcome.keeps_changes = True  # the declined attempt counts
-            raise outcome
-        self._mark_paid(invoice, now)
-        return invoice
+        if intent.status == "succeeded":
+            self._mark_paid(invoice, self.now())
+            return invoice
+        if intent.status == "requires_action":
+            raise ApiError(
+                status=402, type="card_error", code="invoice_payment_intent_requires_action",
+                message="This payment requires additional user action before it can be "
+                        "completed successfully. Payment can be completed using the "
+                        "PaymentIntent associated with the invoice.",
+                keeps_changes=True, extra={"payment_intent": self.render(intent)})
+        raise self.payment_error(intent)
+
+    def payment_succeeded(self, intent: PaymentIntent) -> None:
+        """An invoice's payment intent that succeeds later (authenticated, say) pays it."""
+        for invoice in self.lookup("invoice", "payment_intent", intent.id):
+            if invoice.status in ("open", "uncollectible"):
+                self._mark_paid(self.change("pay", invoice), self.now())
 
     @handles("invoice", "void")
     def void_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
@@ -750,18 +757,6 @@ def _decimal_string(value: decimal.Decimal) -> str:
     if normalized == normalized.to_integral_value():
         return str(int(normalized))
     return format(normalized, "f")
-
-
-def _test_card_outcome(payment_method: str, param: str | None) -> ApiError | None:
-    """None if Stripe's test payment method succeeds; its card error if it declines."""
-    lowered = payment_method.lower()
-    if not lowered.startswith(("pm_card_", "tok_")):
-        return no_such("PaymentMethod", payment_method, param=param or "payment_method")
-    for marker, (code, decline_code, message) in DECLINING_TEST_CARDS.items():
-        if marker in lowered:
-            return ApiError(status=402, type="card_error", code=code, decline_code=decline_code,
-                            message=message, param=param)
-    return None
 
 
 def _require_customer(params: dict[str, Any]) -> None:
