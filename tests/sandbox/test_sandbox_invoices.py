@@ -237,6 +237,76 @@ def test_pay_with_the_customers_default_payment_method(client, customer):
     assert paid.status == "paid" and paid.number is not None
 
 
+def test_paying_by_card_makes_a_payment_intent_and_its_charge(client, customer):
+    invoice = client.v1.invoices.finalize_invoice(draft_with(client, customer, 2500).id)
+    paid = client.v1.invoices.pay(invoice.id, params={"payment_method": "pm_card_visa"})
+    assert (paid.status, paid.amount_paid, paid.attempted, paid.attempt_count) == (
+        "paid", 2500, True, 1)
+    (intent,) = client.v1.payment_intents.list(params={"customer": customer.id}).data
+    assert (intent.status, intent.amount, intent.amount_received, intent.payment_method) == (
+        "succeeded", 2500, 2500, "pm_card_visa")
+    assert intent.description == "Payment for Invoice"
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.status, charge.amount, charge.customer) == ("succeeded", 2500, customer.id)
+    assert client.v1.balance_transactions.retrieve(charge.balance_transaction).amount == 2500
+    # Out of band, no money moves.
+    other = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
+    client.v1.invoices.pay(other.id, params={"paid_out_of_band": True})
+    assert len(client.v1.payment_intents.list().data) == 1
+
+
+@pytest.mark.parametrize("card", ["pm_card_chargeCustomerFail",
+                                  "pm_card_visa_chargeDeclinedInsufficientFunds"])
+def test_a_declined_invoice_payment_stays_open_with_its_attempt(client, customer, card):
+    invoice = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
+    with pytest.raises(stripe.CardError) as raised:
+        client.v1.invoices.pay(invoice.id, params={"payment_method": card})
+    error = raised.value
+    assert (error.http_status, error.error.type, error.code) == (402, "card_error",
+                                                                 "card_declined")
+    intent = client.v1.payment_intents.retrieve(error.error.payment_intent["id"])
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error.charge == error.error.charge == intent.latest_charge
+    assert client.v1.charges.retrieve(error.error.charge).status == "failed"
+    after = client.v1.invoices.retrieve(invoice.id)
+    assert (after.status, after.attempted, after.attempt_count, after.amount_paid) == (
+        "open", True, 1, 0)
+    # The retry confirms the same payment intent again.
+    paid = client.v1.invoices.pay(invoice.id, params={"payment_method": "pm_card_visa"})
+    assert (paid.status, paid.attempt_count) == ("paid", 2)
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+    assert len(client.v1.charges.list(params={"payment_intent": intent.id}).data) == 2
+
+
+def test_an_invoice_payment_that_needs_authentication(client, customer, sandbox):
+    from sandbox_payments import authenticate
+
+    invoice = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
+    with pytest.raises(stripe.CardError) as raised:
+        client.v1.invoices.pay(invoice.id,
+                               params={"payment_method": "pm_card_threeDSecure2Required"})
+    assert raised.value.code == "invoice_payment_intent_requires_action"
+    intent = raised.value.error.payment_intent
+    assert intent["status"] == "requires_action"
+    after = client.v1.invoices.retrieve(invoice.id)
+    assert (after.status, after.attempt_count) == ("open", 1)
+    # The customer authenticates: the payment goes through and pays the invoice.
+    assert authenticate(sandbox, intent["id"])["status"] == "succeeded"
+    settled = client.v1.invoices.retrieve(invoice.id)
+    assert (settled.status, settled.amount_paid) == ("paid", 1000)
+
+
+def test_the_invoices_own_payment_method_comes_first(client, customer):
+    client.v1.customers.update(customer.id, params={
+        "invoice_settings": {"default_payment_method": "pm_card_chargeDeclined"}})
+    draft = draft_with(client, customer, default_payment_method="pm_card_amex")
+    assert client.v1.invoices.pay(draft.id).status == "paid"
+    (intent,) = client.v1.payment_intents.list().data
+    assert intent.payment_method == "pm_card_amex"
+    with pytest.raises(stripe.CardError):
+        client.v1.invoices.pay(draft_with(client, customer).id)
+
+
 def test_void_and_uncollectible(client, customer):
     first = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
     voided = client.v1.invoices.void_invoice(first.id)
