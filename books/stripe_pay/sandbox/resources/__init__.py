@@ -10,9 +10,10 @@ from __future__ import annotations
 from .catalog import Catalog
 from .customers import Customers
 from .invoices import Invoices
+from .payment_methods import PaymentMethods
 
 
-class Backend(Invoices, Customers, Catalog):
+class Backend(Invoices, PaymentMethods, Customers, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
