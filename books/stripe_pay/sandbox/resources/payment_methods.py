@@ -615,8 +615,11 @@ class PaymentMethods(Customers):
                 raise invalid_request(f"{name} is for bank account sources; this is a card.",
                                       param=name)
         for field in ("exp_month", "exp_year"):
-            if field in params:
-                setattr(source, field, params[field])
+            if field in params:  # (the SDK types them as text; a card holds numbers)
+                if not str(params[field]).isdigit():
+                    raise bad_parameter(f"Invalid integer: {params[field]}", param=field,
+                                        code="parameter_invalid_integer")
+                setattr(source, field, int(params[field]))
         if "name" in params:
             source.name = blank_to_none(params["name"])
         address = dict(source.address)
@@ -647,8 +650,12 @@ class PaymentMethods(Customers):
     def _setup_intent(self, intent_id: str) -> SetupIntent:
         found = self.setup_intents.objects.get(intent_id)
         if found is None:
-            raise no_such("setupintent", intent_id)
+            raise no_such("setupintent", intent_id)  # (Stripe's word for it)
         return found
+
+    @handles("setup_intent", "retrieve")
+    def retrieve_setup_intent(self, intent_id: str, params: dict[str, Any]) -> SetupIntent:
+        return self._setup_intent(intent_id)
 
     @handles("setup_intent", "create")
     def create_setup_intent(self, params: dict[str, Any]) -> SetupIntent:
