@@ -26,10 +26,18 @@ def paid(client: stripe.StripeClient, card: str = "pm_card_visa", **params: Any
 def authenticate(sandbox: Any, intent_id: str, outcome: str = "complete") -> dict[str, Any]:
     """The customer's answer to the 3D Secure step, through the sandbox's control."""
     request = urllib.request.Request(
-        f"{sandbox.url}/_sandbox/payment_intents/{intent_id}/authenticate", method="POST",
+        f"{sandbox.url}/_sandbox/authenticate/{intent_id}", method="POST",
         data=json.dumps({"outcome": outcome}).encode())
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
+
+
+def card_of(client: stripe.StripeClient, method_id: str) -> stripe.PaymentMethod.Card:
+    """The card of the payment method a payment shows (a test id made it, as on Stripe)."""
+    assert method_id.startswith("pm_") and not method_id.startswith("pm_card_"), method_id
+    card = client.v1.payment_methods.retrieve(method_id).card
+    assert card is not None
+    return card
 
 
 def declined(call: Any) -> stripe.CardError:

@@ -5,6 +5,7 @@ object, previous attributes, request id and idempotency key, and nothing else ch
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,11 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     v1.invoices.finalize_invoice(opened)
     to_send = v1.invoices.create(params={"customer": cus, "collection_method": "send_invoice",
                                          "days_until_due": 30}).id
+    loose_pm = v1.payment_methods.create(params={"type": "card",
+                                                 "card": {"token": "tok_visa"}}).id
+    saved_pm = v1.payment_methods.attach("pm_card_mastercard", params={"customer": cus}).id
+    card = v1.customers.payment_sources.create(cus, params={"source": "tok_visa"}).id
+    seti = v1.setup_intents.create(params={"customer": cus, "payment_method": "pm_card_visa"}).id
     paid = v1.payment_intents.create(params={"amount": 5000, "currency": "usd", "confirm": True,
                                              "payment_method": "pm_card_bypassPending"})
     to_confirm = v1.payment_intents.create(params={"amount": 700, "currency": "usd",
@@ -61,13 +67,16 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
-            "on_draft": on_draft, "open": opened, "to_send": to_send,
+            "on_draft": on_draft, "open": opened, "to_send": to_send, "loose_pm": loose_pm,
+            "saved_pm": saved_pm, "card": card, "seti": seti,
             "charge": paid.latest_charge, "to_confirm": to_confirm, "manual": manual,
             "uncaptured": uncaptured, "refund": refund, "dispute": dispute, "payout": payout}
 
 
-#: For each mutating route: the id in its path (or None) and its parameters, from the world.
-SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, dict[str, str]]]] = {
+#: For each mutating route: the id in its path (or None; a tuple when the path has more
+#: placeholders) and its parameters, from the world.
+Ids = str | tuple[str, ...] | None
+SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str, str]]]] = {
     ("customer", "create"): lambda w: (None, {"email": "new@example.com"}),
     ("customer", "update"): lambda w: (w["cus"], {"email": "moved@example.com",
                                                   "metadata[plan]": "gold"}),
@@ -94,6 +103,19 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, di
     ("invoice", "void"): lambda w: (w["open"], {}),
     ("invoice", "mark_uncollectible"): lambda w: (w["open"], {}),
     ("invoice", "send"): lambda w: (w["to_send"], {}),
+    ("payment_method", "create"): lambda w: (None, {"type": "card", "card[token]": "tok_amex",
+                                                    "metadata[a]": "1"}),
+    ("payment_method", "update"): lambda w: (w["saved_pm"], {"billing_details[name]": "J"}),
+    ("payment_method", "attach"): lambda w: (w["loose_pm"], {"customer": w["cus"]}),
+    ("payment_method", "detach"): lambda w: (w["saved_pm"], {}),
+    ("card", "create"): lambda w: (w["cus"], {"source": "tok_mastercard"}),
+    ("card", "update"): lambda w: ((w["cus"], w["card"]), {"name": "Jenny"}),
+    ("card", "delete"): lambda w: ((w["cus"], w["card"]), {}),
+    ("setup_intent", "create"): lambda w: (None, {"customer": w["cus"], "confirm": "true",
+                                                  "payment_method": w["loose_pm"]}),
+    ("setup_intent", "update"): lambda w: (w["seti"], {"description": "Card for later"}),
+    ("setup_intent", "confirm"): lambda w: (w["seti"], {}),
+    ("setup_intent", "cancel"): lambda w: (w["seti"], {"cancellation_reason": "abandoned"}),
     ("payment_intent", "create"): lambda w: (None, {"amount": "2000", "currency": "usd",
                                                     "payment_method": "pm_card_visa",
                                                     "confirm": "true"}),
@@ -122,6 +144,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, di
 REFUSED: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, dict[str, str]]]] = {
     ("refund", "cancel"): lambda w: (w["refund"], {}),
 }
+
+
+def _path(template: str, ids: Ids) -> str:
+    """``template`` with its placeholders, in order, replaced by ``ids``."""
+    values = [ids] if isinstance(ids, str) else list(ids or ())
+    return re.sub(r"\{[a-z_]+\}", lambda _: values.pop(0), template)
 
 
 def state(backend: Backend) -> dict[Key, dict[str, Any]]:
@@ -181,7 +209,7 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         world = make_world(client)
         refused = (one.kind, one.operation) in REFUSED
         object_id, params = (REFUSED if refused else SCENARIOS)[one.kind, one.operation](world)
-        path = one.path.replace("{id}", object_id or "")
+        path = _path(one.path, object_id)
         before, shown_before = state(backend), renderings(backend)
         mark = backend.changes.last_seq
         key = f"walk-{one.kind}-{one.operation}"
@@ -271,7 +299,7 @@ def test_a_declined_payment_keeps_its_attempt(client, sandbox):
         client.v1.invoices.pay(invoice.id, params={"payment_method": "pm_card_chargeDeclined"})
     assert client.v1.invoices.retrieve(invoice.id).attempt_count == 1
     changes = {change.kind: change for change in sandbox.backend.changes.since(mark)}
-    assert sorted(changes) == ["charge", "invoice", "payment_intent"]
+    assert sorted(changes) == ["charge", "invoice", "payment_intent", "payment_method"]
     assert changes["invoice"].action == "pay"
     assert changes["invoice"].previous_attributes == {"attempt_count": 0, "attempted": False}
     assert changes["charge"].action == "create" and changes["charge"].object["status"] == "failed"

@@ -159,9 +159,8 @@ def test_reset_and_counts(client, sandbox):
     client.v1.products.delete(product.id)
     status, _, body = raw_request(sandbox, "GET", "/_sandbox/objects", key=None)
     assert status == 200
-    counts = body["counts"]
-    assert set(counts) == set(sandbox.backend.stores)
-    assert (counts["customer"], counts["product"], sum(counts.values())) == (1, 0, 1)
+    assert body["counts"] == {**dict.fromkeys(sandbox.backend.stores, 0), "customer": 1}
+    assert "product" in body["counts"]
     status, _, body = raw_request(sandbox, "GET", "/_sandbox/objects?object=widget", key=None)
     assert status == 400 and "Unknown object" in body["error"]["message"]
     status, _, _ = raw_request(sandbox, "POST", "/_sandbox/reset", key=None)

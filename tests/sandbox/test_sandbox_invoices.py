@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import stripe
+from sandbox_payments import authenticate, card_of
 
 Refusal = Callable[[], object]
 
@@ -230,8 +231,10 @@ def test_pay_with_test_cards(client, customer):
 
 
 def test_pay_with_the_customers_default_payment_method(client, customer):
+    method = client.v1.payment_methods.attach("pm_card_mastercard",
+                                              params={"customer": customer.id})
     client.v1.customers.update(customer.id, params={
-        "invoice_settings": {"default_payment_method": "pm_card_mastercard"}})
+        "invoice_settings": {"default_payment_method": method.id}})
     draft = draft_with(client, customer, 700)
     paid = client.v1.invoices.pay(draft.id)  # a draft is finalized, then paid
     assert paid.status == "paid" and paid.number is not None
@@ -243,8 +246,8 @@ def test_paying_by_card_makes_a_payment_intent_and_its_charge(client, customer):
     assert (paid.status, paid.amount_paid, paid.attempted, paid.attempt_count) == (
         "paid", 2500, True, 1)
     (intent,) = client.v1.payment_intents.list(params={"customer": customer.id}).data
-    assert (intent.status, intent.amount, intent.amount_received, intent.payment_method) == (
-        "succeeded", 2500, 2500, "pm_card_visa")
+    assert (intent.status, intent.amount, intent.amount_received) == ("succeeded", 2500, 2500)
+    assert card_of(client, intent.payment_method).last4 == "4242"
     assert intent.description == "Payment for Invoice"
     charge = client.v1.charges.retrieve(intent.latest_charge)
     assert (charge.status, charge.amount, charge.customer) == ("succeeded", 2500, customer.id)
@@ -279,8 +282,6 @@ def test_a_declined_invoice_payment_stays_open_with_its_attempt(client, customer
 
 
 def test_an_invoice_payment_that_needs_authentication(client, customer, sandbox):
-    from sandbox_payments import authenticate
-
     invoice = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
     with pytest.raises(stripe.CardError) as raised:
         client.v1.invoices.pay(invoice.id,
@@ -297,14 +298,28 @@ def test_an_invoice_payment_that_needs_authentication(client, customer, sandbox)
 
 
 def test_the_invoices_own_payment_method_comes_first(client, customer):
+    failing = client.v1.payment_methods.attach("pm_card_chargeCustomerFail",
+                                               params={"customer": customer.id})
     client.v1.customers.update(customer.id, params={
-        "invoice_settings": {"default_payment_method": "pm_card_chargeDeclined"}})
+        "invoice_settings": {"default_payment_method": failing.id}})
     draft = draft_with(client, customer, default_payment_method="pm_card_amex")
     assert client.v1.invoices.pay(draft.id).status == "paid"
     (intent,) = client.v1.payment_intents.list().data
-    assert intent.payment_method == "pm_card_amex"
-    with pytest.raises(stripe.CardError):
+    assert card_of(client, intent.payment_method).brand == "amex"
+    with pytest.raises(stripe.CardError):  # then the customer's default payment method
         client.v1.invoices.pay(draft_with(client, customer).id)
+    assert client.v1.payment_intents.list().data[0].last_payment_error.payment_method.id == (
+        failing.id)
+
+
+def test_then_the_customers_default_source(client):
+    carded = client.v1.customers.create(params={"source": "tok_mastercard"})
+    paid = client.v1.invoices.pay(draft_with(client, carded).id)
+    assert paid.status == "paid"
+    (intent,) = client.v1.payment_intents.list(params={"customer": carded.id}).data
+    assert intent.payment_method == carded.default_source
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert charge.payment_method_details.card.brand == "mastercard"
 
 
 def test_void_and_uncollectible(client, customer):

@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 import stripe
 from sandbox_http import raw_request
-from sandbox_payments import USD, authenticate, declined, intent, paid, refused
+from sandbox_payments import USD, authenticate, card_of, declined, intent, paid, refused
 
 
 def test_a_new_intent_waits_for_a_payment_method(client):
@@ -24,8 +24,8 @@ def test_a_new_intent_waits_for_a_payment_method(client):
         None, 0, None)
     assert (created.description, created.metadata.to_dict()) == ("Tea", {"order": "7"})
     with_method = intent(client, payment_method="pm_card_visa")
-    assert (with_method.status, with_method.payment_method) == (
-        "requires_confirmation", "pm_card_visa")
+    assert with_method.status == "requires_confirmation"
+    assert card_of(client, with_method.payment_method).last4 == "4242"
     assert client.v1.payment_intents.retrieve(created.id).to_dict() == created.to_dict()
 
 
@@ -222,7 +222,7 @@ def test_authentication_waits_for_the_customer(client, sandbox):
     assert (acting.status, acting.latest_charge) == ("requires_action", None)
     assert acting.next_action.type == "use_stripe_sdk"
     page = acting.next_action.use_stripe_sdk["stripe_js"]
-    assert page == f"{sandbox.url}/_sandbox/payment_intents/{created.id}/authenticate"
+    assert page == f"/_sandbox/authenticate/{created.id}"
     done = authenticate(sandbox, created.id)
     assert (done["status"], done["next_action"]) == ("succeeded", None)
     charge = client.v1.charges.retrieve(done["latest_charge"])
@@ -236,7 +236,7 @@ def test_a_return_url_redirects_to_the_authentication_page(client, sandbox):
                   return_url="https://shop.example/done")
     assert acting.next_action.type == "redirect_to_url"
     assert acting.next_action.redirect_to_url.return_url == "https://shop.example/done"
-    assert acting.next_action.redirect_to_url.url.startswith(sandbox.url)
+    assert acting.next_action.redirect_to_url.url == f"/_sandbox/authenticate/{acting.id}"
 
 
 def test_failed_authentication_wants_a_new_method(client, sandbox):
@@ -245,8 +245,7 @@ def test_failed_authentication_wants_a_new_method(client, sandbox):
     assert (failed["status"], failed["payment_method"]) == ("requires_payment_method", None)
     assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
     assert failed["latest_charge"] is None
-    status, _, body = raw_request(sandbox, "POST",
-                                  f"/_sandbox/payment_intents/{acting.id}/authenticate",
+    status, _, body = raw_request(sandbox, "POST", f"/_sandbox/authenticate/{acting.id}",
                                   key=None, body="")
     assert status == 400 and "requires_action" in body["error"]["message"]
 
@@ -299,8 +298,8 @@ def test_update_before_and_after_confirmation(client):
     updated = client.v1.payment_intents.update(created.id, params={
         "amount": 2500, "payment_method": "pm_card_visa", "metadata": {"try": "2"},
         "setup_future_usage": "off_session"})
-    assert (updated.status, updated.amount, updated.payment_method) == (
-        "requires_confirmation", 2500, "pm_card_visa")
+    assert (updated.status, updated.amount) == ("requires_confirmation", 2500)
+    assert card_of(client, updated.payment_method).last4 == "4242"
     assert (updated.last_payment_error, updated.setup_future_usage) == (None, "off_session")
     done = client.v1.payment_intents.confirm(created.id)
     assert done.amount_received == 2500
@@ -347,3 +346,50 @@ def test_every_rendered_intent_is_the_sdk_class(client):
     rendered.append(in_error.to_dict())
     for one in rendered:
         assert undeclared_fields(one, stripe.PaymentIntent) == []
+
+
+def test_setup_future_usage_saves_the_method_to_the_customer(client):
+    ann = client.v1.customers.create()
+    saved = paid(client, customer=ann.id, setup_future_usage="off_session")
+    method = client.v1.payment_methods.retrieve(saved.payment_method)
+    assert method.customer == ann.id
+    again = paid(client, saved.payment_method, customer=ann.id, off_session=True)
+    assert (again.status, again.payment_method) == ("succeeded", saved.payment_method)
+    refused(lambda: paid(client, saved.payment_method), param="payment_method",
+            text=f"belongs to the Customer {ann.id}")
+
+
+def test_a_method_used_without_a_customer_is_spent(client):
+    first = paid(client)
+    refused(lambda: paid(client, first.payment_method), param="payment_method",
+            text="may not be used again")
+
+
+def test_a_decline_shows_the_payment_method_it_declined(client):
+    error = declined(lambda: paid(client, "pm_card_chargeDeclined"))
+    method = error.error.payment_method
+    assert isinstance(method, stripe.PaymentMethod) and method.id.startswith("pm_")
+    failure = client.v1.payment_intents.retrieve(
+        error.error.payment_intent["id"]).last_payment_error
+    assert failure.payment_method.id == method.id
+    assert failure.payment_method.card.last4 == "0002"
+
+
+def test_customers_cards_pay_for_the_customer_only(client):
+    ann = client.v1.customers.create(params={"source": "tok_amex"})
+    charge_id = paid(client, ann.default_source, customer=ann.id).latest_charge
+    assert client.v1.charges.retrieve(charge_id).payment_method_details.card.brand == "amex"
+    refused(lambda: paid(client, ann.default_source), param="payment_method")
+
+
+def test_a_card_set_up_for_later_pays_without_authentication(client, sandbox):
+    ann = client.v1.customers.create()
+    setup = client.v1.setup_intents.create(params={
+        "customer": ann.id, "payment_method": "pm_card_authenticationRequiredOnSetup",
+        "confirm": True})
+    assert setup.status == "requires_action"
+    assert authenticate(sandbox, setup.id)["status"] == "succeeded"
+    later = paid(client, setup.payment_method, customer=ann.id, off_session=True)
+    assert later.status == "succeeded"
+    fresh = paid(client, "pm_card_authenticationRequiredOnSetup")
+    assert fresh.status == "requires_action"

@@ -151,9 +151,7 @@ class Resource:
     ``shape`` renders it (and names it: ``shape.object`` is its kind). ``store`` names the
     family's attribute holding its :class:`Store`. ``search`` holds the fields its Search API
     understands (none: no search). ``deleted_answers``: a deleted object still answers its
-    deleted stub when retrieved (customers), instead of 404. ``retired``: parameters the
-    pinned API version removed that Stripe refuses with a code of their own (param -> (code,
-    message)), where the SDK's schema, which lacks them, would only say "unknown".
+    deleted stub when retrieved (customers), instead of 404.
     """
 
     shape: Shape
@@ -161,7 +159,6 @@ class Resource:
     filters: tuple[Filter, ...] = ()
     search: Mapping[str, Field] = attrs.field(factory=dict)
     deleted_answers: bool = False
-    retired: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
 
     @property
     def kind(self) -> str:
@@ -419,16 +416,6 @@ class BackendCore:
                 setattr(obj, field.name, getattr(touch.saved, field.name))
 
     # Handling a routed request
-
-    def screen(self, route: Route, raw: Mapping[str, Any]) -> None:
-        """Refuse, before the parameters are validated, a POST with a parameter its
-        resource retired (see :attr:`Resource.retired`)."""
-        resource = self.resources.get(route.kind)
-        if resource is None or route.method != "POST":
-            return
-        for name, (code, message) in resource.retired.items():
-            if name in raw:
-                raise bad_parameter(message, param=name, code=code)
 
     def handle(self, route: Route, params: dict[str, Any], path_args: Mapping[str, str]
                ) -> dict[str, Any]:

@@ -56,7 +56,6 @@ _TEST_KEY = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]+$")
 _LIVE_KEY = re.compile(r"^(sk|rk)_live_")
 _PUBLISHABLE_KEY = re.compile(r"^pk_(test|live)_")
 _KEY_PREFIX = re.compile(r"^[a-z]{2}_(test|live)_")
-_AUTHENTICATE = re.compile(r"/_sandbox/payment_intents/([A-Za-z0-9_]+)/authenticate")
 _SECRET_LIKE = re.compile(r"\b(sk|rk)_(test|live)_[A-Za-z0-9_]+")
 
 
@@ -390,7 +389,6 @@ class SandboxApp:
                 return _Answer(stored.status, stored.body, {
                     "Idempotent-Replayed": "true", "Original-Request": stored.request_id})
         try:
-            self.backend.screen(route, raw)
             params = validate(route.params, raw, route.params_module)
             with self.backend.request_context(entry.request_id, key):
                 body = self.backend.handle(route, params, path_args)
@@ -458,32 +456,29 @@ class SandboxApp:
         if path == "/_sandbox/changes" and method == "DELETE":
             with self.backend.lock:
                 return {"cleared": self.backend.changes.clear()}, 200
-        authenticate = _AUTHENTICATE.fullmatch(path)
-        if authenticate is not None and method == "POST":
-            return self._authenticate_intent(authenticate.group(1), request), 200
+        if path.startswith("/_sandbox/authenticate/") and method == "POST":
+            return self._authenticate_intent(path.rsplit("/", 1)[1], request)
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
                                      "POST /_sandbox/reset, GET /_sandbox/objects, "
                                      "GET/DELETE /_sandbox/changes, "
-                                     "POST /_sandbox/payment_intents/{id}/authenticate"}}, 404
+                                     "POST /_sandbox/authenticate/{id}"}}, 404
 
-    def _authenticate_intent(self, intent_id: str, request: Request) -> dict[str, Any]:
-        """The customer's answer to a payment intent's 3D Secure step (JSON body
-        ``{"outcome": "complete"}``, the default, or ``"fail"``): the intent after it."""
+    def _authenticate_intent(self, intent_id: str, request: Request) -> tuple[Any, int]:
+        """The customer passing (``{"outcome": "complete"}``, the default) or failing
+        (``"fail"``) the 3D Secure step an intent waits for."""
         try:
-            choice = json.loads(request.get_data() or b"{}")
+            given = json.loads(request.get_data() or b"{}")
         except json.JSONDecodeError as error:
             raise ValueError(f"The body must be a JSON object: {error}") from None
-        outcome = choice.get("outcome", "complete") if isinstance(choice, dict) else None
+        outcome = given.get("outcome", "complete") if isinstance(given, dict) else None
         if outcome not in ("complete", "fail"):
             raise ValueError('The body must be {"outcome": "complete"} or {"outcome": "fail"}.')
-        with self.backend.lock:
-            try:
-                intent = self.backend.authenticate_payment_intent(intent_id,
-                                                                  outcome == "complete")
-            except ApiError as error:
-                raise ValueError(error.message) from None
-            return self.backend.render(intent)
+        try:
+            with self.backend.lock:
+                return self.backend.authenticate(intent_id, succeed=outcome == "complete"), 200
+        except ApiError as error:
+            return error.body(), error.status
 
     def _changes(self, since: str, kind: str | None) -> list[dict[str, Any]]:
         if not since.isdigit():
@@ -688,7 +683,6 @@ class SandboxServer:
         server.sandbox_lock = threading.Lock()  # type: ignore[attr-defined]
         server.sandbox_connections = {}  # type: ignore[attr-defined]
         self._server = server
-        self.backend.public_url = self.url  # for the pages next_action points to
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"stripe-sandbox-{server.port}", daemon=True)
         self._thread.start()

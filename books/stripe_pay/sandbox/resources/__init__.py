@@ -11,10 +11,11 @@ from .balance import Balances
 from .catalog import Catalog
 from .customers import Customers
 from .invoices import Invoices
+from .payment_methods import PaymentMethods
 from .payments import Payments
 
 
-class Backend(Invoices, Payments, Balances, Customers, Catalog):
+class Backend(Invoices, Payments, PaymentMethods, Customers, Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

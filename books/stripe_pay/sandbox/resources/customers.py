@@ -35,6 +35,7 @@ class Customer:
     balance: int = 0
     business_name: str | None = None
     currency: str | None = None
+    default_source: str | None = None
     description: str | None = None
     email: str | None = None
     individual_name: str | None = None
@@ -56,16 +57,17 @@ class Customer:
 
 CUSTOMER = Shape(
     "customer", "Customer",
-    own=("address", "balance", "business_name", "created", "currency", "description", "email",
+    own=("address", "balance", "business_name", "created", "currency", "default_source",
+         "description", "email",
          "individual_name", "invoice_prefix", "invoice_settings", "metadata", "name",
          "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt"),
-    fixed={"customer_account": None, "default_source": None, "delinquent": False,
+    fixed={"customer_account": None, "delinquent": False,
            "discount": None, "livemode": False, "test_clock": None},
     absent={"cash_balance": INCLUDABLE, "invoice_credit_balance": INCLUDABLE,
             "sources": INCLUDABLE, "subscriptions": INCLUDABLE, "tax": INCLUDABLE,
             "tax_ids": INCLUDABLE, "deleted": STUB_ONLY},
-    expandable={"default_source": None, "test_clock": None,
-                "invoice_settings.default_payment_method": None},
+    expandable={"default_source": "card", "test_clock": None,
+                "invoice_settings.default_payment_method": "payment_method"},
 )
 
 class Customers(BackendCore):

@@ -649,7 +649,7 @@ class Invoices(Payments, Catalog):
         reference = (params.get("payment_method") or params.get("source")
                      or invoice.default_payment_method
                      or customer.invoice_settings["default_payment_method"]
-                     or getattr(customer, "default_source", None))
+                     or customer.default_source)
         if reference is None:
             raise invalid_request(
                 "This customer has no attached payment source or default payment method. "

@@ -33,7 +33,7 @@ from ..errors import DOCS_ERROR_CODES, ApiError, bad_parameter, invalid_request,
 from ..rules import blank_to_none, merge_metadata, merged_address, refuse_accounts, valid_currency
 from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, Shape, derived
 from .balance import DISPUTE_FEE, SECONDS_PER_DAY, ZERO_DECIMAL, Balances, card_fee
-from .customers import Customers
+from .payment_methods import PaymentMethod, PaymentMethods
 
 #: Statuses a payment intent can be confirmed, canceled or updated freely in.
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -58,7 +58,8 @@ INQUIRY_CARDS = frozenset({"createDisputeInquiry"})
 CLOSED_DISPUTE = ("won", "lost", "warning_closed", "prevented")
 SELLER_DECLINE_MESSAGE = "The bank did not return any further details with this decline."
 AUTHENTICATION_REQUIRED = ("Your card was declined. This transaction requires authentication.")
-EXPIRY_YEARS = 3
+#: A card that needs authentication only until it is set up for later payments.
+SET_UP_SKIPS_AUTHENTICATION = frozenset({"authenticationRequiredOnSetup"})
 
 
 @attrs.define(eq=False)
@@ -112,6 +113,8 @@ class Charge:
     currency: str
     card: str  # the test card's name
     payment_method: str | None
+    #: the card's expiry, as its payment method shows it
+    expiry: tuple[int, int]
     status: str
     paid: bool
     captured: bool
@@ -245,15 +248,15 @@ def _statement_descriptor(charge: Charge, backend: Any) -> str | None:
 
 
 def _payment_method_details(charge: Charge, backend: Any) -> dict[str, Any]:
-    card = card_named(charge.card)
-    year = (backend.now() // (365 * SECONDS_PER_DAY)) + 1970 + EXPIRY_YEARS
+    card = cards.named(charge.card)
+    month, year = charge.expiry
     return {"card": {
         "amount_authorized": charge.amount if charge.status != "failed" else None,
         "authorization_code": None, "brand": card.brand, "capture_before": charge.capture_before,
         "checks": {"address_line1_check": None, "address_postal_code_check": None,
                    "cvc_check": "pass"},
-        "country": card.country, "exp_month": 12, "exp_year": year,
-        "extended_authorization": {"status": "disabled"}, "fingerprint": _fingerprint(card),
+        "country": card.country, "exp_month": month, "exp_year": year,
+        "extended_authorization": {"status": "disabled"}, "fingerprint": card.fingerprint,
         "funding": card.funding, "incremental_authorization": {"status": "unavailable"},
         "installments": None, "last4": card.last4, "mandate": None,
         "multicapture": {"status": "unavailable"}, "network": card.brand,
@@ -337,7 +340,7 @@ def _dispute_transactions(dispute: Dispute, backend: Any) -> list[dict[str, Any]
 
 
 def _dispute_card(dispute: Dispute, backend: Any) -> dict[str, Any]:
-    card = card_named(dispute.card)
+    card = cards.named(dispute.card)
     return {"card": {"brand": card.brand, "case_type": "inquiry" if dispute.inquiry
                      else "chargeback", "network": card.brand,
                      "network_reason_code": NETWORK_REASON.get(dispute.reason, "13.3")},
@@ -362,21 +365,11 @@ DISPUTE = Shape(
 )
 
 
-def card_named(name: str) -> TestCard:
-    found = cards.find(f"pm_card_{name}")
-    assert found is not None, name
-    return found
-
-
-def _fingerprint(card: TestCard) -> str:
-    return ("fp" + card.number[-8:] + card.brand)[:16]
-
-
 def _of_a_charge() -> tuple[Any, ...]:
     return (Equals("charge"), Equals("payment_intent"), Within("created"))
 
 
-class Payments(Balances, Customers):
+class Payments(PaymentMethods, Balances):
     """The payments family: payment intents, charges, refunds and disputes."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -384,11 +377,6 @@ class Payments(Balances, Customers):
             PAYMENT_INTENT, "payment_intents",
             filters=(Refused("customer_account", kind="account"), Equals("customer"),
                      Within("created")),
-            retired={"payment_method_types": (
-                "payment_method_types_no_longer_supported",
-                "payment_method_types is no longer supported on this API version; use "
-                "allowed_payment_method_types, or leave it out and let "
-                "automatic_payment_methods choose.")},
             search={"amount": search.number("amount"), "created": search.number("created"),
                     "currency": search.text("currency"), "customer": search.text("customer"),
                     "metadata": search.METADATA,
@@ -413,19 +401,16 @@ class Payments(Balances, Customers):
     refunds: Store[Refund]
     disputes: Store[Dispute]
 
-    #: Where the sandbox answers (the server sets its URL): a 3D Secure page's address.
-    public_url: str = ""
+    # Payment methods (the payment-methods family says what a reference names)
 
-    # Payment methods
+    def _stored_method(self, method_id: str) -> PaymentMethod | None:
+        """The stored payment method (None for a customer's card source, seen as one)."""
+        found = self.payment_methods.objects.get(method_id)
+        return found if found is not None and not found.deleted else None
 
-    def payment_card(self, reference: str, customer: str | None, param: str
-                     ) -> tuple[str, TestCard]:
-        """The payment method ``reference`` names (as the payment intent or charge shows it)
-        and the test card behind it; Stripe's "No such PaymentMethod" on ``param`` if none."""
-        card = cards.find(reference)
-        if card is None:
-            raise no_such("PaymentMethod", reference, param=param)
-        return reference, card
+    def _method_of(self, intent: PaymentIntent) -> tuple[PaymentMethod, TestCard]:
+        assert intent.payment_method is not None
+        return self.payment_method_for(intent.payment_method, intent.customer)
 
     # Payment intents
 
@@ -455,8 +440,8 @@ class Payments(Balances, Customers):
             automatic_payment_methods={"allow_redirects": "always", "enabled": True})
         self._apply_intent(intent, params)
         if "payment_method" in params:
-            intent.payment_method = self.payment_card(params["payment_method"], customer,
-                                                      "payment_method")[0]
+            intent.payment_method = self.payment_method_for(params["payment_method"],
+                                                            customer)[0].id
             intent.status = "requires_confirmation"
         self.change("create", intent)
         if params.get("confirm"):
@@ -493,8 +478,8 @@ class Payments(Balances, Customers):
         self._apply_intent(intent, params)
         if "payment_method" in params:
             given = params["payment_method"]
-            intent.payment_method = None if given == "" else self.payment_card(
-                given, intent.customer, "payment_method")[0]
+            intent.payment_method = None if given == "" else self.payment_method_for(
+                given, intent.customer)[0].id
             intent.status = ("requires_confirmation" if intent.payment_method
                              else "requires_payment_method")
             intent.next_action, intent.authenticated = None, False
@@ -558,14 +543,14 @@ class Payments(Balances, Customers):
                 "You cannot confirm this PaymentIntent because it's missing a payment method. "
                 "Confirm it with payment_method (pm_card_visa, say), or update it with one "
                 "first.", param="payment_method", code="payment_intent_unexpected_state")
-        method, card = self.payment_card(reference, intent.customer, "payment_method")
-        if method != intent.payment_method:
+        method, card = self.payment_method_for(reference, intent.customer)
+        if method.id != intent.payment_method:
             intent.authenticated = False
-        intent.payment_method = method
+        intent.payment_method = method.id
         types = _payment_method_types(intent, self)
         if "card" not in types or "card" in (intent.excluded_payment_method_types or ()):
             raise invalid_request(
-                f"The PaymentMethod {method} is a card, and this PaymentIntent does not accept "
+                f"The PaymentMethod {method.id} is a card, and this PaymentIntent does not accept "
                 f"cards (its payment method types: {', '.join(types)}).",
                 param="payment_method", code="payment_intent_invalid_parameter")
         if intent.statement_descriptor is not None:
@@ -574,19 +559,21 @@ class Payments(Balances, Customers):
                 "card. To override the statement descriptor on a card transaction, use "
                 "statement_descriptor_suffix.", param="statement_descriptor")
         intent.last_payment_error = intent.next_action = None
-        self._attempt(intent, card, off_session=bool(params.get("off_session")),
+        self._attempt(intent, method, card, off_session=bool(params.get("off_session")),
                       error_on_requires_action=bool(params.get("error_on_requires_action")),
                       return_url=params.get("return_url"))
 
-    def _attempt(self, intent: PaymentIntent, card: TestCard, *, off_session: bool,
+    def _attempt(self, intent: PaymentIntent, method: PaymentMethod, card: TestCard, *,
+                 off_session: bool,
                  error_on_requires_action: bool = False, return_url: str | None = None,
                  raise_decline: bool = True) -> None:
         """One attempt at the payment: it waits for authentication, or makes its charge,
         which succeeds (the intent succeeds or waits for capture) or fails (the intent wants
         a new payment method; the decline's 402 is raised unless ``raise_decline`` is
         false, and the attempt stands either way)."""
-        needs_authentication = card.behaviour in ("authenticates",
-                                                  "authenticates_then_declines")
+        stored = self._stored_method(method.id)
+        needs_authentication = card.authenticates and not (
+            card.name in SET_UP_SKIPS_AUTHENTICATION and stored is not None and stored.set_up)
         decline = _decline_of(card)
         if needs_authentication and not intent.authenticated:
             if not (off_session or error_on_requires_action):
@@ -597,8 +584,8 @@ class Payments(Balances, Customers):
                        AUTHENTICATION_REQUIRED)
         authenticated, intent.authenticated = intent.authenticated, False
         charge = self._new_charge(
-            amount=intent.amount, currency=intent.currency, card=card,
-            payment_method=intent.payment_method, customer=intent.customer,
+            amount=intent.amount, currency=intent.currency, card=card, method=method,
+            customer=intent.customer,
             capture=intent.capture_method != "manual", decline=decline,
             payment_intent=intent.id, description=intent.description,
             metadata=dict(intent.metadata), receipt_email=intent.receipt_email,
@@ -612,7 +599,8 @@ class Payments(Balances, Customers):
                 "charge": charge.id, "code": charge.failure_code,
                 "decline_code": decline[1] if decline else None,
                 "doc_url": DOCS_ERROR_CODES + str(charge.failure_code).replace("_", "-"),
-                "message": charge.failure_message, "type": "card_error"}
+                "message": charge.failure_message, "payment_method": self.render(method),
+                "type": "card_error"}
             intent.payment_method = None
             if raise_decline:
                 raise self.payment_error(intent)
@@ -622,11 +610,24 @@ class Payments(Balances, Customers):
             self.payment_succeeded(intent)
         else:
             intent.status, intent.amount_capturable = "requires_capture", charge.amount
+        if stored is not None:
+            self._after_payment(intent, stored)
 
-    def _next_action(self, intent: PaymentIntent, return_url: str | None) -> dict[str, Any]:
-        """Where the customer authenticates: the sandbox's page for it (see
-        :meth:`authenticate_payment_intent`)."""
-        page = f"{self.public_url}/_sandbox/payment_intents/{intent.id}/authenticate"
+    def _after_payment(self, intent: PaymentIntent, method: PaymentMethod) -> None:
+        """What a successful payment does to its payment method, as on Stripe:
+        ``setup_future_usage`` saves it to the intent's customer, set up for later payments;
+        one used by nobody's payment can never be used again."""
+        if intent.setup_future_usage and intent.customer is not None:
+            self.attach_payment_method(method, intent.customer)
+            self.change("update", method).set_up = True
+        elif method.customer is None:
+            self.change("update", method).spent = True
+
+    @staticmethod
+    def _next_action(intent: PaymentIntent, return_url: str | None) -> dict[str, Any]:
+        """Where the customer authenticates: the sandbox's control for it (see
+        :meth:`authenticate`)."""
+        page = f"/_sandbox/authenticate/{intent.id}"
         if return_url:
             return {"redirect_to_url": {"return_url": return_url, "url": page},
                     "type": "redirect_to_url"}
@@ -641,6 +642,8 @@ class Payments(Balances, Customers):
         extra = {"payment_intent": self.render(intent)}
         if failure.get("charge"):
             extra = {"charge": failure["charge"], **extra}
+        if failure.get("payment_method"):
+            extra["payment_method"] = failure["payment_method"]
         return ApiError(status=402, type="card_error", message=failure.get("message", ""),
                         code=failure.get("code"), decline_code=failure.get("decline_code"),
                         keeps_changes=True, extra=extra)
@@ -648,18 +651,21 @@ class Payments(Balances, Customers):
     def payment_succeeded(self, intent: PaymentIntent) -> None:
         """Told when an intent succeeds, whoever made it (an invoice waits for its own)."""
 
-    def authenticate_payment_intent(self, intent_id: str, succeed: bool = True
-                                    ) -> PaymentIntent:
-        """The customer completes (or fails) the 3D Secure step of an intent in
-        ``requires_action``: it carries on as confirmed (a manual confirmation waits in
-        ``requires_confirmation``), or wants a new payment method. A sandbox control (Stripe's
-        test page does this), recorded as ``authenticate``."""
+    def authenticate(self, intent_id: str, *, succeed: bool) -> dict[str, Any]:
+        """The customer completes (or fails) the 3D Secure step of a payment intent in
+        ``requires_action``, as the sandbox's ``POST /_sandbox/authenticate/{id}`` control
+        (Stripe's test page) does: the intent carries on as confirmed (a manual confirmation
+        waits in ``requires_confirmation``), or wants a new payment method. Recorded as
+        ``authenticate``; the intent after it, rendered. (Setup intents: see the
+        payment-methods family.)"""
+        if not intent_id.startswith("pi_"):
+            return super().authenticate(intent_id, succeed=succeed)
         with self.operation():
             intent = self.change("authenticate", self.payment_intents.get(intent_id))
             if intent.status != "requires_action":
                 raise invalid_request(
-                    f"This PaymentIntent is {intent.status}; only one in requires_action "
-                    "waits for authentication.")
+                    f"PaymentIntent {intent.id} is {intent.status}; only one that "
+                    "requires_action waits for authentication.")
             intent.next_action = None
             if not succeed:
                 intent.status, intent.payment_method = "requires_payment_method", None
@@ -669,15 +675,13 @@ class Payments(Balances, Customers):
                     "message": "The provided PaymentMethod has failed authentication. You can "
                                "provide a new PaymentMethod to attempt to fulfill this "
                                "PaymentIntent again.", "type": "invalid_request_error"}
-                return intent
-            intent.authenticated = True
-            if intent.confirmation_method == "manual":
-                intent.status = "requires_confirmation"
-                return intent
-            assert intent.payment_method is not None
-            card = self.payment_card(intent.payment_method, intent.customer, "payment_method")[1]
-            self._attempt(intent, card, off_session=False, raise_decline=False)
-            return intent
+            elif intent.confirmation_method == "manual":
+                intent.authenticated, intent.status = True, "requires_confirmation"
+            else:
+                intent.authenticated = True
+                self._attempt(intent, *self._method_of(intent), off_session=False,
+                              raise_decline=False)
+        return self.render(intent)
 
     @handles("payment_intent", "capture")
     def capture_payment_intent(self, intent_id: str, params: dict[str, Any]) -> PaymentIntent:
@@ -740,15 +744,16 @@ class Payments(Balances, Customers):
 
     # Charges
 
-    def _new_charge(self, *, amount: int, currency: str, card: TestCard,
-                    payment_method: str | None, customer: str | None, capture: bool,
+    def _new_charge(self, *, amount: int, currency: str, card: TestCard, method: PaymentMethod,
+                    customer: str | None, capture: bool,
                     decline: tuple[str, str | None, str] | None, **details: Any) -> Charge:
         """A charge of the card: failed with ``decline`` (code, decline code, message), or
         succeeded, its money collected if ``capture``."""
         now = self.now()
         charge = Charge(id=self.new_id("ch_"), seq=self._next_seq(), created=now,
                         amount=amount, currency=currency, card=card.name,
-                        payment_method=payment_method, customer=customer,
+                        payment_method=method.id, customer=customer,
+                        expiry=(method.card["exp_month"], method.card["exp_year"]),
                         status="succeeded", paid=True, captured=False,
                         outcome=_outcome(card, decline), **details)
         self.change("create", charge)
@@ -764,7 +769,7 @@ class Payments(Balances, Customers):
     def _collect(self, charge: Charge) -> None:
         """The captured money into the balance (pending, unless the card bypasses it); a
         dispute card's dispute follows."""
-        card = card_named(charge.card)
+        card = cards.named(charge.card)
         txn = self.record_transaction(
             "charge", charge.amount_captured, charge.currency, charge.id,
             fee=card_fee(charge.amount_captured, charge.currency),
@@ -787,19 +792,19 @@ class Payments(Balances, Customers):
         customer = (self.customers.get(params["customer"], param="customer")
                     if "customer" in params else None)
         customer_id = customer.id if customer is not None else None
-        source = params.get("source") or getattr(customer, "default_source", None)
+        source = params.get("source") or (customer.default_source if customer else None)
         if source is None:
             raise invalid_request(
                 "Cannot charge a customer that has no active card" if customer is not None
                 else "Must provide source or customer.",
                 param="customer" if customer is not None else "source", code="missing")
-        method, card = self.payment_card(source, customer_id, "source")
+        method, card = self.payment_method_for(source, customer_id, param="source")
         decline = _decline_of(card)
         if card.behaviour in ("authenticates", "authenticates_then_declines"):
             decline = ("authentication_required", "authentication_required",
                        AUTHENTICATION_REQUIRED)
         charge = self._new_charge(
-            amount=params["amount"], currency=currency, card=card, payment_method=method,
+            amount=params["amount"], currency=currency, card=card, method=method,
             customer=customer_id, capture=params.get("capture", True),
             decline=decline, description=params.get("description"),
             metadata=merge_metadata({}, params.get("metadata", {})),
@@ -1050,7 +1055,7 @@ class Payments(Balances, Customers):
         """Charge an invoice's amount as Stripe does: through a payment intent (the invoice's
         earlier one again, while it wants a payment method), confirmed at once. The intent
         ends succeeded, requires_action or requires_payment_method; nothing is raised."""
-        method, card = self.payment_card(reference, customer, param)
+        method, card = self.payment_method_for(reference, customer, param=param)
         intent = self.payment_intents.objects.get(intent_id) if intent_id else None
         if intent is None or intent.status not in CONFIRMABLE:
             new_id = self.new_id("pi_")
@@ -1062,11 +1067,11 @@ class Payments(Balances, Customers):
         else:
             self.change("confirm", intent)
             intent.amount = amount
-        if method != intent.payment_method:
+        if method.id != intent.payment_method:
             intent.authenticated = False
-        intent.payment_method = method
+        intent.payment_method = method.id
         intent.last_payment_error = intent.next_action = None
-        self._attempt(intent, card, off_session=False, raise_decline=False)
+        self._attempt(intent, method, card, off_session=False, raise_decline=False)
         return intent
 
 
