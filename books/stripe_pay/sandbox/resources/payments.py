@@ -226,7 +226,8 @@ PAYMENT_INTENT = Shape(
              derived("payment_method_options", _payment_method_options)),
     absent={"hooks": NOT_IN_EXAMPLE, "payment_details": NOT_IN_EXAMPLE,
             "payment_record": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE},
-    expandable={"customer": "customer", "latest_charge": "charge", "payment_method": None,
+    expandable={"customer": "customer", "latest_charge": "charge",
+                "payment_method": "payment_method",
                 "application": None, "on_behalf_of": None, "review": None, "source": None},
 )
 
