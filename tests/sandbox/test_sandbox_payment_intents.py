@@ -359,6 +359,13 @@ def test_setup_future_usage_saves_the_method_to_the_customer(client):
             text=f"belongs to the Customer {ann.id}")
 
 
+def test_a_test_id_makes_one_payment_method_per_payment(client, sandbox):
+    payment = paid(client, "pm_card_mastercard")
+    (method,) = sandbox.backend.stores["payment_method"].objects.values()
+    assert payment.payment_method == method.id
+    assert card_of(client, method.id).brand == "mastercard"
+
+
 def test_a_method_used_without_a_customer_is_spent(client):
     first = paid(client)
     refused(lambda: paid(client, first.payment_method), param="payment_method",

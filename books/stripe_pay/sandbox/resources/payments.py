@@ -445,8 +445,9 @@ class Payments(PaymentMethods, Balances):
                                                             customer)[0].id
             intent.status = "requires_confirmation"
         self.change("create", intent)
-        if params.get("confirm"):
-            self._confirm(intent, params)
+        if params.get("confirm"):  # with the payment method found above
+            self._confirm(intent, {name: value for name, value in params.items()
+                                   if name != "payment_method"})
         return intent
 
     #: What a payment intent past confirmation still lets change.
