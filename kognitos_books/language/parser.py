@@ -25,7 +25,6 @@ from typing import BinaryIO
 
 import attrs
 
-from ..money import DECIMALS
 from .ast import (
     UNITS,
     Aggregate,
@@ -67,55 +66,30 @@ from .ast import (
     Zone,
 )
 from .errors import LanguageError, LanguageErrors, source_lines
+from .keywords import (
+    COMPARISONS_HINT,
+    CURRENCY_CODES,
+    DETERMINERS,
+    FIELD_STOPS,
+    FIELD_STOPS_BEFORE,
+    IS,
+    IS_NOT,
+    NAME_STOPS,
+    NEGATED,
+    NOT_TEXT,
+    PREPOSITIONS,
+    STATEMENT_WORDS,
+    SYMBOLS,
+    TIME_WORDS,
+    VALUE_EXAMPLES,
+)
 
 __all__ = ["TextKind", "parse", "parse_command", "read_automation", "read_text"]
-
-DETERMINERS = frozenset({"a", "an", "the", "some", "all", "every"})
-#: The first words of the lines that are not commands (see _Reader.statement_kind).
-STATEMENT_WORDS = frozenset({"for", "process", "if", "otherwise", "else", "say", "show",
-                             "stop", "fail"})
-#: Words that are a time by themselves (see _Reader.moment).
-TIME_WORDS = frozenset({"today", "yesterday", "tomorrow", "now"})
-PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")
-_IS = frozenset({"is", "are"})
-_IS_NOT = frozenset({"isn't", "aren't"})
-# Words that end a noun, a target or a reference. Prepositions and clause words start the
-# next part of the command; the others can never be part of a name and give a clearer
-# error where they stand than inside a long "unknown noun".
-_NAME_STOPS = frozenset(
-    {*PREPOSITIONS, "as", "whose", "with", "where", "and", "or", "not", *_IS, *_IS_NOT,
-     *DETERMINERS}
-)
-# Words that end a field name: the start of a comparison, or a joining word. ("the" too:
-# "whose the email is" is a slip better reported where it stands.)
-_FIELD_STOPS = frozenset(
-    {*_IS, *_IS_NOT, "contains", "contain", "starts", "ends", "doesn't", "don't", "and", "or",
-     "whose", "with", "where", "the"}
-)
-# Words that end a field name only when the next word makes them a comparison: "start with",
-# "end with", "does not", "do not". Alone they belong to the field: "period end",
-# "period start".
-_FIELD_STOPS_BEFORE = {"start": "with", "end": "with", "does": "not", "do": "not"}
-_NOT_TEXT = frozenset({"does", "do", "doesn't", "don't"})
-_NEGATED = {"contains": "does not contain", "starts with": "does not start with",
-            "ends with": "does not end with"}
 
 _DOUBLE_QUOTES = '"“”'
 _SINGLE_QUOTES = "'‘’"
 _QUOTES = _DOUBLE_QUOTES + _SINGLE_QUOTES
 _APOSTROPHES = "'’"
-
-#: Currency symbols and the ISO code each stands for; ``None`` where it stands for several.
-SYMBOLS: dict[str, str | None] = {
-    "$": None, "¥": None, "€": "eur", "£": "gbp", "₹": "inr", "₩": "krw", "₽": "rub",
-    "₺": "try", "₪": "ils", "₫": "vnd", "₱": "php", "₦": "ngn", "₴": "uah", "฿": "thb",
-}
-
-#: Currency codes: a number followed by one of these (``15.00 usd``) is money; no keyword of
-#: the language is among them. The ISO 4217 codes payment services take (money.py), and three
-#: more ISO codes they do not (retired, or not taken), read as money all the same so that the
-#: checker can say the currency is unknown rather than the line failing to read.
-CURRENCY_CODES = frozenset(DECIMALS) | frozenset(("cuc", "hrk", "ved"))
 
 _SYMBOL_CLASS = "".join(re.escape(symbol) for symbol in SYMBOLS)
 _DIGITS = "0123456789"
@@ -161,10 +135,6 @@ _PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*\Z")
 #: The largest automation read, in characters (and, for a file, in bytes): an automation is
 #: written by hand; many rows go in a CSV file (kbooks run --each).
 MAX_AUTOMATION_SIZE = 4 * 1024 * 1024
-_COMPARISONS = ("a comparison is one of: is, is not, contains, does not contain, starts with, "
-                "does not start with, ends with, does not end with, is greater than, is less "
-                "than, is at least, is at most, is after, is before, is one of")
-_VALUE_EXAMPLES = '"text", 42, true, 2025-01-31, $15.00 or the customer\'s id'
 
 
 # --------------------------------------------------------------------------- public API
@@ -801,7 +771,7 @@ class _Reader:
     def command(self) -> _Head:
         """The parts of a command line (its inputs too when they are on the line)."""
         first = self.peek()
-        if first is None or first.word is None or first.word in _NAME_STOPS:
+        if first is None or first.word is None or first.word in NAME_STOPS:
             raise self.fail_here(
                 f"a command starts with a verb, like get or create; found {self.found()}"
             )
@@ -814,7 +784,7 @@ class _Reader:
                 end = self.take()  # "all the invoices"
             head.determiner = determiner.word
             head.determiner_span = self.line.span(determiner, end)
-        noun = self.words(_NAME_STOPS)
+        noun = self.words(NAME_STOPS)
         if not noun:
             said = self.line.text[verb.column - 1:self.last.end - 1]
             raise self.fail_here(
@@ -833,7 +803,7 @@ class _Reader:
             if word == "as" and self.word(1) == "the" and head.named is None:
                 self.take()
                 the = self.take()
-                words = self.words(_NAME_STOPS)
+                words = self.words(NAME_STOPS)
                 if not words:
                     raise self.fail_here(f'expected a name after "as the", found {self.found()}',
                                          hint='like: get all invoices from stripe whose status '
@@ -842,7 +812,7 @@ class _Reader:
                 head.named_span = self.line.span(the, words[-1])
             elif word == "as" and head.complement is None:
                 self.take()
-                words = self.words(_NAME_STOPS)
+                words = self.words(NAME_STOPS)
                 if not words:
                     raise self.fail_here(
                         f'expected a word after "as", found {self.found()}',
@@ -894,12 +864,12 @@ class _Reader:
         word = self.word()
         if word == "the":
             return self.reference(self.take())
-        if word is None or word in _NAME_STOPS:
+        if word is None or word in NAME_STOPS:
             raise self.fail_here(
                 f'expected a book (like stripe) or something named earlier (like the '
                 f'invoice) after "{preposition.raw}", found {self.found()}'
             )
-        words = self.words(_NAME_STOPS)
+        words = self.words(NAME_STOPS)
         raw = self.line.text[words[0].column - 1:words[-1].end - 1]
         return TargetWord(_join(words), raw,
                           self.line.span(words[0], words[-1]))
@@ -914,14 +884,14 @@ class _Reader:
                 f'empty reference: "{the.raw}" is followed by "{token.raw}"',
                 the.column, token.end, hint="say whose, like: the customer's id",
             )
-        noun = self.words(_NAME_STOPS)
+        noun = self.words(NAME_STOPS)
         if not noun:
             raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
                                  hint="like: the customer, the customer's id")
         path: list[str] = []
         while (token := self.peek()) is not None and token.kind == "possessive":
             self.take()
-            words = self.words(_NAME_STOPS)
+            words = self.words(NAME_STOPS)
             if not words:
                 raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
                                      hint="like: the customer's id")
@@ -933,9 +903,9 @@ class _Reader:
     def field_words(self) -> list[_Token]:
         """The words of one part of a field name, up to a comparison or a joining word."""
         found = []
-        while (word := self.word()) is not None and word not in _FIELD_STOPS \
-                and not (word in _FIELD_STOPS_BEFORE
-                         and self.word(1) == _FIELD_STOPS_BEFORE[word]):
+        while (word := self.word()) is not None and word not in FIELD_STOPS \
+                and not (word in FIELD_STOPS_BEFORE
+                         and self.word(1) == FIELD_STOPS_BEFORE[word]):
             found.append(self.take())
         return found
 
@@ -970,12 +940,12 @@ class _Reader:
         first = self.peek()
         if first is None or word is None:
             raise self.fail_here(f'missing comparison after "{field.raw}", found '
-                                 f"{self.found()}", hint=_COMPARISONS)
+                                 f"{self.found()}", hint=COMPARISONS_HINT)
         op: str
-        if word in _IS_NOT:
+        if word in IS_NOT:
             self.take()
             op = "is not"
-        elif word in _NOT_TEXT:
+        elif word in NOT_TEXT:
             self.take()
             if word in ("does", "do") and self.word() == "not":
                 self.take()
@@ -985,15 +955,15 @@ class _Reader:
                 raise self.fail_here(
                     f'expected "contain", "start with" or "end with" after "{said}", found '
                     f"{self.found()}", hint='to say a field differs from a value, write "is not"')
-            op = _NEGATED[text_op]
+            op = NEGATED[text_op]
         elif (text_op := self.text_comparison()) is not None:
             op = text_op
-        elif word in _IS:
+        elif word in IS:
             self.take()
             op = self.after_is()
         else:
             raise self.fail_here(f'missing comparison after "{field.raw}", found '
-                                 f"{self.found()}", hint=_COMPARISONS)
+                                 f"{self.found()}", hint=COMPARISONS_HINT)
         last = self.last
         return op, self.line.text[first.column - 1:last.end - 1], self.line.span(first, last)
 
@@ -1082,7 +1052,7 @@ class _Reader:
         token = self.peek()
         if token is None:
             raise self.fail_here(f'missing value after "{after.raw}"',
-                                 hint=f"a value is {_VALUE_EXAMPLES}")
+                                 hint=f"a value is {VALUE_EXAMPLES}")
         word = token.word
         moment = self.moment()
         if moment is not None:
@@ -1097,14 +1067,14 @@ class _Reader:
             return Boolean(word == "true", token.raw, self.line.span(token))
         if word == "the":
             return self.reference(self.take())
-        if word is not None and word not in _NAME_STOPS:
-            words = self.words(_NAME_STOPS)
+        if word is not None and word not in NAME_STOPS:
+            words = self.words(NAME_STOPS)
             raw = self.line.text[words[0].column - 1:words[-1].end - 1]
             hint = (f"to use something from an earlier step write: the {raw}'s ..."
                     if self.kind() == "possessive" else f'put text in quotes: "{raw}"')
             raise self.line.fail(f"unquoted text {raw}", words[0].column, words[-1].end, hint)
         raise self.fail_here(f'expected a value after "{after.raw}", found {self.found()}',
-                             hint=f"a value is {_VALUE_EXAMPLES}")
+                             hint=f"a value is {VALUE_EXAMPLES}")
 
     def aggregate(self) -> Aggregate:
         """``the number of NOUNS`` / ``the total of the NOUNS' FIELD``."""
@@ -1112,10 +1082,10 @@ class _Reader:
         kind = self.take().word or ""
         of = self.take()
         if kind == "number":
-            noun = self.words(_NAME_STOPS)
+            noun = self.words(NAME_STOPS)
             if self.word() == "the" and not noun:
                 self.take()
-                noun = self.words(_NAME_STOPS)
+                noun = self.words(NAME_STOPS)
             if not noun:
                 raise self.fail_here(f'expected what to count after "{of.raw}", found '
                                      f"{self.found()}", hint="like: the number of invoices")
@@ -1223,7 +1193,7 @@ class _Reader:
         written, and the source (a reference, a get, or None for the remembered list)."""
         opener = self.take()
         each = self.take()
-        noun = self.words(_NAME_STOPS)
+        noun = self.words(NAME_STOPS)
         if not noun:
             raise self.fail_here(f'expected a noun after "{opener.raw} {each.raw}", found '
                                  f"{self.found()}", hint="like: for each invoice in the "
@@ -1296,7 +1266,7 @@ class _Reader:
             empty = self.word() == "no"
             if empty:
                 self.take()
-            noun = self.words(_NAME_STOPS)
+            noun = self.words(NAME_STOPS)
             if not noun:
                 raise self.fail_here(f"expected what there are, found {self.found()}",
                                      hint="like: there are no invoices")
@@ -1310,7 +1280,7 @@ class _Reader:
             left = self.check_reference(self.take())
         else:
             left = self.single_value(first)
-        if isinstance(left, Reference) and self.word() in _IS and (
+        if isinstance(left, Reference) and self.word() in IS and (
                 self.word(1) == "empty" or (self.word(1) == "not" and self.word(2) == "empty")):
             self.take()
             negated = self.word() == "not"
@@ -1329,7 +1299,7 @@ class _Reader:
     def check_reference(self, the: _Token) -> Reference:
         """``the NOUN {'s FIELD}`` before a comparison (a field's words end where the
         comparison starts: ``the customer's email ends with ...``)."""
-        noun = self.words(_NAME_STOPS)
+        noun = self.words(NAME_STOPS)
         if not noun:
             raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
                                  hint="like: the invoice's amount due")

@@ -1,12 +1,12 @@
-"""docs/LANGUAGE.md's keyword table says what the parser's own tables hold, so the docs
-cannot drift from the code."""
+"""docs/LANGUAGE.md's keyword table says what the parser's own tables hold
+(kognitos_books/language/keywords.py), so the docs cannot drift from the code."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from kognitos_books.checker import GET_WORDS
-from kognitos_books.language import ast, parser
+from kognitos_books.language import ast, keywords, parser
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "LANGUAGE.md"
 
@@ -23,11 +23,11 @@ def table() -> dict[str, list[str]]:
 
 def test_the_keyword_table_is_the_parsers():
     rows = table()
-    assert set(rows["determiners"]) == parser.DETERMINERS
-    assert set(rows["prepositions"]) == set(parser.PREPOSITIONS)
-    assert set(rows["statements"]) == parser.STATEMENT_WORDS
+    assert set(rows["determiners"]) == keywords.DETERMINERS
+    assert set(rows["prepositions"]) == set(keywords.PREPOSITIONS)
+    assert set(rows["statements"]) == keywords.STATEMENT_WORDS
     assert set(rows["other words for get"]) == set(GET_WORDS)
-    assert set(rows["time words"]) == parser.TIME_WORDS
+    assert set(rows["time words"]) == keywords.TIME_WORDS
     assert set(rows["time units"]) == set(ast.UNITS)
     assert rows["comparisons"] == list(ast.OPS)
     for name, words in rows.items():
@@ -35,7 +35,7 @@ def test_the_keyword_table_is_the_parsers():
 
 
 def test_every_statement_word_opens_what_the_table_says():
-    for word in parser.STATEMENT_WORDS:
+    for word in keywords.STATEMENT_WORDS:
         line = parser._Line(1, f"{word} each x" if word in ("for", "process") else
                             f"{word} with \"x\"" if word == "fail" else word, "", "t")
         kind = parser._Reader(line, parser._tokenize(line)).statement_kind()
