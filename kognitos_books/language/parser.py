@@ -12,12 +12,9 @@ to the next command (or the next input line) and carries on.
 
 from __future__ import annotations
 
-import calendar
-import datetime
 import re
 import unicodedata
 from collections.abc import Iterable
-from decimal import Decimal
 
 import attrs
 
@@ -33,8 +30,6 @@ from .ast import (
     Check,
     Command,
     Condition,
-    Date,
-    DateTime,
     Either,
     Empty,
     Fail,
@@ -44,9 +39,7 @@ from .ast import (
     Input,
     ListValue,
     Moment,
-    Money,
     Not,
-    Number,
     Reference,
     Say,
     Show,
@@ -64,7 +57,6 @@ from .ast import (
 from .errors import LanguageError, LanguageErrors, source_lines
 from .keywords import (
     COMPARISONS_HINT,
-    CURRENCY_CODES,
     DETERMINERS,
     FIELD_STOPS,
     FIELD_STOPS_BEFORE,
@@ -75,11 +67,12 @@ from .keywords import (
     NOT_TEXT,
     PREPOSITIONS,
     STATEMENT_WORDS,
-    SYMBOLS,
     TIME_WORDS,
     VALUE_EXAMPLES,
 )
+from .line import LITERALS, BadLine, Line, Token
 from .source import AUTOMATION, MAX_AUTOMATION_SIZE, TextKind, read_automation, read_text
+from .tokens import check_characters, tokenize
 
 __all__ = [
     "MAX_AUTOMATION_SIZE",
@@ -92,52 +85,8 @@ __all__ = [
     "read_text",
 ]
 
-_DOUBLE_QUOTES = '"“”'
-_SINGLE_QUOTES = "'‘’"
-_QUOTES = _DOUBLE_QUOTES + _SINGLE_QUOTES
-_APOSTROPHES = "'’"
 
-_SYMBOL_CLASS = "".join(re.escape(symbol) for symbol in SYMBOLS)
-_DIGITS = "0123456789"
-_MAX_DIGITS = 30
-_WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
-_DATE = re.compile(
-    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
-)
-_TIME_AFTER_DATE = re.compile(r"[ \t]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?=[\s,#]|\Z)")
-_AMOUNT = re.compile(
-    rf"""(?P<sign>-)?(?P<before>[{_SYMBOL_CLASS}])?(?P<sign2>-)?
-    (?P<number>[0-9]{{1,3}}(?:,[0-9]{{3}})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)
-    (?P<after>[{_SYMBOL_CLASS}])?(?P<code>[A-Za-z]{{3}})?""",
-    re.VERBOSE,
-)
-_CODE_AFTER = re.compile(r"[ \t]+([A-Za-z]{3})(?![\w'’])")
-#: Values often written without quotes that nothing in the language resembles: an email
-#: address, a web address, a phone number starting with + or (. Each is read whole so that
-#: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
-_BARE_VALUE = re.compile(
-    r"""(?P<email>[\w.+%-]+@[\w-]+(?:\.[\w-]+)+)(?![\w@/])
-    |(?P<web>(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s"'“”‘’]+)
-    |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
-    re.VERBOSE | re.IGNORECASE,
-)
-#: what a line holds if any of those values is on it (most lines hold none: no need to look)
-_MAYBE_BARE = re.compile(r"[@+(]|://|www\.", re.IGNORECASE)
-#: A phone number has at least this many digits (so "+5" is not one).
-_PHONE_DIGITS = 7
-#: digits joined by hyphens or points, like a phone number (555-123-4567)
-_DIGIT_GROUPS = re.compile(r"[0-9]+(?:[-.][0-9]+)+")
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
-_CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
-                  0x1B: "escape", 0x7F: "delete"}
-#: Bidirectional controls: they make a line display in another order than it is read, so a
-#: text can look like one value and be another. Refused anywhere, quoted text included.
-_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
-#: Invisible characters with no use in a value: two texts that look the same would differ.
-#: (Joiners U+200C and U+200D stay: some scripts and emoji need them.)
-_ZERO_WIDTH = frozenset((0x200B, 0x2060, 0xFEFF))
-#: a line of printable ASCII characters and tabs, which holds none of the above
-_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*\Z")
 
 
 # --------------------------------------------------------------------------- public API
@@ -181,59 +130,6 @@ def parse_command(text: str, source_name: str = "<command>") -> Command:
 # --------------------------------------------------------------------------- tokens
 
 
-@attrs.frozen
-class _Token:
-    """One token of a line. ``column``/``end`` are 1-based, ``end`` exclusive.
-
-    ``kind`` is ``word`` (``value`` is the lower-case word), ``possessive`` (``'s``),
-    ``comma``, ``colon``, or a literal: ``text``, ``number``, ``money``, ``date``,
-    ``datetime`` (``value`` is the parsed AST value).
-    """
-
-    kind: str
-    raw: str
-    column: int
-    end: int
-    value: object = None
-
-    @property
-    def word(self) -> str | None:
-        return self.value if self.kind == "word" else None  # type: ignore[return-value]
-
-
-_LITERALS = frozenset({"text", "number", "money", "date", "datetime"})
-
-
-class _Fail(Exception):
-    """Abandons the current line; the parser records ``error`` and moves on."""
-
-    def __init__(self, error: LanguageError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-@attrs.define
-class _Line:
-    number: int
-    text: str
-    indent: str
-    source_name: str
-
-    @property
-    def content(self) -> str:
-        return self.text[len(self.indent):]
-
-    def fail(self, message: str, column: int, end: int | None = None,
-             hint: str | None = None) -> _Fail:
-        length = (end - column) if end is not None else 1
-        return _Fail(LanguageError(message, source_name=self.source_name, line=self.number,
-                                   column=column, length=length, line_text=self.text,
-                                   hint=hint))
-
-    def span(self, first: _Token, last: _Token | None = None) -> Span:
-        return Span(self.number, first.column, (last or first).end)
-
-
 def _indent_of(text: str) -> str:
     index = 0
     while index < len(text) and (text[index] in " \t" or unicodedata.category(text[index]) == "Zs"):
@@ -255,310 +151,6 @@ def _describe_indent(indent: str) -> str:
     return " and ".join(parts)
 
 
-def _check_characters(line: _Line) -> None:
-    """Refuse characters that are invisible or that break terminals, anywhere in a line."""
-    if _PLAIN_LINE.match(line.text):
-        return  # printable ASCII and tabs: nothing to refuse (the common case, made quick)
-    for index, char in enumerate(line.text):
-        category = unicodedata.category(char)
-        code = f"U+{ord(char):04X}"
-        if ord(char) in _BIDI_CONTROLS:
-            raise line.fail(
-                f"bidirectional control character {code} "
-                f"({unicodedata.name(char).lower()}) in the text", index + 1,
-                hint="it makes the line display differently from what it says; delete it")
-        if ord(char) in _ZERO_WIDTH:
-            raise line.fail(_unexpected_character(char), index + 1,
-                            hint="an invisible character; delete it")
-        if char == "\t" or category not in ("Cc", "Cs", "Zl", "Zp"):
-            continue
-        if category == "Cs":
-            message = f"invalid character {code} (half of a surrogate pair)"
-        elif category in ("Zl", "Zp"):
-            message = f"{unicodedata.name(char).lower()} {code} in the middle of a line"
-        else:
-            name = _CONTROL_NAMES.get(ord(char))
-            message = f"control character {code}{f' ({name})' if name else ''} in the text"
-        raise line.fail(message, index + 1,
-                        hint="automations are plain text; delete the character")
-
-
-def _tokenize(line: _Line) -> list[_Token]:
-    text = line.text
-    tokens: list[_Token] = []
-    index = len(line.indent)
-    size = len(text)
-    maybe_bare = _MAYBE_BARE.search(text, index) is not None
-    while index < size:
-        char = text[index]
-        if char.isspace():
-            index += 1
-        elif char == "#" and (index == 0 or text[index - 1].isspace()):
-            break  # a comment runs to the end of the line
-        elif maybe_bare and (index == len(line.indent) or text[index - 1].isspace()) \
-                and (bare := _bare_value(text, index)):
-            raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
-                            hint=f'put text in quotes: "{bare}"')
-        elif char in _APOSTROPHES and tokens and tokens[-1].kind == "word" \
-                and tokens[-1].end == index + 1:
-            index = _apostrophe(line, tokens, index)
-        elif _stray_possessive(text, index):
-            tokens.append(_Token("possessive", text[index:index + 2], index + 1, index + 3))
-            index += 2
-        elif char in _QUOTES:
-            token, index = _text(line, index)
-            tokens.append(token)
-        elif _is_digit(char) or char in SYMBOLS or (
-            char == "-" and (_is_digit(text[index + 1:index + 2])
-                             or text[index + 1:index + 2] in SYMBOLS)
-        ):
-            token, index = _literal(line, index)
-            tokens.append(token)
-        elif match := _WORD.match(text, index):
-            index = match.end()
-            raw = match.group()
-            # isn't, aren't, doesn't: keep the contraction as one word.
-            if raw[-1:].lower() == "n" and text[index:index + 1] in _APOSTROPHES \
-                    and text[index + 1:index + 2].lower() == "t" \
-                    and not _is_word_char(text[index + 2:index + 3]):
-                raw = text[match.start():index + 2]
-                index += 2
-            value = raw.lower().replace("’", "'")
-            tokens.append(_Token("word", raw, match.start() + 1, index + 1, value))
-        elif char == ",":
-            tokens.append(_Token("comma", char, index + 1, index + 2))
-            index += 1
-        elif char == ":":
-            tokens.append(_Token("colon", char, index + 1, index + 2))
-            index += 1
-        elif char == "." and not text[index + 1:].strip():
-            raise line.fail('unexpected "." at the end of the line', index + 1,
-                            hint="commands do not end with a full stop; delete it")
-        else:
-            raise line.fail(_unexpected_character(char), index + 1)
-    return tokens
-
-
-def _bare_value(text: str, index: int) -> str | None:
-    """The unquoted email address, web address or phone number at ``index``, if one is."""
-    match = _BARE_VALUE.match(text, index)
-    if match is None:
-        return None
-    if match["web"]:
-        return match["web"].rstrip(".,;:!?")  # punctuation after an address is not part of it
-    if match["phone"] and sum(char.isdigit() for char in match["phone"]) < _PHONE_DIGITS:
-        return None
-    return match.group()
-
-
-def _is_digit(char: str) -> bool:
-    return len(char) == 1 and char in _DIGITS
-
-
-def _is_word_char(char: str) -> bool:
-    return bool(char) and (char.isalnum() or char == "_")
-
-
-def _unexpected_character(char: str) -> str:
-    if char.isprintable() and not char.isspace():
-        return f'unexpected "{char}"'
-    return f"unexpected invisible character U+{ord(char):04X}"
-
-
-def _stray_possessive(text: str, index: int) -> bool:
-    """``'s`` after a blank (``the 's id``): a misplaced possessive rather than the start
-    of a text, when no quote on the line would close such a text.
-    """
-    return (text[index] in _APOSTROPHES and text[index + 1:index + 2].lower() == "s"
-            and not _is_word_char(text[index + 2:index + 3])
-            and not any(char in _SINGLE_QUOTES for char in text[index + 2:]))
-
-
-def _apostrophe(line: _Line, tokens: list[_Token], index: int) -> int:
-    """An apostrophe right after a word: ``'s`` nests a field; anything else is a mistake
-    (it would otherwise open a quoted text that never ends).
-    """
-    text = line.text
-    if text[index + 1:index + 2].lower() == "s" and not _is_word_char(text[index + 2:index + 3]):
-        tokens.append(_Token("possessive", text[index:index + 2], index + 1, index + 3))
-        return index + 2
-    word = tokens[-1].raw
-    if word[-1:].lower() == "s" and not _is_word_char(text[index + 1:index + 2]):
-        # a plural's possessive: the invoices' amount due
-        tokens.append(_Token("possessive", text[index], index + 1, index + 2))
-        return index + 1
-    raise line.fail(
-        f'unexpected apostrophe after "{word}"',
-        index + 1,
-        hint="write 's to name a field of something (the customer's id); put text in quotes",
-    )
-
-
-def _text(line: _Line, start: int) -> tuple[_Token, int]:
-    text = line.text
-    opener = text[start]
-    family = _DOUBLE_QUOTES if opener in _DOUBLE_QUOTES else _SINGLE_QUOTES
-    # A straight quote closes a straight one; a curly quote closes a curly one of its
-    # family, whichever way it curls (word processors are not always right about that).
-    same = opener if opener in "\"'" else family[1:]
-    chars: list[str] = []
-    index = start + 1
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and text[index + 1:index + 2] and text[index + 1] in same + "\\":
-            chars.append(text[index + 1])
-            index += 2
-            continue
-        # In 'it's' the middle quote is an apostrophe: letters on both sides.
-        inside_word = (family is _SINGLE_QUOTES and _is_word_char(text[index - 1])
-                       and _is_word_char(text[index + 1:index + 2]))
-        if char in same and not inside_word:
-            raw = text[start:index + 1]
-            return _Token("text", raw, start + 1, index + 2,
-                          Text("".join(chars), raw, Span(line.number, start + 1, index + 2))), \
-                index + 1
-        chars.append(char)
-        index += 1
-    for index in range(start + 1, len(text)):
-        follows = text[index + 1:index + 2]
-        if text[index] in _QUOTES and (not follows or follows.isspace() or follows in ",#"):
-            raise line.fail(
-                f"mixed quotes: the text starts with {opener} but ends with {text[index]}",
-                start + 1, index + 2, hint="start and end text with the same kind of quote",
-            )
-    closer = same[0]
-    raise line.fail(
-        f"unterminated text: the {opener} at column {start + 1} is never closed",
-        start + 1, len(text.rstrip()) + 1, hint=f"end the text with {closer} on the same line",
-    )
-
-
-def _literal(line: _Line, start: int) -> tuple[_Token, int]:
-    """A number, an amount of money, a date or a date and time starting at ``start``."""
-    text = line.text
-    end = start
-    while end < len(text):
-        char = text[end]
-        if char.isspace() or char in _QUOTES or char == "#":
-            break
-        # "1,500" and "$1,50" are one chunk (money, or refused as ambiguous: thousands or
-        # decimals?); only "1, 2", with a space, is a list.
-        if char == "," and not _is_digit(text[end + 1:end + 2]):
-            break
-        end += 1
-    if end - start > 1 and text[end - 1] == "." and text[end - 2].isalnum():
-        end -= 1  # a full stop after the literal is reported on its own
-    chunk = text[start:end]
-    if re.match(r"[0-9]{4}-", chunk):
-        return _date(line, start, end)
-    match = _AMOUNT.fullmatch(chunk)
-    if not match:
-        message, hint = _bad_literal(chunk)
-        raise line.fail(message, start + 1, end + 1, hint)
-    before, after, code = match["before"], match["after"], match["code"]
-    number = match["number"]
-    if len(number) > _MAX_DIGITS:
-        raise line.fail(f"number {chunk} is too long", start + 1, end + 1,
-                        hint=f"numbers have at most {_MAX_DIGITS} digits")
-    if match["sign"] and match["sign2"] or before and after:
-        message, hint = _bad_literal(chunk)
-        raise line.fail(message, start + 1, end + 1, hint)
-    if code is None and after is None:
-        follow = _CODE_AFTER.match(text, end)
-        if follow and follow.group(1).lower() in CURRENCY_CODES:
-            code = follow.group(1)
-            end = follow.end()
-    raw = text[start:end]
-    span = Span(line.number, start + 1, end + 1)
-    negative = bool(match["sign"] or match["sign2"])
-    if code is None and before is None and after is None:
-        if "," in number:
-            raise line.fail(
-                f"ambiguous number {chunk}",
-                start + 1, end + 1,
-                hint=f"write {number.replace(',', '')} without separators, or put a space after "
-                "each comma to make a list",
-            )
-        value: int | Decimal = Decimal(number) if "." in number else int(number)
-        return _Token("number", raw, span.column, span.end_column,
-                      Number(-value if negative else value, raw, span)), end
-    symbol = before or after
-    if code is not None and code.lower() not in CURRENCY_CODES:
-        raise line.fail(f"unknown currency {code} in {chunk}", start + 1, end + 1,
-                        hint="use an ISO currency code, like usd, eur or jpy")
-    named = SYMBOLS.get(symbol) if symbol else None
-    currency = code.lower() if code else named
-    if named and code and code.lower() != named:
-        raise line.fail(f"{symbol} is {named}, but the amount says {code}", start + 1, end + 1,
-                        hint=f"drop the {symbol} or the {code}")
-    amount = Decimal(number.replace(",", ""))
-    return _Token("money", raw, span.column, span.end_column,
-                  Money(-amount if negative else amount, currency, symbol, raw, span)), end
-
-
-def _bad_literal(chunk: str) -> tuple[str, str]:
-    if any(symbol in chunk for symbol in SYMBOLS) or re.search(r"[0-9][A-Za-z]{3}$", chunk):
-        return (f"bad amount of money {chunk}",
-                "write amounts like $15.00, 15.00 usd or €12.50 (a point before the cents, "
-                "commas only between thousands)")
-    if "/" in chunk or re.fullmatch(r"[0-9]{1,2}-[0-9]{1,2}-[0-9]+", chunk):
-        return f"bad date {chunk}", "write dates as year-month-day, like 2025-01-31"
-    if ":" in chunk:
-        return (f"bad time {chunk}",
-                "a time goes after a date, like 2025-01-31 14:00")
-    if re.fullmatch(r"-?[0-9]+(,[0-9]+)+", chunk):
-        return (f"ambiguous number {chunk}",
-                "write numbers without separators and with a point before decimals (1.5), "
-                "or put a space after each comma to make a list")
-    if _DIGIT_GROUPS.fullmatch(chunk) and sum(char.isdigit() for char in chunk) >= _PHONE_DIGITS:
-        # 555-123-4567, 12345-6789, 10.0.0.1: text made of digits, never a number
-        return f"unquoted text {chunk}", f'put text in quotes: "{chunk}"'
-    return f"bad number {chunk}", "write numbers like 42, -3 or 3.5"
-
-
-def _date(line: _Line, start: int, end: int) -> tuple[_Token, int]:
-    text = line.text
-    chunk = text[start:end]
-    match = _DATE.fullmatch(chunk)
-    if not match:
-        raise line.fail(f"bad date {chunk}", start + 1, end + 1,
-                        hint="write dates as year-month-day, like 2025-01-31, and times as "
-                        "2025-01-31 14:00")
-    year, month, day = (int(group) for group in match.groups()[:3])
-    try:
-        date = datetime.date(year, month, day)
-    except ValueError:
-        if 1 <= month <= 12:
-            days = calendar.monthrange(max(year, 1), month)[1]
-            hint = (f"{calendar.month_name[month]} {year} has {days} days" if year
-                    else "years start at 1")
-        else:
-            hint = "months go from 01 to 12"
-        date_end = start + match.end(3)
-        raise line.fail(f"no such date {text[start:date_end]}", start + 1, date_end + 1,
-                        hint=hint) from None
-    clock = match.groups()[3:]
-    time_end = end
-    if clock[0] is None and (follow := _TIME_AFTER_DATE.match(text, end)):
-        clock = follow.groups()
-        time_end = follow.end()
-    if clock[0] is None:
-        raw = text[start:end]
-        return _Token("date", raw, start + 1, end + 1,
-                      Date(date, raw, Span(line.number, start + 1, end + 1))), end
-    hour, minute, second = int(clock[0]), int(clock[1]), int(clock[2] or 0)
-    if hour > 23 or minute > 59 or second > 59:
-        time_start = time_end - len(":".join(c for c in clock if c is not None))
-        raise line.fail(f"no such time {':'.join(c for c in clock if c is not None)}",
-                        time_start + 1, time_end + 1,
-                        hint="times are 00:00 to 23:59, on a 24-hour clock")
-    raw = text[start:time_end]
-    span = Span(line.number, start + 1, time_end + 1)
-    moment = datetime.datetime(year, month, day, hour, minute, second)
-    return _Token("datetime", raw, span.column, span.end_column,
-                  DateTime(moment, raw, span)), time_end
-
-
 # --------------------------------------------------------------------------- one line
 
 
@@ -566,7 +158,7 @@ def _span_of(item: Check) -> Span:
     return item.span
 
 
-def _join(words: list[_Token], between: str = " ") -> str:
+def _join(words: list[Token], between: str = " ") -> str:
     return between.join(token.word or "" for token in words)
 
 
@@ -611,14 +203,14 @@ class _Head:
 class _Reader:
     """Recursive descent over the tokens of one line."""
 
-    def __init__(self, line: _Line, tokens: list[_Token]) -> None:
+    def __init__(self, line: Line, tokens: list[Token]) -> None:
         self.line = line
         self.tokens = tokens
         self.index = 0
 
     # -- looking and moving
 
-    def peek(self, ahead: int = 0) -> _Token | None:
+    def peek(self, ahead: int = 0) -> Token | None:
         index = self.index + ahead
         return self.tokens[index] if index < len(self.tokens) else None
 
@@ -630,7 +222,7 @@ class _Reader:
         token = self.peek(ahead)
         return token.kind if token else None
 
-    def take(self) -> _Token:
+    def take(self) -> Token:
         token = self.tokens[self.index]
         self.index += 1
         return token
@@ -639,10 +231,10 @@ class _Reader:
         return self.index >= len(self.tokens)
 
     @property
-    def last(self) -> _Token:
+    def last(self) -> Token:
         return self.tokens[self.index - 1]
 
-    def fail_here(self, message: str, hint: str | None = None) -> _Fail:
+    def fail_here(self, message: str, hint: str | None = None) -> BadLine:
         """An error at the next token, or just after the last one at the end of the line."""
         token = self.peek()
         if token is not None:
@@ -650,7 +242,7 @@ class _Reader:
         column = self.tokens[-1].end if self.tokens else len(self.line.text) + 1
         return self.line.fail(message, column, hint=hint)
 
-    def words(self, stops: frozenset[str]) -> list[_Token]:
+    def words(self, stops: frozenset[str]) -> list[Token]:
         found = []
         while (word := self.word()) is not None and word not in stops:
             found.append(self.take())
@@ -758,7 +350,7 @@ class _Reader:
         options += ['"with"', '"where"']
         return ", ".join(options) + " or the end of the line"
 
-    def target(self, preposition: _Token) -> Target:
+    def target(self, preposition: Token) -> Target:
         word = self.word()
         if word == "the":
             return self.reference(self.take())
@@ -774,7 +366,7 @@ class _Reader:
 
     # -- references, fields, values
 
-    def reference(self, the: _Token) -> Reference:
+    def reference(self, the: Token) -> Reference:
         """``the NOUN {'s FIELD}``; ``the`` has been taken."""
         token = self.peek()
         if token is not None and token.kind == "possessive":
@@ -798,7 +390,7 @@ class _Reader:
         return Reference(_join(noun), tuple(path),
                          self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
 
-    def field_words(self) -> list[_Token]:
+    def field_words(self) -> list[Token]:
         """The words of one part of a field name, up to a comparison or a joining word."""
         found = []
         while (word := self.word()) is not None and word not in FIELD_STOPS \
@@ -807,7 +399,7 @@ class _Reader:
             found.append(self.take())
         return found
 
-    def field(self, after: _Token) -> FieldPath:
+    def field(self, after: Token) -> FieldPath:
         """``WORDS {'s WORDS}`` up to a comparison."""
         start = self.peek()
         parts: list[str] = []
@@ -923,7 +515,7 @@ class _Reader:
             self.take()
         return "is"
 
-    def value(self, after: _Token) -> Value:
+    def value(self, after: Token) -> Value:
         """A value, or a list: ``"a", "b" and "c"``. ``and``/``or`` followed by a word
         joins conditions instead, so ``"a" and email is ...`` ends the list.
         """
@@ -944,9 +536,9 @@ class _Reader:
 
     def _literal_follows(self) -> bool:
         token = self.peek(1)
-        return token is not None and (token.kind in _LITERALS or token.word in ("true", "false"))
+        return token is not None and (token.kind in LITERALS or token.word in ("true", "false"))
 
-    def single_value(self, after: _Token) -> Value:
+    def single_value(self, after: Token) -> Value:
         token = self.peek()
         if token is None:
             raise self.fail_here(f'missing value after "{after.raw}"',
@@ -957,7 +549,7 @@ class _Reader:
             return moment
         if word == "the" and self.word(1) in ("number", "total") and self.word(2) == "of":
             return self.aggregate()
-        if token.kind in _LITERALS:
+        if token.kind in LITERALS:
             self.take()
             return token.value  # type: ignore[return-value]
         if word in ("true", "false"):
@@ -1047,7 +639,7 @@ class _Reader:
                           self.line.span(first, last))
         return None
 
-    def _counted(self, first: _Token, kind: str, number: _Token | None = None) -> Moment:
+    def _counted(self, first: Token, kind: str, number: Token | None = None) -> Moment:
         number = number or first
         count = number.value.value  # type: ignore[attr-defined]
         if not isinstance(count, int) or count < 0:
@@ -1063,7 +655,7 @@ class _Reader:
         return Moment(kind, count, unit, None, self._raw(first, last),
                       self.line.span(first, last))
 
-    def _raw(self, first: _Token, last: _Token) -> str:
+    def _raw(self, first: Token, last: Token) -> str:
         return self.line.text[first.column - 1:last.end - 1]
 
     # -- statements that are not commands
@@ -1194,7 +786,7 @@ class _Reader:
             right = ListValue((right,), None, right.span)
         return Test(left, op, op_raw, right, left.span.to(right.span), op_span)
 
-    def check_reference(self, the: _Token) -> Reference:
+    def check_reference(self, the: Token) -> Reference:
         """``the NOUN {'s FIELD}`` before a comparison (a field's words end where the
         comparison starts: ``the customer's email ends with ...``)."""
         noun = self.words(NAME_STOPS)
@@ -1213,7 +805,7 @@ class _Reader:
         return Reference(_join(noun), tuple(path),
                          self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
 
-    def quoted(self, after: _Token, what: str) -> Text:
+    def quoted(self, after: Token, what: str) -> Text:
         token = self.peek()
         if token is None or token.kind != "text":
             raise self.fail_here(f'expected text in quotes after "{after.raw}", found '
@@ -1223,7 +815,7 @@ class _Reader:
 
     # -- whose
 
-    def where(self, whose: _Token) -> Where:
+    def where(self, whose: Token) -> Where:
         """``whose CONDITION {(and|or) [whose] CONDITION}``; ``and`` binds tighter."""
         if self.at_end():
             raise self.fail_here('"whose" needs a condition',
@@ -1246,7 +838,7 @@ class _Reader:
             return alls[0]
         return AnyOf(tuple(alls), alls[0].span.to(alls[-1].span))
 
-    def condition(self, after: _Token) -> Condition:
+    def condition(self, after: Token) -> Condition:
         field = self.field(after)
         op, op_raw, op_span = self.comparison(field)
         value = self.value(self.last)
@@ -1296,18 +888,18 @@ class _Reader:
 
 class _Parser:
     def __init__(self, text: str, source_name: str) -> None:
-        self.first: _Line | None = None
+        self.first: Line | None = None
         self.source_name = source_name
         self.lines = source_lines(text.removeprefix("\ufeff"))
         self.errors: list[LanguageError] = []
 
     def automation(self) -> Automation:
-        code: list[_Line] = []
+        code: list[Line] = []
         for number, text in enumerate(self.lines, start=1):
-            line = _Line(number, text, _indent_of(text), self.source_name)
+            line = Line(number, text, _indent_of(text), self.source_name)
             try:
-                _check_characters(line)
-            except _Fail as fail:
+                check_characters(line)
+            except BadLine as fail:
                 self.errors.append(fail.error)
                 continue
             if line.content and not line.content.startswith("#"):
@@ -1320,7 +912,7 @@ class _Parser:
         _commands_of(body, commands)
         return Automation(self.source_name, tuple(commands), tuple(self.lines), tuple(body))
 
-    def statements(self, code: list[_Line], index: int, base: str, *,
+    def statements(self, code: list[Line], index: int, base: str, *,
                    top: bool = False) -> tuple[list[Statement], int]:
         """The statements at indentation ``base`` from ``code[index]`` on, each with its
         block; returns them and the index of the first line after them (a line indented
@@ -1341,8 +933,8 @@ class _Parser:
             index += 1
             try:
                 if _THE.match(line.content):
-                    raise _Fail(self.stray_input(line, index == 1))
-                reader = _Reader(line, _tokenize(line))
+                    raise BadLine(self.stray_input(line, index == 1))
+                reader = _Reader(line, tokenize(line))
                 kind = reader.statement_kind()
                 if kind == "command":
                     command, index = self.command(reader, line, code, index, base)
@@ -1355,17 +947,17 @@ class _Parser:
                         "the same indentation")
                 statement, index = self.other(kind, reader, line, code, index, base)
                 found.append(statement)
-            except _Fail as fail:
+            except BadLine as fail:
                 self.errors.append(fail.error)
                 index = self.skip_block(code, index, base)
         return found, index
 
-    def command(self, reader: _Reader, line: _Line, code: list[_Line], index: int,
+    def command(self, reader: _Reader, line: Line, code: list[Line], index: int,
                 base: str) -> tuple[Command | None, int]:
         try:
             head = reader.command()
             reader.finish()
-        except _Fail as fail:
+        except BadLine as fail:
             self.errors.append(fail.error)
             return None, self.skip_block(code, index, base)
         inputs = self.inputs_unique(head.inputs)
@@ -1388,7 +980,7 @@ class _Parser:
             inputs = self.inputs(block)
         return head.command(line.text, inputs), index
 
-    def other(self, kind: str, reader: _Reader, line: _Line, code: list[_Line], index: int,
+    def other(self, kind: str, reader: _Reader, line: Line, code: list[Line], index: int,
               base: str) -> tuple[Statement, int]:
         """A statement that is not a command, with its block if it opens one."""
         first = reader.peek()
@@ -1436,7 +1028,7 @@ class _Parser:
         branches.append(Branch(check, tuple(body), line.text, line.span(first, reader.last)))
         while index < len(code) and code[index].indent == base:
             nxt = code[index]
-            follow = _Reader(nxt, _tokenize(nxt))
+            follow = _Reader(nxt, tokenize(nxt))
             if follow.statement_kind() != "otherwise":
                 break
             index += 1
@@ -1455,7 +1047,7 @@ class _Parser:
             break
         return If(tuple(branches), otherwise, branches[0].span), index
 
-    def body(self, code: list[_Line], index: int, base: str, opener: _Line,
+    def body(self, code: list[Line], index: int, base: str, opener: Line,
              what: str) -> tuple[list[Statement], int]:
         """The block under a line that opens one: the lines indented deeper than it."""
         if index < len(code) and code[index].indent != base \
@@ -1465,7 +1057,7 @@ class _Parser:
                           len(opener.indent) + 1,
                           hint="indent the lines of the block under it, deeper than it")
 
-    def stray_input(self, line: _Line, at_start: bool) -> LanguageError:
+    def stray_input(self, line: Line, at_start: bool) -> LanguageError:
         above = ("no command comes before it" if at_start
                  else 'the command above it does not end in "with"')
         return LanguageError(
@@ -1476,7 +1068,7 @@ class _Parser:
             "customer in stripe with",
         )
 
-    def misplaced(self, line: _Line, base: str, first: _Line, at_start: bool) -> LanguageError:
+    def misplaced(self, line: Line, base: str, first: Line, at_start: bool) -> LanguageError:
         column = len(line.indent) + 1
         if line.indent.startswith(base):
             if _THE.match(line.content):
@@ -1492,7 +1084,7 @@ class _Parser:
         return LanguageError(message, source_name=self.source_name, line=line.number,
                              column=column, length=1, line_text=line.text, hint=hint)
 
-    def refuse_block(self, code: list[_Line], index: int, base: str) -> int:
+    def refuse_block(self, code: list[Line], index: int, base: str) -> int:
         """Report indented lines under a command that gave its inputs on its own line."""
         while index < len(code) and code[index].indent != base \
                 and code[index].indent.startswith(base):
@@ -1508,7 +1100,7 @@ class _Parser:
             index += 1
         return index
 
-    def skip_block(self, code: list[_Line], index: int, base: str) -> int:
+    def skip_block(self, code: list[Line], index: int, base: str) -> int:
         """After a broken command, skip what looks like its inputs, so one mistake is not
         reported again for every line under it."""
         while index < len(code) and (
@@ -1518,14 +1110,14 @@ class _Parser:
             index += 1
         return index
 
-    def block(self, code: list[_Line], index: int, base: str) -> tuple[list[_Line], int]:
+    def block(self, code: list[Line], index: int, base: str) -> tuple[list[Line], int]:
         """The input lines under a command ending in ``with``/``where``.
 
         They are the lines indented deeper than the command, all by the same amount, or,
         for text whose indentation was lost (pasted from a web page), lines at the
         command's own indentation that start with ``the``.
         """
-        block: list[_Line] = []
+        block: list[Line] = []
         indent: str | None = None
         flat = False
         while index < len(code):
@@ -1553,7 +1145,7 @@ class _Parser:
             index += 1
         return block, index
 
-    def unaligned(self, line: _Line, first: _Line) -> LanguageError:
+    def unaligned(self, line: Line, first: Line) -> LanguageError:
         return LanguageError(
             f"inconsistent indentation: {_describe_indent(line.indent)} here, "
             f"{_describe_indent(first.indent)} on line {first.number}",
@@ -1562,14 +1154,14 @@ class _Parser:
             hint="indent every input under a command by the same spaces or tabs",
         )
 
-    def inputs(self, block: list[_Line]) -> tuple[Input, ...]:
+    def inputs(self, block: list[Line]) -> tuple[Input, ...]:
         found: list[Input] = []
         for line in block:
             try:
-                reader = _Reader(line, _tokenize(line))
+                reader = _Reader(line, tokenize(line))
                 found.append(reader.input())
                 reader.finish()
-            except _Fail as fail:
+            except BadLine as fail:
                 self.errors.append(fail.error)
         return self.inputs_unique(tuple(found))
 
@@ -1609,10 +1201,10 @@ def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:
 def parse_reference(text: str) -> Reference | Aggregate:
     """One reference, as in a ``say`` text's braces: ``the customer's name``, ``the number
     of invoices``."""
-    line = _Line(1, text.strip(), "", "<reference>")
+    line = Line(1, text.strip(), "", "<reference>")
     try:
-        _check_characters(line)
-        tokens = _tokenize(line)
+        check_characters(line)
+        tokens = tokenize(line)
         reader = _Reader(line, tokens)
         if reader.word() != "the":
             raise line.fail(f"{text.strip()!r} is not a reference", 1, len(line.text) + 1)
@@ -1622,7 +1214,7 @@ def parse_reference(text: str) -> Reference | Aggregate:
         else:
             found = reader.reference(reader.take())
         reader.finish()
-    except _Fail as fail:
+    except BadLine as fail:
         raise fail.error from None
     return found
 
@@ -1633,17 +1225,17 @@ def parse_value(text: str) -> Value:
     date or yes/no field (a CSV cell, ``kbooks call FIELD=VALUE``) is read. Raises
     :class:`LanguageError` when ``text`` is not one such literal.
     """
-    line = _Line(1, text.strip(), "", "<value>")
+    line = Line(1, text.strip(), "", "<value>")
     try:
-        _check_characters(line)
-        tokens = _tokenize(line)
-        if not tokens or (tokens[0].kind not in _LITERALS
+        check_characters(line)
+        tokens = tokenize(line)
+        if not tokens or (tokens[0].kind not in LITERALS
                           and tokens[0].word not in ("true", "false")):
             raise line.fail(f"{text.strip()!r} is not a number, an amount, a date or "
                             "true/false", 1, len(line.text) + 1)
         reader = _Reader(line, tokens)
         value = reader.single_value(tokens[0])
         reader.finish()
-    except _Fail as fail:
+    except BadLine as fail:
         raise fail.error from None
     return value

@@ -1,0 +1,63 @@
+"""A line being read: its text and place, its tokens, and the error that abandons it."""
+
+from __future__ import annotations
+
+import attrs
+
+from .ast import Span
+from .errors import LanguageError
+
+__all__ = ["LITERALS", "BadLine", "Line", "Token"]
+
+
+@attrs.frozen
+class Token:
+    """One token of a line. ``column``/``end`` are 1-based, ``end`` exclusive.
+
+    ``kind`` is ``word`` (``value`` is the lower-case word), ``possessive`` (``'s``),
+    ``comma``, ``colon``, or a literal: ``text``, ``number``, ``money``, ``date``,
+    ``datetime`` (``value`` is the parsed AST value).
+    """
+
+    kind: str
+    raw: str
+    column: int
+    end: int
+    value: object = None
+
+    @property
+    def word(self) -> str | None:
+        return self.value if self.kind == "word" else None  # type: ignore[return-value]
+
+
+LITERALS = frozenset({"text", "number", "money", "date", "datetime"})
+
+
+class BadLine(Exception):
+    """Abandons the current line; the parser records ``error`` and moves on."""
+
+    def __init__(self, error: LanguageError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@attrs.define
+class Line:
+    number: int
+    text: str
+    indent: str
+    source_name: str
+
+    @property
+    def content(self) -> str:
+        return self.text[len(self.indent):]
+
+    def fail(self, message: str, column: int, end: int | None = None,
+             hint: str | None = None) -> BadLine:
+        length = (end - column) if end is not None else 1
+        return BadLine(LanguageError(message, source_name=self.source_name, line=self.number,
+                                     column=column, length=length, line_text=self.text,
+                                     hint=hint))
+
+    def span(self, first: Token, last: Token | None = None) -> Span:
+        return Span(self.number, first.column, (last or first).end)

@@ -1,0 +1,181 @@
+"""Reading a line into tokens: words, ``'s``, commas, colons and literals.
+
+Before a line is read it is cleared of characters that are invisible or that break
+terminals (:func:`check_characters`). :func:`tokenize` then reads it from left to right; a
+``#`` after a blank starts a comment, and values often written without quotes (an email
+address, a web address, a phone number) are refused whole, with their quoted form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .keywords import SYMBOLS
+from .line import Line, Token
+from .literals import (
+    APOSTROPHES,
+    PHONE_DIGITS,
+    QUOTES,
+    SINGLE_QUOTES,
+    is_digit,
+    is_word_char,
+    literal,
+    quoted_text,
+)
+
+__all__ = ["check_characters", "tokenize"]
+
+_WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
+#: Values often written without quotes that nothing in the language resembles: an email
+#: address, a web address, a phone number starting with + or (. Each is read whole so that
+#: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
+_BARE_VALUE = re.compile(
+    r"""(?P<email>[\w.+%-]+@[\w-]+(?:\.[\w-]+)+)(?![\w@/])
+    |(?P<web>(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s"'“”‘’]+)
+    |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
+    re.VERBOSE | re.IGNORECASE,
+)
+#: what a line holds if any of those values is on it (most lines hold none: no need to look)
+_MAYBE_BARE = re.compile(r"[@+(]|://|www\.", re.IGNORECASE)
+_CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
+                  0x1B: "escape", 0x7F: "delete"}
+#: Bidirectional controls: they make a line display in another order than it is read, so a
+#: text can look like one value and be another. Refused anywhere, quoted text included.
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+#: Invisible characters with no use in a value: two texts that look the same would differ.
+#: (Joiners U+200C and U+200D stay: some scripts and emoji need them.)
+_ZERO_WIDTH = frozenset((0x200B, 0x2060, 0xFEFF))
+#: a line of printable ASCII characters and tabs, which holds none of the above
+_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]*\Z")
+
+
+def check_characters(line: Line) -> None:
+    """Refuse characters that are invisible or that break terminals, anywhere in a line."""
+    if _PLAIN_LINE.match(line.text):
+        return  # printable ASCII and tabs: nothing to refuse (the common case, made quick)
+    for index, char in enumerate(line.text):
+        category = unicodedata.category(char)
+        code = f"U+{ord(char):04X}"
+        if ord(char) in _BIDI_CONTROLS:
+            raise line.fail(
+                f"bidirectional control character {code} "
+                f"({unicodedata.name(char).lower()}) in the text", index + 1,
+                hint="it makes the line display differently from what it says; delete it")
+        if ord(char) in _ZERO_WIDTH:
+            raise line.fail(_unexpected_character(char), index + 1,
+                            hint="an invisible character; delete it")
+        if char == "\t" or category not in ("Cc", "Cs", "Zl", "Zp"):
+            continue
+        if category == "Cs":
+            message = f"invalid character {code} (half of a surrogate pair)"
+        elif category in ("Zl", "Zp"):
+            message = f"{unicodedata.name(char).lower()} {code} in the middle of a line"
+        else:
+            name = _CONTROL_NAMES.get(ord(char))
+            message = f"control character {code}{f' ({name})' if name else ''} in the text"
+        raise line.fail(message, index + 1,
+                        hint="automations are plain text; delete the character")
+
+
+def tokenize(line: Line) -> list[Token]:
+    text = line.text
+    tokens: list[Token] = []
+    index = len(line.indent)
+    size = len(text)
+    maybe_bare = _MAYBE_BARE.search(text, index) is not None
+    while index < size:
+        char = text[index]
+        if char.isspace():
+            index += 1
+        elif char == "#" and (index == 0 or text[index - 1].isspace()):
+            break  # a comment runs to the end of the line
+        elif maybe_bare and (index == len(line.indent) or text[index - 1].isspace()) \
+                and (bare := _bare_value(text, index)):
+            raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
+                            hint=f'put text in quotes: "{bare}"')
+        elif char in APOSTROPHES and tokens and tokens[-1].kind == "word" \
+                and tokens[-1].end == index + 1:
+            index = _apostrophe(line, tokens, index)
+        elif _stray_possessive(text, index):
+            tokens.append(Token("possessive", text[index:index + 2], index + 1, index + 3))
+            index += 2
+        elif char in QUOTES:
+            token, index = quoted_text(line, index)
+            tokens.append(token)
+        elif is_digit(char) or char in SYMBOLS or (
+            char == "-" and (is_digit(text[index + 1:index + 2])
+                             or text[index + 1:index + 2] in SYMBOLS)
+        ):
+            token, index = literal(line, index)
+            tokens.append(token)
+        elif match := _WORD.match(text, index):
+            index = match.end()
+            raw = match.group()
+            # isn't, aren't, doesn't: keep the contraction as one word.
+            if raw[-1:].lower() == "n" and text[index:index + 1] in APOSTROPHES \
+                    and text[index + 1:index + 2].lower() == "t" \
+                    and not is_word_char(text[index + 2:index + 3]):
+                raw = text[match.start():index + 2]
+                index += 2
+            value = raw.lower().replace("’", "'")
+            tokens.append(Token("word", raw, match.start() + 1, index + 1, value))
+        elif char == ",":
+            tokens.append(Token("comma", char, index + 1, index + 2))
+            index += 1
+        elif char == ":":
+            tokens.append(Token("colon", char, index + 1, index + 2))
+            index += 1
+        elif char == "." and not text[index + 1:].strip():
+            raise line.fail('unexpected "." at the end of the line', index + 1,
+                            hint="commands do not end with a full stop; delete it")
+        else:
+            raise line.fail(_unexpected_character(char), index + 1)
+    return tokens
+
+
+def _bare_value(text: str, index: int) -> str | None:
+    """The unquoted email address, web address or phone number at ``index``, if one is."""
+    match = _BARE_VALUE.match(text, index)
+    if match is None:
+        return None
+    if match["web"]:
+        return match["web"].rstrip(".,;:!?")  # punctuation after an address is not part of it
+    if match["phone"] and sum(char.isdigit() for char in match["phone"]) < PHONE_DIGITS:
+        return None
+    return match.group()
+
+
+def _unexpected_character(char: str) -> str:
+    if char.isprintable() and not char.isspace():
+        return f'unexpected "{char}"'
+    return f"unexpected invisible character U+{ord(char):04X}"
+
+
+def _stray_possessive(text: str, index: int) -> bool:
+    """``'s`` after a blank (``the 's id``): a misplaced possessive rather than the start
+    of a text, when no quote on the line would close such a text.
+    """
+    return (text[index] in APOSTROPHES and text[index + 1:index + 2].lower() == "s"
+            and not is_word_char(text[index + 2:index + 3])
+            and not any(char in SINGLE_QUOTES for char in text[index + 2:]))
+
+
+def _apostrophe(line: Line, tokens: list[Token], index: int) -> int:
+    """An apostrophe right after a word: ``'s`` nests a field; anything else is a mistake
+    (it would otherwise open a quoted text that never ends).
+    """
+    text = line.text
+    if text[index + 1:index + 2].lower() == "s" and not is_word_char(text[index + 2:index + 3]):
+        tokens.append(Token("possessive", text[index:index + 2], index + 1, index + 3))
+        return index + 2
+    word = tokens[-1].raw
+    if word[-1:].lower() == "s" and not is_word_char(text[index + 1:index + 2]):
+        # a plural's possessive: the invoices' amount due
+        tokens.append(Token("possessive", text[index], index + 1, index + 2))
+        return index + 1
+    raise line.fail(
+        f'unexpected apostrophe after "{word}"',
+        index + 1,
+        hint="write 's to name a field of something (the customer's id); put text in quotes",
+    )
