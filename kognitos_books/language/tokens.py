@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from .keywords import SYMBOLS
-from .line import Line, Token
+from .line import BadLine, Line, Token
 from .literals import (
     APOSTROPHES,
     PHONE_DIGITS,
@@ -24,7 +24,7 @@ from .literals import (
     quoted_text,
 )
 
-__all__ = ["check_characters", "tokenize"]
+__all__ = ["Cursor", "check_characters", "join", "tokenize"]
 
 _WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
 #: Values often written without quotes that nothing in the language resembles: an email
@@ -179,3 +179,71 @@ def _apostrophe(line: Line, tokens: list[Token], index: int) -> int:
         index + 1,
         hint="write 's to name a field of something (the customer's id); put text in quotes",
     )
+
+
+def join(words: list[Token], between: str = " ") -> str:
+    return between.join(token.word or "" for token in words)
+
+
+class Cursor:
+    """A place in the tokens of one line, and the moves every reader of a line makes:
+    look ahead, take, read words up to a stop, fail at the next token."""
+
+    def __init__(self, line: Line, tokens: list[Token]) -> None:
+        self.line = line
+        self.tokens = tokens
+        self.index = 0
+
+    def peek(self, ahead: int = 0) -> Token | None:
+        index = self.index + ahead
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def word(self, ahead: int = 0) -> str | None:
+        token = self.peek(ahead)
+        return token.word if token else None
+
+    def kind(self, ahead: int = 0) -> str | None:
+        token = self.peek(ahead)
+        return token.kind if token else None
+
+    def take(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at_end(self) -> bool:
+        return self.index >= len(self.tokens)
+
+    @property
+    def last(self) -> Token:
+        return self.tokens[self.index - 1]
+
+    def fail_here(self, message: str, hint: str | None = None) -> BadLine:
+        """An error at the next token, or just after the last one at the end of the line."""
+        token = self.peek()
+        if token is not None:
+            return self.line.fail(message, token.column, token.end, hint)
+        column = self.tokens[-1].end if self.tokens else len(self.line.text) + 1
+        return self.line.fail(message, column, hint=hint)
+
+    def words(self, stops: frozenset[str]) -> list[Token]:
+        found = []
+        while (word := self.word()) is not None and word not in stops:
+            found.append(self.take())
+        return found
+
+    def found(self) -> str:
+        token = self.peek()
+        if token is None:
+            return "the end of the line"
+        if token.kind == "text":
+            return f"text {token.raw}"
+        return f'"{token.raw}"'
+
+    def raw(self, first: Token, last: Token) -> str:
+        return self.line.text[first.column - 1:last.end - 1]
+
+    def finish(self) -> None:
+        if not self.at_end():
+            raise self.fail_here(f"unexpected {self.found()} after the value",
+                                 hint="a line holds one command or one input")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kognitos_books.checker import GET_WORDS
-from kognitos_books.language import ast, keywords, parser
+from kognitos_books.language import ast, keywords
 from kognitos_books.language.line import Line
+from kognitos_books.language.statements import Reader
 from kognitos_books.language.tokens import tokenize
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "LANGUAGE.md"
@@ -40,5 +41,5 @@ def test_every_statement_word_opens_what_the_table_says():
     for word in keywords.STATEMENT_WORDS:
         line = Line(1, f"{word} each x" if word in ("for", "process") else
                     f"{word} with \"x\"" if word == "fail" else word, "", "t")
-        kind = parser._Reader(line, tokenize(line)).statement_kind()
+        kind = Reader(line, tokenize(line)).statement_kind()
         assert kind != "command", word
