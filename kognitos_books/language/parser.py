@@ -1,40 +1,32 @@
 """Turn automation text into :mod:`~kognitos_books.language.ast` objects.
 
 The parser is written by hand: a tokenizer per line and a recursive-descent reader per
-command. That keeps every position exact and lets each error say, in the user's words,
-what was expected (see ``docs/LANGUAGE.md``). It knows no verbs, nouns or fields: a
-command's shape is found from a handful of keywords (determiners, prepositions, ``as``,
-``whose``, ``with``, ``where``, the comparisons), and everything else is the user's words.
+line. That keeps every position exact and lets each error say, in the user's words, what
+was expected (see ``docs/LANGUAGE.md``). It knows no verbs, nouns or fields: a command's
+shape is found from a handful of keywords (determiners, prepositions, ``as``, ``whose``,
+``with``, ``where``, the comparisons), and everything else is the user's words.
 
 Problems in different commands are all reported at once: after an error the parser skips
 to the next command (or the next input line) and carries on.
+
+This module is the way in; the work is done, from the bottom up, by:
+
+- :mod:`.keywords`: the words the language knows, in the tables the readers look words up in;
+- :mod:`.source`: reading an automation's file (UTF-8, bounded);
+- :mod:`.line`, :mod:`.literals`, :mod:`.tokens`: one line into tokens, its literals read
+  there (text in quotes, numbers, money, dates), and the cursor every reader moves with;
+- :mod:`.values`, :mod:`.conditions`, :mod:`.statements`: the readers of one line, each
+  built on the one before: values (references, times, lists), then ``whose`` conditions and
+  ``if`` checks, then the line that starts a statement (a command, a loop, an input);
+- :mod:`.blocks`: which lines make up each statement, by their indentation.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
-
-from .ast import (
-    Automation,
-    Branch,
-    Command,
-    Fail,
-    ForEach,
-    If,
-    Input,
-    Say,
-    Show,
-    Statement,
-    Stop,
-    Zone,
-)
-from .errors import LanguageError, LanguageErrors, source_lines
-from .line import BadLine, Line
+from .ast import Automation, Command
+from .blocks import Parser
+from .errors import LanguageError
 from .source import AUTOMATION, MAX_AUTOMATION_SIZE, TextKind, read_automation, read_text
-from .statements import Head, Reader
-from .tokens import check_characters, tokenize
 from .values import parse_reference, parse_value
 
 __all__ = [
@@ -49,12 +41,6 @@ __all__ = [
 ]
 
 
-_THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- public API
-
-
 def parse(text: str, source_name: str = "<automation>") -> Automation:
     """Parse a whole automation.
 
@@ -65,7 +51,7 @@ def parse(text: str, source_name: str = "<automation>") -> Automation:
     """
     if len(text) > MAX_AUTOMATION_SIZE:
         raise AUTOMATION.too_large(len(text), "characters", source_name)
-    return _Parser(text, source_name).automation()
+    return Parser(text, source_name).automation()
 
 
 def parse_command(text: str, source_name: str = "<command>") -> Command:
@@ -88,339 +74,3 @@ def parse_command(text: str, source_name: str = "<command>") -> Command:
             hint="run several commands as an automation instead",
         )
     return automation.commands[0]
-
-
-# --------------------------------------------------------------------------- lines and blocks
-
-
-def _indent_of(text: str) -> str:
-    index = 0
-    while index < len(text) and (text[index] in " \t" or unicodedata.category(text[index]) == "Zs"):
-        index += 1
-    return text[:index]
-
-
-def _describe_indent(indent: str) -> str:
-    if not indent:
-        return "no indentation"
-    parts = []
-    for char, name in ((" ", "space"), ("\t", "tab")):
-        count = indent.count(char)
-        if count:
-            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
-    others = len(indent) - indent.count(" ") - indent.count("\t")
-    if others:
-        parts.append(f"{others} other blank{'s' if others > 1 else ''}")
-    return " and ".join(parts)
-
-
-class _Parser:
-    def __init__(self, text: str, source_name: str) -> None:
-        self.first: Line | None = None
-        self.source_name = source_name
-        self.lines = source_lines(text.removeprefix("\ufeff"))
-        self.errors: list[LanguageError] = []
-
-    def automation(self) -> Automation:
-        code: list[Line] = []
-        for number, text in enumerate(self.lines, start=1):
-            line = Line(number, text, _indent_of(text), self.source_name)
-            try:
-                check_characters(line)
-            except BadLine as fail:
-                self.errors.append(fail.error)
-                continue
-            if line.content and not line.content.startswith("#"):
-                code.append(line)
-        base = min((line.indent for line in code), key=len, default="")
-        self.first = next((line for line in code if line.indent == base), None)
-        body, _ = self.statements(code, 0, base, top=True)
-        LanguageErrors.raise_if_any(sorted(self.errors, key=lambda e: (e.line, e.column)))
-        commands: list[Command] = []
-        _commands_of(body, commands)
-        return Automation(self.source_name, tuple(commands), tuple(self.lines), tuple(body))
-
-    def statements(self, code: list[Line], index: int, base: str, *,
-                   top: bool = False) -> tuple[list[Statement], int]:
-        """The statements at indentation ``base`` from ``code[index]`` on, each with its
-        block; returns them and the index of the first line after them (a line indented
-        less, which ends the block)."""
-        # Commands sit at the smallest indentation, so a whole automation may be indented
-        # (as in a Python string) and a stray indented first line is reported as such.
-        found: list[Statement] = []
-        while index < len(code):
-            line = code[index]
-            if line.indent != base:
-                if not top and (len(line.indent) < len(base)
-                                or not line.indent.startswith(base)):
-                    return found, index  # the block ends
-                assert self.first is not None
-                self.errors.append(self.misplaced(line, base, self.first, index == 0))
-                index += 1
-                continue
-            index += 1
-            try:
-                if _THE.match(line.content):
-                    raise BadLine(self.stray_input(line, index == 1))
-                reader = Reader(line, tokenize(line))
-                kind = reader.statement_kind()
-                if kind == "command":
-                    command, index = self.command(reader, line, code, index, base)
-                    if command is not None:
-                        found.append(command)
-                    continue
-                if kind == "otherwise":
-                    raise line.fail(f'"{reader.word()}" without an "if" before it', 1 + len(
-                        line.indent), hint='an "otherwise" block follows an "if" block at '
-                        "the same indentation")
-                statement, index = self.other(kind, reader, line, code, index, base)
-                found.append(statement)
-            except BadLine as fail:
-                self.errors.append(fail.error)
-                index = self.skip_block(code, index, base)
-        return found, index
-
-    def command(self, reader: Reader, line: Line, code: list[Line], index: int,
-                base: str) -> tuple[Command | None, int]:
-        try:
-            head = reader.command()
-            reader.finish()
-        except BadLine as fail:
-            self.errors.append(fail.error)
-            return None, self.skip_block(code, index, base)
-        inputs = self.inputs_unique(head.inputs)
-        if head.inputs:
-            index = self.refuse_block(code, index, base)
-        elif head.inputs_keyword is not None:
-            block, index = self.block(code, index, base)
-            if not block:
-                keyword = head.inputs_keyword
-                span = head.inputs_keyword_span
-                assert span is not None
-                self.errors.append(LanguageError(
-                    f'nothing follows "{keyword}": its inputs are missing',
-                    source_name=self.source_name, line=line.number, column=span.column,
-                    length=span.length, line_text=line.text,
-                    hint=f'put the inputs on the lines under "{keyword}", indented, one '
-                    'a line, like: the email is "jane@example.com"',
-                ))
-                return None, index
-            inputs = self.inputs(block)
-        return head.command(line.text, inputs), index
-
-    def other(self, kind: str, reader: Reader, line: Line, code: list[Line], index: int,
-              base: str) -> tuple[Statement, int]:
-        """A statement that is not a command, with its block if it opens one."""
-        first = reader.peek()
-        assert first is not None
-        if kind == "stop":
-            return Stop(line.span(first)), index
-        if kind == "zone":
-            for _ in range(3):
-                keyword = reader.take()
-            name = reader.quoted(keyword, 'in time zone')
-            reader.finish()
-            if base != (self.first.indent if self.first else ""):
-                raise line.fail('"in time zone" goes at the top of the automation, not in a '
-                                "block", len(line.indent) + 1)
-            return Zone(name, line.span(first, reader.last)), index
-        if kind == "fail":
-            reader.take()
-            keyword = reader.take()
-            reason = reader.quoted(keyword, "fail with")
-            reader.finish()
-            return Fail(reason, line.span(first, reader.last)), index
-        if kind == "say":
-            reader.take()
-            text = reader.quoted(first, "say")
-            reader.finish()
-            return Say(text, line.text, line.span(first, reader.last)), index
-        if kind == "show":
-            reader.take()
-            value = reader.single_value(first)
-            reader.finish()
-            return Show(value, line.text, line.span(first, reader.last)), index
-        if kind == "loop":
-            noun, noun_span, source = reader.loop()
-            span = line.span(first, reader.last)
-            body, index = self.body(code, index, base, line, f"for each {noun}")
-            made = source.command(line.text, ()) if isinstance(source, Head) else source
-            return ForEach(noun, noun_span, made, tuple(body), line.text, span), index
-        assert kind == "if"
-        branches: list[Branch] = []
-        otherwise: tuple[Statement, ...] | None = None
-        reader.take()
-        check = reader.check()
-        reader.finish()
-        body, index = self.body(code, index, base, line, "if")
-        branches.append(Branch(check, tuple(body), line.text, line.span(first, reader.last)))
-        while index < len(code) and code[index].indent == base:
-            nxt = code[index]
-            follow = Reader(nxt, tokenize(nxt))
-            if follow.statement_kind() != "otherwise":
-                break
-            index += 1
-            word = follow.take()
-            if follow.word() == "if":
-                follow.take()
-                check = follow.check()
-                follow.finish()
-                body, index = self.body(code, index, base, nxt, f"{word.raw} if")
-                branches.append(Branch(check, tuple(body), nxt.text,
-                                       nxt.span(word, follow.last)))
-                continue
-            follow.finish()
-            block, index = self.body(code, index, base, nxt, word.raw)
-            otherwise = tuple(block)
-            break
-        return If(tuple(branches), otherwise, branches[0].span), index
-
-    def body(self, code: list[Line], index: int, base: str, opener: Line,
-             what: str) -> tuple[list[Statement], int]:
-        """The block under a line that opens one: the lines indented deeper than it."""
-        if index < len(code) and code[index].indent != base \
-                and code[index].indent.startswith(base):
-            return self.statements(code, index, code[index].indent)
-        raise opener.fail(f'nothing follows "{what}": its block is missing',
-                          len(opener.indent) + 1,
-                          hint="indent the lines of the block under it, deeper than it")
-
-    def stray_input(self, line: Line, at_start: bool) -> LanguageError:
-        above = ("no command comes before it" if at_start
-                 else 'the command above it does not end in "with"')
-        return LanguageError(
-            f'this line reads like an input ("the FIELD is VALUE"), but {above}',
-            source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
-            length=3, line_text=line.text,
-            hint='inputs go on the lines under a command ending in "with", like: create a '
-            "customer in stripe with",
-        )
-
-    def misplaced(self, line: Line, base: str, first: Line, at_start: bool) -> LanguageError:
-        column = len(line.indent) + 1
-        if line.indent.startswith(base):
-            if _THE.match(line.content):
-                return self.stray_input(line, at_start)
-            message = ('this line is indented, but the command above it does not end in '
-                       '"with" or "where"')
-            hint = ("indent only the inputs under such a command; to start a new command, "
-                    "do not indent it")
-        else:
-            message = (f"inconsistent indentation: {_describe_indent(line.indent)} here, "
-                       f"{_describe_indent(base)} on line {first.number}")
-            hint = "indent with the same spaces or tabs throughout"
-        return LanguageError(message, source_name=self.source_name, line=line.number,
-                             column=column, length=1, line_text=line.text, hint=hint)
-
-    def refuse_block(self, code: list[Line], index: int, base: str) -> int:
-        """Report indented lines under a command that gave its inputs on its own line."""
-        while index < len(code) and code[index].indent != base \
-                and code[index].indent.startswith(base):
-            line = code[index]
-            self.errors.append(LanguageError(
-                "this line is indented, but the command above it already has its inputs on "
-                "its own line",
-                source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
-                line_text=line.text,
-                hint='give the inputs either after "with" on the command line or on the '
-                "indented lines under it, not both",
-            ))
-            index += 1
-        return index
-
-    def skip_block(self, code: list[Line], index: int, base: str) -> int:
-        """After a broken command, skip what looks like its inputs, so one mistake is not
-        reported again for every line under it."""
-        while index < len(code) and (
-            (code[index].indent != base and code[index].indent.startswith(base))
-            or (code[index].indent == base and _THE.match(code[index].content))
-        ):
-            index += 1
-        return index
-
-    def block(self, code: list[Line], index: int, base: str) -> tuple[list[Line], int]:
-        """The input lines under a command ending in ``with``/``where``.
-
-        They are the lines indented deeper than the command, all by the same amount, or,
-        for text whose indentation was lost (pasted from a web page), lines at the
-        command's own indentation that start with ``the``.
-        """
-        block: list[Line] = []
-        indent: str | None = None
-        flat = False
-        while index < len(code):
-            line = code[index]
-            starts_with_the = bool(_THE.match(line.content))
-            if line.indent == base:
-                if not starts_with_the:
-                    break
-                if indent is None:
-                    indent, flat = base, True
-                elif not flat:
-                    self.errors.append(self.unaligned(line, block[0]))
-                    index += 1
-                    continue
-            elif line.indent.startswith(base):
-                if indent is None:
-                    indent = line.indent
-                elif line.indent != indent:
-                    self.errors.append(self.unaligned(line, block[0]))
-                    index += 1
-                    continue
-            else:
-                break
-            block.append(line)
-            index += 1
-        return block, index
-
-    def unaligned(self, line: Line, first: Line) -> LanguageError:
-        return LanguageError(
-            f"inconsistent indentation: {_describe_indent(line.indent)} here, "
-            f"{_describe_indent(first.indent)} on line {first.number}",
-            source_name=self.source_name, line=line.number, column=len(line.indent) + 1,
-            line_text=line.text,
-            hint="indent every input under a command by the same spaces or tabs",
-        )
-
-    def inputs(self, block: list[Line]) -> tuple[Input, ...]:
-        found: list[Input] = []
-        for line in block:
-            try:
-                reader = Reader(line, tokenize(line))
-                found.append(reader.input())
-                reader.finish()
-            except BadLine as fail:
-                self.errors.append(fail.error)
-        return self.inputs_unique(tuple(found))
-
-    def inputs_unique(self, inputs: tuple[Input, ...]) -> tuple[Input, ...]:
-        seen: dict[tuple[str, ...], Input] = {}
-        kept = []
-        for item in inputs:
-            earlier = seen.get(item.field.parts)
-            if earlier is not None:
-                self.errors.append(LanguageError(
-                    f'"{item.field}" is given twice; first on line {earlier.span.line}',
-                    source_name=self.source_name, line=item.span.line,
-                    column=item.field.span.column, length=item.field.span.length,
-                    line_text=item.text, hint="keep only one of them",
-                ))
-                continue
-            seen[item.field.parts] = item
-            kept.append(item)
-        return tuple(kept)
-
-
-def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:
-    """Every command of ``body``, blocks included, in the order written."""
-    for statement in body:
-        if isinstance(statement, Command):
-            into.append(statement)
-        elif isinstance(statement, ForEach):
-            if isinstance(statement.source, Command):
-                into.append(statement.source)
-            _commands_of(statement.body, into)
-        elif isinstance(statement, If):
-            for branch in statement.branches:
-                _commands_of(branch.body, into)
-            _commands_of(statement.otherwise or (), into)
