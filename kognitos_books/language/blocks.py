@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .ast import (
     Automation,
@@ -109,25 +109,18 @@ class Parser:
                 if _THE.match(line.content):
                     raise BadLine(self.stray_input(line, index == 1))
                 reader = Reader(line, tokenize(line))
-                kind = reader.statement_kind()
-                if kind == "command":
-                    command, index = self.command(reader, line, code, index, base)
-                    if command is not None:
-                        found.append(command)
-                    continue
-                if kind == "otherwise":
-                    raise line.fail(f'"{reader.word()}" without an "if" before it', 1 + len(
-                        line.indent), hint='an "otherwise" block follows an "if" block at '
-                        "the same indentation")
-                statement, index = self.other(kind, reader, line, code, index, base)
-                found.append(statement)
+                read = _STATEMENTS[reader.statement_kind()]
+                statement, index = read(self, reader, line, code, index, base)
+                if statement is not None:
+                    found.append(statement)
             except BadLine as fail:
                 self.errors.append(fail.error)
                 index = self.skip_block(code, index, base)
         return found, index
 
     def command(self, reader: Reader, line: Line, code: list[Line], index: int,
-                base: str) -> tuple[Command | None, int]:
+                base: str) -> tuple[Statement | None, int]:
+        """A command line, and its inputs on the lines under it if it ends in "with"."""
         try:
             head = reader.command()
             reader.finish()
@@ -154,48 +147,70 @@ class Parser:
             inputs = self.inputs(block)
         return head.command(line.text, inputs), index
 
-    def other(self, kind: str, reader: Reader, line: Line, code: list[Line], index: int,
-              base: str) -> tuple[Statement, int]:
-        """A statement that is not a command, with its block if it opens one."""
+    # -- one reader per kind of line (see _STATEMENTS); each returns the statement, or None
+    # after an error it has recorded, and the index of the line after its block
+
+    def otherwise(self, reader: Reader, line: Line, code: list[Line], index: int,
+                  base: str) -> tuple[Statement | None, int]:
+        raise line.fail(f'"{reader.word()}" without an "if" before it', 1 + len(
+            line.indent), hint='an "otherwise" block follows an "if" block at '
+            "the same indentation")
+
+    def stop(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
+        return Stop(line.span(reader.take())), index
+
+    def zone(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
         first = reader.peek()
         assert first is not None
-        if kind == "stop":
-            return Stop(line.span(first)), index
-        if kind == "zone":
-            for _ in range(3):
-                keyword = reader.take()
-            name = reader.quoted(keyword, 'in time zone')
-            reader.finish()
-            if base != (self.first.indent if self.first else ""):
-                raise line.fail('"in time zone" goes at the top of the automation, not in a '
-                                "block", len(line.indent) + 1)
-            return Zone(name, line.span(first, reader.last)), index
-        if kind == "fail":
-            reader.take()
+        for _ in range(3):
             keyword = reader.take()
-            reason = reader.quoted(keyword, "fail with")
-            reader.finish()
-            return Fail(reason, line.span(first, reader.last)), index
-        if kind == "say":
-            reader.take()
-            text = reader.quoted(first, "say")
-            reader.finish()
-            return Say(text, line.text, line.span(first, reader.last)), index
-        if kind == "show":
-            reader.take()
-            value = reader.single_value(first)
-            reader.finish()
-            return Show(value, line.text, line.span(first, reader.last)), index
-        if kind == "loop":
-            noun, noun_span, source = reader.loop()
-            span = line.span(first, reader.last)
-            body, index = self.body(code, index, base, line, f"for each {noun}")
-            made = source.command(line.text, ()) if isinstance(source, Head) else source
-            return ForEach(noun, noun_span, made, tuple(body), line.text, span), index
-        assert kind == "if"
+        name = reader.quoted(keyword, 'in time zone')
+        reader.finish()
+        if base != (self.first.indent if self.first else ""):
+            raise line.fail('"in time zone" goes at the top of the automation, not in a '
+                            "block", len(line.indent) + 1)
+        return Zone(name, line.span(first, reader.last)), index
+
+    def fail(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
+        first = reader.take()
+        keyword = reader.take()
+        reason = reader.quoted(keyword, "fail with")
+        reader.finish()
+        return Fail(reason, line.span(first, reader.last)), index
+
+    def say(self, reader: Reader, line: Line, code: list[Line], index: int,
+            base: str) -> tuple[Statement | None, int]:
+        first = reader.take()
+        text = reader.quoted(first, "say")
+        reader.finish()
+        return Say(text, line.text, line.span(first, reader.last)), index
+
+    def show(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
+        first = reader.take()
+        value = reader.single_value(first)
+        reader.finish()
+        return Show(value, line.text, line.span(first, reader.last)), index
+
+    def loop(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
+        first = reader.peek()
+        assert first is not None
+        noun, noun_span, source = reader.loop()
+        span = line.span(first, reader.last)
+        body, index = self.body(code, index, base, line, f"for each {noun}")
+        made = source.command(line.text, ()) if isinstance(source, Head) else source
+        return ForEach(noun, noun_span, made, tuple(body), line.text, span), index
+
+    def if_(self, reader: Reader, line: Line, code: list[Line], index: int,
+            base: str) -> tuple[Statement | None, int]:
+        """An ``if`` line and its block, and the ``otherwise`` lines after it."""
         branches: list[Branch] = []
         otherwise: tuple[Statement, ...] | None = None
-        reader.take()
+        first = reader.take()
         check = reader.check()
         reader.finish()
         body, index = self.body(code, index, base, line, "if")
@@ -220,6 +235,8 @@ class Parser:
             otherwise = tuple(block)
             break
         return If(tuple(branches), otherwise, branches[0].span), index
+
+    # -- blocks
 
     def body(self, code: list[Line], index: int, base: str, opener: Line,
              what: str) -> tuple[list[Statement], int]:
@@ -355,6 +372,16 @@ class Parser:
             seen[item.field.parts] = item
             kept.append(item)
         return tuple(kept)
+
+
+#: The reader of each kind of line, as
+#: :meth:`~kognitos_books.language.statements.Reader.statement_kind` names them.
+_STATEMENTS: dict[str, Callable[[Parser, Reader, Line, list[Line], int, str],
+                                tuple[Statement | None, int]]] = {
+    "command": Parser.command, "loop": Parser.loop, "if": Parser.if_,
+    "otherwise": Parser.otherwise, "stop": Parser.stop, "zone": Parser.zone,
+    "fail": Parser.fail, "say": Parser.say, "show": Parser.show,
+}
 
 
 def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:

@@ -59,7 +59,7 @@ class Reader(ConditionReader):
 
     def statement_kind(self) -> str:
         """What the line is: ``loop``, ``if``, ``otherwise``, ``stop``, ``fail``, ``say``,
-        ``show``, or a ``command``."""
+        ``show``, ``zone`` (``in time zone "..."``), or a ``command``."""
         first, second = self.word(), self.word(1)
         if first == "in" and second == "time" and self.word(2) == "zone":
             return "zone"
