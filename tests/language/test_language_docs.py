@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kognitos_books.checker import GET_WORDS
@@ -43,3 +44,24 @@ def test_every_statement_word_opens_what_the_table_says():
                     f"{word} with \"x\"" if word == "fail" else word, "", "t")
         kind = Reader(line, tokenize(line)).statement_kind()
         assert kind != "command", word
+
+
+def grammar() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    return text.split("## The grammar", 1)[1].split("```ebnf", 1)[1].split("```", 1)[0]
+
+
+def test_every_word_of_the_grammar_is_one_the_readers_look_for():
+    import ast as python_ast
+
+    terminals = set(re.findall(r'"([^"]+)"', grammar()))
+    assert {"whose", "with", "where", "each", "follows", "'s", ","} <= terminals
+    package = Path(keywords.__file__).parent
+    looked_for: set[str] = set()
+    for name in ("keywords", "tokens", "values", "conditions", "statements", "blocks"):
+        tree = python_ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        looked_for |= {node.value for node in python_ast.walk(tree)
+                       if isinstance(node, python_ast.Constant) and isinstance(node.value, str)}
+    # the comma and 's are tokens of their own (kinds "comma" and "possessive")
+    missing = terminals - looked_for - {",", "'s"}
+    assert not missing, f"the grammar names words no reader looks for: {sorted(missing)}"
