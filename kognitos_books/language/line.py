@@ -10,24 +10,29 @@ from .errors import LanguageError
 __all__ = ["LITERALS", "BadLine", "Line", "Token"]
 
 
-@attrs.frozen
 class Token:
     """One token of a line. ``column``/``end`` are 1-based, ``end`` exclusive.
 
-    ``kind`` is ``word`` (``value`` is the lower-case word), ``possessive`` (``'s``),
-    ``comma``, ``colon``, or a literal: ``text``, ``number``, ``money``, ``date``,
-    ``datetime`` (``value`` is the parsed AST value).
+    ``kind`` is ``word`` (``value`` is the lower-case word, and so is ``word``),
+    ``possessive`` (``'s``), ``comma``, ``colon``, or a literal: ``text``, ``number``,
+    ``money``, ``date``, ``datetime`` (``value`` is the parsed AST value). ``word`` is None
+    for all but words.
     """
 
-    kind: str
-    raw: str
-    column: int
-    end: int
-    value: object = None
+    # (a plain class with slots: a line makes one a word, and attrs' frozen classes take
+    # twice as long to make)
+    __slots__ = ("column", "end", "kind", "raw", "value", "word")
 
-    @property
-    def word(self) -> str | None:
-        return self.value if self.kind == "word" else None  # type: ignore[return-value]
+    def __init__(self, kind: str, raw: str, column: int, end: int, value: object = None) -> None:
+        self.kind = kind
+        self.raw = raw
+        self.column = column
+        self.end = end
+        self.value = value
+        self.word: str | None = value if kind == "word" else None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.raw!r}, {self.column}, {self.end}, {self.value!r})"
 
 
 LITERALS = frozenset({"text", "number", "money", "date", "datetime"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .ast import Span, Text
 from .keywords import SYMBOLS
 from .line import BadLine, Line, Token
 from .literals import (
@@ -27,6 +28,8 @@ from .literals import (
 __all__ = ["Cursor", "check_characters", "join", "tokenize"]
 
 _WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
+#: blanks between tokens (the same characters as ``str.isspace``)
+_BLANKS = re.compile(r"\s*")
 #: Values often written without quotes that nothing in the language resembles: an email
 #: address, a web address, a phone number starting with + or (. Each is read whole so that
 #: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
@@ -81,57 +84,88 @@ def check_characters(line: Line) -> None:
 def tokenize(line: Line) -> list[Token]:
     text = line.text
     tokens: list[Token] = []
-    index = len(line.indent)
+    append = tokens.append
+    start = len(line.indent)
     size = len(text)
-    maybe_bare = _MAYBE_BARE.search(text, index) is not None
+    bare_starts = _bare_starts(text, start)
+    index = _BLANKS.match(text, start).end()  # type: ignore[union-attr]
     while index < size:
-        char = text[index]
-        if char.isspace():
-            index += 1
-        elif char == "#" and (index == 0 or text[index - 1].isspace()):
-            break  # a comment runs to the end of the line
-        elif maybe_bare and (index == len(line.indent) or text[index - 1].isspace()) \
-                and (bare := _bare_value(text, index)):
+        if bare_starts and index in bare_starts and (bare := _bare_value(text, index)):
             raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
                             hint=f'put text in quotes: "{bare}"')
+        char = text[index]
+        if match := _WORD.match(text, index):
+            end = match.end()
+            raw = match.group()
+            # isn't, aren't, doesn't: keep the contraction as one word.
+            if text[end:end + 1] in APOSTROPHES and raw[-1:].lower() == "n" \
+                    and text[end + 1:end + 2].lower() == "t" \
+                    and not is_word_char(text[end + 2:end + 3]):
+                raw = text[index:end + 2]
+                end += 2
+                value = raw.lower().replace("’", "'")
+            else:
+                value = raw.lower()
+            append(Token("word", raw, index + 1, end + 1, value))
+            index = end
+        elif char == ",":
+            append(Token("comma", char, index + 1, index + 2))
+            index += 1
+        elif char == '"' and (token := _plain_text(line, index)) is not None:
+            append(token)
+            index = token.end - 1
+        elif char == "#" and (index == 0 or text[index - 1].isspace()):
+            break  # a comment runs to the end of the line
         elif char in APOSTROPHES and tokens and tokens[-1].kind == "word" \
                 and tokens[-1].end == index + 1:
             index = _apostrophe(line, tokens, index)
         elif _stray_possessive(text, index):
-            tokens.append(Token("possessive", text[index:index + 2], index + 1, index + 3))
+            append(Token("possessive", text[index:index + 2], index + 1, index + 3))
             index += 2
         elif char in QUOTES:
             token, index = quoted_text(line, index)
-            tokens.append(token)
+            append(token)
         elif is_digit(char) or char in SYMBOLS or (
             char == "-" and (is_digit(text[index + 1:index + 2])
                              or text[index + 1:index + 2] in SYMBOLS)
         ):
             token, index = literal(line, index)
-            tokens.append(token)
-        elif match := _WORD.match(text, index):
-            index = match.end()
-            raw = match.group()
-            # isn't, aren't, doesn't: keep the contraction as one word.
-            if raw[-1:].lower() == "n" and text[index:index + 1] in APOSTROPHES \
-                    and text[index + 1:index + 2].lower() == "t" \
-                    and not is_word_char(text[index + 2:index + 3]):
-                raw = text[match.start():index + 2]
-                index += 2
-            value = raw.lower().replace("’", "'")
-            tokens.append(Token("word", raw, match.start() + 1, index + 1, value))
-        elif char == ",":
-            tokens.append(Token("comma", char, index + 1, index + 2))
-            index += 1
+            append(token)
         elif char == ":":
-            tokens.append(Token("colon", char, index + 1, index + 2))
+            append(Token("colon", char, index + 1, index + 2))
             index += 1
         elif char == "." and not text[index + 1:].strip():
             raise line.fail('unexpected "." at the end of the line', index + 1,
                             hint="commands do not end with a full stop; delete it")
         else:
             raise line.fail(_unexpected_character(char), index + 1)
+        index = _BLANKS.match(text, index).end()  # type: ignore[union-attr]
     return tokens
+
+
+def _plain_text(line: Line, start: int) -> Token | None:
+    """Text in straight double quotes with no backslash in it (most texts), read at once;
+    None for any other, which :func:`~kognitos_books.language.literals.quoted_text` reads."""
+    text = line.text
+    close = text.find('"', start + 1)
+    if close < 0 or text.find("\\", start + 1, close) >= 0:
+        return None
+    raw = text[start:close + 1]
+    return Token("text", raw, start + 1, close + 2,
+                 Text(text[start + 1:close], raw, Span(line.number, start + 1, close + 2)))
+
+
+def _bare_starts(text: str, start: int) -> set[int]:
+    """Where on a line an unquoted email address, web address or phone number may start: at
+    the start of the blank-free run of each "@", "+", "(", "://" or "www." (each of them holds
+    one, with no blank before it). Empty for most lines, which hold none of them."""
+    starts = set()
+    for hit in _MAYBE_BARE.finditer(text, start):
+        index = hit.start()
+        while index > start and not text[index - 1].isspace():
+            index -= 1
+        starts.add(index)
+    return starts
 
 
 def _bare_value(text: str, index: int) -> str | None:
@@ -193,18 +227,19 @@ class Cursor:
         self.line = line
         self.tokens = tokens
         self.index = 0
+        self._words = [token.word for token in tokens]  # (looked at most: kept at hand)
 
     def peek(self, ahead: int = 0) -> Token | None:
         index = self.index + ahead
         return self.tokens[index] if index < len(self.tokens) else None
 
     def word(self, ahead: int = 0) -> str | None:
-        token = self.peek(ahead)
-        return token.word if token else None
+        index = self.index + ahead
+        return self._words[index] if index < len(self._words) else None
 
     def kind(self, ahead: int = 0) -> str | None:
-        token = self.peek(ahead)
-        return token.kind if token else None
+        index = self.index + ahead
+        return self.tokens[index].kind if index < len(self.tokens) else None
 
     def take(self) -> Token:
         token = self.tokens[self.index]
@@ -227,10 +262,13 @@ class Cursor:
         return self.line.fail(message, column, hint=hint)
 
     def words(self, stops: frozenset[str]) -> list[Token]:
-        found = []
-        while (word := self.word()) is not None and word not in stops:
-            found.append(self.take())
-        return found
+        """The words from here up to one of ``stops`` or a token that is not a word."""
+        start = index = self.index
+        words = self._words
+        while index < len(words) and (word := words[index]) is not None and word not in stops:
+            index += 1
+        self.index = index
+        return self.tokens[start:index]
 
     def found(self) -> str:
         token = self.peek()
