@@ -30,6 +30,10 @@ __all__ = ["Cursor", "check_characters", "join", "tokenize"]
 _WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*")
 #: blanks between tokens (the same characters as ``str.isspace``)
 _BLANKS = re.compile(r"\s*")
+#: What most tokens are, and the blanks after them: a word with no apostrophe after it (group
+#: 1), a comma, or text in straight double quotes with no backslash in it (group 2). Anything
+#: else is read a character at a time.
+_USUAL = re.compile(r"""(?>([^\W\d]\w*(?:-\w+)*))(?!['’])\s*|,\s*|("[^"\\]*")\s*""")
 #: Values often written without quotes that nothing in the language resembles: an email
 #: address, a web address, a phone number starting with + or (. Each is read whole so that
 #: the error can show it and its quoted form, instead of stopping at its "@", "/" or "+".
@@ -93,6 +97,20 @@ def tokenize(line: Line) -> list[Token]:
         if bare_starts and index in bare_starts and (bare := _bare_value(text, index)):
             raise line.fail(f"unquoted text {bare}", index + 1, index + len(bare) + 1,
                             hint=f'put text in quotes: "{bare}"')
+        if match := _USUAL.match(text, index):  # a word, a comma or a plain text
+            found = match.lastindex
+            if found == 1:
+                raw = match.group(1)
+                append(Token("word", raw, index + 1, match.end(1) + 1, raw.lower()))
+            elif found == 2:
+                raw = match.group(2)
+                end = match.end(2)
+                append(Token("text", raw, index + 1, end + 1,
+                             Text(raw[1:-1], raw, Span(line.number, index + 1, end + 1))))
+            else:
+                append(Token("comma", ",", index + 1, index + 2))
+            index = match.end()
+            continue
         char = text[index]
         if match := _WORD.match(text, index):
             end = match.end()
@@ -111,9 +129,6 @@ def tokenize(line: Line) -> list[Token]:
         elif char == ",":
             append(Token("comma", char, index + 1, index + 2))
             index += 1
-        elif char == '"' and (token := _plain_text(line, index)) is not None:
-            append(token)
-            index = token.end - 1
         elif char == "#" and (index == 0 or text[index - 1].isspace()):
             break  # a comment runs to the end of the line
         elif char in APOSTROPHES and tokens and tokens[-1].kind == "word" \
@@ -141,18 +156,6 @@ def tokenize(line: Line) -> list[Token]:
             raise line.fail(_unexpected_character(char), index + 1)
         index = _BLANKS.match(text, index).end()  # type: ignore[union-attr]
     return tokens
-
-
-def _plain_text(line: Line, start: int) -> Token | None:
-    """Text in straight double quotes with no backslash in it (most texts), read at once;
-    None for any other, which :func:`~kognitos_books.language.literals.quoted_text` reads."""
-    text = line.text
-    close = text.find('"', start + 1)
-    if close < 0 or text.find("\\", start + 1, close) >= 0:
-        return None
-    raw = text[start:close + 1]
-    return Token("text", raw, start + 1, close + 2,
-                 Text(text[start + 1:close], raw, Span(line.number, start + 1, close + 2)))
 
 
 def _bare_starts(text: str, start: int) -> set[int]:
