@@ -661,6 +661,8 @@ class Checker(Values):
         self.placeless = placeless
         #: results named with "as the ...": the noun of each, and whether it is a list
         self.names: dict[str, tuple[str, bool]] = {}
+        #: each book's time zone, read once (reading it looks at the stored connection)
+        self.zones: dict[str, str] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -989,7 +991,8 @@ class Checker(Values):
         if found is None:
             return None
         book, noun, proc = found
-        self.zone = getattr(self, "fixed_zone", None) or self.rt.time_zone(book.name)
+        self.zone = getattr(self, "fixed_zone", None) or self.zones.get(book.name) \
+            or self.zones.setdefault(book.name, self.rt.time_zone(book.name))
         accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
         given = [_Given.of(item) for item in cmd.inputs]
         for item in extra:
