@@ -1680,7 +1680,10 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     ``given`` names context entries that exist before the first step (``row`` in bulk
     runs); ``columns``, when known, the only columns ``the row's COLUMN`` may name.
     """
-    return Checker(runtime, automation, given, columns).check()
+    from .language.parser import full_collections_put_off
+
+    with full_collections_put_off():  # (as parsing does: see there)
+        return Checker(runtime, automation, given, columns).check()
 
 
 __all__ = ["Checker", "Ref", "Step", "StepInputError", "Unknown", "check", "check_one",
