@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .ast import Span
+from .ast import Span, new_span
 from .errors import LanguageError
 
 __all__ = ["LITERALS", "BadLine", "Line", "Token"]
@@ -65,4 +65,5 @@ class Line:
                                      hint=hint))
 
     def span(self, first: Token, last: Token | None = None) -> Span:
-        return Span(self.number, first.column, (last or first).end)
+        """Where the tokens from ``first`` to ``last`` (or ``first`` alone) are written."""
+        return new_span(Span, (self.number, first.column, (last or first).end))

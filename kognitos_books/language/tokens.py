@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .ast import Span, Text
+from .ast import Span, Text, new_span
 from .keywords import SYMBOLS
 from .line import BadLine, Line, Token
 from .literals import (
@@ -43,8 +43,10 @@ _BARE_VALUE = re.compile(
     |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
     re.VERBOSE | re.IGNORECASE,
 )
-#: what a line holds if any of those values is on it (most lines hold none: no need to look)
-_MAYBE_BARE = re.compile(r"[@+(]|://|www\.", re.IGNORECASE)
+#: what a line holds if any of those values is on it: "@", "+", "(", "://" or "www." in any
+#: case (most lines hold none: no need to look). Written to start with one set of characters,
+#: which the expression engine looks for quickly, rather than as "[@+(]|://|www\.".
+_MAYBE_BARE = re.compile(r"[@+(:wW](?:(?<=[@+(])|(?<=:)//|(?<=[wW])[wW]{2}\.)")
 _CONTROL_NAMES = {0: "NUL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
                   0x1B: "escape", 0x7F: "delete"}
 #: Bidirectional controls: they make a line display in another order than it is read, so a
@@ -105,8 +107,8 @@ def tokenize(line: Line) -> list[Token]:
             elif found == 2:
                 raw = match.group(2)
                 end = match.end(2)
-                append(Token("text", raw, index + 1, end + 1,
-                             Text(raw[1:-1], raw, Span(line.number, index + 1, end + 1))))
+                span = new_span(Span, (line.number, index + 1, end + 1))
+                append(Token("text", raw, index + 1, end + 1, Text(raw[1:-1], raw, span)))
             else:
                 append(Token("comma", ",", index + 1, index + 2))
             index = match.end()
@@ -219,7 +221,7 @@ def _apostrophe(line: Line, tokens: list[Token], index: int) -> int:
 
 
 def join(words: list[Token], between: str = " ") -> str:
-    return between.join(token.word or "" for token in words)
+    return between.join([token.word or "" for token in words])
 
 
 class Cursor:
