@@ -35,10 +35,12 @@ from .tokens import check_characters, tokenize
 __all__ = ["Parser"]
 
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
+_SPACES_AND_TABS = re.compile(r"[ \t]*")
 
 
 def _indent_of(text: str) -> str:
-    index = 0
+    """The blanks a line starts with: spaces, tabs and the other spaces of Unicode."""
+    index = _SPACES_AND_TABS.match(text).end()  # type: ignore[union-attr]
     while index < len(text) and (text[index] in " \t" or unicodedata.category(text[index]) == "Zs"):
         index += 1
     return text[:index]
@@ -76,7 +78,7 @@ class Parser:
             except BadLine as fail:
                 self.errors.append(fail.error)
                 continue
-            if line.content and not line.content.startswith("#"):
+            if len(text) > len(line.indent) and not text.startswith("#", len(line.indent)):
                 code.append(line)
         base = min((line.indent for line in code), key=len, default="")
         self.first = next((line for line in code if line.indent == base), None)
@@ -106,7 +108,7 @@ class Parser:
                 continue
             index += 1
             try:
-                if _THE.match(line.content):
+                if _THE.match(line.text, len(line.indent)):
                     raise BadLine(self.stray_input(line, index == 1))
                 reader = Reader(line, tokenize(line))
                 read = _STATEMENTS[reader.statement_kind()]
@@ -127,7 +129,7 @@ class Parser:
         except BadLine as fail:
             self.errors.append(fail.error)
             return None, self.skip_block(code, index, base)
-        inputs = self.inputs_unique(head.inputs)
+        inputs = self.inputs_unique(head.inputs) if head.inputs else ()
         if head.inputs:
             index = self.refuse_block(code, index, base)
         elif head.inputs_keyword is not None:

@@ -43,6 +43,8 @@ _BARE_VALUE = re.compile(
     |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
     re.VERBOSE | re.IGNORECASE,
 )
+#: the characters one of those values may start with
+_BARE_FIRST = re.compile(r"[\w.+%(-]")
 #: what a line holds if any of those values is on it: "@", "+", "(", "://" or "www." in any
 #: case (most lines hold none: no need to look). Written to start with one set of characters,
 #: which the expression engine looks for quickly, rather than as "[@+(]|://|www\.".
@@ -169,7 +171,8 @@ def _bare_starts(text: str, start: int) -> set[int]:
         index = hit.start()
         while index > start and not text[index - 1].isspace():
             index -= 1
-        starts.add(index)
+        if _BARE_FIRST.match(text, index):  # (not a quoted text's start: "jane@example.com")
+            starts.add(index)
     return starts
 
 
