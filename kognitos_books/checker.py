@@ -1199,7 +1199,7 @@ class Checker(Values):
         step = Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
                     produces=produces, id_span=id_span)
-        return attrs.evolve(step, has_refs=bool(step.refs()))
+        return attrs.evolve(step, has_refs=True) if step.refs() else step
 
     def node(self, item: _Given, field: Field) -> Any:
         """An input's value as the language reads it (a value from Python made one)."""
