@@ -663,6 +663,8 @@ class Checker(Values):
         self.names: dict[str, tuple[str, bool]] = {}
         #: each book's time zone, read once (reading it looks at the stored connection)
         self.zones: dict[str, str] = {}
+        #: the inputs of each procedure by name, made once (never changed)
+        self.accepted: dict[tuple[str, str, str], dict[str, Field]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -993,7 +995,10 @@ class Checker(Values):
         book, noun, proc = found
         self.zone = getattr(self, "fixed_zone", None) or self.zones.get(book.name) \
             or self.zones.setdefault(book.name, self.rt.time_zone(book.name))
-        accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
+        key = (book.name, noun.name, proc.verb)
+        accepted = self.accepted.get(key)
+        if accepted is None:
+            accepted = self.accepted[key] = {f.name: f for f in self.rt.inputs(*key)}
         given = [_Given.of(item) for item in cmd.inputs]
         for item in extra:
             earlier = next((g for g in given if g.path == item.path), None)
