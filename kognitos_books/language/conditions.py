@@ -51,7 +51,10 @@ class ConditionReader(ValueReader):
         if self.at_end():
             raise self.fail_here('"whose" needs a condition',
                                  hint='like: whose email is "jane@example.com"')
-        groups: list[list[Where]] = [[self.condition(whose)]]
+        first = self.condition(whose)
+        if self.word() not in ("and", "or"):
+            return first  # (the most common: one condition)
+        groups: list[list[Where]] = [[first]]
         while self.word() in ("and", "or"):
             joiner = after = self.take()
             if self.word() == "whose":
@@ -133,11 +136,11 @@ class ConditionReader(ValueReader):
                     f'expected "contain", "start with" or "end with" after "{said}", found '
                     f"{self.found()}", hint='to say a field differs from a value, write "is not"')
             op = NEGATED[text_op]
-        elif (text_op := self.text_comparison()) is not None:
-            op = text_op
         elif word in IS:
             self.take()
             op = self.after_is()
+        elif (text_op := self.text_comparison()) is not None:
+            op = text_op
         else:
             raise self.fail_here(f'missing comparison after "{field.raw}", found '
                                  f"{self.found()}", hint=COMPARISONS_HINT)

@@ -13,6 +13,9 @@ from .tokens import Cursor, check_characters, join, tokenize
 
 __all__ = ["ValueReader", "parse_reference", "parse_value"]
 
+#: The literals a time is never made of (a number is: "3 days ago").
+_NOT_COUNTED = LITERALS - {"number"}
+
 
 def parse_reference(text: str) -> Reference | Aggregate:
     """One reference, as in a ``say`` text's braces: ``the customer's name``, ``the number
@@ -88,6 +91,9 @@ class ValueReader(Cursor):
         if token is None:
             raise self.fail_here(f'missing value after "{after.raw}"',
                                  hint=f"a value is {VALUE_EXAMPLES}")
+        if token.kind in _NOT_COUNTED:  # (text, money or a date: never part of a time)
+            self.index += 1
+            return token.value  # type: ignore[return-value]
         word = token.word
         moment = self.moment()
         if moment is not None:
