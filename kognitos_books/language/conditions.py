@@ -74,11 +74,17 @@ class ConditionReader(ValueReader):
 
     def condition(self, after: Token) -> Condition:
         field = self.field(after)
+        op, op_raw, op_span, value = self.compared(field)
+        return Condition(field, op, op_raw, value, field.span.to(value.span), op_span)
+
+    def compared(self, field: FieldPath) -> tuple[str, str, Span, Value]:
+        """The comparison after ``field`` and the value it compares with: ``(op, wording,
+        span, value)``; the value of ``one of`` is always a list."""
         op, op_raw, op_span = self.comparison(field)
         value = self.value(self.last)
         if op == "one of" and not isinstance(value, ListValue):
             value = ListValue((value,), None, value.span)
-        return Condition(field, op, op_raw, value, field.span.to(value.span), op_span)
+        return op, op_raw, op_span, value
 
     def field(self, after: Token) -> FieldPath:
         """``WORDS {'s WORDS}`` up to a comparison."""
@@ -264,27 +270,11 @@ class ConditionReader(ValueReader):
             return Empty(left, negated, left.span.to(self.line.span(self.last)))
         parts = left.path if isinstance(left, Reference) and left.path else ("value",)
         field = FieldPath(parts, getattr(left, "raw", ""), left.span)
-        op, op_raw, op_span = self.comparison(field)
-        right = self.value(self.last)
-        if op == "one of" and not isinstance(right, ListValue):
-            right = ListValue((right,), None, right.span)
+        op, op_raw, op_span, right = self.compared(field)
         return Test(left, op, op_raw, right, left.span.to(right.span), op_span)
 
     def check_reference(self, the: Token) -> Reference:
         """``the NOUN {'s FIELD}`` before a comparison (a field's words end where the
         comparison starts: ``the customer's email ends with ...``)."""
-        noun = self.words(NAME_STOPS)
-        if not noun:
-            raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
-                                 hint="like: the invoice's amount due")
-        path: list[str] = []
-        while (token := self.peek()) is not None and token.kind == "possessive":
-            self.take()
-            words = self.field_words()
-            if not words:
-                raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
-                                     hint="like: the invoice's amount due")
-            path.append(join(words, "_"))
-        last = self.last
-        return Reference(join(noun), tuple(path),
-                         self.line.text[the.column - 1:last.end - 1], self.line.span(the, last))
+        return self.reference_after(the, self.field_words, "like: the invoice's amount due",
+                                    "like: the invoice's amount due")

@@ -6,6 +6,8 @@ CSV cell and the braces of a ``say`` text do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .ast import UNITS, Aggregate, Boolean, ListValue, Moment, Reference, Text, Value
 from .keywords import NAME_STOPS, TIME_WORDS, VALUE_EXAMPLES
 from .line import LITERALS, BadLine, Line, Token
@@ -125,17 +127,25 @@ class ValueReader(Cursor):
                 f'empty reference: "{the.raw}" is followed by "{token.raw}"',
                 the.column, token.end, hint="say whose, like: the customer's id",
             )
+        return self.reference_after(the, lambda: self.words(NAME_STOPS),
+                                    "like: the customer, the customer's id",
+                                    "like: the customer's id")
+
+    def reference_after(self, the: Token, field_words: Callable[[], list[Token]],
+                        noun_hint: str, field_hint: str) -> Reference:
+        """The noun and fields of a reference after ``the``, each field's words read by
+        ``field_words``; the hints are those of a missing noun and a missing field."""
         noun = self.words(NAME_STOPS)
         if not noun:
             raise self.fail_here(f'expected a noun after "{the.raw}", found {self.found()}',
-                                 hint="like: the customer, the customer's id")
+                                 hint=noun_hint)
         path: list[str] = []
         while (token := self.peek()) is not None and token.kind == "possessive":
             self.take()
-            words = self.words(NAME_STOPS)
+            words = field_words()
             if not words:
                 raise self.fail_here(f"expected a field after \"'s\", found {self.found()}",
-                                     hint="like: the customer's id")
+                                     hint=field_hint)
             path.append(join(words, "_"))
         last = self.last
         return Reference(join(noun), tuple(path),
