@@ -1687,7 +1687,7 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     """
     from .language.parser import full_collections_put_off
 
-    with full_collections_put_off():  # (as parsing does: see there)
+    with full_collections_put_off(len(automation.lines)):  # (as parsing does: see there)
         return Checker(runtime, automation, given, columns).check()
 
 

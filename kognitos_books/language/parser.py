@@ -57,7 +57,7 @@ def parse(text: str, source_name: str = "<automation>") -> Automation:
     """
     if len(text) > MAX_AUTOMATION_SIZE:
         raise AUTOMATION.too_large(len(text), "characters", source_name)
-    with full_collections_put_off():
+    with full_collections_put_off(text.count("\n") + 1):
         return Parser(text, source_name).automation()
 
 
@@ -93,8 +93,17 @@ class _FullCollections:
                     gc.set_threshold(*self._thresholds)
 
 
-#: ``with full_collections_put_off(): ...`` (see :class:`_FullCollections`)
-full_collections_put_off = _FullCollections().put_off
+_FULL_COLLECTIONS = _FullCollections()
+#: An automation of this many lines or fewer makes too few objects to set off a full pass.
+_FEW_LINES = 50
+
+
+def full_collections_put_off(lines: int) -> contextlib.AbstractContextManager[None]:
+    """``with full_collections_put_off(lines): ...`` around reading or checking an automation
+    of ``lines`` lines (see :class:`_FullCollections`); nothing for a few lines."""
+    if lines <= _FEW_LINES:
+        return contextlib.nullcontext()
+    return _FULL_COLLECTIONS.put_off()
 
 
 def parse_command(text: str, source_name: str = "<command>") -> Command:

@@ -15,9 +15,9 @@ from kognitos_books.language.parser import full_collections_put_off
 def test_full_collections_are_put_off_while_parsing_and_the_thresholds_set_back():
     before = gc.get_threshold()
     seen = []
-    with full_collections_put_off():
+    with full_collections_put_off(1000):
         seen.append(gc.get_threshold())
-        with full_collections_put_off():  # nested: still put off
+        with full_collections_put_off(1000):  # nested: still put off
             seen.append(gc.get_threshold())
         seen.append(gc.get_threshold())
     assert gc.get_threshold() == before
@@ -25,10 +25,16 @@ def test_full_collections_are_put_off_while_parsing_and_the_thresholds_set_back(
     assert all(t[2] > 1_000_000 for t in seen)
 
 
+def test_a_few_lines_are_read_with_the_collector_as_it_is():
+    before = gc.get_threshold()
+    with full_collections_put_off(3):
+        assert gc.get_threshold() == before
+
+
 def test_the_thresholds_come_back_after_a_syntax_error():
     before = gc.get_threshold()
     with pytest.raises(LanguageError):
-        parse("get a customer from stripe whose email is\n")
+        parse("get a customer from stripe\n" * 100 + "get a customer from stripe whose email is\n")
     assert gc.get_threshold() == before
 
 
