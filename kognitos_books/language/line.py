@@ -66,4 +66,4 @@ class Line:
 
     def span(self, first: Token, last: Token | None = None) -> Span:
         """Where the tokens from ``first`` to ``last`` (or ``first`` alone) are written."""
-        return new_span(Span, (self.number, first.column, (last or first).end))
+        return new_span(self.number, first.column, (last or first).end)

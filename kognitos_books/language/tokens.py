@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .ast import Span, Text, new_span
+from .ast import Text, new_span
 from .keywords import SYMBOLS
 from .line import BadLine, Line, Token
 from .literals import (
@@ -121,7 +121,7 @@ def tokenize(line: Line) -> list[Token]:
             elif found == 2:
                 raw = match.group(2)
                 end = match.end(2)
-                span = new_span(Span, (line.number, index + 1, end + 1))
+                span = new_span(line.number, index + 1, end + 1)
                 append(Token("text", raw, index + 1, end + 1, Text(raw[1:-1], raw, span)))
             else:
                 append(Token("comma", ",", index + 1, index + 2))
