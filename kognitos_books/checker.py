@@ -661,6 +661,10 @@ class Checker(Values):
         self.placeless = placeless
         #: results named with "as the ...": the noun of each, and whether it is a list
         self.names: dict[str, tuple[str, bool]] = {}
+        #: each book's time zone, read once (reading it looks at the stored connection)
+        self.zones: dict[str, str] = {}
+        #: the inputs of each procedure by name, made once (never changed)
+        self.accepted: dict[tuple[str, str, str], dict[str, Field]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -1014,8 +1018,12 @@ class Checker(Values):
         if found is None:
             return None
         book, noun, proc = found
-        self.zone = getattr(self, "fixed_zone", None) or self.rt.time_zone(book.name)
-        accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
+        self.zone = getattr(self, "fixed_zone", None) or self.zones.get(book.name) \
+            or self.zones.setdefault(book.name, self.rt.time_zone(book.name))
+        key = (book.name, noun.name, proc.verb)
+        accepted = self.accepted.get(key)
+        if accepted is None:
+            accepted = self.accepted[key] = {f.name: f for f in self.rt.inputs(*key)}
         given = [_Given.of(item) for item in cmd.inputs]
         for item in extra:
             earlier = next((g for g in given if g.path == item.path), None)
@@ -1236,7 +1244,7 @@ class Checker(Values):
         step = Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
                     produces=produces, id_span=id_span)
-        return attrs.evolve(step, has_refs=bool(step.refs()))
+        return attrs.evolve(step, has_refs=True) if step.refs() else step
 
     def node(self, item: _Given, field: Field) -> Any:
         """An input's value as the language reads it (a value from Python made one)."""
@@ -1724,7 +1732,10 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     ``given`` names context entries that exist before the first step (``row`` in bulk
     runs); ``columns``, when known, the only columns ``the row's COLUMN`` may name.
     """
-    return Checker(runtime, automation, given, columns).check()
+    from .language.parser import full_collections_put_off
+
+    with full_collections_put_off(len(automation.lines)):  # (as parsing does: see there)
+        return Checker(runtime, automation, given, columns).check()
 
 
 __all__ = ["Checker", "Ref", "Step", "StepInputError", "Unknown", "check", "check_one",
