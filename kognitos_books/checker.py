@@ -1025,6 +1025,11 @@ class Checker(Values):
         if accepted is None:
             accepted = self.accepted[key] = {f.name: f for f in self.rt.inputs(*key)}
         given = [_Given.of(item) for item in cmd.inputs]
+        if cmd.amount is not None:
+            amount = self.amount_of(cmd, noun, proc.verb)
+            if amount is None:
+                return None
+            extra = (*extra, amount)
         for item in extra:
             earlier = next((g for g in given if g.path == item.path), None)
             if earlier is not None:
@@ -1036,6 +1041,23 @@ class Checker(Values):
         if step is not None:
             self.book_check(step)
         return step
+
+    def amount_of(self, cmd: ast.Command, noun: Noun, verb: str) -> _Given | None:
+        """``refund $5.00 of the charge``: the sum as the input the action declares for it
+        (None after reporting that the verb takes none)."""
+        action = noun.action(verb)
+        span = cmd.amount_span
+        written = cmd.text[span.column - 1:span.end_column - 1] if span else "... of"
+        if action is None or action.amount is None:
+            takes = [a.english(noun.name) for a in noun.actions if a.amount]
+            self.error(span, f'"{written}" means nothing to "{cmd.verb}": it acts on the '
+                       f"whole {noun.name}",
+                       hint=f'delete "{written}"' + (
+                           f" (a sum is said for: {', '.join(takes)})" if takes else ""))
+            return None
+        value_span = getattr(cmd.amount, "span", span)
+        return _Given((action.amount,), cmd.amount, span, value_span,
+                      f"the {action.amount.replace('_', ' ')}")
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         """The book, noun and procedure a command names (None after reporting why not)."""
@@ -1186,8 +1208,10 @@ class Checker(Values):
                 continue
             converted = self.value(node, field, block_currency, needed=field.required)
             if isinstance(node, ast.Money) and "currency" in accepted and (
-                    currency_input is None) and "currency" not in fields:
-                # "the amount is 15.00 usd" also says which currency
+                    currency_input is None) and "currency" not in fields and (
+                    node is not cmd.amount):
+                # "the amount is 15.00 usd" also says which currency ("$5.00 of the charge"
+                # is in the charge's)
                 fields["currency"] = _money_currency(node)
             _put(fields, path, converted)
 

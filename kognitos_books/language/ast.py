@@ -326,8 +326,8 @@ class Input:
 
 @attrs.frozen
 class Command:
-    """One command: ``VERB [DETERMINER] NOUN [as COMPLEMENT] [PREPOSITION TARGET]
-    [whose ...] [with|where INPUTS]``.
+    """One command: ``VERB [AMOUNT of] [DETERMINER] NOUN [as COMPLEMENT] [PREPOSITION
+    TARGET] [whose ...] [with|where INPUTS]``.
 
     Words are lower case (``noun`` keeps single spaces between its words: ``invoice
     item``). Parts that were not written are ``None`` with a ``None`` span. ``text`` is
@@ -355,6 +355,10 @@ class Command:
     #: ``as the open invoices``: the name its result is remembered under (None: its noun)
     named: str | None = None
     named_span: Span | None = None
+    #: ``refund $5.00 of the charge``: how much of the record the verb acts on
+    #: (``amount_span`` covers the sum and ``of``)
+    amount: Value | None = None
+    amount_span: Span | None = None
 
     @property
     def line(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import attrs
 
-from .ast import Command, Input, Reference, Span, Target, TargetWord, Where
+from .ast import Command, Input, Reference, Span, Target, TargetWord, Value, Where
 from .conditions import ConditionReader
 from .keywords import DETERMINERS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
 from .line import Token
@@ -38,6 +38,8 @@ class Head:
     span: Span | None = None
     named: str | None = None
     named_span: Span | None = None
+    amount: Value | None = None
+    amount_span: Span | None = None
 
     def command(self, text: str, inputs: tuple[Input, ...]) -> Command:
         assert self.noun_span is not None and self.span is not None
@@ -50,7 +52,7 @@ class Head:
             target=self.target, whose=self.whose,
             inputs_keyword=self.inputs_keyword, inputs_keyword_span=self.inputs_keyword_span,
             inputs=inputs, text=text, span=self.span, named=self.named,
-            named_span=self.named_span,
+            named_span=self.named_span, amount=self.amount, amount_span=self.amount_span,
         )
 
 
@@ -84,6 +86,11 @@ class Reader(ConditionReader):
             )
         verb = self.take()
         head = Head(first.word, self.line.span(verb))
+        amount = self.peek()
+        if amount is not None and amount.kind in ("money", "number") and self.word(1) == "of":
+            # "refund $5.00 of the charge": how much of the record the verb acts on
+            head.amount = self.single_value(verb)
+            head.amount_span = self.line.span(amount, self.take())
         if self.word() in DETERMINERS:
             determiner = self.take()
             end = determiner
