@@ -191,14 +191,16 @@ def handles(kind: str, operation: str) -> Callable[[F], F]:
     return _mark({"kind": kind, "operation": operation})
 
 
-def route(method: str, path: str, params: str, *, kind: str, name: str) -> Callable[[F], F]:
+def route(method: str, path: str, params: str, *, kind: str, name: str,
+          params_module: str = "") -> Callable[[F], F]:
     """Mark a family method as the handler of a path the book has no verb for.
 
     ``path`` is Stripe's, with ``{placeholders}``; ``params`` the ``stripe.params`` TypedDict of
-    its parameters; ``kind`` the object it answers; ``name`` what the route is called.
+    its parameters (in ``params_module`` for nested services: ``stripe.params.checkout``);
+    ``kind`` the object it answers; ``name`` what the route is called.
     """
     return _mark({"kind": kind, "operation": name, "method": method, "path": path,
-                  "params": params})
+                  "params": params, "params_module": params_module})
 
 
 def _mark(declaration: dict[str, str]) -> Callable[[F], F]:

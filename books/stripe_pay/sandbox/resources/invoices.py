@@ -719,22 +719,9 @@ class Invoices(Customers, Catalog):
     def list_invoice_lines(self, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """An invoice's lines, in the order they were added (unlike top-level lists)."""
         invoice = self.invoices.get(invoice_id)
-        items = invoice.items(self)
-        by_line = {item.line_id: item for item in items}
-        expand = pages.item_expansions(params)
-
-        def render(item: InvoiceItem) -> dict[str, Any]:
-            line = LINE_ITEM.render(item, self)
-            for path in expand:
-                self.expand(line, "line_item", path, within="data.")
-            return line
-
-        def position(line_id: str) -> int | None:
-            found = by_line.get(line_id)
-            return None if found is None else found.seq
-
-        return pages.page_in_order(items, params, f"/v1/invoices/{invoice.id}/lines",
-                                   position=position, kind="line_item", render=render)
+        return pages.parts_page(self, invoice.items(self), params,
+                                f"/v1/invoices/{invoice.id}/lines", shape=LINE_ITEM,
+                                kind="line_item", cursor=lambda item: item.line_id)
 
 
 def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:
