@@ -80,8 +80,9 @@ def test_300_steps_through_faults_create_each_object_once(host_retries, kbooks_h
     assert len(result.steps) == 6 * GROUPS == 300
     assert result.ok, [s.error for s in result.failures][:3]
     assert {s.state for s in result.steps} == {"succeeded"}
-    assert counts(sandbox.url) == {"customer": GROUPS, "product": GROUPS, "price": GROUPS,
-                                   "invoice": GROUPS, "invoiceitem": GROUPS}
+    made = {kind: count for kind, count in counts(sandbox.url).items() if count}
+    assert made == {"customer": GROUPS, "product": GROUPS, "price": GROUPS,
+                    "invoice": GROUPS, "invoiceitem": GROUPS}
 
     log = logged(sandbox.url)
     faults = collections.Counter(e["fault"] for e in log if e["fault"])

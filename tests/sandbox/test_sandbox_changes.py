@@ -44,9 +44,14 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     v1.invoices.finalize_invoice(opened)
     to_send = v1.invoices.create(params={"customer": cus, "collection_method": "send_invoice",
                                          "days_until_due": 30}).id
+    session = v1.checkout.sessions.create(params={
+        "customer": cus, "success_url": "https://example.com/done",
+        "line_items": [{"price": price, "quantity": 2}]}).id
+    link = v1.payment_links.create(params={"line_items": [{"price": price, "quantity": 1}]}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
-            "on_draft": on_draft, "open": opened, "to_send": to_send}
+            "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
+            "link": link}
 
 
 #: For each mutating route: the id in its path (or None) and its parameters, from the world.
@@ -77,6 +82,16 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, di
     ("invoice", "void"): lambda w: (w["open"], {}),
     ("invoice", "mark_uncollectible"): lambda w: (w["open"], {}),
     ("invoice", "send"): lambda w: (w["to_send"], {}),
+    ("checkout.session", "create"): lambda w: (None, {
+        "mode": "payment", "success_url": "https://example.com/done",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][product_data][name]": "Made at checkout",
+        "line_items[0][price_data][unit_amount]": "700", "line_items[0][quantity]": "1"}),
+    ("checkout.session", "update"): lambda w: (w["session"], {"metadata[order]": "7"}),
+    ("checkout.session", "expire"): lambda w: (w["session"], {}),
+    ("payment_link", "create"): lambda w: (None, {"line_items[0][price]": w["other_price"],
+                                                  "line_items[0][quantity]": "3"}),
+    ("payment_link", "update"): lambda w: (w["link"], {"active": "false"}),
 }
 
 

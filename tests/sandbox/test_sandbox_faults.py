@@ -159,8 +159,8 @@ def test_reset_and_counts(client, sandbox):
     client.v1.products.delete(product.id)
     status, _, body = raw_request(sandbox, "GET", "/_sandbox/objects", key=None)
     assert status == 200
-    assert body["counts"] == {"customer": 1, "product": 0, "price": 0, "invoiceitem": 0,
-                              "invoice": 0}
+    assert body["counts"] == {**dict.fromkeys(sandbox.backend.stores, 0), "customer": 1}
+    assert {"customer", "product", "price", "invoice"} <= set(body["counts"])
     status, _, body = raw_request(sandbox, "GET", "/_sandbox/objects?object=widget", key=None)
     assert status == 400 and "Unknown object" in body["error"]["message"]
     status, _, _ = raw_request(sandbox, "POST", "/_sandbox/reset", key=None)

@@ -11,7 +11,7 @@ from sandbox_shapes import declared_fields, undeclared_fields
 from stripe_pay.sandbox.resources import Backend
 
 SHAPES = {shape.object: shape for shape in Backend.declared_shapes()}
-RESOURCE_CLASSES = {kind: getattr(stripe, shape.sdk) for kind, shape in SHAPES.items()}
+RESOURCE_CLASSES = {kind: shape.sdk_class for kind, shape in SHAPES.items()}
 
 
 @pytest.fixture
@@ -54,7 +54,16 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "period": {"start": 1_700_000_000, "end": 1_700_086_400},
     })
     lines = client.v1.invoices.line_items.list(invoice.id)
+    session = client.v1.checkout.sessions.create(params={
+        "customer": customer.id, "success_url": "https://example.com/done",
+        "cancel_url": "https://example.com/cart", "client_reference_id": "cart-7",
+        "metadata": {"cart": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
+    link = client.v1.payment_links.create(params={
+        "line_items": [{"price": recurring.id, "quantity": 1}], "metadata": {"plan": "q"}})
     return {
+        "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
+        "payment_link": link.to_dict(),
+        "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),
         "customer": client.v1.customers.retrieve(customer.id).to_dict(),
         "product": client.v1.products.retrieve(product.id).to_dict(),
         "price": client.v1.prices.retrieve(price.id).to_dict(),

@@ -8,11 +8,12 @@ subclasses them, and comes before them in this list).
 from __future__ import annotations
 
 from .catalog import Catalog
+from .checkout import Checkout
 from .customers import Customers
 from .invoices import Invoices
 
 
-class Backend(Invoices, Customers, Catalog):
+class Backend(Checkout, Invoices, Customers, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
