@@ -682,17 +682,25 @@ class Checker(Values):
         return sorted(verbs)
 
     def verb_words(self) -> set[str]:
-        """The words that start a command: record duties and every action's word."""
-        words = {v for b in self.books for n in b.nouns for v in n.verbs}
-        words.update(a.word for b in self.books for n in b.nouns for a in n.actions)
-        return words
+        """The words that start a command: record duties and every action's word (made
+        once an automation: the books do not change while it is checked)."""
+        return set(self._complements())
 
     def complements(self, word: str) -> set[str | None]:
         """What may follow ``as`` after ``word`` (None: nothing)."""
-        found: set[str | None] = {None} if any(
-            word in n.verbs for b in self.books for n in b.nouns) else set()
-        found.update(a.complement for b in self.books for n in b.nouns for a in n.actions
-                     if a.word == word)
+        return self._complements().get(word, set())
+
+    def _complements(self) -> dict[str, set[str | None]]:
+        found: dict[str, set[str | None]] | None = getattr(self, "_by_word", None)
+        if found is None:
+            found = {}
+            for b in self.books:
+                for n in b.nouns:
+                    for verb in n.verbs:
+                        found.setdefault(verb, set()).add(None)
+                    for a in n.actions:
+                        found.setdefault(a.word, set()).add(a.complement)
+            self._by_word = found
         return found
 
     @staticmethod
