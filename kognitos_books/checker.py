@@ -661,6 +661,10 @@ class Checker(Values):
         self.placeless = placeless
         #: results named with "as the ...": the noun of each, and whether it is a list
         self.names: dict[str, tuple[str, bool]] = {}
+        #: each book's time zone, read once (reading it looks at the stored connection)
+        self.zones: dict[str, str] = {}
+        #: the inputs of each procedure by name, made once (never changed)
+        self.accepted: dict[tuple[str, str, str], dict[str, Field]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -678,17 +682,25 @@ class Checker(Values):
         return sorted(verbs)
 
     def verb_words(self) -> set[str]:
-        """The words that start a command: record duties and every action's word."""
-        words = {v for b in self.books for n in b.nouns for v in n.verbs}
-        words.update(a.word for b in self.books for n in b.nouns for a in n.actions)
-        return words
+        """The words that start a command: record duties and every action's word (made
+        once an automation: the books do not change while it is checked)."""
+        return set(self._complements())
 
     def complements(self, word: str) -> set[str | None]:
         """What may follow ``as`` after ``word`` (None: nothing)."""
-        found: set[str | None] = {None} if any(
-            word in n.verbs for b in self.books for n in b.nouns) else set()
-        found.update(a.complement for b in self.books for n in b.nouns for a in n.actions
-                     if a.word == word)
+        return self._complements().get(word, set())
+
+    def _complements(self) -> dict[str, set[str | None]]:
+        found: dict[str, set[str | None]] | None = getattr(self, "_by_word", None)
+        if found is None:
+            found = {}
+            for b in self.books:
+                for n in b.nouns:
+                    for verb in n.verbs:
+                        found.setdefault(verb, set()).add(None)
+                    for a in n.actions:
+                        found.setdefault(a.word, set()).add(a.complement)
+            self._by_word = found
         return found
 
     @staticmethod
@@ -1014,9 +1026,18 @@ class Checker(Values):
         if found is None:
             return None
         book, noun, proc = found
-        self.zone = getattr(self, "fixed_zone", None) or self.rt.time_zone(book.name)
-        accepted = {f.name: f for f in self.rt.inputs(book.name, noun.name, proc.verb)}
+        self.zone = getattr(self, "fixed_zone", None) or self.zones.get(book.name) \
+            or self.zones.setdefault(book.name, self.rt.time_zone(book.name))
+        key = (book.name, noun.name, proc.verb)
+        accepted = self.accepted.get(key)
+        if accepted is None:
+            accepted = self.accepted[key] = {f.name: f for f in self.rt.inputs(*key)}
         given = [_Given.of(item) for item in cmd.inputs]
+        if cmd.amount is not None:
+            amount = self.amount_of(cmd, noun, proc.verb)
+            if amount is None:
+                return None
+            extra = (*extra, amount)
         for item in extra:
             earlier = next((g for g in given if g.path == item.path), None)
             if earlier is not None:
@@ -1028,6 +1049,23 @@ class Checker(Values):
         if step is not None:
             self.book_check(step)
         return step
+
+    def amount_of(self, cmd: ast.Command, noun: Noun, verb: str) -> _Given | None:
+        """``refund $5.00 of the charge``: the sum as the input the action declares for it
+        (None after reporting that the verb takes none)."""
+        action = noun.action(verb)
+        span = cmd.amount_span
+        written = cmd.text[span.column - 1:span.end_column - 1] if span else "... of"
+        if action is None or action.amount is None:
+            takes = [a.english(noun.name) for a in noun.actions if a.amount]
+            self.error(span, f'"{written}" means nothing to "{cmd.verb}": it acts on the '
+                       f"whole {noun.name}",
+                       hint=f'delete "{written}"' + (
+                           f" (a sum is said for: {', '.join(takes)})" if takes else ""))
+            return None
+        value_span = getattr(cmd.amount, "span", span)
+        return _Given((action.amount,), cmd.amount, span, value_span,
+                      f"the {action.amount.replace('_', ' ')}")
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         """The book, noun and procedure a command names (None after reporting why not)."""
@@ -1178,8 +1216,10 @@ class Checker(Values):
                 continue
             converted = self.value(node, field, block_currency, needed=field.required)
             if isinstance(node, ast.Money) and "currency" in accepted and (
-                    currency_input is None) and "currency" not in fields:
-                # "the amount is 15.00 usd" also says which currency
+                    currency_input is None) and "currency" not in fields and (
+                    node is not cmd.amount):
+                # "the amount is 15.00 usd" also says which currency ("$5.00 of the charge"
+                # is in the charge's)
                 fields["currency"] = _money_currency(node)
             _put(fields, path, converted)
 
@@ -1236,7 +1276,7 @@ class Checker(Values):
         step = Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
                     produces=produces, id_span=id_span)
-        return attrs.evolve(step, has_refs=bool(step.refs()))
+        return attrs.evolve(step, has_refs=True) if step.refs() else step
 
     def node(self, item: _Given, field: Field) -> Any:
         """An input's value as the language reads it (a value from Python made one)."""
@@ -1724,7 +1764,10 @@ def check(runtime: Runtime, automation: ast.Automation, given: Iterable[str] = (
     ``given`` names context entries that exist before the first step (``row`` in bulk
     runs); ``columns``, when known, the only columns ``the row's COLUMN`` may name.
     """
-    return Checker(runtime, automation, given, columns).check()
+    from .language.parser import full_collections_put_off
+
+    with full_collections_put_off(len(automation.lines)):  # (as parsing does: see there)
+        return Checker(runtime, automation, given, columns).check()
 
 
 __all__ = ["Checker", "Ref", "Step", "StepInputError", "Unknown", "check", "check_one",

@@ -275,6 +275,8 @@ class Action:
     confirmation on a live connection before an action that is ``destructive`` (it cannot
     be undone) or ``moves_money``. ``returns`` names the noun of the record the action
     answers with when it is not the noun acted on (refunding a charge returns a refund).
+    ``amount`` names the input a sum said before ``of`` fills: ``refund $5.00 of the
+    charge`` gives ``amount`` 500 when it is ``"amount"``.
     """
 
     name: str
@@ -283,6 +285,7 @@ class Action:
     destructive: bool = False
     moves_money: bool = False
     returns: str | None = None
+    amount: str | None = None
     help: str = ""
 
     def __attrs_post_init__(self) -> None:

@@ -1,12 +1,16 @@
-"""docs/LANGUAGE.md's keyword table says what the parser's own tables hold, so the docs
-cannot drift from the code."""
+"""docs/LANGUAGE.md's keyword table says what the parser's own tables hold
+(kognitos_books/language/keywords.py), so the docs cannot drift from the code."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kognitos_books.checker import GET_WORDS
-from kognitos_books.language import ast, parser
+from kognitos_books.language import ast, keywords
+from kognitos_books.language.line import Line
+from kognitos_books.language.statements import Reader
+from kognitos_books.language.tokens import tokenize
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "LANGUAGE.md"
 
@@ -23,11 +27,11 @@ def table() -> dict[str, list[str]]:
 
 def test_the_keyword_table_is_the_parsers():
     rows = table()
-    assert set(rows["determiners"]) == parser.DETERMINERS
-    assert set(rows["prepositions"]) == set(parser.PREPOSITIONS)
-    assert set(rows["statements"]) == parser.STATEMENT_WORDS
+    assert set(rows["determiners"]) == keywords.DETERMINERS
+    assert set(rows["prepositions"]) == set(keywords.PREPOSITIONS)
+    assert set(rows["statements"]) == keywords.STATEMENT_WORDS
     assert set(rows["other words for get"]) == set(GET_WORDS)
-    assert set(rows["time words"]) == parser.TIME_WORDS
+    assert set(rows["time words"]) == keywords.TIME_WORDS
     assert set(rows["time units"]) == set(ast.UNITS)
     assert rows["comparisons"] == list(ast.OPS)
     for name, words in rows.items():
@@ -35,8 +39,29 @@ def test_the_keyword_table_is_the_parsers():
 
 
 def test_every_statement_word_opens_what_the_table_says():
-    for word in parser.STATEMENT_WORDS:
-        line = parser._Line(1, f"{word} each x" if word in ("for", "process") else
-                            f"{word} with \"x\"" if word == "fail" else word, "", "t")
-        kind = parser._Reader(line, parser._tokenize(line)).statement_kind()
+    for word in keywords.STATEMENT_WORDS:
+        line = Line(1, f"{word} each x" if word in ("for", "process") else
+                    f"{word} with \"x\"" if word == "fail" else word, "", "t")
+        kind = Reader(line, tokenize(line)).statement_kind()
         assert kind != "command", word
+
+
+def grammar() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    return text.split("## The grammar", 1)[1].split("```ebnf", 1)[1].split("```", 1)[0]
+
+
+def test_every_word_of_the_grammar_is_one_the_readers_look_for():
+    import ast as python_ast
+
+    terminals = set(re.findall(r'"([^"]+)"', grammar()))
+    assert {"whose", "with", "where", "each", "follows", "'s", ","} <= terminals
+    package = Path(keywords.__file__).parent
+    looked_for: set[str] = set()
+    for name in ("keywords", "tokens", "values", "conditions", "statements", "blocks"):
+        tree = python_ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        looked_for |= {node.value for node in python_ast.walk(tree)
+                       if isinstance(node, python_ast.Constant) and isinstance(node.value, str)}
+    # the comma and 's are tokens of their own (kinds "comma" and "possessive")
+    missing = terminals - looked_for - {",", "'s"}
+    assert not missing, f"the grammar names words no reader looks for: {sorted(missing)}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Any
 
 from stripe._object_classes import get_object_class
-from stripe._stripe_object import StripeObject
+from stripe._stripe_object import StripeObject, UntypedStripeObject
 
 
 def declared_fields(cls: type) -> set[str]:
@@ -32,7 +34,7 @@ def undeclared_fields(data: dict[str, Any], cls: type, where: str = "") -> list[
     problems: list[str] = []
     declared = declared_fields(cls)
     inner: dict[str, type] = getattr(cls, "_inner_class_types", {})
-    inner_dicts: list[str] = getattr(cls, "_inner_class_dicts", [])
+    inner_dicts = map_fields(cls)
     for key, value in data.items():
         path = f"{where}{key}"
         if key not in declared:
@@ -44,6 +46,19 @@ def undeclared_fields(data: dict[str, Any], cls: type, where: str = "") -> list[
             if nested is not None and isinstance(element, dict):
                 problems.extend(undeclared_fields(element, nested, f"{path}{index}."))
     return problems
+
+
+def map_fields(cls: type) -> set[str]:
+    """Fields holding maps whose keys are data (``currency_options``: by currency): those
+    the SDK lists in ``_inner_class_dicts`` or annotates as ``UntypedStripeObject[...]``."""
+    found = set(getattr(cls, "_inner_class_dicts", []))
+    for klass in cls.__mro__:
+        for name, annotation in getattr(klass, "__annotations__", {}).items():
+            members = typing.get_args(annotation) or (annotation,)
+            if any(typing.get_origin(member) is UntypedStripeObject for member in
+                   (annotation, *members)):
+                found.add(name)
+    return found
 
 
 def _elements(key: str, value: Any, inner_dicts: list[str]) -> list[tuple[str, Any]]:
@@ -67,10 +82,9 @@ def shape_problems(shape: Any) -> list[str]:
     """What is wrong with a sandbox shape against the SDK's class ``stripe.<shape.sdk>``: fields
     it renders that the class does not declare, declared fields it neither renders nor lists
     as absent, fields both rendered and absent, and a wrong object name."""
-    import stripe
-
-    cls = getattr(stripe, shape.sdk, None)
-    if cls is None:
+    try:
+        cls = shape.sdk_class
+    except AttributeError:
         return [f"stripe.{shape.sdk} does not exist"]
     declared = declared_fields(cls)
     absent = set(shape.absent)
@@ -83,3 +97,43 @@ def shape_problems(shape: Any) -> list[str]:
     if shape.object != cls.OBJECT_NAME:
         problems.append(f"stripe.{shape.sdk} is a {cls.OBJECT_NAME!r}, not {shape.object!r}")
     return problems
+
+
+#: Nested objects Stripe returns sparse, keyed by payment method type: only the types
+#: configured (``payment_method_options``), or the one used (a charge's or a dispute's
+#: ``payment_method_details``, a refund's ``destination_details``: ``card`` and ``type``).
+#: What they hold is whole.
+SPARSE = frozenset({"payment_method_options", "payment_method_details", "destination_details"})
+
+
+def missing_fields(data: dict[str, Any], cls: type, where: str = "",
+                   included: frozenset[str] = frozenset()) -> list[str]:
+    """Paths of the fields the SDK's nested classes declare that ``data``'s nested objects
+    lack (Stripe returns every field of a nested object, null where it has no value).
+
+    Top-level fields are the shape's to account for (``shape_problems``); nested resource
+    objects (with an ``object`` of their own) are checked as objects of their own. Paths in
+    ``included`` (``total_details.breakdown``) come back only when asked for.
+    """
+    problems: list[str] = []
+    inner: dict[str, type] = getattr(cls, "_inner_class_types", {})
+    inner_dicts = map_fields(cls)
+    for key, value in data.items():
+        nested = inner.get(key)
+        if nested is None:
+            continue
+        for index, element in _elements(key, value, inner_dicts):
+            if not isinstance(element, dict) or "object" in element:
+                continue
+            path = f"{where}{key}"
+            if key not in SPARSE:
+                problems += [f"{path}{index}.{name}"
+                             for name in sorted(declared_fields(nested) - set(element))
+                             if _relative(f"{path}.{name}") not in included]
+            problems.extend(missing_fields(element, nested, f"{path}{index}.", included))
+    return problems
+
+
+def _relative(path: str) -> str:
+    """A path without list indexes or map keys: ``a[0].b`` -> ``a.b``."""
+    return re.sub(r"\[[^\]]*\]", "", path)

@@ -61,6 +61,8 @@ def test_an_empty_balance(client, expected_fields):
     raw = balance.to_dict()
     assert undeclared_fields(raw, stripe.Balance) == []
     assert set(expected_fields["balance"]) <= set(raw) <= declared_fields(stripe.Balance)
+    refused(lambda: client.v1.balance.retrieve(params={"expand": ["available"]}),
+            param="expand", text="cannot be expanded (available)")
 
 
 def test_a_charge_is_pending_less_the_fee(client):

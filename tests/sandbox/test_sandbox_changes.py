@@ -65,12 +65,17 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                                  "payment_method": "pm_card_createDispute"})
     dispute = v1.disputes.list(params={"charge": disputed.latest_charge}).data[0].id
     payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
+    session = v1.checkout.sessions.create(params={
+        "customer": cus, "success_url": "https://example.com/done",
+        "line_items": [{"price": price, "quantity": 2}]}).id
+    link = v1.payment_links.create(params={"line_items": [{"price": price, "quantity": 1}]}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "loose_pm": loose_pm,
             "saved_pm": saved_pm, "card": card, "seti": seti,
             "charge": paid.latest_charge, "to_confirm": to_confirm, "manual": manual,
-            "uncaptured": uncaptured, "refund": refund, "dispute": dispute, "payout": payout}
+            "uncaptured": uncaptured, "refund": refund, "dispute": dispute, "payout": payout,
+            "session": session, "link": link}
 
 
 #: For each mutating route: the id in its path (or None; a tuple when the path has more
@@ -136,6 +141,16 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("payout", "create"): lambda w: (None, {"amount": "100", "currency": "usd"}),
     ("payout", "update"): lambda w: (w["payout"], {"metadata[week]": "12"}),
     ("payout", "cancel"): lambda w: (w["payout"], {}),
+    ("checkout.session", "create"): lambda w: (None, {
+        "mode": "payment", "success_url": "https://example.com/done",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][product_data][name]": "Made at checkout",
+        "line_items[0][price_data][unit_amount]": "700", "line_items[0][quantity]": "1"}),
+    ("checkout.session", "update"): lambda w: (w["session"], {"metadata[order]": "7"}),
+    ("checkout.session", "expire"): lambda w: (w["session"], {}),
+    ("payment_link", "create"): lambda w: (None, {"line_items[0][price]": w["other_price"],
+                                                  "line_items[0][quantity]": "3"}),
+    ("payment_link", "update"): lambda w: (w["link"], {"active": "false"}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing
@@ -146,7 +161,7 @@ REFUSED: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, dict[str, s
 }
 
 
-def _path(template: str, ids: Ids) -> str:
+def fill_path(template: str, ids: Ids) -> str:
     """``template`` with its placeholders, in order, replaced by ``ids``."""
     values = [ids] if isinstance(ids, str) else list(ids or ())
     return re.sub(r"\{[a-z_]+\}", lambda _: values.pop(0), template)
@@ -209,7 +224,7 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         world = make_world(client)
         refused = (one.kind, one.operation) in REFUSED
         object_id, params = (REFUSED if refused else SCENARIOS)[one.kind, one.operation](world)
-        path = _path(one.path, object_id)
+        path = fill_path(one.path, object_id)
         before, shown_before = state(backend), renderings(backend)
         mark = backend.changes.last_seq
         key = f"walk-{one.kind}-{one.operation}"

@@ -75,7 +75,7 @@ def test_update_a_charge(client):
         "shipping": {"name": "Ann", "address": {"city": "Lyon"}, "tracking_number": "Z1"}})
     assert (updated.customer, updated.description, updated.metadata.to_dict()) == (
         ann.id, "Tea", {"a": "1"})
-    assert updated.fraud_details.to_dict() == {"user_report": "safe"}
+    assert updated.fraud_details.to_dict() == {"stripe_report": None, "user_report": "safe"}
     assert (updated.shipping.address.city, updated.shipping.tracking_number) == ("Lyon", "Z1")
     other = client.v1.customers.create()
     refused(lambda: client.v1.charges.update(charge.id, params={"customer": other.id}),

@@ -252,6 +252,12 @@ def test_paying_by_card_makes_a_payment_intent_and_its_charge(client, customer):
     charge = client.v1.charges.retrieve(intent.latest_charge)
     assert (charge.status, charge.amount, charge.customer) == ("succeeded", 2500, customer.id)
     assert client.v1.balance_transactions.retrieve(charge.balance_transaction).amount == 2500
+    (payment,) = client.v1.invoices.retrieve(invoice.id, params={
+        "expand": ["payments"]}).payments.data
+    assert (payment.object, payment.status, payment.amount_paid) == ("invoice_payment", "paid",
+                                                                     2500)
+    assert (payment.payment.type, payment.payment.payment_intent) == ("payment_intent",
+                                                                      intent.id)
     # Out of band, no money moves.
     other = client.v1.invoices.finalize_invoice(draft_with(client, customer).id)
     client.v1.invoices.pay(other.id, params={"paid_out_of_band": True})

@@ -27,7 +27,7 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
     assert set(SERVED) == {"customer", "product", "price", "invoice", "invoiceitem",
                            "payment_intent", "charge", "refund", "dispute",
                            "balance_transaction", "payout", "payment_method",
-                           "setup_intent"}
+                           "setup_intent", "checkout.session", "payment_link"}
 
 
 @pytest.mark.parametrize(("kind", "row"), SERVED.items(), ids=list(SERVED))

@@ -16,7 +16,7 @@ _OF_A_CHARGE = dict(
 def _refund(id_param: str) -> Action:
     """Refunding a charge or a payment intent: a new refund, with the record as its input."""
     return Action("refund", method="create", service="refunds", id_param=id_param,
-                  moves_money=True, returns="refund",
+                  moves_money=True, returns="refund", amount="amount",
                   help="give money back: all that is left, or the amount given")
 
 
@@ -47,7 +47,7 @@ ROWS: tuple[StripeObject, ...] = (
         actions=(
             Action("confirm", method="confirm", moves_money=True,
                    help="attempt the payment with its payment method"),
-            Action("capture", method="capture", moves_money=True,
+            Action("capture", method="capture", moves_money=True, amount="amount_to_capture",
                    help="collect an authorized payment: all of it, or the amount given"),
             Action("cancel", method="cancel", destructive=True,
                    help="give up on the payment (releasing what was authorized)"),
@@ -68,8 +68,8 @@ ROWS: tuple[StripeObject, ...] = (
         relations=(Relation("customer", "customer"),
                    Relation("payment intent", "payment_intent")),
         actions=(
-            Action("capture", method="capture", moves_money=True,
-                   help="collect an uncaptured charge"),
+            Action("capture", method="capture", moves_money=True, amount="amount",
+                   help="collect an uncaptured charge: all of it, or the amount given"),
             _refund("charge"),
         ),
         amount="amount",

@@ -191,14 +191,16 @@ def handles(kind: str, operation: str) -> Callable[[F], F]:
     return _mark({"kind": kind, "operation": operation})
 
 
-def route(method: str, path: str, params: str, *, kind: str, name: str) -> Callable[[F], F]:
+def route(method: str, path: str, params: str, *, kind: str, name: str,
+          params_module: str = "") -> Callable[[F], F]:
     """Mark a family method as the handler of a path the book has no verb for.
 
     ``path`` is Stripe's, with ``{placeholders}``; ``params`` the ``stripe.params`` TypedDict of
-    its parameters; ``kind`` the object it answers; ``name`` what the route is called.
+    its parameters (in ``params_module`` for nested services: ``stripe.params.checkout``);
+    ``kind`` the object it answers; ``name`` what the route is called.
     """
     return _mark({"kind": kind, "operation": name, "method": method, "path": path,
-                  "params": params})
+                  "params": params, "params_module": params_module})
 
 
 def _mark(declaration: dict[str, str]) -> Callable[[F], F]:
@@ -419,13 +421,16 @@ class BackendCore:
 
     def handle(self, route: Route, params: dict[str, Any], path_args: Mapping[str, str]
                ) -> dict[str, Any]:
-        """Serve ``route`` with validated ``params``: the JSON body of the answer."""
+        """Serve ``route`` with validated ``params``: the JSON body of the answer. The answer
+        is rendered inside the handler's operation, so a refused ``expand[]`` path undoes
+        what the handler did."""
         handler = getattr(self, route.handler)
         args = [path_args[name] for name in route.args]
-        result = handler(route, *args, params) if route.generic else handler(*args, params)
-        if isinstance(result, dict):
-            return result
-        return self.render(result, params.get("expand", ()))
+        with self.operation():
+            result = handler(route, *args, params) if route.generic else handler(*args, params)
+            if isinstance(result, dict):
+                return result
+            return self.render(result, params.get("expand", ()))
 
     def retrieve_object(self, route: Route, object_id: str, params: dict[str, Any]) -> Model:
         """The generic retrieve: the live object (or the deleted stub, where Stripe keeps one)."""
@@ -478,46 +483,91 @@ class BackendCore:
         """
         rendered = self.shapes[obj.OBJECT].render(obj, self)
         for path in expand:
-            self.expand(rendered, obj.OBJECT, path, within=within)
+            self.expand(rendered, obj.OBJECT, path, within=within, obj=obj)
         return rendered
 
-    def expand(self, rendered: dict[str, Any], kind: str, path: str, *, within: str = "") -> None:
-        """Replace the id at ``path`` (dotted, relative to an object of ``kind``) by its object.
+    def expand(self, rendered: dict[str, Any], kind: str, path: str, *, within: str = "",
+               obj: Any = None) -> None:
+        """Expand ``path`` (dotted, relative to ``rendered``, an object of ``kind`` rendered
+        from ``obj``): ids the SDK types as expandable become the objects they name (when this
+        sandbox has them), includable fields are added, nested objects and lists are gone
+        through. Raises Stripe's error for a path that names anything else."""
+        from .expansion import sdk_class
 
-        Raises Stripe's error for a path that is not expandable.
-        """
         parts = path.split(".")
         if len(parts) > MAX_EXPAND_DEPTH:
             raise bad_parameter(
                 f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property.",
                 param="expand")
-        self._expand(rendered, kind, parts, within + path)
+        shape = self.shapes[kind]
+        self._expand(rendered, (sdk_class(shape.sdk),), _Place(shape, obj), parts,
+                     within + path)
 
-    def _expand(self, rendered: dict[str, Any], kind: str, parts: list[str], path: str) -> None:
-        if rendered.get("deleted"):
+    def _expand(self, value: dict[str, Any], classes: tuple[type, ...], place: _Place,
+                parts: list[str], path: str) -> None:
+        from .expansion import field_of
+
+        if value.get("deleted"):
             return
-        table = self.shapes[kind].expandable
-        for size in range(len(parts), 0, -1):
-            field = ".".join(parts[:size])
-            if field in table:
-                break
-        else:
+        name, rest = parts[0], parts[1:]
+        step = field_of(classes, name)
+        relative = place.prefix + name
+        include = None if place.shape is None else place.shape.included.get(relative)
+        if step is None or (not rest and not step.targets and include is None):
             raise bad_parameter(f"This property cannot be expanded ({path}).", param="expand")
-        target = table[field]
-        holder: Any = rendered
-        for part in parts[: size - 1]:
-            holder = holder.get(part) if isinstance(holder, dict) else None
-        if not isinstance(holder, dict):
+        if name not in value:
+            if include is None:
+                return  # a field this sandbox leaves out: nothing to expand in it
+            value[name] = include(place.obj, self)
+        if step.targets:
+            value[name] = self._expanded(value[name], step.targets)
+        if not rest:
             return
-        leaf = parts[size - 1]
-        value = holder.get(leaf)
-        if isinstance(value, str) and target is not None:
-            found = self.find(target, value)
+        nested = value[name]
+        if step.listed:
+            if rest[0] != "data" or len(rest) == 1 or not isinstance(nested, dict):
+                raise bad_parameter(f"This property cannot be expanded ({path}).",
+                                    param="expand")
+            elements, rest = nested.get("data", []), rest[1:]
+        else:
+            elements = nested if isinstance(nested, list) else [nested]
+        for element in elements:
+            if isinstance(element, dict):
+                self._expand(element, step.inner, self._place_of(element, place, relative),
+                             rest, path)
+
+    def _expanded(self, value: Any, targets: tuple[type, ...]) -> Any:
+        """Ids (one or a list) replaced by the objects they name, where this sandbox has them."""
+        from .expansion import object_name
+
+        if isinstance(value, list):
+            return [self._expanded(one, targets) for one in value]
+        if not isinstance(value, str):
+            return value
+        for target in targets:
+            kind = object_name(target)
+            found = self.find(kind, value) if kind in self._stores else None
             if found is not None:
-                holder[leaf] = value = self.render(found)
-        rest = parts[size:]
-        if rest and isinstance(value, dict) and target is not None:
-            self._expand(value, target, rest, path)
+                return self.render(found)
+        return value
+
+    def _place_of(self, element: dict[str, Any], outer: _Place, relative: str) -> _Place:
+        """Where a nested object sits: in a new object if it is one (it has an ``object``
+        this sandbox renders), else further into ``outer``."""
+        kind = element.get("object")
+        if isinstance(kind, str) and kind in self.shapes and "id" in element:
+            found = self.find(kind, element["id"]) if kind in self._stores else None
+            return _Place(self.shapes[kind], found)
+        return _Place(outer.shape, outer.obj, relative + ".")
+
+
+@attrs.frozen
+class _Place:
+    """The object a path is going through (its shape and model, if known) and where in it."""
+
+    shape: Shape | None
+    obj: Any
+    prefix: str = ""
 
 
 def markdown_table(resources: list[Resource]) -> str:

@@ -16,6 +16,7 @@ from .store import Selection, Store, narrowest
 
 if TYPE_CHECKING:
     from .backend import BackendCore, Resource
+    from .shapes import Shape
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -82,6 +83,28 @@ def page_in_order(ordered: Sequence[Any], params: dict[str, Any], url: str, *,
         found, has_more = earlier[-limit:], len(earlier) > limit
     return {"object": "list", "data": [render(o) for o in found], "has_more": has_more,
             "url": url}
+
+
+def parts_page(backend: BackendCore, parts: Sequence[Any], params: dict[str, Any], url: str, *,
+               shape: Shape, kind: str, cursor: Callable[[Any], str] = lambda part: part.id
+               ) -> dict[str, Any]:
+    """A ``list`` page of the parts of one object (an invoice's lines, a checkout session's
+    line items), in their own order, each rendered by ``shape`` with ``data.`` expansions;
+    ``cursor`` is the id a part is named by in ``starting_after``/``ending_before``."""
+    by_id = {cursor(part): part for part in parts}
+    expand = item_expansions(params)
+
+    def render(part: Any) -> dict[str, Any]:
+        rendered = shape.render(part, backend)
+        for path in expand:
+            backend.expand(rendered, shape.object, path, within="data.", obj=part)
+        return rendered
+
+    def position(part_id: str) -> int | None:
+        found = by_id.get(part_id)
+        return None if found is None else int(found.seq)
+
+    return page_in_order(parts, params, url, position=position, kind=kind, render=render)
 
 
 def list_page(backend: BackendCore, store: Store[Any], selection: Selection,

@@ -118,7 +118,8 @@ def _derive(backend: type[BackendCore]) -> tuple[Route, ...]:
         kind, operation = declared["kind"], declared["operation"]
         if "path" in declared:
             extra.append(Route(declared["method"], declared["path"], declared["params"],
-                               handler, kind, operation))
+                               handler, kind, operation,
+                               params_module=declared.get("params_module", "")))
             continue
         row = rows.get(kind)
         if row is None:

@@ -51,8 +51,11 @@ def merged_shipping(given: Any, previous: dict[str, Any] | None = None) -> dict[
     previous = previous or {}
     return {
         "address": merged_address(given.get("address", {}), previous.get("address")),
+        "carrier": blank_to_none(given.get("carrier", previous.get("carrier"))),
         "name": blank_to_none(given.get("name", previous.get("name"))),
         "phone": blank_to_none(given.get("phone", previous.get("phone"))),
+        "tracking_number": blank_to_none(given.get("tracking_number",
+                                                   previous.get("tracking_number"))),
     }
 
 

@@ -8,7 +8,9 @@ SDK's resource class declares but the sandbox never returns are listed in ``abse
 reason; the tests check, per shape, that the rendered fields and the absent ones are exactly the
 fields ``stripe.<sdk>`` annotates.
 
-Each shape also says which of its fields ``expand[]`` may replace by the object they name.
+Which fields ``expand[]`` may replace by the object they name is the SDK's to say (see
+``expansion.py``). Fields Stripe returns only when ``expand[]`` asks for them (*includable*:
+a price's ``tiers``) are each shape's ``included``, with how to compute them.
 """
 
 from __future__ import annotations
@@ -46,9 +48,15 @@ def derived(name: str, compute: Callable[[Any, Any], Any]) -> Derived:
 class Shape:
     """Every field of one Stripe object as the sandbox renders it.
 
-    ``object`` is Stripe's object name, ``sdk`` the SDK's resource class (``stripe.<sdk>``).
-    ``id`` and ``object`` are always rendered (``id`` from the attribute ``id`` unless
-    ``renamed``). A deleted model renders as its stub unless ``stub_when_deleted`` is false.
+    ``object`` is Stripe's object name, ``sdk`` the SDK's resource class (``stripe.<sdk>``,
+    dotted for nested modules: ``checkout.Session``). ``id`` and ``object`` are always rendered
+    (``id`` from the attribute ``id`` unless ``renamed``). A deleted model renders as its stub
+    unless ``stub_when_deleted`` is false.
+
+    ``included``: the fields Stripe returns only when ``expand[]`` names them, by path
+    (``tiers``; a nested one as ``total_details.breakdown``), each with ``compute(obj,
+    backend)`` giving its value (``obj`` is None for an object no store holds). The top-level
+    ones count as ``absent`` with the reason :data:`INCLUDABLE`.
     """
 
     object: str
@@ -58,12 +66,18 @@ class Shape:
     fixed: Mapping[str, Any] = attrs.field(factory=dict)
     derived: tuple[Derived, ...] = ()
     absent: Mapping[str, str] = attrs.field(factory=dict)
-    expandable: Mapping[str, str | None] = attrs.field(factory=dict)
+    included: Mapping[str, Callable[[Any, Any], Any]] = attrs.field(factory=dict)
     stub_when_deleted: bool = True
     _plan: tuple[tuple[str, int, Any], ...] = attrs.field(init=False, eq=False, repr=False)
     _sources: dict[str, tuple[int, Any]] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        listed = sorted(name for name in self.included if name in self.absent)
+        if listed:
+            raise ValueError(f"The {self.object} shape lists {', '.join(listed)} as absent and "
+                             "included; an included field needs no absent entry.")
+        object.__setattr__(self, "absent", {
+            **self.absent, **{name: INCLUDABLE for name in self.included if "." not in name}})
         sources: list[tuple[str, int, Any]] = [("object", _FIXED, self.object)]
         if "id" not in self.renamed:
             sources.append(("id", _OWN, attrgetter("id")))
@@ -80,6 +94,13 @@ class Shape:
         plan = tuple(sorted(sources, key=lambda source: (first.get(source[0], 2), source[0])))
         object.__setattr__(self, "_plan", plan)
         object.__setattr__(self, "_sources", {name: (source, how) for name, source, how in plan})
+
+    @property
+    def sdk_class(self) -> type:
+        """The SDK's resource class, ``stripe.<sdk>``."""
+        from .expansion import sdk_class
+
+        return sdk_class(self.sdk)
 
     @property
     def fields(self) -> frozenset[str]:

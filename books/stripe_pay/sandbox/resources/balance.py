@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from ..backend import BackendCore, Equals, Filter, Resource, Store, Within, handles, route
-from ..errors import invalid_request, no_such
+from ..errors import bad_parameter, invalid_request, no_such
 from ..rules import DEFAULT_CURRENCY, blank_to_none, merge_metadata, valid_currency
 from ..shapes import Shape, derived
 
@@ -113,7 +113,6 @@ BALANCE_TRANSACTION = Shape(
          "reporting_category", "source", "status", "type"),
     fixed={"balance_type": "payments", "exchange_rate": None},
     derived=(derived("net", _net),),
-    expandable={"source": None},
 )
 
 
@@ -131,9 +130,6 @@ PAYOUT = Shape(
            "reconciliation_status": "not_applicable", "reversed_by": None,
            "type": "bank_account"},
     derived=(derived("trace_id", _trace_id),),
-    expandable={"balance_transaction": "balance_transaction", "destination": None,
-                "failure_balance_transaction": "balance_transaction",
-                "original_payout": "payout", "reversed_by": "payout", "application_fee": None},
 )
 
 
@@ -225,7 +221,10 @@ class Balances(BackendCore):
 
     @route("GET", "/v1/balance", "BalanceRetrieveParams", kind="balance", name="retrieve")
     def retrieve_balance(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The account's balance per currency (the default currency always listed)."""
+        """The account's balance per currency (the default currency always listed). It has
+        no field ``expand[]`` could name."""
+        for path in params.get("expand", ()):
+            raise bad_parameter(f"This property cannot be expanded ({path}).", param="expand")
         currencies = {DEFAULT_CURRENCY} | {
             txn.currency for txn in self.balance_transactions.objects_in(
                 self.balance_transactions.every())}

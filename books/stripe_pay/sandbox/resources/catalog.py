@@ -20,7 +20,7 @@ from ..rules import (
     merge_metadata,
     valid_currency,
 )
-from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Shape
+from ..shapes import NOT_IN_EXAMPLE, STUB_ONLY, Shape
 
 
 @attrs.define(eq=False)
@@ -117,7 +117,6 @@ PRODUCT = Shape(
          "tax_code", "type", "unit_label", "updated", "url"),
     fixed={"livemode": False},
     absent={"tax_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
-    expandable={"default_price": "price"},
 )
 
 PRICE = Shape(
@@ -126,10 +125,18 @@ PRICE = Shape(
          "metadata", "nickname", "product", "recurring", "tax_behavior", "tiers_mode",
          "transform_quantity", "type", "unit_amount", "unit_amount_decimal"),
     fixed={"livemode": False},
-    absent={"currency_options": INCLUDABLE, "tiers": INCLUDABLE,
-            "deleted": "never: a price is archived, not deleted"},
-    expandable={"product": "product"},
+    absent={"deleted": "never: a price is archived, not deleted"},
+    included={"tiers": lambda price, backend: price.tiers,
+              "currency_options": lambda price, backend: _currency_options(price)},
 )
+
+
+def _currency_options(price: Price) -> dict[str, Any]:
+    """The price in each of its currencies: its own (other currencies are not kept)."""
+    return {price.currency: {"custom_unit_amount": price.custom_unit_amount,
+                             "tax_behavior": price.tax_behavior, "tiers": price.tiers,
+                             "unit_amount": price.unit_amount,
+                             "unit_amount_decimal": price.unit_amount_decimal}}
 
 
 def _recurring_matches(price: Price, wanted: dict[str, Any]) -> bool:

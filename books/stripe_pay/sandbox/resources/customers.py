@@ -20,7 +20,7 @@ from ..rules import (
     merged_address,
     merged_shipping,
 )
-from ..shapes import INCLUDABLE, STUB_ONLY, Shape
+from ..shapes import STUB_ONLY, Shape
 
 
 @attrs.define(eq=False)
@@ -63,12 +63,35 @@ CUSTOMER = Shape(
          "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt"),
     fixed={"customer_account": None, "delinquent": False,
            "discount": None, "livemode": False, "test_clock": None},
-    absent={"cash_balance": INCLUDABLE, "invoice_credit_balance": INCLUDABLE,
-            "sources": INCLUDABLE, "subscriptions": INCLUDABLE, "tax": INCLUDABLE,
-            "tax_ids": INCLUDABLE, "deleted": STUB_ONLY},
-    expandable={"default_source": "card", "test_clock": None,
-                "invoice_settings.default_payment_method": "payment_method"},
+    absent={"deleted": STUB_ONLY},
+    included={"cash_balance": lambda customer, backend: _cash_balance(customer),
+              "invoice_credit_balance": lambda customer, backend: {},
+              "sources": lambda customer, backend: _sources(customer, backend),
+              "subscriptions": lambda customer, backend: empty_list(customer, "subscriptions"),
+              "tax": lambda customer, backend: {"automatic_tax": "unrecognized_location",
+                                                "ip_address": None, "location": None,
+                                                "provider": "stripe"},
+              "tax_ids": lambda customer, backend: empty_list(customer, "tax_ids")},
 )
+
+
+def _cash_balance(customer: Customer) -> dict[str, Any]:
+    return {"object": "cash_balance", "available": None, "customer": customer.id,
+            "customer_account": None, "livemode": False,
+            "settings": {"reconciliation_mode": "automatic", "using_merchant_default": True}}
+
+
+def _sources(customer: Customer, backend: Any) -> dict[str, Any]:
+    """A customer's card sources (the payment-methods family keeps them, as ``card``)."""
+    found = backend.lookup("card", "customer", customer.id) if "card" in backend.stores else []
+    return {**empty_list(customer, "sources"),
+            "data": [backend.render(card) for card in reversed(found)]}
+
+
+def empty_list(customer: Customer, name: str) -> dict[str, Any]:
+    """A customer's list of objects this sandbox never makes (subscriptions, tax ids)."""
+    return {"object": "list", "data": [], "has_more": False,
+            "url": f"/v1/customers/{customer.id}/{name}"}
 
 class Customers(BackendCore):
     """The customers family."""

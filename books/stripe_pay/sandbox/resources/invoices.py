@@ -23,7 +23,7 @@ from ..rules import (
     refuse_accounts,
     valid_currency,
 )
-from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
+from ..shapes import NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from .catalog import Catalog, Price
 from .payments import PaymentIntent, Payments
 
@@ -158,8 +158,6 @@ INVOICE_ITEM = Shape(
     derived=(derived("pricing", _pricing), derived("quantity_decimal", _quantity_decimal)),
     absent={"frozen_fields": NOT_IN_EXAMPLE, "invoicing_rules": NOT_IN_EXAMPLE,
             "proration_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
-    expandable={"customer": "customer", "invoice": "invoice",
-                "pricing.price_details.price": "price", "test_clock": None},
 )
 
 #: An invoice item as an ``il_`` line of its invoice.
@@ -172,7 +170,6 @@ LINE_ITEM = Shape(
            "pretax_credit_amounts": [], "subscription": None, "taxes": []},
     derived=(derived("parent", _line_parent), derived("pricing", _pricing),
              derived("quantity_decimal", _quantity_decimal)),
-    expandable={"pricing.price_details.price": "price", "subscription": None},
     stub_when_deleted=False,
 )
 
@@ -228,7 +225,7 @@ INVOICE = Shape(
            "billing_reason": "manual", "customer_account": None, "customer_tax_ids": [],
            "default_source": None, "default_tax_rates": [], "discounts": [],
            "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
-           "issuer": {"type": "self"}, "last_finalization_error": None,
+           "issuer": {"account": None, "type": "self"}, "last_finalization_error": None,
            "latest_revision": None, "livemode": False, "next_payment_attempt": None,
            "parent": None, "post_payment_credit_notes_amount": 0,
            "pre_payment_credit_notes_amount": 0, "receipt_number": None,
@@ -240,13 +237,33 @@ INVOICE = Shape(
              derived("lines", _lines), derived("automatic_tax", _automatic_tax),
              derived("payment_settings", _payment_settings),
              derived("ending_balance", _ending_balance)),
-    absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "confirmation_secret": INCLUDABLE,
-            "payments": INCLUDABLE, "status_details": NOT_IN_EXAMPLE,
+    absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "status_details": NOT_IN_EXAMPLE,
             "threshold_reason": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
-    expandable={"customer": "customer", "default_payment_method": None, "default_source": None,
-                "on_behalf_of": None, "test_clock": None, "latest_revision": "invoice",
-                "application": None},
+    included={"confirmation_secret": lambda invoice, backend: None,
+              "payments": lambda invoice, backend: _payments(invoice, backend)},
 )
+
+
+def _payments(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    """The invoice's payments: its card payment's payment intent, as an invoice payment."""
+    found = []
+    intent = backend.payment_intents.objects.get(invoice.payment_intent or "")
+    if intent is not None:
+        paid = intent.status == "succeeded"
+        found.append({
+            "id": "inpay_" + intent.id.removeprefix("pi_"), "object": "invoice_payment",
+            "amount_paid": intent.amount_received if paid else None,
+            "amount_requested": intent.amount, "created": intent.created,
+            "currency": intent.currency, "invoice": invoice.id, "is_default": True,
+            "livemode": False,
+            "payment": {"charge": None, "payment_intent": intent.id, "payment_record": None,
+                        "type": "payment_intent"},
+            "status": "paid" if paid else "canceled" if intent.status == "canceled" else "open",
+            "status_transitions": {"canceled_at": intent.canceled_at,
+                                   "paid_at": invoice.status_transitions["paid_at"] if paid
+                                   else None}})
+    return {"object": "list", "data": found, "has_more": False,
+            "url": f"/v1/invoice_payments?invoice={invoice.id}"}
 
 def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
     return (item.invoice is None) == pending
@@ -729,22 +746,9 @@ class Invoices(Payments, Catalog):
     def list_invoice_lines(self, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """An invoice's lines, in the order they were added (unlike top-level lists)."""
         invoice = self.invoices.get(invoice_id)
-        items = invoice.items(self)
-        by_line = {item.line_id: item for item in items}
-        expand = pages.item_expansions(params)
-
-        def render(item: InvoiceItem) -> dict[str, Any]:
-            line = LINE_ITEM.render(item, self)
-            for path in expand:
-                self.expand(line, "line_item", path, within="data.")
-            return line
-
-        def position(line_id: str) -> int | None:
-            found = by_line.get(line_id)
-            return None if found is None else found.seq
-
-        return pages.page_in_order(items, params, f"/v1/invoices/{invoice.id}/lines",
-                                   position=position, kind="line_item", render=render)
+        return pages.parts_page(self, invoice.items(self), params,
+                                f"/v1/invoices/{invoice.id}/lines", shape=LINE_ITEM,
+                                kind="line_item", cursor=lambda item: item.line_id)
 
 
 def _units_amount(unit_amount_decimal: str | None, quantity: int) -> int:

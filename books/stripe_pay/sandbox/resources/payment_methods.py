@@ -176,12 +176,15 @@ def card_details(card: TestCard, exp_month: int, exp_year: int) -> dict[str, Any
         "checks": {"address_line1_check": None, "address_postal_code_check": None,
                    "cvc_check": None},
         "country": card.country,
+        "description": None,
         "display_brand": card.display_brand,
         "exp_month": exp_month,
         "exp_year": exp_year,
         "fingerprint": card.fingerprint,
         "funding": card.funding,
         "generated_from": None,
+        "iin": None,
+        "issuer": None,
         "last4": card.last4,
         "networks": {"available": [card.brand], "preferred": None},
         "regulated_status": "unregulated",
@@ -202,7 +205,6 @@ PAYMENT_METHOD = Shape(
          "type"),
     fixed={"customer_account": None, "livemode": False},
     absent={**dict.fromkeys(OTHER_TYPES, OTHER_TYPE), "radar_options": NOT_IN_EXAMPLE},
-    expandable={"customer": "customer"},
 )
 
 
@@ -230,7 +232,6 @@ CARD = Shape(
             "allow_redisplay": NOT_IN_EXAMPLE, "description": NOT_IN_EXAMPLE,
             "iin": NOT_IN_EXAMPLE, "issuer": NOT_IN_EXAMPLE, "networks": NOT_IN_EXAMPLE,
             "status": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
-    expandable={"customer": "customer"},
 )
 
 
@@ -261,14 +262,12 @@ SETUP_INTENT = Shape(
            "livemode": False, "mandate": None, "on_behalf_of": None,
            "payment_method_configuration_details": None,
            "payment_method_options": {"card": {"mandate_options": None, "network": None,
-                                               "request_three_d_secure": "automatic"}},
+                                               "request_three_d_secure": "automatic",
+                                               "setup_credential_usage": None}},
            "single_use_mandate": None},
     derived=(derived("payment_method_types", _payment_method_types),
              derived("automatic_payment_methods", _automatic_payment_methods)),
     absent={"managed_payments": NOT_IN_EXAMPLE},
-    expandable={"customer": "customer", "payment_method": "payment_method",
-                "application": None, "latest_attempt": None, "mandate": None,
-                "on_behalf_of": None, "single_use_mandate": None},
 )
 
 SETUP_INTENT_CANCELABLE = ("requires_payment_method", "requires_confirmation", "requires_action")

@@ -31,7 +31,7 @@ from ..backend import Equals, Refused, Resource, Store, Within, handles
 from ..cards import TestCard
 from ..errors import DOCS_ERROR_CODES, ApiError, bad_parameter, invalid_request, no_such
 from ..rules import blank_to_none, merge_metadata, merged_address, refuse_accounts, valid_currency
-from ..shapes import INCLUDABLE, NOT_IN_EXAMPLE, Shape, derived
+from ..shapes import NOT_IN_EXAMPLE, Shape, derived
 from .balance import DISPUTE_FEE, SECONDS_PER_DAY, ZERO_DECIMAL, Balances, card_fee
 from .payment_methods import PaymentMethod, PaymentMethods
 
@@ -60,6 +60,27 @@ SELLER_DECLINE_MESSAGE = "The bank did not return any further details with this 
 AUTHENTICATION_REQUIRED = ("Your card was declined. This transaction requires authentication.")
 #: A card that needs authentication only until it is set up for later payments.
 SET_UP_SKIPS_AUTHENTICATION = frozenset({"authenticationRequiredOnSetup"})
+
+
+@functools.cache
+def declared(path: str) -> tuple[str, ...]:
+    """The fields the SDK's class ``stripe.<path>`` declares (``Charge.Outcome``)."""
+    import stripe
+
+    found: Any = stripe
+    for part in path.split("."):
+        found = getattr(found, part)
+    return tuple(sorted({name for klass in found.__mro__
+                         for name in getattr(klass, "__annotations__", {})
+                         if not name.startswith("_") and not name.isupper()}))
+
+
+def whole(path: str, **given: Any) -> dict[str, Any]:
+    """A nested object as Stripe returns it: every field ``stripe.<path>`` declares, null
+    unless ``given``."""
+    unknown = sorted(set(given) - set(declared(path)))
+    assert not unknown, f"stripe.{path} declares no {', '.join(unknown)}"
+    return {**dict.fromkeys(declared(path)), **given}
 
 
 @attrs.define(eq=False)
@@ -205,8 +226,12 @@ def _payment_method_types(intent: PaymentIntent, backend: Any) -> list[str]:
 
 
 def _payment_method_options(intent: PaymentIntent, backend: Any) -> dict[str, Any]:
-    return {"card": {"installments": None, "mandate_options": None, "network": None,
-                     "request_three_d_secure": "automatic"}}
+    return {"card": whole("PaymentIntent.PaymentMethodOptions.Card",
+                          request_three_d_secure="automatic")}
+
+
+def _amount_details(intent: PaymentIntent, backend: Any) -> dict[str, Any]:
+    return whole("PaymentIntent.AmountDetails", tip=whole("PaymentIntent.AmountDetails.Tip"))
 
 
 PAYMENT_INTENT = Shape(
@@ -218,17 +243,15 @@ PAYMENT_INTENT = Shape(
          "latest_charge", "metadata", "next_action", "payment_method", "receipt_email",
          "setup_future_usage", "shipping", "statement_descriptor",
          "statement_descriptor_suffix", "status", "transfer_group"),
-    fixed={"amount_details": {"tip": {}}, "application": None, "application_fee_amount": None,
+    fixed={"application": None, "application_fee_amount": None,
            "customer_account": None, "livemode": False, "managed_payments": None,
            "on_behalf_of": None, "payment_method_configuration_details": None,
            "processing": None, "review": None, "source": None, "transfer_data": None},
     derived=(derived("payment_method_types", _payment_method_types),
-             derived("payment_method_options", _payment_method_options)),
+             derived("payment_method_options", _payment_method_options),
+             derived("amount_details", _amount_details)),
     absent={"hooks": NOT_IN_EXAMPLE, "payment_details": NOT_IN_EXAMPLE,
             "payment_record": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE},
-    expandable={"customer": "customer", "latest_charge": "charge",
-                "payment_method": "payment_method",
-                "application": None, "on_behalf_of": None, "review": None, "source": None},
 )
 
 
@@ -251,28 +274,37 @@ def _statement_descriptor(charge: Charge, backend: Any) -> str | None:
 def _payment_method_details(charge: Charge, backend: Any) -> dict[str, Any]:
     card = cards.named(charge.card)
     month, year = charge.expiry
-    return {"card": {
-        "amount_authorized": charge.amount if charge.status != "failed" else None,
-        "authorization_code": None, "brand": card.brand, "capture_before": charge.capture_before,
-        "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                   "cvc_check": "pass"},
-        "country": card.country, "exp_month": month, "exp_year": year,
-        "extended_authorization": {"status": "disabled"}, "fingerprint": card.fingerprint,
-        "funding": card.funding, "incremental_authorization": {"status": "unavailable"},
-        "installments": None, "last4": card.last4, "mandate": None,
-        "multicapture": {"status": "unavailable"}, "network": card.brand,
-        "network_token": {"used": False}, "network_transaction_id": None,
-        "overcapture": {"maximum_amount_capturable": charge.amount, "status": "unavailable"},
-        "regulated_status": "unregulated", "three_d_secure": charge.three_d_secure,
-        "wallet": None,
-    }, "type": "card"}
+    return {"card": whole(
+        "Charge.PaymentMethodDetails.Card",
+        amount_authorized=charge.amount if charge.status != "failed" else None,
+        brand=card.brand, capture_before=charge.capture_before,
+        checks=whole("Charge.PaymentMethodDetails.Card.Checks", cvc_check="pass"),
+        country=card.country, exp_month=month, exp_year=year,
+        extended_authorization={"status": "disabled"}, fingerprint=card.fingerprint,
+        funding=card.funding, incremental_authorization={"status": "unavailable"},
+        last4=card.last4, multicapture={"status": "unavailable"}, network=card.brand,
+        network_token={"used": False},
+        overcapture={"maximum_amount_capturable": charge.amount, "status": "unavailable"},
+        regulated_status="unregulated", three_d_secure=charge.three_d_secure,
+    ), "type": "card"}
+
+
+def _fraud_details(charge: Charge, backend: Any) -> dict[str, Any]:
+    return whole("Charge.FraudDetails", **charge.fraud_details)
+
+
+def _refunds(charge: Charge, backend: Any) -> dict[str, Any]:
+    """A charge's refunds, newest first (Stripe lists them only when asked, with expand[])."""
+    found = backend.lookup("refund", "charge", charge.id)
+    return {"object": "list", "data": [backend.render(refund) for refund in reversed(found)],
+            "has_more": False, "url": f"/v1/charges/{charge.id}/refunds"}
 
 
 CHARGE = Shape(
     "charge", "Charge",
     own=("amount", "amount_captured", "amount_refunded", "balance_transaction", "captured",
          "created", "currency", "customer", "description", "disputed", "failure_code",
-         "failure_message", "fraud_details", "metadata", "outcome", "paid", "payment_intent",
+         "failure_message", "metadata", "outcome", "paid", "payment_intent",
          "payment_method", "receipt_email", "shipping", "statement_descriptor",
          "statement_descriptor_suffix", "status", "transfer_group"),
     fixed={"application": None, "application_fee": None, "application_fee_amount": None,
@@ -281,15 +313,12 @@ CHARGE = Shape(
            "source_transfer": None, "transfer_data": None},
     derived=(derived("refunded", _refunded), derived("billing_details", _billing_details),
              derived("calculated_statement_descriptor", _statement_descriptor),
-             derived("payment_method_details", _payment_method_details)),
-    absent={"refunds": INCLUDABLE, "authorization_code": NOT_IN_EXAMPLE,
+             derived("payment_method_details", _payment_method_details),
+             derived("fraud_details", _fraud_details)),
+    included={"refunds": lambda charge, backend: _refunds(charge, backend)},
+    absent={"authorization_code": NOT_IN_EXAMPLE,
             "level3": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE,
             "radar_options": NOT_IN_EXAMPLE, "transfer": NOT_IN_EXAMPLE},
-    expandable={"customer": "customer", "payment_intent": "payment_intent",
-                "balance_transaction": "balance_transaction",
-                "failure_balance_transaction": "balance_transaction", "application": None,
-                "application_fee": None, "on_behalf_of": None, "review": None,
-                "source_transfer": None},
 )
 
 REFUND = Shape(
@@ -305,9 +334,6 @@ REFUND = Shape(
     absent={"description": NOT_IN_EXAMPLE, "failure_balance_transaction": NOT_IN_EXAMPLE,
             "failure_reason": NOT_IN_EXAMPLE, "next_action": NOT_IN_EXAMPLE,
             "pending_reason": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE},
-    expandable={"charge": "charge", "payment_intent": "payment_intent",
-                "balance_transaction": "balance_transaction",
-                "source_transfer_reversal": None, "transfer_reversal": None},
 )
 
 
@@ -323,12 +349,14 @@ def evidence_fields() -> tuple[str, ...]:
 
 
 def _evidence(dispute: Dispute, backend: Any) -> dict[str, Any]:
-    return {**{name: dispute.evidence.get(name) for name in evidence_fields()},
-            "enhanced_evidence": {}}
+    return whole("Dispute.Evidence", **{name: dispute.evidence.get(name)
+                                        for name in evidence_fields()},
+                 enhanced_evidence=whole("Dispute.Evidence.EnhancedEvidence"))
 
 
 def _evidence_details(dispute: Dispute, backend: Any) -> dict[str, Any]:
-    return {"due_by": dispute.due_by, "enhanced_eligibility": {},
+    return {"due_by": dispute.due_by,
+            "enhanced_eligibility": whole("Dispute.EvidenceDetails.EnhancedEligibility"),
             "has_evidence": any(dispute.evidence.values()),
             "past_due": (dispute.status.endswith("needs_response")
                          and backend.now() > dispute.due_by),
@@ -362,7 +390,6 @@ DISPUTE = Shape(
              derived("payment_method_details", _dispute_card),
              derived("is_charge_refundable", _is_charge_refundable)),
     absent={"network_reason_code": NOT_IN_EXAMPLE},
-    expandable={"charge": "charge", "payment_intent": "payment_intent"},
 )
 
 
@@ -1085,22 +1112,21 @@ def _decline_of(card: TestCard) -> tuple[str, str | None, str] | None:
 
 
 def _outcome(card: TestCard, decline: tuple[str, str | None, str] | None) -> dict[str, Any]:
-    found: dict[str, Any] = {"advice_code": None, "network_advice_code": None,
-                             "network_decline_code": None, "risk_level": "normal",
-                             "risk_score": 20 + int(card.number[-2:]) % 40}
+    risk = {"risk_level": "normal", "risk_score": 20 + int(card.number[-2:]) % 40}
     if decline is None:
-        return {**found, "network_status": "approved_by_network", "reason": None,
-                "seller_message": "Payment complete.", "type": "authorized"}
+        return whole("Charge.Outcome", network_status="approved_by_network",
+                     seller_message="Payment complete.", type="authorized", **risk)
     reason = decline[1] or decline[0]
-    return {**found, "network_status": "declined_by_network", "reason": reason,
-            "seller_message": SELLER_DECLINE_MESSAGE if reason == "generic_decline"
-            else f"The bank returned the decline code `{reason}`.", "type": "issuer_declined"}
+    return whole("Charge.Outcome", network_status="declined_by_network", reason=reason,
+                 seller_message=SELLER_DECLINE_MESSAGE if reason == "generic_decline"
+                 else f"The bank returned the decline code `{reason}`.",
+                 type="issuer_declined", **risk)
 
 
 def _three_d_secure() -> dict[str, Any]:
-    return {"authentication_flow": "challenge", "electronic_commerce_indicator": "05",
-            "exemption_indicator": None, "result": "authenticated", "result_reason": None,
-            "transaction_id": None, "version": "2.2.0"}
+    return whole("Charge.PaymentMethodDetails.Card.ThreeDSecure",
+                 authentication_flow="challenge", electronic_commerce_indicator="05",
+                 result="authenticated", version="2.2.0")
 
 
 def _shipping(given: Any, previous: dict[str, Any] | None = None) -> dict[str, Any] | None:
