@@ -9,25 +9,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_http import raw_request
+from sandbox_http import raw_request, refused
 from stripe_pay.sandbox import cards
 from stripe_pay.sandbox.errors import ApiError
 from stripe_pay.sandbox.resources import Backend
 
 DECLINING = [card for card in cards.CARDS if card.behaviour == "declines"]
-
-
-def refused(call: Any, *fragments: str, status: int = 400,
-            param: str | None = None) -> stripe.InvalidRequestError:
-    with pytest.raises(stripe.InvalidRequestError) as raised:
-        call()
-    error = raised.value
-    assert error.http_status == status
-    for fragment in fragments:
-        assert fragment in error.user_message, error.user_message
-    if param is not None:
-        assert error.param == param
-    return error
 
 
 @pytest.fixture

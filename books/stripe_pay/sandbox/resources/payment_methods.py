@@ -676,7 +676,7 @@ class PaymentMethods(Customers):
         self._apply_setup_intent(intent, params)
         self.change("create", intent)
         if params.get("confirm"):
-            self._confirm_setup(intent, params)
+            self._confirm_setup(intent, {})  # (with what the create already took)
         return intent
 
     @handles("setup_intent", "update")
