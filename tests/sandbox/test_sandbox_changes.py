@@ -5,6 +5,7 @@ object, previous attributes, request id and idempotency key, and nothing else ch
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -48,14 +49,22 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
         "customer": cus, "success_url": "https://example.com/done",
         "line_items": [{"price": price, "quantity": 2}]}).id
     link = v1.payment_links.create(params={"line_items": [{"price": price, "quantity": 1}]}).id
+    loose_pm = v1.payment_methods.create(params={"type": "card",
+                                                 "card": {"token": "tok_visa"}}).id
+    saved_pm = v1.payment_methods.attach("pm_card_mastercard", params={"customer": cus}).id
+    card = v1.customers.payment_sources.create(cus, params={"source": "tok_visa"}).id
+    seti = v1.setup_intents.create(params={"customer": cus, "payment_method": "pm_card_visa"}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
-            "link": link}
+            "link": link, "loose_pm": loose_pm, "saved_pm": saved_pm, "card": card,
+            "seti": seti}
 
 
-#: For each mutating route: the id in its path (or None) and its parameters, from the world.
-SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, dict[str, str]]]] = {
+#: For each mutating route: the id in its path (or None; a tuple when the path has more
+#: placeholders) and its parameters, from the world.
+Ids = str | tuple[str, ...] | None
+SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str, str]]]] = {
     ("customer", "create"): lambda w: (None, {"email": "new@example.com"}),
     ("customer", "update"): lambda w: (w["cus"], {"email": "moved@example.com",
                                                   "metadata[plan]": "gold"}),
@@ -92,7 +101,26 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str | None, di
     ("payment_link", "create"): lambda w: (None, {"line_items[0][price]": w["other_price"],
                                                   "line_items[0][quantity]": "3"}),
     ("payment_link", "update"): lambda w: (w["link"], {"active": "false"}),
+    ("payment_method", "create"): lambda w: (None, {"type": "card", "card[token]": "tok_amex",
+                                                    "metadata[a]": "1"}),
+    ("payment_method", "update"): lambda w: (w["saved_pm"], {"billing_details[name]": "J"}),
+    ("payment_method", "attach"): lambda w: (w["loose_pm"], {"customer": w["cus"]}),
+    ("payment_method", "detach"): lambda w: (w["saved_pm"], {}),
+    ("card", "create"): lambda w: (w["cus"], {"source": "tok_mastercard"}),
+    ("card", "update"): lambda w: ((w["cus"], w["card"]), {"name": "Jenny"}),
+    ("card", "delete"): lambda w: ((w["cus"], w["card"]), {}),
+    ("setup_intent", "create"): lambda w: (None, {"customer": w["cus"], "confirm": "true",
+                                                  "payment_method": w["loose_pm"]}),
+    ("setup_intent", "update"): lambda w: (w["seti"], {"description": "Card for later"}),
+    ("setup_intent", "confirm"): lambda w: (w["seti"], {}),
+    ("setup_intent", "cancel"): lambda w: (w["seti"], {"cancellation_reason": "abandoned"}),
 }
+
+
+def path_of(template: str, ids: Ids) -> str:
+    """``template`` with its placeholders, in order, replaced by ``ids``."""
+    values = [ids] if isinstance(ids, str) else list(ids or ())
+    return re.sub(r"\{[a-z_]+\}", lambda _: values.pop(0), template)
 
 
 def state(backend: Backend) -> dict[Key, dict[str, Any]]:
@@ -151,7 +179,7 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         sandbox.reset()
         world = make_world(client)
         object_id, params = SCENARIOS[one.kind, one.operation](world)
-        path = one.path.replace("{id}", object_id or "")
+        path = path_of(one.path, object_id)
         before, shown_before = state(backend), renderings(backend)
         mark = backend.changes.last_seq
         key = f"walk-{one.kind}-{one.operation}"

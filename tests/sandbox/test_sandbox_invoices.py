@@ -230,8 +230,10 @@ def test_pay_with_test_cards(client, customer):
 
 
 def test_pay_with_the_customers_default_payment_method(client, customer):
+    method = client.v1.payment_methods.attach("pm_card_mastercard",
+                                              params={"customer": customer.id})
     client.v1.customers.update(customer.id, params={
-        "invoice_settings": {"default_payment_method": "pm_card_mastercard"}})
+        "invoice_settings": {"default_payment_method": method.id}})
     draft = draft_with(client, customer, 700)
     paid = client.v1.invoices.pay(draft.id)  # a draft is finalized, then paid
     assert paid.status == "paid" and paid.number is not None

@@ -60,10 +60,22 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "metadata": {"cart": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
     link = client.v1.payment_links.create(params={
         "line_items": [{"price": recurring.id, "quantity": 1}], "metadata": {"plan": "q"}})
+    method = client.v1.payment_methods.create(params={
+        "type": "card", "card": {"token": "tok_visa"}, "metadata": {"order_id": "123"},
+        "billing_details": {"email": "jenny@example.com", "address": {"city": "Paris"}},
+    })
+    card = client.v1.customers.payment_sources.create(customer.id, params={
+        "source": "tok_mastercard", "metadata": {"kind": "old"}})
+    setup = client.v1.setup_intents.create(params={
+        "customer": customer.id, "payment_method": method.id, "description": "save the card",
+        "metadata": {"step": "1"}, "confirm": True})
     return {
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),
+        "payment_method": client.v1.payment_methods.retrieve(method.id).to_dict(),
+        "card": client.v1.customers.payment_sources.retrieve(customer.id, card.id).to_dict(),
+        "setup_intent": client.v1.setup_intents.retrieve(setup.id).to_dict(),
         "customer": client.v1.customers.retrieve(customer.id).to_dict(),
         "product": client.v1.products.retrieve(product.id).to_dict(),
         "price": client.v1.prices.retrieve(price.id).to_dict(),

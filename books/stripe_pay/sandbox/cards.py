@@ -16,6 +16,7 @@ The facts follow Stripe's testing page; the numbers' last four digits are the ca
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import attrs
@@ -51,6 +52,32 @@ class TestCard:
         return self.behaviour != "declines"
 
     @property
+    def authenticates(self) -> bool:
+        """Whether paying (or setting up) with it needs 3D Secure first."""
+        return self.behaviour in ("authenticates", "authenticates_then_declines")
+
+    @property
+    def display_brand(self) -> str:
+        """The brand as PaymentMethod ``card.display_brand`` names it."""
+        return _DISPLAY_BRANDS.get(self.brand, self.brand)
+
+    @property
+    def legacy_brand(self) -> str:
+        """The brand as a legacy card source (``card_...``) names it: ``Visa``."""
+        return _LEGACY_BRANDS[self.brand]
+
+    @property
+    def fingerprint(self) -> str:
+        """The same for every copy of this card number, as Stripe's fingerprint is."""
+        digest = hashlib.sha256(self.number.encode()).digest()
+        return "".join(_FINGERPRINT_ALPHABET[byte % len(_FINGERPRINT_ALPHABET)]
+                       for byte in digest[:16])
+
+    @property
+    def three_d_secure_supported(self) -> bool:
+        return not self.name.endswith("threeDSecureNotSupported")
+
+    @property
     def message(self) -> str:
         """What Stripe says when the card is declined."""
         return _MESSAGES.get(self.decline_code or self.code or "", "Your card was declined.")
@@ -67,6 +94,14 @@ _MESSAGES = {
     "card_velocity_exceeded": "Your card was declined for making repeated attempts too "
                               "frequently or exceeding its amount limit.",
 }
+
+
+_DISPLAY_BRANDS = {"amex": "american_express", "diners": "diners_club",
+                   "unionpay": "union_pay"}
+_LEGACY_BRANDS = {"visa": "Visa", "mastercard": "MasterCard", "amex": "American Express",
+                  "discover": "Discover", "diners": "Diners Club", "jcb": "JCB",
+                  "unionpay": "UnionPay"}
+_FINGERPRINT_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _declined(name: str, number: str, decline_code: str, *aliases: str) -> TestCard:
@@ -134,6 +169,7 @@ CARDS: tuple[TestCard, ...] = (
 )
 
 _BY_ID: dict[str, TestCard] = {}
+_BY_NAME: dict[str, TestCard] = {card.name: card for card in CARDS}
 for _card in CARDS:
     for _id in (f"pm_card_{_card.name}", f"tok_{_card.name}", *_card.aliases):
         _BY_ID.setdefault(_id, _card)
@@ -142,6 +178,11 @@ for _card in CARDS:
 def find(payment_method_or_token: str) -> TestCard | None:
     """The test card ``pm_card_...`` or ``tok_...`` names (None for any other id)."""
     return _BY_ID.get(payment_method_or_token)
+
+
+def named(name: str) -> TestCard:
+    """The test card called ``name`` (``visa``); KeyError for an unknown name."""
+    return _BY_NAME[name]
 
 
 def ids() -> list[str]:

@@ -229,6 +229,21 @@ def _type_spec(annotation: Any, seen: dict[type, ObjectSpec]) -> TypeSpec:
     return spec
 
 
+#: Parameters the pinned API version (2026-10-28.endive) removed from some operations, which
+#: Stripe answers with a code of their own rather than as unknown: the operations' params
+#: TypedDicts (the SDK's schemas no longer list the parameter), the code and what to do.
+RETIRED: dict[str, tuple[frozenset[str], str, str]] = {
+    "payment_method_types": (
+        frozenset({"PaymentIntentCreateParams", "PaymentIntentUpdateParams",
+                   "PaymentIntentConfirmParams", "SetupIntentCreateParams",
+                   "SetupIntentUpdateParams"}),
+        "payment_method_types_no_longer_supported",
+        "payment_method_types is no longer supported on this API version (2026-10-28.endive). "
+        "Leave it out to use dynamic payment methods, or pass allowed_payment_method_types (or "
+        "excluded_payment_method_types) instead."),
+}
+
+
 def validate(params_class_name: str, raw: Mapping[str, Any], module: str = "") -> dict[str, Any]:
     """Check decoded parameters against the operation's schema and convert them.
 
@@ -236,7 +251,11 @@ def validate(params_class_name: str, raw: Mapping[str, Any], module: str = "") -
     kept as ``""`` where Stripe reads it as "unset this field". Raises :class:`ApiError` (400)
     exactly where Stripe would refuse the request.
     """
-    return _validate_object(schema_for(params_class_name, module), raw, [])
+    spec = schema_for(params_class_name, module)
+    for name, (operations, code, message) in RETIRED.items():
+        if name in raw and name not in spec.fields and params_class_name in operations:
+            raise bad_parameter(message, param=name, code=code)
+    return _validate_object(spec, raw, [])
 
 
 def _validate_object(spec: ObjectSpec, raw: Mapping[str, Any], path: list[str]) -> dict[str, Any]:

@@ -456,10 +456,29 @@ class SandboxApp:
         if path == "/_sandbox/changes" and method == "DELETE":
             with self.backend.lock:
                 return {"cleared": self.backend.changes.clear()}, 200
+        if path.startswith("/_sandbox/authenticate/") and method == "POST":
+            return self._authenticate_intent(path.rsplit("/", 1)[1], request)
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
                                      "POST /_sandbox/reset, GET /_sandbox/objects, "
-                                     "GET/DELETE /_sandbox/changes"}}, 404
+                                     "GET/DELETE /_sandbox/changes, "
+                                     "POST /_sandbox/authenticate/{id}"}}, 404
+
+    def _authenticate_intent(self, intent_id: str, request: Request) -> tuple[Any, int]:
+        """The customer passing (``{"outcome": "complete"}``, the default) or failing
+        (``"fail"``) the 3D Secure step an intent waits for."""
+        try:
+            given = json.loads(request.get_data() or b"{}")
+        except json.JSONDecodeError as error:
+            raise ValueError(f"The body must be a JSON object: {error}") from None
+        outcome = given.get("outcome", "complete") if isinstance(given, dict) else None
+        if outcome not in ("complete", "fail"):
+            raise ValueError('The body must be {"outcome": "complete"} or {"outcome": "fail"}.')
+        try:
+            with self.backend.lock:
+                return self.backend.authenticate(intent_id, succeed=outcome == "complete"), 200
+        except ApiError as error:
+            return error.body(), error.status
 
     def _changes(self, since: str, kind: str | None) -> list[dict[str, Any]]:
         if not since.isdigit():

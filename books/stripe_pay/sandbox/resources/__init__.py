@@ -11,9 +11,10 @@ from .catalog import Catalog
 from .checkout import Checkout
 from .customers import Customers
 from .invoices import Invoices
+from .payment_methods import PaymentMethods
 
 
-class Backend(Checkout, Invoices, Customers, Catalog):
+class Backend(Checkout, Invoices, PaymentMethods, Customers, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

@@ -35,6 +35,7 @@ class Customer:
     balance: int = 0
     business_name: str | None = None
     currency: str | None = None
+    default_source: str | None = None
     description: str | None = None
     email: str | None = None
     individual_name: str | None = None
@@ -56,15 +57,16 @@ class Customer:
 
 CUSTOMER = Shape(
     "customer", "Customer",
-    own=("address", "balance", "business_name", "created", "currency", "description", "email",
+    own=("address", "balance", "business_name", "created", "currency", "default_source",
+         "description", "email",
          "individual_name", "invoice_prefix", "invoice_settings", "metadata", "name",
          "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt"),
-    fixed={"customer_account": None, "default_source": None, "delinquent": False,
+    fixed={"customer_account": None, "delinquent": False,
            "discount": None, "livemode": False, "test_clock": None},
     absent={"deleted": STUB_ONLY},
     included={"cash_balance": lambda customer, backend: _cash_balance(customer),
               "invoice_credit_balance": lambda customer, backend: {},
-              "sources": lambda customer, backend: empty_list(customer, "sources"),
+              "sources": lambda customer, backend: backend.customer_sources(customer),
               "subscriptions": lambda customer, backend: empty_list(customer, "subscriptions"),
               "tax": lambda customer, backend: {"automatic_tax": "unrecognized_location",
                                                 "ip_address": None, "location": None,
@@ -83,6 +85,7 @@ def empty_list(customer: Customer, name: str) -> dict[str, Any]:
     """A customer's list of objects this sandbox never makes (subscriptions, tax ids)."""
     return {"object": "list", "data": [], "has_more": False,
             "url": f"/v1/customers/{customer.id}/{name}"}
+
 
 class Customers(BackendCore):
     """The customers family."""
@@ -103,6 +106,11 @@ class Customers(BackendCore):
 
     def _reset_family(self) -> None:
         self._invoice_prefixes: set[str] = set()
+
+    def customer_sources(self, customer: Customer) -> dict[str, Any]:
+        """The customer's ``sources`` (a list object) when ``expand[]`` asks for them: none
+        here; the payment methods family lists the customer's card sources."""
+        return empty_list(customer, "sources")
 
     @handles("customer", "create")
     def create_customer(self, params: dict[str, Any]) -> Customer:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .. import pages, search
+from .. import cards, pages, search
 from ..backend import Equals, Matches, Refused, Resource, Store, Within, handles, route
 from ..errors import ApiError, bad_parameter, invalid_request, no_such
 from ..rules import (
@@ -25,17 +25,7 @@ from ..rules import (
 )
 from ..shapes import NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from .catalog import Catalog, Price
-from .customers import Customers
-
-# Stripe's test payment methods that succeed; the declining ones map to their decline codes.
-DECLINING_TEST_CARDS = {
-    "chargedeclinedinsufficientfunds": ("card_declined", "insufficient_funds",
-                                        "Your card has insufficient funds."),
-    "chargedeclinedexpiredcard": ("expired_card", "expired_card", "Your card has expired."),
-    "chargedeclinedincorrectcvc": ("incorrect_cvc", "incorrect_cvc",
-                                   "Your card's security code is incorrect."),
-    "chargedeclined": ("card_declined", "generic_decline", "Your card was declined."),
-}
+from .payment_methods import PaymentMethods, card_error
 
 INVOICE_LINES_INLINE = 10
 SECONDS_PER_DAY = 86_400
@@ -257,7 +247,7 @@ def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
     return (item.invoice is None) == pending
 
 
-class Invoices(Customers, Catalog):
+class Invoices(PaymentMethods, Catalog):
     """The invoices family: invoices and invoice items (and the items' lines)."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -659,9 +649,7 @@ class Invoices(Customers, Catalog):
                 "payment_method=pm_card_visa or paid_out_of_band=true.)")
         param = "payment_method" if "payment_method" in params else (
             "source" if "source" in params else None)
-        outcome = _test_card_outcome(payment_method, param)
-        if outcome is not None and outcome.type != "card_error":
-            raise outcome
+        outcome = self._card_outcome(payment_method, invoice.customer, param)
         invoice.attempted = True
         invoice.attempt_count += 1
         if outcome is not None:
@@ -669,6 +657,19 @@ class Invoices(Customers, Catalog):
             raise outcome
         self._mark_paid(invoice, now)
         return invoice
+
+    def _card_outcome(self, payment_method: str, customer: str, param: str | None
+                      ) -> ApiError | None:
+        """None if the payment method pays; its card error if it declines. Raises Stripe's
+        error for a payment method the customer cannot pay with."""
+        card = (cards.find(payment_method) if payment_method.startswith(("pm_card_", "tok_"))
+                else None)
+        if card is None:
+            _, card = self.payment_method_for(payment_method, customer,
+                                              param=param or "payment_method")
+        if card.behaviour in ("declines", "fails_on_customer", "authenticates_then_declines"):
+            return card_error(card, param=param)
+        return None
 
     @handles("invoice", "void")
     def void_invoice(self, invoice_id: str, params: dict[str, Any] | None = None) -> Invoice:
@@ -734,18 +735,6 @@ def _decimal_string(value: decimal.Decimal) -> str:
     if normalized == normalized.to_integral_value():
         return str(int(normalized))
     return format(normalized, "f")
-
-
-def _test_card_outcome(payment_method: str, param: str | None) -> ApiError | None:
-    """None if Stripe's test payment method succeeds; its card error if it declines."""
-    lowered = payment_method.lower()
-    if not lowered.startswith(("pm_card_", "tok_")):
-        return no_such("PaymentMethod", payment_method, param=param or "payment_method")
-    for marker, (code, decline_code, message) in DECLINING_TEST_CARDS.items():
-        if marker in lowered:
-            return ApiError(status=402, type="card_error", code=code, decline_code=decline_code,
-                            message=message, param=param)
-    return None
 
 
 def _require_customer(params: dict[str, Any]) -> None:
