@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 import stripe
 
 TEST_KEY = "sk_test_sandboxconformance1234"
@@ -35,3 +36,20 @@ def raw_request(sandbox: Any, method: str, path: str, *, key: str | None = TEST_
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), json.loads(error.read())
+
+
+def refused(call: Any, *fragments: str, status: int = 400, code: str | None = None,
+            param: str | None = None) -> stripe.InvalidRequestError:
+    """The error ``call()`` raises through the SDK: a refusal with this status whose message
+    holds every fragment (and this code and param, when given)."""
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        call()
+    error = raised.value
+    assert error.http_status == status
+    for fragment in fragments:
+        assert fragment in error.user_message, error.user_message
+    if code is not None:
+        assert error.code == code
+    if param is not None:
+        assert error.param == param
+    return error

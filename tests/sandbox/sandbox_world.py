@@ -13,12 +13,13 @@ from typing import Any
 from sandbox_http import make_client, raw_request
 from stripe_pay.sandbox import routes
 from stripe_pay.sandbox.resources import Backend
-from test_sandbox_changes import MUTATING, REFUSED, SCENARIOS, fill_path, make_world
+from test_sandbox_changes import MUTATING, REFUSED, SCENARIOS, make_world, path_of
 
 ROUTES = routes.derive(Backend)
 SHAPES = {shape.object: shape for shape in Backend.declared_shapes()}
 #: The retrieve path of each stored kind: the owner of the paths under it.
-RETRIEVE = {one.path: one for one in ROUTES if one.operation == "retrieve" and "{id}" in one.path}
+RETRIEVE = {one.path: one for one in ROUTES
+            if one.operation == "retrieve" and "{id}" in one.path}
 
 
 def owner(path: str) -> str | None:
@@ -27,6 +28,25 @@ def owner(path: str) -> str | None:
     if "{id}" not in path:
         return None
     return RETRIEVE[path.split("{id}")[0] + "{id}"].kind
+
+
+def paths_for(sandbox: Any, one: routes.Route, ids: dict[str, set[str]]) -> list[str]:
+    """The paths of route ``one`` for the objects in ``ids`` (by kind), in id order: its
+    ``{id}`` filled with each object of the kind that owns it; a path with a second
+    placeholder (``/v1/customers/{id}/sources/{source}``) is filled with each object of the
+    route's kind and the owner it belongs to (the field named after the owner's kind: a
+    card's ``customer``). A path without an id is itself."""
+    kind = owner(one.path)
+    if kind is None:
+        return [one.path]
+    if one.path.count("{") == 1:
+        return [one.path.replace("{id}", object_id) for object_id in sorted(ids.get(kind, ()))]
+    paths = []
+    for object_id in sorted(ids.get(one.kind, ())):
+        parent = getattr(sandbox.backend.find(one.kind, object_id), kind, None)
+        if parent is not None:
+            paths.append(path_of(one.path, (parent, object_id)))
+    return paths
 
 
 def nested_objects(value: Any) -> Iterator[dict[str, Any]]:
@@ -49,10 +69,7 @@ def read_back(sandbox: Any, ids: dict[str, set[str]], query: str = "") -> list[d
     for one in ROUTES:
         if one.method != "GET" or one.operation == "search":
             continue
-        kind = owner(one.path)
-        paths = ([one.path] if kind is None else
-                 [one.path.replace("{id}", object_id) for object_id in sorted(ids.get(kind, ()))])
-        for path in paths:
+        for path in paths_for(sandbox, one, ids):
             limit = "" if one.operation == "retrieve" else "limit=100"
             status, _, body = raw_request(sandbox, "GET", f"{path}?{limit}{query}")
             if status == 200:
@@ -84,7 +101,7 @@ def served_objects(sandbox: Any) -> list[dict[str, Any]]:
         world = make_world(client)
         object_id, params = SCENARIOS[one.kind, one.operation](world)
         mark = sandbox.backend.changes.last_seq
-        status, _, body = raw_request(sandbox, one.method, fill_path(one.path, object_id),
+        status, _, body = raw_request(sandbox, one.method, path_of(one.path, object_id),
                                       body=urllib.parse.urlencode(params))
         assert status == 200, (one, body)
         found.extend(nested_objects(body))

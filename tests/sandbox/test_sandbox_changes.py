@@ -45,6 +45,10 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     v1.invoices.finalize_invoice(opened)
     to_send = v1.invoices.create(params={"customer": cus, "collection_method": "send_invoice",
                                          "days_until_due": 30}).id
+    session = v1.checkout.sessions.create(params={
+        "customer": cus, "success_url": "https://example.com/done",
+        "line_items": [{"price": price, "quantity": 2}]}).id
+    link = v1.payment_links.create(params={"line_items": [{"price": price, "quantity": 1}]}).id
     loose_pm = v1.payment_methods.create(params={"type": "card",
                                                  "card": {"token": "tok_visa"}}).id
     saved_pm = v1.payment_methods.attach("pm_card_mastercard", params={"customer": cus}).id
@@ -65,17 +69,13 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                                  "payment_method": "pm_card_createDispute"})
     dispute = v1.disputes.list(params={"charge": disputed.latest_charge}).data[0].id
     payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
-    session = v1.checkout.sessions.create(params={
-        "customer": cus, "success_url": "https://example.com/done",
-        "line_items": [{"price": price, "quantity": 2}]}).id
-    link = v1.payment_links.create(params={"line_items": [{"price": price, "quantity": 1}]}).id
     return {"cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
-            "on_draft": on_draft, "open": opened, "to_send": to_send, "loose_pm": loose_pm,
-            "saved_pm": saved_pm, "card": card, "seti": seti,
-            "charge": paid.latest_charge, "to_confirm": to_confirm, "manual": manual,
-            "uncaptured": uncaptured, "refund": refund, "dispute": dispute, "payout": payout,
-            "session": session, "link": link}
+            "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
+            "link": link, "loose_pm": loose_pm, "saved_pm": saved_pm, "card": card,
+            "seti": seti, "charge": paid.latest_charge, "to_confirm": to_confirm,
+            "manual": manual, "uncaptured": uncaptured, "refund": refund, "dispute": dispute,
+            "payout": payout}
 
 
 #: For each mutating route: the id in its path (or None; a tuple when the path has more
@@ -108,6 +108,16 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("invoice", "void"): lambda w: (w["open"], {}),
     ("invoice", "mark_uncollectible"): lambda w: (w["open"], {}),
     ("invoice", "send"): lambda w: (w["to_send"], {}),
+    ("checkout.session", "create"): lambda w: (None, {
+        "mode": "payment", "success_url": "https://example.com/done",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][product_data][name]": "Made at checkout",
+        "line_items[0][price_data][unit_amount]": "700", "line_items[0][quantity]": "1"}),
+    ("checkout.session", "update"): lambda w: (w["session"], {"metadata[order]": "7"}),
+    ("checkout.session", "expire"): lambda w: (w["session"], {}),
+    ("payment_link", "create"): lambda w: (None, {"line_items[0][price]": w["other_price"],
+                                                  "line_items[0][quantity]": "3"}),
+    ("payment_link", "update"): lambda w: (w["link"], {"active": "false"}),
     ("payment_method", "create"): lambda w: (None, {"type": "card", "card[token]": "tok_amex",
                                                     "metadata[a]": "1"}),
     ("payment_method", "update"): lambda w: (w["saved_pm"], {"billing_details[name]": "J"}),
@@ -141,16 +151,6 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("payout", "create"): lambda w: (None, {"amount": "100", "currency": "usd"}),
     ("payout", "update"): lambda w: (w["payout"], {"metadata[week]": "12"}),
     ("payout", "cancel"): lambda w: (w["payout"], {}),
-    ("checkout.session", "create"): lambda w: (None, {
-        "mode": "payment", "success_url": "https://example.com/done",
-        "line_items[0][price_data][currency]": "usd",
-        "line_items[0][price_data][product_data][name]": "Made at checkout",
-        "line_items[0][price_data][unit_amount]": "700", "line_items[0][quantity]": "1"}),
-    ("checkout.session", "update"): lambda w: (w["session"], {"metadata[order]": "7"}),
-    ("checkout.session", "expire"): lambda w: (w["session"], {}),
-    ("payment_link", "create"): lambda w: (None, {"line_items[0][price]": w["other_price"],
-                                                  "line_items[0][quantity]": "3"}),
-    ("payment_link", "update"): lambda w: (w["link"], {"active": "false"}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing
@@ -161,7 +161,7 @@ REFUSED: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, dict[str, s
 }
 
 
-def fill_path(template: str, ids: Ids) -> str:
+def path_of(template: str, ids: Ids) -> str:
     """``template`` with its placeholders, in order, replaced by ``ids``."""
     values = [ids] if isinstance(ids, str) else list(ids or ())
     return re.sub(r"\{[a-z_]+\}", lambda _: values.pop(0), template)
@@ -224,7 +224,7 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         world = make_world(client)
         refused = (one.kind, one.operation) in REFUSED
         object_id, params = (REFUSED if refused else SCENARIOS)[one.kind, one.operation](world)
-        path = fill_path(one.path, object_id)
+        path = path_of(one.path, object_id)
         before, shown_before = state(backend), renderings(backend)
         mark = backend.changes.last_seq
         key = f"walk-{one.kind}-{one.operation}"

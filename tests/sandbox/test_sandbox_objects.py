@@ -55,6 +55,12 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "period": {"start": 1_700_000_000, "end": 1_700_086_400},
     })
     lines = client.v1.invoices.line_items.list(invoice.id)
+    session = client.v1.checkout.sessions.create(params={
+        "customer": customer.id, "success_url": "https://example.com/done",
+        "cancel_url": "https://example.com/cart", "client_reference_id": "cart-7",
+        "metadata": {"cart": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
+    link = client.v1.payment_links.create(params={
+        "line_items": [{"price": recurring.id, "quantity": 1}], "metadata": {"plan": "q"}})
     paid = client.v1.payment_intents.create(params={
         "amount": 2000, "currency": "usd", "customer": customer.id, "confirm": True,
         "payment_method": "pm_card_bypassPending", "description": "Shirts",
@@ -81,19 +87,13 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     setup = client.v1.setup_intents.create(params={
         "customer": customer.id, "payment_method": method.id, "description": "save the card",
         "metadata": {"step": "1"}, "confirm": True})
-    session = client.v1.checkout.sessions.create(params={
-        "customer": customer.id, "success_url": "https://example.com/done",
-        "cancel_url": "https://example.com/cart", "client_reference_id": "cart-7",
-        "metadata": {"cart": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
-    link = client.v1.payment_links.create(params={
-        "line_items": [{"price": recurring.id, "quantity": 1}], "metadata": {"plan": "q"}})
     return {
-        "payment_method": client.v1.payment_methods.retrieve(method.id).to_dict(),
-        "card": client.v1.customers.payment_sources.retrieve(customer.id, card.id).to_dict(),
-        "setup_intent": client.v1.setup_intents.retrieve(setup.id).to_dict(),
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),
+        "payment_method": client.v1.payment_methods.retrieve(method.id).to_dict(),
+        "card": client.v1.customers.payment_sources.retrieve(customer.id, card.id).to_dict(),
+        "setup_intent": client.v1.setup_intents.retrieve(setup.id).to_dict(),
         "customer": client.v1.customers.retrieve(customer.id).to_dict(),
         "product": client.v1.products.retrieve(product.id).to_dict(),
         "price": client.v1.prices.retrieve(price.id).to_dict(),

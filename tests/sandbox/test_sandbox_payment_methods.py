@@ -9,25 +9,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_http import raw_request
+from sandbox_http import raw_request, refused
 from stripe_pay.sandbox import cards
 from stripe_pay.sandbox.errors import ApiError
 from stripe_pay.sandbox.resources import Backend
 
 DECLINING = [card for card in cards.CARDS if card.behaviour == "declines"]
-
-
-def refused(call: Any, *fragments: str, status: int = 400,
-            param: str | None = None) -> stripe.InvalidRequestError:
-    with pytest.raises(stripe.InvalidRequestError) as raised:
-        call()
-    error = raised.value
-    assert error.http_status == status
-    for fragment in fragments:
-        assert fragment in error.user_message, error.user_message
-    if param is not None:
-        assert error.param == param
-    return error
 
 
 @pytest.fixture
@@ -291,6 +278,12 @@ def test_sources_are_added_updated_and_deleted(client, customer):
     second = sources.create(customer.id, params={"source": "tok_mastercard"})
     third = sources.create(customer.id, params={"source": "tok_discover"})
     assert client.v1.customers.retrieve(customer.id).default_source == first.id
+    # expand[]=sources includes the customer's cards, newest first, as the sources list does
+    listed = client.v1.customers.retrieve(customer.id, params={"expand": ["sources"]}).sources
+    assert [source.id for source in listed.data] == [third.id, second.id, first.id]
+    assert (listed.object, listed.has_more, listed.url) == (
+        "list", False, f"/v1/customers/{customer.id}/sources")
+    assert "sources" not in client.v1.customers.retrieve(customer.id)
     changed = sources.update(customer.id, first.id, params={
         "name": "Jenny Rosen", "address_city": "Paris", "address_zip": "75001",
         "exp_month": 3, "exp_year": 2032, "metadata": {"kind": ""}})
@@ -315,6 +308,8 @@ def test_sources_are_added_updated_and_deleted(client, customer):
     sources.delete(customer.id, second.id)
     assert client.v1.customers.retrieve(customer.id).default_source is None
     assert sources.list(customer.id).data == []
+    assert client.v1.customers.retrieve(customer.id, params={
+        "expand": ["sources"]}).sources.data == []
     assert sources.list(customer.id, params={"object": "bank_account"}).data == []
 
 

@@ -10,27 +10,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_http import raw_request
+from sandbox_http import raw_request, refused
 from stripe_pay.sandbox import cards
 from stripe_pay.sandbox.errors import ApiError
 from stripe_pay.sandbox.params import validate
 
 AUTHENTICATING = [card.name for card in cards.CARDS if card.behaviour == "authenticates"]
-
-
-def refused(call: Any, *fragments: str, status: int = 400, code: str | None = None,
-            param: str | None = None) -> stripe.InvalidRequestError:
-    with pytest.raises(stripe.InvalidRequestError) as raised:
-        call()
-    error = raised.value
-    assert error.http_status == status
-    for fragment in fragments:
-        assert fragment in error.user_message, error.user_message
-    if code is not None:
-        assert error.code == code
-    if param is not None:
-        assert error.param == param
-    return error
 
 
 def authenticate(sandbox: Any, intent: Any, outcome: str = "complete") -> dict[str, Any]:
@@ -82,6 +67,8 @@ def test_without_a_customer_the_method_is_set_up_but_not_attached(client):
     done = client.v1.setup_intents.create(params={"payment_method": "pm_card_mastercard",
                                                   "confirm": True})
     assert done.status == "succeeded"
+    # one new method for the test id, used by the create and its confirmation alike
+    assert [m.id for m in client.v1.payment_methods.list().data] == [done.payment_method]
     assert client.v1.payment_methods.retrieve(done.payment_method).customer is None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..declare import Action, ListFilter, Relation, StripeObject
+from ..declare import Action, ListFilter, Relation, Requirement, StripeObject
 
 _CREATED = ListFilter("created", "created", "range")
 #: A refund or a dispute is of a charge, and so of its payment intent.
@@ -26,6 +26,9 @@ ROWS: tuple[StripeObject, ...] = (
         id_prefix="pm_",
         list_filters=(ListFilter("customer", "customer"), ListFilter("type", "type")),
         relations=(Relation("customer", "customer"),),
+        # (Stripe's params types leave these optional for connected accounts and clones)
+        requirements=(Requirement("attach", ("customer", "customer_account")),
+                      Requirement("create", ("type",), unless=("payment_method",))),
         actions=(
             Action("attach", method="attach",
                    help="save the payment method to a customer, to charge later"),

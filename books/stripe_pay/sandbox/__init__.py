@@ -1,7 +1,8 @@
 """A local, stateful, Stripe-compatible API server for tests, demos and benchmarks.
 
 The official ``stripe`` SDK talks to it as to Stripe for customers, products, prices, invoice
-items and invoices. Start it in-process::
+items and invoices, payment methods (and customers' card sources) and setup intents. Start it
+in-process::
 
     from stripe_pay.sandbox import SandboxServer
 

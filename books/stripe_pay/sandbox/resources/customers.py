@@ -66,7 +66,7 @@ CUSTOMER = Shape(
     absent={"deleted": STUB_ONLY},
     included={"cash_balance": lambda customer, backend: _cash_balance(customer),
               "invoice_credit_balance": lambda customer, backend: {},
-              "sources": lambda customer, backend: _sources(customer, backend),
+              "sources": lambda customer, backend: backend.customer_sources(customer),
               "subscriptions": lambda customer, backend: empty_list(customer, "subscriptions"),
               "tax": lambda customer, backend: {"automatic_tax": "unrecognized_location",
                                                 "ip_address": None, "location": None,
@@ -81,17 +81,11 @@ def _cash_balance(customer: Customer) -> dict[str, Any]:
             "settings": {"reconciliation_mode": "automatic", "using_merchant_default": True}}
 
 
-def _sources(customer: Customer, backend: Any) -> dict[str, Any]:
-    """A customer's card sources (the payment-methods family keeps them, as ``card``)."""
-    found = backend.lookup("card", "customer", customer.id) if "card" in backend.stores else []
-    return {**empty_list(customer, "sources"),
-            "data": [backend.render(card) for card in reversed(found)]}
-
-
 def empty_list(customer: Customer, name: str) -> dict[str, Any]:
     """A customer's list of objects this sandbox never makes (subscriptions, tax ids)."""
     return {"object": "list", "data": [], "has_more": False,
             "url": f"/v1/customers/{customer.id}/{name}"}
+
 
 class Customers(BackendCore):
     """The customers family."""
@@ -112,6 +106,11 @@ class Customers(BackendCore):
 
     def _reset_family(self) -> None:
         self._invoice_prefixes: set[str] = set()
+
+    def customer_sources(self, customer: Customer) -> dict[str, Any]:
+        """The customer's ``sources`` (a list object) when ``expand[]`` asks for them: none
+        here; the payment methods family lists the customer's card sources."""
+        return empty_list(customer, "sources")
 
     @handles("customer", "create")
     def create_customer(self, params: dict[str, Any]) -> Customer:

@@ -170,7 +170,8 @@ class SetupIntent:
 
 
 def card_details(card: TestCard, exp_month: int, exp_year: int) -> dict[str, Any]:
-    """A PaymentMethod's ``card`` hash for a test card."""
+    """A PaymentMethod's ``card`` hash for a test card (``description``, ``iin`` and
+    ``issuer``, which the SDK declares for Stripe's internal use, are null)."""
     return {
         "brand": card.brand,
         "checks": {"address_line1_check": None, "address_postal_code_check": None,
@@ -581,6 +582,11 @@ class PaymentMethods(Customers):
         return pages.list_page(self, store, selection, test, params,
                                f"/v1/customers/{customer.id}/sources")
 
+    def customer_sources(self, customer: Customer) -> dict[str, Any]:
+        """The customer's card sources as ``expand[]=sources`` includes them: the first page
+        of ``GET /v1/customers/{id}/sources``."""
+        return self.list_sources(customer.id, {})
+
     @route("POST", "/v1/customers/{id}/sources", "CustomerPaymentSourceCreateParams",
            kind="card", name="create")
     def create_source(self, customer_id: str, params: dict[str, Any]) -> CardSource:
@@ -675,7 +681,7 @@ class PaymentMethods(Customers):
         self._apply_setup_intent(intent, params)
         self.change("create", intent)
         if params.get("confirm"):
-            self._confirm_setup(intent, params)
+            self._confirm_setup(intent, {})  # (with what the create already took)
         return intent
 
     @handles("setup_intent", "update")
