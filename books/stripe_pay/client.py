@@ -418,6 +418,11 @@ class StripeSession:
             hint = ("Stripe kept rate limiting this account; wait a moment and run again "
                     "(kbooks run --rate sets a lower pace)")
         error = exc.error
+        decline = getattr(error, "decline_code", None) if error else None
+        if isinstance(exc, stripe.CardError) and decline:
+            # the issuer's reason: insufficient_funds, lost_card, ...
+            text = f"{text} (decline code {decline})"
+            hint = "try another payment method, or ask the customer to update theirs"
         return BookError(
             text,
             code=exc.code or (getattr(error, "code", None) if error else None),

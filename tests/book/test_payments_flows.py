@@ -82,6 +82,7 @@ refund the payment intent
 ''')
     assert failure.error_code == "card_declined"
     assert "Your card was declined." in failure.error
+    assert "decline code generic_decline" in failure.error  # (the issuer's reason, shown)
     after = rt.call("get a payment intent from stripe", id=created.id)
     assert after["status"] == "requires_payment_method"
     assert after["last_payment_error"]["decline_code"] == "generic_decline"
