@@ -669,6 +669,9 @@ def _procedure_rows(rt: Runtime, procs: Sequence[Any]) -> list[dict[str, Any]]:
         elif p.verb not in ("get", "create"):
             lines.append(f'    acts on: the {p.noun} remembered last, or name it: the id is '
                          '"..."')
+        asks = noun is not None and noun.needs_confirmation(p.verb)
+        if asks:
+            lines.append("    live: asks first on a live connection (--yes confirms)")
         required = [f.name for f in p.inputs if f.required]
         optional = [f.name for f in p.inputs if not f.required]
         for label, names in (("required", required),
@@ -680,7 +683,7 @@ def _procedure_rows(rt: Runtime, procs: Sequence[Any]) -> list[dict[str, Any]]:
                                            break_on_hyphens=False))
         rows.append({"text": lines, "json": {
             "id": p.id, "book": p.book, "english": p.english, "verb": p.verb, "noun": p.noun,
-            "many": p.many,
+            "many": p.many, "needs_confirmation": asks,
             "inputs": [{"name": f.name, "type": f.type, "required": f.required,
                         "choices": list(f.choices)} for f in p.inputs]}})
     return rows

@@ -190,6 +190,13 @@ def test_procedures_of_one_noun_by_name_plural_or_alias(memo, kbooks):
     assert [p["id"] for p in procs] == ["memo.note.get", "memo.note.list", "memo.note.create",
                                         "memo.note.update", "memo.note.delete",
                                         "memo.note.pin", "memo.note.archive"]
+    # what a live connection asks about first, as the book declares it
+    assert [p["id"] for p in procs if p["needs_confirmation"]] == ["memo.note.delete",
+                                                                   "memo.note.archive"]
+    text = kbooks("procedures", "memo", "notes").stdout
+    archive = text[text.index("archive the note"):]
+    assert "asks first on a live connection" in archive.splitlines()[3]
+    assert "asks first" not in text[text.index("pin the note"):text.index("archive the note")]
     unknown = kbooks("procedures", "memo", "notte")
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert unknown.stderr == ("kbooks: error: memo has no noun 'notte'; did you mean 'note'?\n"
