@@ -653,6 +653,8 @@ class Checker(Values):
         self.rt = runtime
         self.auto = automation
         self.errors: list[LanguageError] = []
+        #: what may follow each verb word's "as" (see _complements; made on first use)
+        self._by_word: dict[str, set[str | None]] | None = None
         #: context names available so far: "customer", "customers", "row", ...
         self.produced: set[str] = set(given)
         #: the columns "the row's COLUMN" may name, when the rows are known
@@ -691,7 +693,7 @@ class Checker(Values):
         return self._complements().get(word, set())
 
     def _complements(self) -> dict[str, set[str | None]]:
-        found: dict[str, set[str | None]] | None = getattr(self, "_by_word", None)
+        found = self._by_word
         if found is None:
             found = {}
             for b in self.books:

@@ -6,22 +6,26 @@ test fails when the two differ, so the docs cannot drift from the code.
 
 from __future__ import annotations
 
+from kognitos_books import Noun
+
 from . import objects
+from .book import describe_book
 from .declare import StripeObject
 
 
-def _verbs(row: StripeObject) -> str:
+def _verbs(row: StripeObject, noun: Noun) -> str:
+    """The row's verbs as English says them; ``*`` where the host asks first (read from
+    the noun the book describes, as the host reads it)."""
+    def star(verb: str) -> str:
+        return " *" if noun.needs_confirmation(verb) else ""
+
     said = []
     for duty in row.duties:
-        if duty == "delete" and row.delete_refusal:
-            said.append("(never delete)")
-            continue
-        said.append(duty + (" *" if duty in row.moves_money or duty == "delete" else ""))
+        said.append("(never delete)" if duty == "delete" and row.delete_refusal
+                    else duty + star(duty))
     if row.parent:
         said.append(f"add ... to the {row.parent}")
-    for action in row.actions:
-        host = action.declared()
-        said.append(host.english(row.noun) + (" *" if host.needs_confirmation else ""))
+    said.extend(action.english(row.noun) + star(action.name) for action in noun.actions)
     return ", ".join(said)
 
 
@@ -30,9 +34,12 @@ def nouns_table() -> str:
     what a live connection asks about first."""
     lines = ["| noun | also | id prefix | verbs (* asks first on a live connection) |",
              "|---|---|---|---|"]
+    book = describe_book()
     for row in objects.OBJECTS:
         also = ", ".join((row.plural, *row.aliases))
-        lines.append(f"| {row.noun} | {also} | `{row.id_prefix}` | {_verbs(row)} |")
+        noun = book.noun(row.noun)
+        assert noun is not None  # (the book describes every row)
+        lines.append(f"| {row.noun} | {also} | `{row.id_prefix}` | {_verbs(row, noun)} |")
     return "\n".join(lines) + "\n"
 
 

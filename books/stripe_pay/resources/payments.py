@@ -6,11 +6,9 @@ from ..declare import Action, ListFilter, Relation, Requirement, StripeObject
 
 _CREATED = ListFilter("created", "created", "range")
 #: A refund or a dispute is of a charge, and so of its payment intent.
-_OF_A_CHARGE = dict(
-    list_filters=(ListFilter("charge", "charge"),
-                  ListFilter("payment_intent", "payment_intent"), _CREATED),
-    relations=(Relation("charge", "charge"), Relation("payment intent", "payment_intent")),
-)
+_BY_CHARGE = (ListFilter("charge", "charge"), ListFilter("payment_intent", "payment_intent"),
+              _CREATED)
+_OF_A_CHARGE = (Relation("charge", "charge"), Relation("payment intent", "payment_intent"))
 
 
 def _refund(id_param: str) -> Action:
@@ -83,7 +81,7 @@ ROWS: tuple[StripeObject, ...] = (
     ),
     StripeObject(
         noun="refund", plural="refunds", service="refunds", id_prefix="re_",
-        **_OF_A_CHARGE,  # type: ignore[arg-type]
+        list_filters=_BY_CHARGE, relations=_OF_A_CHARGE,
         actions=(
             Action("cancel", method="cancel", destructive=True,
                    help="stop a refund that is waiting for the customer's action"),
@@ -113,7 +111,7 @@ ROWS: tuple[StripeObject, ...] = (
     ),
     StripeObject(
         noun="dispute", plural="disputes", service="disputes", id_prefix="dp_",
-        **_OF_A_CHARGE,  # type: ignore[arg-type]
+        list_filters=_BY_CHARGE, relations=_OF_A_CHARGE,
         actions=(
             Action("close", method="close", destructive=True,
                    help="accept the dispute as lost, for good"),
