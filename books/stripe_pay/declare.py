@@ -13,6 +13,7 @@ This module imports nothing heavy: ``describe_book`` reads it.
 
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 import attrs
@@ -66,7 +67,7 @@ class Default:
 
     operation: str
     field: str
-    value: object
+    value: object = attrs.field(hash=False)  # (a dict for a nested parameter)
     unless: tuple[str, ...] = ()
     when: tuple[tuple[str, object], ...] = ()
 
@@ -173,7 +174,7 @@ class StripeObject:
         params = dict(params)
         for default in self.defaults:
             if default.operation == operation and default.applies(params):
-                params[default.field] = default.value
+                params[default.field] = copy.deepcopy(default.value)
         return params
 
     def list_filter(self, field: str) -> ListFilter | None:
