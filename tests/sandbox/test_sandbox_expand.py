@@ -9,6 +9,7 @@ import stripe
 from sandbox_http import raw_request
 from sandbox_world import RETRIEVE, ROUTES, SHAPES, paths_for, stored_ids
 from stripe_pay.sandbox.expansion import expandable_paths
+from stripe_pay.sandbox.params import schema_for
 from test_sandbox_changes import make_world
 
 
@@ -39,11 +40,13 @@ def test_every_expandable_and_includable_field_is_accepted_on_every_object(sandb
     for one in ROUTES:
         if one.method != "GET" or one.operation == "search" or one.kind not in SHAPES:
             continue  # (the balance has no id, so no shape, and its class nothing to expand)
+        tried.add(one.kind)
+        if one.operation == "list" and schema_for(one.params, one.params_module).required:
+            continue  # (a subscription's items are listed only by subscription)
         prefix = "" if one.operation == "retrieve" else "data."
         for path in paths_for(sandbox, one, live)[:1]:
             for expand in paths_of(one.kind):
                 status, _, body = raw_request(sandbox, "GET", f"{path}?expand[]={prefix}{expand}")
-                tried.add(one.kind)
                 if status != 200:
                     refused.append(f"{path} expand[]={prefix}{expand}: {body['error']['message']}")
     assert refused == []

@@ -87,7 +87,22 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     setup = client.v1.setup_intents.create(params={
         "customer": customer.id, "payment_method": method.id, "description": "save the card",
         "metadata": {"step": "1"}, "confirm": True})
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_767_225_600,
+                                                              "name": "Q1"})
+    payer = client.v1.customers.create(params={"test_clock": clock.id})
+    client.v1.payment_methods.attach("pm_card_visa", params={"customer": payer.id})
+    subscription = client.v1.subscriptions.create(params={
+        "customer": payer.id, "items": [{"price": recurring.id, "quantity": 20,
+                                         "metadata": {"seat": "a"}}],
+        "default_payment_method": client.v1.payment_methods.list(
+            params={"customer": payer.id}).data[0].id,
+        "description": "Quarterly", "metadata": {"plan": "q"}, "trial_period_days": 7})
     return {
+        "subscription": client.v1.subscriptions.retrieve(subscription.id).to_dict(),
+        "subscription_item": client.v1.subscription_items.retrieve(
+            subscription["items"].data[0].id).to_dict(),
+        "test_helpers.test_clock": client.v1.test_helpers.test_clocks.retrieve(
+            clock.id).to_dict(),
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),

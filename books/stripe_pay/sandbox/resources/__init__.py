@@ -14,9 +14,11 @@ from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .subscriptions import Subscriptions
 
 
-class Backend(Checkout, Invoices, Payments, PaymentMethods, Customers, Balances, Catalog):
+class Backend(Subscriptions, Checkout, Invoices, Payments, PaymentMethods, Customers, Balances,
+              Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
