@@ -78,6 +78,25 @@ class Default:
 
 
 @attrs.frozen
+class Shorthand:
+    """Inputs of ``operation`` that stand for the one element of the list parameter
+    ``into``: a subscription created ``with the price is ...`` (and ``the quantity is
+    ...``) has that one item, ``items[0][price]``. The inputs are the element's own fields;
+    given with ``into`` itself, they are refused."""
+
+    operation: str
+    into: str
+    fields: tuple[str, ...]
+
+    def apply(self, params: dict[str, object]) -> dict[str, object]:
+        given = {name: params[name] for name in self.fields if name in params}
+        if not given or self.into in params:
+            return params
+        rest = {name: value for name, value in params.items() if name not in given}
+        return {**rest, self.into: [given]}
+
+
+@attrs.frozen
 class Requirement:
     """Inputs Stripe needs for ``operation`` although the SDK's params types mark them
     optional (they are needed only in some cases): one of ``any_of`` must be given when
@@ -149,6 +168,7 @@ class StripeObject:
     delete_refusal: str | None = None
     delete_hint: str | None = None
     defaults: tuple[Default, ...] = ()
+    shorthands: tuple[Shorthand, ...] = ()
     duties: tuple[str, ...] = RECORD_VERBS
     moves_money: tuple[str, ...] = ()
     #: prefixes of other ids Stripe takes where this noun's id goes (a card's ``card_``
@@ -170,8 +190,12 @@ class StripeObject:
         return bool(self.search_fields)
 
     def with_defaults(self, operation: str, params: dict[str, object]) -> dict[str, object]:
-        """``params`` plus the row's defaults for ``operation`` that apply."""
+        """``params`` (with its shorthands spelled out) plus the row's defaults for
+        ``operation`` that apply."""
         params = dict(params)
+        for shorthand in self.shorthands:
+            if shorthand.operation == operation:
+                params = shorthand.apply(params)
         for default in self.defaults:
             if default.operation == operation and default.applies(params):
                 params[default.field] = copy.deepcopy(default.value)

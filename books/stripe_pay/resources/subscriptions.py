@@ -3,7 +3,15 @@ the test clocks that move its time."""
 
 from __future__ import annotations
 
-from ..declare import Action, Default, ListFilter, Relation, Requirement, StripeObject
+from ..declare import (
+    Action,
+    Default,
+    ListFilter,
+    Relation,
+    Requirement,
+    Shorthand,
+    StripeObject,
+)
 
 _CREATED = ListFilter("created", "created", "range")
 
@@ -20,7 +28,9 @@ ROWS: tuple[StripeObject, ...] = (
         search_fields=frozenset({"created", "status", "metadata"}),
         relations=(Relation("customer", "customer"), Relation("test clock", "test_clock")),
         requirements=(Requirement("create", ("customer", "customer_account")),
-                      Requirement("create", ("items",))),
+                      Requirement("create", ("items", "price"))),
+        # "create a subscription for the customer with the price is ...": one item.
+        shorthands=(Shorthand("create", "items", ("price", "quantity")),),
         actions=(
             # Stripe's cancel is DELETE /v1/subscriptions/{id}: it ends the subscription now.
             Action("cancel", method="cancel", destructive=True,
