@@ -57,6 +57,16 @@ def card_fee(amount: int, currency: str) -> int:
     return math.floor(amount * FEE_PERCENT / 100 + 0.5) + fixed
 
 
+#: Stripe's ACH Direct Debit pricing: a percentage, capped (in cents).
+BANK_DEBIT_PERCENT = 0.8
+BANK_DEBIT_FEE_CAP = 500
+
+
+def bank_debit_fee(amount: int, currency: str) -> int:
+    """Stripe's fee for an ACH Direct Debit of ``amount`` cents: 0.8%, at most $5.00."""
+    return min(math.floor(amount * BANK_DEBIT_PERCENT / 100 + 0.5), BANK_DEBIT_FEE_CAP)
+
+
 @attrs.define(eq=False)
 class BalanceTransaction:
     """One movement of money; ``status`` is ``pending`` until ``available_on``."""
