@@ -13,8 +13,8 @@ A bank debit (a test US bank account, ``pm_usBankAccount_success``) does not fin
 confirmed, the intent is ``processing`` and its charge ``pending`` until the bank settles it,
 which the sandbox's ``POST /_sandbox/settle/{id}`` control does
 (:meth:`Payments.settle_pending`): the intent then succeeds, or the bank returns the debit
-(the charge fails, the intent wants a new payment method). A processing intent can be canceled; ``pm_usBankAccount_processing`` never
-settles, to try that.
+(the charge fails, the intent wants a new payment method). A processing intent can be
+canceled; ``pm_usBankAccount_processing`` never settles, to try that.
 
 Each attempt that reaches the card makes a charge (``latest_charge``); what the card does is
 Stripe's test card's behaviour (``cards.py``): succeed, decline with its codes, need
