@@ -17,6 +17,9 @@ _ACTIONS = (
     Action("credit", method="create", service="credit_notes", id_param="invoice",
            moves_money=True, returns="credit note", amount="amount",
            help="take a sum off a finalized invoice with a credit note"),
+    Action("preview_credit", word="preview", complement="credited", method="preview",
+           service="credit_notes", id_param="invoice", returns="credit note", amount="amount",
+           help="the credit note crediting the invoice would issue, issuing nothing"),
 )
 
 ROWS: tuple[StripeObject, ...] = (
@@ -35,6 +38,7 @@ ROWS: tuple[StripeObject, ...] = (
         requirements=(
             Requirement("create", ("customer", "customer_account"), unless=("from_invoice",)),
             Requirement("credit", ("amount", "lines", "shipping_cost")),
+            Requirement("preview_credit", ("amount", "lines", "shipping_cost")),
         ),
         amount="amount_due",
         defaults=(
