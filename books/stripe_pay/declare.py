@@ -180,6 +180,9 @@ class StripeObject:
     #: prefixes of other ids Stripe takes where this noun's id goes (a card's ``card_``
     #: where a payment method goes)
     also_prefixes: tuple[str, ...] = ()
+    #: amount inputs Stripe takes below zero (a customer balance transaction's: negative
+    #: credits the customer)
+    signed: tuple[str, ...] = ()
     help: str = ""
 
     @property

@@ -179,7 +179,8 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
             continue
         field = _describe(key, value, 1)
         found.append(Field(field.name, field.type, required=key in required,
-                           choices=field.choices, children=field.children))
+                           choices=field.choices, children=field.children,
+                           signed=key in row.signed))
     return tuple(found)
 
 

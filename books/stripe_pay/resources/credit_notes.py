@@ -32,6 +32,7 @@ ROWS: tuple[StripeObject, ...] = (
         relations=(Relation("customer", "customer"), Relation("invoice", "invoice"),
                    Relation("credit note", "credit_note")),
         amount="amount",
+        signed=("amount",),
         duties=("get", "create", "update"),
         help="a change to what a customer owes (negative: a credit for the next invoices)",
     ),
