@@ -685,6 +685,10 @@ class Checker(Values):
         self.accepted: dict[tuple[str, str, str], dict[str, Field]] = {}
         #: each book's check of a call (see Plugins.call_checker), found once
         self.call_checkers: dict[str, Callable[[Call], list[Problem]]] = {}
+        #: what each command's words name (see procedure_for), found once
+        self.procedures_named: dict[tuple[Any, ...], tuple[Book, Noun, Procedure]] = {}
+        #: the procedure of each book, noun, verb and number (see _procedure), found once
+        self.procedures_found: dict[tuple[str, str, str, bool], Procedure | None] = {}
         #: the book and noun each word names (see find_noun), found once
         self.nouns_found: dict[tuple[str, str | None], tuple[Book, Noun] | None] = {}
 
@@ -1094,7 +1098,20 @@ class Checker(Values):
                       f"the {action.amount.replace('_', ' ')}")
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
-        """The book, noun and procedure a command names (None after reporting why not)."""
+        """The book, noun and procedure a command names (None after reporting why not).
+        The same words name the same ones all through an automation: each is found once."""
+        target = cmd.target
+        key = (cmd.verb, cmd.complement, cmd.noun, cmd.determiner,
+               ("book", target.name) if isinstance(target, ast.TargetWord) else
+               ("record", target.noun) if isinstance(target, ast.Reference) else None)
+        found = self.procedures_named.get(key)
+        if found is None:
+            found = self.find_procedure(cmd)
+            if found is not None:
+                self.procedures_named[key] = found
+        return found
+
+    def find_procedure(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         word = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
         words = self.verb_words()
         if word in words and cmd.complement is None and None not in self.complements(word):
@@ -1162,10 +1179,15 @@ class Checker(Values):
         return book, noun, self._procedure(book, noun, verb, plural)
 
     def _procedure(self, book: Book, noun: Noun, verb: str, many: bool) -> Procedure:
-        for proc in self.rt.procedures(book.name, with_inputs=False):
-            if proc.noun == noun.name and proc.verb == verb and proc.many == many:
-                return proc
-        raise AssertionError(f"no procedure for {verb} {noun.name}")  # derived from nouns
+        key = (book.name, noun.name, verb, many)
+        if key not in self.procedures_found:
+            self.procedures_found[key] = next(
+                (proc for proc in self.rt.procedures(book.name, with_inputs=False)
+                 if proc.noun == noun.name and proc.verb == verb and proc.many == many), None)
+        found = self.procedures_found[key]
+        if found is None:
+            raise AssertionError(f"no procedure for {verb} {noun.name}")  # derived from nouns
+        return found
 
     def resolve_book(self, cmd: ast.Command) -> Book | None:
         """The book named by the command's target, or None when the noun must decide.
