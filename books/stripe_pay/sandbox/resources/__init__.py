@@ -10,6 +10,7 @@ from __future__ import annotations
 from .balance import Balances
 from .catalog import Catalog
 from .checkout import Checkout
+from .credit_notes import CreditNotes
 from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
@@ -17,8 +18,8 @@ from .payments import Payments
 from .subscriptions import Subscriptions
 
 
-class Backend(Subscriptions, Checkout, Invoices, Payments, PaymentMethods, Customers, Balances,
-              Catalog):
+class Backend(Subscriptions, CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers,
+              Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
