@@ -15,11 +15,12 @@ from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .schedules import Schedules
 from .subscriptions import Subscriptions
 
 
-class Backend(Subscriptions, CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers,
-              Balances, Catalog):
+class Backend(Schedules, Subscriptions, CreditNotes, Checkout, Invoices, Payments,
+              PaymentMethods, Customers, Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
