@@ -95,9 +95,9 @@ class SubscriptionSchedule:
         return None
 
 
-_INVOICE_SETTINGS: dict[str, Any] = {"account_tax_ids": None, "custom_fields": None, "days_until_due": None,
-                     "description": None, "footer": None, "issuer": {"account": None,
-                                                                     "type": "self"}}
+_INVOICE_SETTINGS: dict[str, Any] = {
+    "account_tax_ids": None, "custom_fields": None, "days_until_due": None,
+    "description": None, "footer": None, "issuer": {"account": None, "type": "self"}}
 
 
 def _phase_item(given: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def _phase(phase: SchedulePhase) -> dict[str, Any]:
             "items": [_phase_item(item) for item in phase.items],
             "metadata": dict(phase.metadata), "on_behalf_of": None,
             "proration_behavior": phase.proration_behavior, "start_date": phase.start_date,
-            "transfer_data": None, "trial_end": phase.trial_end}
+            "transfer_data": None, "trial": phase.trial, "trial_end": phase.trial_end}
 
 
 def _current_phase(schedule: SubscriptionSchedule, backend: Any) -> dict[str, int] | None:
