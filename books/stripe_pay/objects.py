@@ -40,8 +40,6 @@ OTHER_PREFIXES: dict[str, str] = {
     "card_": "card",
     "tok_": "token",
     "cn_": "credit note",
-    "txr_": "tax rate",
-    "promo_": "promotion code",
 }
 
 _ID_PREFIX = re.compile(r"^([a-z]+_)")

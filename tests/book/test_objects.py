@@ -150,7 +150,7 @@ def test_describe_book():
     assert [n.name for n in book.nouns] == [
         "customer", "product", "price", "invoice", "invoice item", "payment method",
         "payment intent", "charge", "refund", "setup intent", "dispute", "balance transaction",
-        "payout", "checkout session", "payment link"]
+        "payout", "checkout session", "payment link", "coupon", "promotion code", "tax rate"]
     invoice = book.noun("invoice")
     assert invoice.verbs == ("get", "create", "update", "delete")
     assert [a.name for a in invoice.actions] == ["send", "finalize", "pay", "void",
