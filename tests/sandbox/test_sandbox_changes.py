@@ -75,7 +75,8 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                               "code": "WORLD"}).id
     txr = v1.tax_rates.create(params={"display_name": "VAT", "percentage": 20,
                                       "inclusive": False}).id
-    return {"coupon": coupon, "promo": promo, "txr": txr,"cus": cus, "bare": bare, "priced": priced, "price": price,
+    return {"coupon": coupon, "promo": promo, "txr": txr,
+            "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
             "link": link, "loose_pm": loose_pm, "saved_pm": saved_pm, "card": card,
