@@ -26,7 +26,8 @@ from .customers import Customers
 from .taxes import TaxRates
 
 COUPON_ID_LENGTH = 8
-DURATIONS = ("forever", "once", "repeating")
+#: how far ahead a coupon's redeem_by may be: 5 years
+REDEEM_BY_LIMIT = 5 * 366 * 86_400
 
 
 @attrs.define(eq=False)
@@ -286,6 +287,9 @@ class Discounts(TaxRates, Customers):
             if params["redeem_by"] <= self.now():
                 raise invalid_request("Invalid redeem_by: must be in the future.",
                                       param="redeem_by")
+            if params["redeem_by"] > self.now() + REDEEM_BY_LIMIT:
+                raise invalid_request("Invalid redeem_by: must be at most 5 years from now.",
+                                      param="redeem_by")
             coupon.redeem_by = params["redeem_by"]
         if "applies_to" in params:
             products = params["applies_to"].get("products", [])
@@ -352,6 +356,11 @@ class Discounts(TaxRates, Customers):
             if params["max_redemptions"] < 1:
                 raise invalid_request("max_redemptions must be at least 1.",
                                       param="max_redemptions")
+            if coupon.max_redemptions is not None and (
+                    params["max_redemptions"] > coupon.max_redemptions):
+                raise invalid_request(
+                    "max_redemptions can't be more than the coupon's "
+                    f"({coupon.max_redemptions}).", param="max_redemptions")
             code.max_redemptions = params["max_redemptions"]
         restrictions = params.get("restrictions", {})
         code.first_time_transaction = restrictions.get("first_time_transaction", False)
