@@ -7,7 +7,12 @@ version under ``promotion[coupon]``.
 
 from __future__ import annotations
 
-from ..declare import ListFilter, Relation, StripeObject
+from ..declare import IdList, ListFilter, Relation, StripeObject
+
+#: The discounts an invoice or an invoice item takes: each a coupon's id, a promotion code's
+#: (``promo_``) or a discount's (``di_``).
+DISCOUNTS = IdList("discounts", (("promo_", "promotion_code"), ("di_", "discount")),
+                   default="coupon")
 
 ROWS: tuple[StripeObject, ...] = (
     StripeObject(
