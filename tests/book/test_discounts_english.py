@@ -18,10 +18,6 @@ def rt(tmp_path_factory) -> Runtime:
     return Runtime(home=tmp_path_factory.mktemp("discounts"))
 
 
-def calls(rt: Runtime, text: str) -> list[str]:
-    return corpus_calls(rt, text, GIVEN)
-
-
 VALID = [
     ('create a coupon in stripe with the percent off is 25 and the duration is "forever"',
      'create coupon {"duration": "forever", "percent_off": 25}'),
@@ -57,7 +53,7 @@ VALID = [
 
 @pytest.mark.parametrize("text,expected", VALID, ids=[t[:50] for t, _ in VALID])
 def test_discounts_in_english(rt, text, expected):
-    assert calls(rt, text) == [expected]
+    assert corpus_calls(rt, text, GIVEN) == [expected]
 
 
 INVALID = [
