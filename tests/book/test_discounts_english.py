@@ -126,3 +126,17 @@ def test_a_discounted_taxed_invoice_is_made_in_english(connected):
     (code,) = list(connected.call("get all promotion codes from stripe"))
     assert (coupon["times_redeemed"], code["times_redeemed"]) == (1, 1)
     assert [s.result for s in result.steps if s.kind == "show"][-1] in (3600, "3600")
+
+
+def test_the_manuals_discount_commands_check(rt):
+    """The commands docs/STRIPE_PAY.md shows for coupons, promotion codes and tax rates."""
+    from pathlib import Path
+
+    manual = (Path(__file__).resolve().parents[2] / "docs" / "STRIPE_PAY.md").read_text()
+    section = manual.split("### Coupons, promotion codes and tax rates", 1)[1]
+    block = section.split("```", 2)[1]
+    steps = rt.check(block.strip("\n") + "\n", given=("customer",))
+    assert [(s.verb, s.noun) for s in steps] == [
+        ("create", "coupon"), ("create", "coupon"), ("create", "promotion code"),
+        ("create", "tax rate"), ("create", "invoice"), ("add", "invoice item"),
+        ("update", "invoice")]
