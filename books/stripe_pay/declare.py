@@ -14,7 +14,7 @@ This module imports nothing heavy: ``describe_book`` reads it.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -104,6 +104,35 @@ class Default:
 
 
 @attrs.frozen
+class IdList:
+    """A list input Stripe takes as objects that each name one record (an invoice's
+    ``discounts``: ``[{"coupon": "SUMMER25"}, {"promotion_code": "promo_..."}]``), which
+    English gives as a list of ids (``the discounts is the promotion code``): each id becomes
+    the object, keyed by what its prefix says it is (``keys``: prefix and key), else by
+    ``default`` (coupons have ids of one's own choosing). An object given as one is kept;
+    ``the discounts is ""`` removes them all.
+    """
+
+    field: str
+    keys: tuple[tuple[str, str], ...]
+    default: str
+
+    def objects(self, value: Any) -> Any:
+        """``value`` with each id in it made the object Stripe takes; a list of nothing but
+        empty text is Stripe's ``""``, which removes them all."""
+        if not isinstance(value, list):
+            return value
+        given = [one for one in value if one != ""]
+        return [self._object(one) for one in given] if given else ""
+
+    def _object(self, one: Any) -> Any:
+        if not isinstance(one, str):
+            return one
+        key = next((key for prefix, key in self.keys if one.startswith(prefix)), self.default)
+        return {key: one}
+
+
+@attrs.frozen
 class Requirement:
     """Inputs Stripe needs for ``operation`` although the SDK's params types mark them
     optional (they are needed only in some cases): one of ``any_of`` must be given when
@@ -183,6 +212,8 @@ class StripeObject:
     #: amount inputs Stripe takes below zero (a customer balance transaction's: negative
     #: credits the customer)
     signed: tuple[str, ...] = ()
+    #: list inputs English gives as ids and Stripe takes as objects (see :class:`IdList`)
+    id_lists: tuple[IdList, ...] = ()
     help: str = ""
 
     @property
@@ -199,8 +230,12 @@ class StripeObject:
         return bool(self.search_fields)
 
     def with_defaults(self, operation: str, params: dict[str, object]) -> dict[str, object]:
-        """``params`` plus the row's defaults for ``operation`` that apply."""
+        """``params`` plus the row's defaults for ``operation`` that apply, its id lists
+        made the objects Stripe takes."""
         params = dict(params)
+        for listed in self.id_lists:
+            if listed.field in params:
+                params[listed.field] = listed.objects(params[listed.field])
         for default in self.defaults:
             if default.operation == operation and default.applies(params):
                 params[default.field] = default.value

@@ -48,7 +48,11 @@ def test_every_expandable_and_includable_field_is_accepted_on_every_object(sandb
                 if status != 200:
                     refused.append(f"{path} expand[]={prefix}{expand}: {body['error']['message']}")
     assert refused == []
-    assert tried == set(SHAPES)
+    # (a discount is fetched by no route, only expanded where it is named; a tax rate's
+    # class has nothing to expand)
+    gettable = {one.kind for one in ROUTES if one.method == "GET"}
+    assert tried == {kind for kind in SHAPES if kind in gettable and paths_of(kind)}
+    assert set(SHAPES) - tried == {"discount", "tax_rate"}
 
 
 def test_listed_fields_are_expanded_one_by_one(client):

@@ -98,11 +98,30 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
             {"type": "invoice_line_item", "invoice_line_item": credited.lines.data[0].id,
              "amount": 400},
             {"type": "custom_line_item", "description": "Goodwill", "unit_amount": 100}]})
+    coupon = client.v1.coupons.create(params={
+        "id": "TEN", "percent_off": 10, "duration": "repeating", "duration_in_months": 3,
+        "max_redemptions": 5, "name": "Ten percent", "metadata": {"campaign": "spring"},
+        "applies_to": {"products": [product.id]}})
+    promo = client.v1.promotion_codes.create(params={
+        "promotion": {"type": "coupon", "coupon": coupon.id}, "code": "SPRING10",
+        "customer": customer.id, "max_redemptions": 2, "metadata": {"channel": "mail"},
+        "restrictions": {"minimum_amount": 1000, "minimum_amount_currency": "usd"}})
+    rate = client.v1.tax_rates.create(params={
+        "display_name": "Sales tax", "percentage": 7.25, "inclusive": False, "country": "US",
+        "state": "CA", "jurisdiction": "US - CA", "tax_type": "sales_tax",
+        "description": "California", "metadata": {"region": "west"}})
+    discounted = client.v1.invoices.create(params={
+        "customer": customer.id, "discounts": [{"coupon": coupon.id}],
+        "default_tax_rates": [rate.id], "expand": ["discounts"]})
     return {
         "credit_note": note.to_dict(),
         "credit_note_line_item": note.lines.data[0].to_dict(),
         "customer_balance_transaction": client.v1.customers.balance_transactions.retrieve(
             customer.id, note.customer_balance_transaction).to_dict(),
+        "coupon": client.v1.coupons.retrieve(coupon.id).to_dict(),
+        "promotion_code": promo.to_dict(),
+        "tax_rate": rate.to_dict(),
+        "discount": discounted.discounts[0].to_dict(),
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),

@@ -27,7 +27,8 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
     assert set(SERVED) == {"customer", "product", "price", "invoice", "invoiceitem",
                            "payment_intent", "charge", "refund", "dispute",
                            "balance_transaction", "payout", "payment_method",
-                           "setup_intent", "checkout.session", "payment_link", "credit_note",
+                           "setup_intent", "checkout.session", "payment_link", "coupon",
+                           "promotion_code", "tax_rate", "credit_note",
                            "customer_balance_transaction"}
 
 

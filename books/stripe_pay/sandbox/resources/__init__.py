@@ -12,13 +12,15 @@ from .catalog import Catalog
 from .checkout import Checkout
 from .credit_notes import CreditNotes
 from .customers import Customers
+from .discounts import Discounts
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .taxes import TaxRates
 
 
-class Backend(CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers, Balances,
-              Catalog):
+class Backend(CreditNotes, Checkout, Invoices, Discounts, TaxRates, Payments, PaymentMethods,
+              Customers, Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
