@@ -39,7 +39,6 @@ OTHER_PREFIXES: dict[str, str] = {
     "src_": "source",
     "card_": "card",
     "tok_": "token",
-    "cn_": "credit note",
     "txr_": "tax rate",
     "promo_": "promotion code",
 }

@@ -69,7 +69,17 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                                  "payment_method": "pm_card_createDispute"})
     dispute = v1.disputes.list(params={"charge": disputed.latest_charge}).data[0].id
     payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
-    return {"cus": cus, "bare": bare, "priced": priced, "price": price,
+    to_credit = v1.invoices.create(params={"customer": cus}).id
+    v1.invoice_items.create(params={"customer": cus, "invoice": to_credit, "amount": 900,
+                                    "currency": "usd"})
+    v1.invoices.finalize_invoice(to_credit)
+    credit_note = v1.credit_notes.create(params={
+        "invoice": to_credit, "lines": [{"type": "custom_line_item", "description": "Sorry",
+                                         "unit_amount": 100}]}).id
+    cbtxn = v1.customers.balance_transactions.create(
+        cus, params={"amount": -100, "currency": "usd", "description": "Welcome"}).id
+    return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+            "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
             "link": link, "loose_pm": loose_pm, "saved_pm": saved_pm, "card": card,
@@ -151,6 +161,14 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("payout", "create"): lambda w: (None, {"amount": "100", "currency": "usd"}),
     ("payout", "update"): lambda w: (w["payout"], {"metadata[week]": "12"}),
     ("payout", "cancel"): lambda w: (w["payout"], {}),
+    ("credit_note", "create"): lambda w: (None, {"invoice": w["to_credit"], "amount": "100",
+                                                 "memo": "Late"}),
+    ("credit_note", "update"): lambda w: (w["credit_note"], {"memo": "Changed"}),
+    ("credit_note", "void"): lambda w: (w["credit_note"], {}),
+    ("customer_balance_transaction", "create"): lambda w: (w["cus"], {"amount": "-250",
+                                                                       "currency": "usd"}),
+    ("customer_balance_transaction", "update"): lambda w: ((w["cus"], w["cbtxn"]),
+                                                           {"description": "Promo"}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

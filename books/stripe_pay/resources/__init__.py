@@ -12,7 +12,7 @@ from ..declare import StripeObject
 
 #: The families, in the order the book lists its nouns.
 FAMILIES: tuple[str, ...] = ("customers", "catalog", "invoices", "payments", "balance",
-                             "checkout")
+                             "checkout", "credit_notes", "quotes", "plans", "portal")
 
 
 def rows() -> tuple[StripeObject, ...]:

@@ -9,7 +9,12 @@ card does when charged, attached or set up is its ``behaviour``:
   cannot be attached to a customer;
 - ``fails_on_customer``: attaching succeeds, every charge then fails;
 - ``authenticates``: every payment needs 3D Secure first (``requires_action``);
-- ``authenticates_then_declines``: it needs authentication, then is declined.
+- ``authenticates_then_declines``: it needs authentication, then is declined;
+- ``blocked``: Radar blocks every charge as too risky (it attaches fine).
+
+``risk_level`` is what Radar says of a charge (``elevated`` puts it in manual review), and
+``refund`` what its refunds do: succeed at once, start ``pending`` (the sandbox's settle control
+makes them succeed), or succeed and then fail (the settle control fails them).
 
 The facts follow Stripe's testing page; the numbers' last four digits are the cards'.
 
@@ -30,8 +35,9 @@ from typing import ClassVar, Literal
 import attrs
 
 Behaviour = Literal["succeeds", "declines", "fails_on_customer", "authenticates",
-                    "authenticates_then_declines", "settles", "fails_to_settle",
+                    "authenticates_then_declines", "blocked", "settles", "fails_to_settle",
                     "stays_processing"]
+Refunds = Literal["succeed", "pending", "fail"]
 
 
 @attrs.frozen
@@ -50,6 +56,8 @@ class TestCard:
     dispute: str | None = None
     #: the ids it is found by besides ``pm_card_<name>`` and ``tok_<name>``
     aliases: tuple[str, ...] = ()
+    risk_level: str = "normal"
+    refund: Refunds = "succeed"
 
     #: the payment method type it makes
     type: ClassVar[str] = "card"
@@ -188,6 +196,15 @@ CARDS: tuple[TestCard, ...] = (
     TestCard("createDisputeProductNotReceived", "visa", "4000000000002685",
              dispute="product_not_received"),
     TestCard("createDisputeInquiry", "visa", "4000000000001976", dispute="general"),
+    # Radar
+    TestCard("radarBlock", "visa", "4100000000000019", "blocked", "card_declined",
+             "fraudulent", risk_level="highest"),
+    TestCard("riskLevelHighest", "visa", "4000000000004954", "blocked", "card_declined",
+             "fraudulent", risk_level="highest"),
+    TestCard("riskLevelElevated", "visa", "4000000000009235", risk_level="elevated"),
+    # refunds that do not simply succeed
+    TestCard("pendingRefund", "visa", "4000000000007726", refund="pending"),
+    TestCard("refundFail", "visa", "4000000000005126", refund="fail"),
 )
 
 

@@ -483,11 +483,12 @@ class SandboxApp:
         except ApiError as error:
             return error.body(), error.status
 
-    def _settle(self, intent_id: str) -> tuple[Any, int]:
-        """The bank settling a processing debit (see ``Payments.settle_debit``)."""
+    def _settle(self, object_id: str) -> tuple[Any, int]:
+        """The bank settling a processing debit, or a refund's later outcome (see
+        ``Payments.settle_pending``)."""
         try:
             with self.backend.lock:
-                return self.backend.settle_debit(intent_id), 200
+                return self.backend.settle_pending(object_id), 200
         except ApiError as error:
             return error.body(), error.status
 

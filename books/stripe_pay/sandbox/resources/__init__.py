@@ -10,13 +10,15 @@ from __future__ import annotations
 from .balance import Balances
 from .catalog import Catalog
 from .checkout import Checkout
+from .credit_notes import CreditNotes
 from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
 
 
-class Backend(Checkout, Invoices, Payments, PaymentMethods, Customers, Balances, Catalog):
+class Backend(CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers, Balances,
+              Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

@@ -47,8 +47,8 @@ ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"
                           "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
 
 #: The reporting category of each type of transaction the sandbox records.
-REPORTING_CATEGORY = {"charge": "charge", "refund": "refund", "payout": "payout",
-                      "payout_cancel": "payout_reversal"}
+REPORTING_CATEGORY = {"charge": "charge", "refund": "refund", "refund_failure": "refund_failure",
+                      "payout": "payout", "payout_cancel": "payout_reversal"}
 
 
 def card_fee(amount: int, currency: str) -> int:

@@ -11,10 +11,10 @@ A payment intent follows Stripe's state machine::
 
 A bank debit (a test US bank account, ``pm_usBankAccount_success``) does not finish at once:
 confirmed, the intent is ``processing`` and its charge ``pending`` until the bank settles it,
-which the sandbox's ``POST /_sandbox/settle/{id}`` control does (:meth:`Payments.settle_debit`): the
-intent then succeeds, or the bank returns the debit (the charge fails, the intent wants a new
-payment method). A processing intent can be canceled; ``pm_usBankAccount_processing`` never
-settles, to try that.
+which the sandbox's ``POST /_sandbox/settle/{id}`` control does
+(:meth:`Payments.settle_pending`): the intent then succeeds, or the bank returns the debit
+(the charge fails, the intent wants a new payment method). A processing intent can be
+canceled; ``pm_usBankAccount_processing`` never settles, to try that.
 
 Each attempt that reaches the card makes a charge (``latest_charge``); what the card does is
 Stripe's test card's behaviour (``cards.py``): succeed, decline with its codes, need
@@ -72,6 +72,8 @@ INQUIRY_CARDS = frozenset({"createDisputeInquiry"})
 CLOSED_DISPUTE = ("won", "lost", "warning_closed", "prevented")
 SELLER_DECLINE_MESSAGE = "The bank did not return any further details with this decline."
 AUTHENTICATION_REQUIRED = ("Your card was declined. This transaction requires authentication.")
+#: The lowest Radar risk score of each risk level (a card's score is within ten of it).
+RISK_SCORE_FLOOR = {"normal": 20, "elevated": 70, "highest": 90}
 #: A card that needs authentication only until it is set up for later payments.
 SET_UP_SKIPS_AUTHENTICATION = frozenset({"authenticationRequiredOnSetup"})
 
@@ -200,6 +202,8 @@ class Refund:
     balance_transaction: str | None
     status: str = "succeeded"
     reason: str | None = None
+    failure_reason: str | None = None
+    failure_balance_transaction: str | None = None
     instructions_email: str | None = None
     metadata: dict[str, str] = attrs.field(factory=dict)
     deleted: bool = False
@@ -356,15 +360,14 @@ CHARGE = Shape(
 REFUND = Shape(
     "refund", "Refund",
     own=("amount", "balance_transaction", "charge", "created", "currency", "customer",
-         "instructions_email", "metadata", "payment_intent", "payment_method", "reason",
-         "status"),
+         "failure_balance_transaction", "failure_reason", "instructions_email", "metadata",
+         "payment_intent", "payment_method", "reason", "status"),
     fixed={"customer_account": None, "receipt_number": None, "source_transfer_reversal": None,
            "transfer_reversal": None,
            "destination_details": {"card": {"reference": None, "reference_status": "pending",
                                              "reference_type": "acquirer_reference_number",
                                              "type": "refund"}, "type": "card"}},
-    absent={"description": NOT_IN_EXAMPLE, "failure_balance_transaction": NOT_IN_EXAMPLE,
-            "failure_reason": NOT_IN_EXAMPLE, "next_action": NOT_IN_EXAMPLE,
+    absent={"description": NOT_IN_EXAMPLE, "next_action": NOT_IN_EXAMPLE,
             "pending_reason": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE},
 )
 
@@ -695,49 +698,79 @@ class Payments(PaymentMethods, Balances):
         charge.captured, charge.amount_captured = True, charge.amount
         intent.latest_charge, intent.status = charge.id, "processing"
 
-    def settle_debit(self, intent_id: str) -> dict[str, Any]:
-        """The bank settles a processing debit, as the sandbox's
-        ``POST /_sandbox/settle/{id}`` control does: it succeeds (the money is collected, less
-        Stripe's ACH fee), or the bank returns it with the test account's code (the charge
-        fails, the intent wants a new payment method). Recorded as ``settle``; the intent
-        after it, rendered."""
+    def settle_pending(self, object_id: str) -> dict[str, Any]:
+        """What the sandbox's ``POST /_sandbox/settle/{id}`` control does: the bank settles a
+        payment intent's processing debit (:meth:`_settle_debit`) or a refund's outcome
+        arrives (:meth:`_settle_refund`). Recorded as ``settle``; the object after it,
+        rendered."""
         with self.operation():
-            intent = self.change("settle", self.payment_intents.get(intent_id))
-            if intent.status != "processing":
-                raise invalid_request(
-                    f"PaymentIntent {intent.id} is {intent.status}; only a processing bank "
-                    "debit waits to settle.")
-            assert intent.latest_charge is not None
-            charge = self.change("settle", self.charges.get(intent.latest_charge))
-            account = cards.named(charge.card)
-            if account.behaviour == "stays_processing":
-                raise invalid_request(
-                    f"PaymentIntent {intent.id} is paid by the test account "
-                    f"{account.ids[0]}, whose debits never settle (as on Stripe); cancel "
-                    "the intent instead.")
-            if account.behaviour == "fails_to_settle":
-                charge.status, charge.amount_captured = "failed", 0
-                charge.failure_code, charge.failure_message = account.code, account.message
-                charge.outcome = whole("Charge.Outcome", network_status="declined_by_network",
-                                       reason=account.code, risk_level="not_assessed",
-                                       seller_message=account.message, type="issuer_declined")
-                method = self._stored_method(charge.payment_method or "")
-                intent.status, intent.payment_method = "requires_payment_method", None
-                intent.last_payment_error = {
-                    "charge": charge.id, "code": account.code,
-                    "doc_url": DOCS_ERROR_CODES + str(account.code).replace("_", "-"),
-                    "message": account.message,
-                    "payment_method": self.render(method) if method is not None else None,
-                    "type": "invalid_request_error"}
-            else:
-                charge.status, charge.paid = "succeeded", True
-                self._collect(charge)
-                intent.status, intent.amount_received = "succeeded", charge.amount_captured
-                self.payment_succeeded(intent)
-                stored = self._stored_method(charge.payment_method or "")
-                if stored is not None:
-                    self._after_payment(intent, stored)
+            if object_id.startswith("re_"):
+                refund = self._settle_refund(object_id)
+                return self.render(refund)
+            intent = self._settle_debit(object_id)
         return self.render(intent)
+
+    def _settle_refund(self, refund_id: str) -> Refund:
+        """A pending refund (``pm_card_pendingRefund``'s) succeeds; a refund of
+        ``pm_card_refundFail`` fails after it succeeded: its money comes back to the balance
+        (a ``refund_failure`` transaction) and counts as unrefunded again."""
+        refund = self.change("settle", self.refunds.get(refund_id))
+        card = cards.named(self.charges.objects[refund.charge].card)
+        if refund.status == "pending":
+            refund.status = "succeeded"
+        elif refund.status == "succeeded" and card.refund == "fail":
+            charge = self.change("update", self.charges.objects[refund.charge])
+            charge.amount_refunded -= refund.amount
+            txn = self.record_transaction("refund_failure", refund.amount, refund.currency,
+                                          refund.id, description="REFUND FAILURE")
+            refund.status, refund.failure_reason = "failed", "expired_or_canceled_card"
+            refund.failure_balance_transaction = txn.id
+        else:
+            raise invalid_request(
+                f"Refund {refund.id} is {refund.status} and its card's refunds do not change "
+                "later; only pm_card_pendingRefund's and pm_card_refundFail's do.")
+        return refund
+
+    def _settle_debit(self, intent_id: str) -> PaymentIntent:
+        """The bank settles a processing debit: it succeeds (the money is collected, less
+        Stripe's ACH fee), or the bank returns it with the test account's code (the charge
+        fails, the intent wants a new payment method)."""
+        intent = self.change("settle", self.payment_intents.get(intent_id))
+        if intent.status != "processing":
+            raise invalid_request(
+                f"PaymentIntent {intent.id} is {intent.status}; only a processing bank "
+                "debit waits to settle.")
+        assert intent.latest_charge is not None
+        charge = self.change("settle", self.charges.get(intent.latest_charge))
+        account = cards.named(charge.card)
+        if account.behaviour == "stays_processing":
+            raise invalid_request(
+                f"PaymentIntent {intent.id} is paid by the test account "
+                f"{account.ids[0]}, whose debits never settle (as on Stripe); cancel "
+                "the intent instead.")
+        if account.behaviour == "fails_to_settle":
+            charge.status, charge.amount_captured = "failed", 0
+            charge.failure_code, charge.failure_message = account.code, account.message
+            charge.outcome = whole("Charge.Outcome", network_status="declined_by_network",
+                                   reason=account.code, risk_level="not_assessed",
+                                   seller_message=account.message, type="issuer_declined")
+            method = self._stored_method(charge.payment_method or "")
+            intent.status, intent.payment_method = "requires_payment_method", None
+            intent.last_payment_error = {
+                "charge": charge.id, "code": account.code,
+                "doc_url": DOCS_ERROR_CODES + str(account.code).replace("_", "-"),
+                "message": account.message,
+                "payment_method": self.render(method) if method is not None else None,
+                "type": "invalid_request_error"}
+        else:
+            charge.status, charge.paid = "succeeded", True
+            self._collect(charge)
+            intent.status, intent.amount_received = "succeeded", charge.amount_captured
+            self.payment_succeeded(intent)
+            stored = self._stored_method(charge.payment_method or "")
+            if stored is not None:
+                self._after_payment(intent, stored)
+        return intent
 
     def _after_payment(self, intent: PaymentIntent, method: PaymentMethod) -> None:
         """What a successful payment does to its payment method, as on Stripe:
@@ -1034,7 +1067,9 @@ class Payments(PaymentMethods, Balances):
                                       + (f" ({charge.description})" if charge.description
                                          else ""))
         charge.amount_refunded += amount
+        pending = cards.named(charge.card).refund == "pending"
         refund = Refund(id=refund_id, seq=self._next_seq(), created=self.now(), amount=amount,
+                        status="pending" if pending else "succeeded",
                         currency=charge.currency, charge=charge.id,
                         payment_intent=charge.payment_intent, customer=charge.customer,
                         payment_method=charge.payment_method, balance_transaction=txn.id,
@@ -1233,7 +1268,8 @@ def _check_bank_debit(intent: PaymentIntent) -> None:
 
 def _decline_of(card: TestCard) -> tuple[str, str | None, str] | None:
     """How charging the card fails (code, decline code, message), or None if it succeeds."""
-    if card.behaviour in ("declines", "fails_on_customer", "authenticates_then_declines"):
+    if card.behaviour in ("declines", "fails_on_customer", "authenticates_then_declines",
+                          "blocked"):
         return card.code or "card_declined", card.decline_code, card.message
     return None
 
@@ -1243,7 +1279,17 @@ def _outcome(card: TestCard, decline: tuple[str, str | None, str] | None) -> dic
         return whole("Charge.Outcome", network_status="approved_by_network",
                      risk_level="not_assessed", seller_message="Payment complete.",
                      type="authorized")
-    risk = {"risk_level": "normal", "risk_score": 20 + int(card.number[-2:]) % 40}
+    risk = {"risk_level": card.risk_level,
+            "risk_score": RISK_SCORE_FLOOR[card.risk_level] + int(card.number[-2:]) % 10}
+    if card.behaviour == "blocked":
+        return whole("Charge.Outcome", network_status="not_sent_to_network",
+                     reason="highest_risk_level", type="blocked",
+                     seller_message="Stripe blocked this payment as too risky.", **risk)
+    if decline is None and card.risk_level == "elevated":
+        return whole("Charge.Outcome", network_status="approved_by_network",
+                     reason="elevated_risk_level", type="manual_review",
+                     seller_message="Stripe evaluated this payment as having elevated risk, "
+                                    "and placed it in your manual review queue.", **risk)
     if decline is None:
         return whole("Charge.Outcome", network_status="approved_by_network",
                      seller_message="Payment complete.", type="authorized", **risk)
