@@ -78,7 +78,12 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                          "unit_amount": 100}]}).id
     cbtxn = v1.customers.balance_transactions.create(
         cus, params={"amount": -100, "currency": "usd", "description": "Welcome"}).id
+    quote = v1.quotes.create(params={"customer": cus, "line_items": [{"price": price}]}).id
+    open_quote = v1.quotes.create(params={"customer": cus, "line_items": [
+        {"price": other_price, "quantity": 2}]}).id
+    v1.quotes.finalize_quote(open_quote)
     return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+            "quote": quote, "open_quote": open_quote,
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
@@ -169,6 +174,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
                                                                        "currency": "usd"}),
     ("customer_balance_transaction", "update"): lambda w: ((w["cus"], w["cbtxn"]),
                                                            {"description": "Promo"}),
+    ("quote", "create"): lambda w: (None, {"customer": w["cus"],
+                                           "line_items[0][price]": w["price"]}),
+    ("quote", "update"): lambda w: (w["quote"], {"description": "Offer"}),
+    ("quote", "finalize"): lambda w: (w["quote"], {}),
+    ("quote", "accept"): lambda w: (w["open_quote"], {}),
+    ("quote", "cancel"): lambda w: (w["quote"], {}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

@@ -98,7 +98,11 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
             {"type": "invoice_line_item", "invoice_line_item": credited.lines.data[0].id,
              "amount": 400},
             {"type": "custom_line_item", "description": "Goodwill", "unit_amount": 100}]})
+    quote = client.v1.quotes.create(params={
+        "customer": customer.id, "description": "Offer", "header": "Hello", "footer": "Bye",
+        "metadata": {"deal": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
     return {
+        "quote": client.v1.quotes.finalize_quote(quote.id).to_dict(),
         "credit_note": note.to_dict(),
         "credit_note_line_item": note.lines.data[0].to_dict(),
         "customer_balance_transaction": client.v1.customers.balance_transactions.retrieve(

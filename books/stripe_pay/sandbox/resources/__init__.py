@@ -15,10 +15,11 @@ from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .quotes import Quotes
 
 
-class Backend(CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers, Balances,
-              Catalog):
+class Backend(Quotes, CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Customers,
+              Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
