@@ -82,7 +82,10 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     open_quote = v1.quotes.create(params={"customer": cus, "line_items": [
         {"price": other_price, "quantity": 2}]}).id
     v1.quotes.finalize_quote(open_quote)
+    portal = v1.billing_portal.configurations.create(params={
+        "features": {"invoice_history": {"enabled": True}}}).id
     return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+            "portal": portal,
             "quote": quote, "open_quote": open_quote,
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
@@ -180,6 +183,11 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("quote", "finalize"): lambda w: (w["quote"], {}),
     ("quote", "accept"): lambda w: (w["open_quote"], {}),
     ("quote", "cancel"): lambda w: (w["quote"], {}),
+    ("billing_portal.configuration", "create"): lambda w: (None, {
+        "features[customer_update][enabled]": "true",
+        "features[customer_update][allowed_updates][0]": "email"}),
+    ("billing_portal.configuration", "update"): lambda w: (w["portal"], {"name": "Main"}),
+    ("billing_portal.session", "create"): lambda w: (None, {"customer": w["cus"]}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

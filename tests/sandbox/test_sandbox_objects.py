@@ -101,7 +101,17 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     quote = client.v1.quotes.create(params={
         "customer": customer.id, "description": "Offer", "header": "Hello", "footer": "Bye",
         "metadata": {"deal": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
+    portal = client.v1.billing_portal.configurations.create(params={
+        "features": {"invoice_history": {"enabled": True}, "customer_update": {
+            "enabled": True, "allowed_updates": ["email"]}},
+        "business_profile": {"headline": "Acme"}, "login_page": {"enabled": True},
+        "default_return_url": "https://example.com/back", "name": "Main",
+        "metadata": {"team": "billing"}})
+    portal_session = client.v1.billing_portal.sessions.create(params={
+        "customer": customer.id, "locale": "en"})
     return {
+        "billing_portal.configuration": portal.to_dict(),
+        "billing_portal.session": portal_session.to_dict(),
         "quote": client.v1.quotes.finalize_quote(quote.id).to_dict(),
         "credit_note": note.to_dict(),
         "credit_note_line_item": note.lines.data[0].to_dict(),
