@@ -175,3 +175,23 @@ pay the invoice with the payment method is "pm_card_chargeCustomerFail"
     assert (intent["status"], intent["amount_received"]) == ("succeeded", 1500)
     charges = rt.call("get all charges from stripe", payment_intent=intent.id)
     assert [charge["status"] for charge in charges] == ["succeeded", "failed"]
+
+
+def test_a_bank_debit_is_processing_until_the_bank_settles_it(rt, sandbox):
+    import json
+    import urllib.request
+
+    created, processing = run(rt, '''\
+create a payment intent in stripe with
+  the amount is 5000
+  the currency is "usd"
+  the allowed payment method types is "us_bank_account"
+confirm the payment intent with the payment method is "pm_usBankAccount_success"
+''')
+    assert processing["status"] == "processing" and processing.id == created.id
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/settle/{created.id}",
+                                     method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["status"] == "succeeded"
+    (settled,) = run(rt, f'get a payment intent from stripe whose id is "{created.id}"')
+    assert (settled["status"], settled["amount_received"]) == ("succeeded", 5000)

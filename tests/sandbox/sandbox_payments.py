@@ -32,6 +32,14 @@ def authenticate(sandbox: Any, intent_id: str, outcome: str = "complete") -> dic
         return json.load(response)
 
 
+def settle(sandbox: Any, intent_id: str) -> dict[str, Any]:
+    """The bank settling a processing debit, through the sandbox's control."""
+    request = urllib.request.Request(f"{sandbox.url}/_sandbox/settle/{intent_id}",
+                                     method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
 def card_of(client: stripe.StripeClient, method_id: str) -> stripe.PaymentMethod.Card:
     """The card of the payment method a payment shows (a test id made it, as on Stripe)."""
     assert method_id.startswith("pm_") and not method_id.startswith("pm_card_"), method_id

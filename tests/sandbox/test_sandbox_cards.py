@@ -29,6 +29,12 @@ def test_every_number_is_a_card_number(card):
     ("pm_card_authenticationRequired", "authenticates", None, None),
     ("pm_card_threeDSecure2Required", "authenticates", None, None),
     ("pm_card_createDispute", "succeeds", None, None),
+    ("pm_card_radarBlock", "blocked", "card_declined", "fraudulent"),
+    ("pm_card_riskLevelElevated", "succeeds", None, None),
+    ("pm_card_pendingRefund", "succeeds", None, None),
+    ("pm_usBankAccount_success", "settles", None, None),
+    ("pm_usBankAccount_insufficientFunds", "fails_to_settle", "insufficient_funds", None),
+    ("pm_usBankAccount_processing", "stays_processing", None, None),
 ])
 def test_documented_cards_behave_as_documented(card_id, behaviour, code, decline_code):
     card = cards.find(card_id)
@@ -43,3 +49,12 @@ def test_only_issuer_declines_refuse_to_be_attached():
     assert cards.find("pm_card_nothing") is None and cards.find("cus_1") is None
     assert cards.find("pm_card_chargeDeclinedInsufficientFunds").message == (
         "Your card has insufficient funds.")
+
+
+@pytest.mark.parametrize("account", cards.BANK_ACCOUNTS, ids=lambda a: a.name)
+def test_every_test_bank_account_is_found_by_its_numbers(account):
+    assert cards.bank_account("110000000", account.number) is account
+    assert cards.find(f"pm_usBankAccount_{account.name}") is account
+    assert cards.named(cards.key_of(account)) is account
+    assert account.type == "us_bank_account" and account.settles_later
+    assert cards.bank_account("111000025", account.number) is None

@@ -4,11 +4,12 @@ refuses."""
 
 from __future__ import annotations
 
+import urllib.error
 from typing import Any
 
 import pytest
 import stripe
-from sandbox_payments import declined, intent, paid, refused
+from sandbox_payments import declined, intent, paid, refused, settle
 from sandbox_shapes import undeclared_fields
 
 
@@ -209,3 +210,49 @@ def test_update_retrieve_and_cancel_a_refund(client):
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.refunds.retrieve("re_none")
     assert (raised.value.http_status, raised.value.code) == (404, "resource_missing")
+
+
+def test_radar_blocks_the_highest_risk_cards_and_reviews_elevated_ones(client):
+    error = declined(lambda: paid(client, "pm_card_radarBlock"))
+    assert (error.code, error.error.decline_code) == ("card_declined", "fraudulent")
+    blocked = client.v1.charges.retrieve(error.error.charge)
+    outcome = blocked.outcome
+    assert (outcome.type, outcome.network_status, outcome.risk_level, outcome.reason) == (
+        "blocked", "not_sent_to_network", "highest", "highest_risk_level")
+    assert blocked.status == "failed"
+    method = client.v1.payment_methods.create(params={"type": "card",
+                                                      "card": {"token": "tok_radarBlock"}})
+    customer = client.v1.customers.create()
+    assert client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    reviewed = paid(client, "pm_card_riskLevelElevated")
+    assert reviewed.status == "succeeded"
+    outcome = client.v1.charges.retrieve(reviewed.latest_charge).outcome
+    assert (outcome.type, outcome.risk_level) == ("manual_review", "elevated")
+    assert 70 <= outcome.risk_score < 80
+
+
+def test_a_pending_refund_succeeds_when_settled(client, sandbox):
+    payment = paid(client, "pm_card_pendingRefund")
+    refund = client.v1.refunds.create(params={"payment_intent": payment.id})
+    assert refund.status == "pending"
+    assert settle(sandbox, refund.id)["status"] == "succeeded"
+    assert client.v1.refunds.retrieve(refund.id).status == "succeeded"
+
+
+def test_a_refund_of_refund_fail_fails_after_succeeding(client, sandbox):
+    payment = paid(client, "pm_card_refundFail", amount=3000)
+    refund = client.v1.refunds.create(params={"payment_intent": payment.id, "amount": 1000})
+    assert (refund.status, refund.failure_reason) == ("succeeded", None)
+    assert client.v1.charges.retrieve(payment.latest_charge).amount_refunded == 1000
+    failed = settle(sandbox, refund.id)
+    assert (failed["status"], failed["failure_reason"]) == ("failed",
+                                                            "expired_or_canceled_card")
+    back = client.v1.balance_transactions.retrieve(failed["failure_balance_transaction"])
+    assert (back.type, back.amount) == ("refund_failure", 1000)
+    assert client.v1.charges.retrieve(payment.latest_charge).amount_refunded == 0
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        settle(sandbox, refund.id)
+    assert raised.value.code == 400
+    plain = client.v1.refunds.create(params={"payment_intent": paid(client).id})
+    with pytest.raises(urllib.error.HTTPError):
+        settle(sandbox, plain.id)

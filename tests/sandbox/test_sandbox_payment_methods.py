@@ -80,7 +80,7 @@ def test_create_refuses_what_test_mode_refuses(client):
     refused(lambda: client.v1.payment_methods.create(params={"card": {"token": "tok_visa"}}),
             "Missing required param: type", param="type")
     refused(lambda: client.v1.payment_methods.create(params={"type": "sepa_debit"}),
-            "card payment methods only", param="type")
+            "card and US bank account payment methods only", param="type")
     refused(lambda: client.v1.payment_methods.create(params={"type": "card"}),
             "Missing required param: card", param="card")
     error = refused(lambda: client.v1.payment_methods.create(params={

@@ -65,9 +65,10 @@ def object_problems(data: dict) -> list[str]:
     if data.get("deleted") is True:
         return [] if set(data) == {"id", "object", "deleted"} else [f"{where}: stub {sorted(data)}"]
     fields = set(data) - set(shape.included)
-    problems = [f"{where}: lacks {name}" for name in sorted(shape.fields - fields)]
+    expected = shape.fields_of(data)
+    problems = [f"{where}: lacks {name}" for name in sorted(expected - fields)]
     problems += [f"{where}: has {name}, which its shape does not render"
-                 for name in sorted(fields - shape.fields)]
+                 for name in sorted(fields - expected)]
     problems += [f"{where}: {path} is not declared by stripe.{shape.sdk}"
                  for path in undeclared_fields(data, shape.sdk_class)]
     problems += [f"{where}: {path} is declared by stripe.{shape.sdk} but missing"

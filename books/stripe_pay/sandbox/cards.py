@@ -9,20 +9,35 @@ card does when charged, attached or set up is its ``behaviour``:
   cannot be attached to a customer;
 - ``fails_on_customer``: attaching succeeds, every charge then fails;
 - ``authenticates``: every payment needs 3D Secure first (``requires_action``);
-- ``authenticates_then_declines``: it needs authentication, then is declined.
+- ``authenticates_then_declines``: it needs authentication, then is declined;
+- ``blocked``: Radar blocks every charge as too risky (it attaches fine).
+
+``risk_level`` is what Radar says of a charge (``elevated`` puts it in manual review), and
+``refund`` what its refunds do: succeed at once, start ``pending`` (the sandbox's settle control
+makes them succeed), or succeed and then fail (the settle control fails them).
 
 The facts follow Stripe's testing page; the numbers' last four digits are the cards'.
+
+Stripe's test US bank accounts (:class:`TestBankAccount`, ``pm_usBankAccount_success``, ...)
+are found the same way. Their debits do not settle at once: a payment by one waits in
+``processing`` until the sandbox settles it (Stripe's bank network would), and then
+
+- ``settles``: it succeeds;
+- ``fails_to_settle``: the bank returns it (``code``: ``insufficient_funds``, ...);
+- ``stays_processing``: it never settles (what Stripe offers for trying cancellation).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
 Behaviour = Literal["succeeds", "declines", "fails_on_customer", "authenticates",
-                    "authenticates_then_declines"]
+                    "authenticates_then_declines", "blocked", "settles", "fails_to_settle",
+                    "stays_processing"]
+Refunds = Literal["succeed", "pending", "fail"]
 
 
 @attrs.frozen
@@ -41,6 +56,21 @@ class TestCard:
     dispute: str | None = None
     #: the ids it is found by besides ``pm_card_<name>`` and ``tok_<name>``
     aliases: tuple[str, ...] = ()
+    risk_level: str = "normal"
+    refund: Refunds = "succeed"
+
+    #: the payment method type it makes
+    type: ClassVar[str] = "card"
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every test id it answers to."""
+        return (f"pm_card_{self.name}", f"tok_{self.name}", *self.aliases)
+
+    @property
+    def settles_later(self) -> bool:
+        """Whether its payments wait in ``processing`` (a bank debit's do)."""
+        return False
 
     @property
     def last4(self) -> str:
@@ -166,12 +196,71 @@ CARDS: tuple[TestCard, ...] = (
     TestCard("createDisputeProductNotReceived", "visa", "4000000000002685",
              dispute="product_not_received"),
     TestCard("createDisputeInquiry", "visa", "4000000000001976", dispute="general"),
+    # Radar
+    TestCard("radarBlock", "visa", "4100000000000019", "blocked", "card_declined",
+             "fraudulent", risk_level="highest"),
+    TestCard("riskLevelHighest", "visa", "4000000000004954", "blocked", "card_declined",
+             "fraudulent", risk_level="highest"),
+    TestCard("riskLevelElevated", "visa", "4000000000009235", risk_level="elevated"),
+    # refunds that do not simply succeed
+    TestCard("pendingRefund", "visa", "4000000000007726", refund="pending"),
+    TestCard("refundFail", "visa", "4000000000005126", refund="fail"),
+)
+
+
+
+@attrs.frozen
+class TestBankAccount(TestCard):
+    """One of Stripe's test US bank accounts (routing number 110000000), for ACH Direct Debit
+    payments: ``pm_usBankAccount_<name>``. See the module's docstring for ``behaviour``."""
+
+    brand: str = ""
+    number: str = ""
+    funding: str = ""
+    type: ClassVar[str] = "us_bank_account"
+    routing_number: ClassVar[str] = "110000000"
+    bank_name: ClassVar[str] = "STRIPE TEST BANK"
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (f"pm_usBankAccount_{self.name}", *self.aliases)
+
+    @property
+    def settles_later(self) -> bool:
+        return True
+
+    @property
+    def message(self) -> str:
+        return _BANK_MESSAGES.get(self.code or "", "The payment failed.")
+
+
+_BANK_MESSAGES = {
+    "insufficient_funds": "The customer's account has insufficient funds to cover this payment.",
+    "account_closed": "The customer's bank account has been closed.",
+    "no_account": "The customer's bank account could not be located.",
+    "debit_not_authorized": "The customer has notified their bank that this payment was "
+                            "unauthorized.",
+}
+
+
+def _returned(name: str, number: str, code: str) -> TestBankAccount:
+    return TestBankAccount(name, number=number, behaviour="fails_to_settle", code=code)
+
+
+BANK_ACCOUNTS: tuple[TestBankAccount, ...] = (
+    TestBankAccount("success", number="000123456789", behaviour="settles"),
+    _returned("accountClosed", "000111111113", "account_closed"),
+    _returned("noAccount", "000111111116", "no_account"),
+    _returned("insufficientFunds", "000222222227", "insufficient_funds"),
+    _returned("debitNotAuthorized", "000333333335", "debit_not_authorized"),
+    TestBankAccount("processing", number="000000000009", behaviour="stays_processing"),
 )
 
 _BY_ID: dict[str, TestCard] = {}
 _BY_NAME: dict[str, TestCard] = {card.name: card for card in CARDS}
-for _card in CARDS:
-    for _id in (f"pm_card_{_card.name}", f"tok_{_card.name}", *_card.aliases):
+_BY_NAME.update((f"usBankAccount_{account.name}", account) for account in BANK_ACCOUNTS)
+for _card in (*CARDS, *BANK_ACCOUNTS):
+    for _id in _card.ids:
         _BY_ID.setdefault(_id, _card)
 
 
@@ -180,9 +269,22 @@ def find(payment_method_or_token: str) -> TestCard | None:
     return _BY_ID.get(payment_method_or_token)
 
 
+def bank_account(routing_number: str, account_number: str) -> TestBankAccount | None:
+    """The test bank account of these numbers (None for any other)."""
+    if routing_number != TestBankAccount.routing_number:
+        return None
+    return next((one for one in BANK_ACCOUNTS if one.number == account_number), None)
+
+
 def named(name: str) -> TestCard:
-    """The test card called ``name`` (``visa``); KeyError for an unknown name."""
+    """The test card called ``name`` (``visa``; a bank account ``usBankAccount_success``);
+    KeyError for an unknown name."""
     return _BY_NAME[name]
+
+
+def key_of(card: TestCard) -> str:
+    """The name :func:`named` finds ``card`` by."""
+    return f"usBankAccount_{card.name}" if isinstance(card, TestBankAccount) else card.name
 
 
 def ids() -> list[str]:

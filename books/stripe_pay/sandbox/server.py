@@ -459,6 +459,8 @@ class SandboxApp:
                 return {"cleared": self.backend.changes.clear()}, 200
         if path.startswith("/_sandbox/authenticate/") and method == "POST":
             return self._authenticate_intent(path.rsplit("/", 1)[1], request)
+        if path.startswith("/_sandbox/settle/") and method == "POST":
+            return self._settle(path.rsplit("/", 1)[1])
         if path.startswith("/_sandbox/portal/") and method == "GET":
             return self._portal(path.removeprefix("/_sandbox/portal/"))
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
@@ -466,6 +468,7 @@ class SandboxApp:
                                      "POST /_sandbox/reset, GET /_sandbox/objects, "
                                      "GET/DELETE /_sandbox/changes, "
                                      "POST /_sandbox/authenticate/{id}, "
+                                     "POST /_sandbox/settle/{id}, "
                                      "GET /_sandbox/portal/{id}"}}, 404
 
     def _portal(self, where: str) -> tuple[Any, int]:
@@ -492,6 +495,15 @@ class SandboxApp:
         try:
             with self.backend.lock:
                 return self.backend.authenticate(intent_id, succeed=outcome == "complete"), 200
+        except ApiError as error:
+            return error.body(), error.status
+
+    def _settle(self, object_id: str) -> tuple[Any, int]:
+        """The bank settling a processing debit, or a refund's later outcome (see
+        ``Payments.settle_pending``)."""
+        try:
+            with self.backend.lock:
+                return self.backend.settle_pending(object_id), 200
         except ApiError as error:
             return error.body(), error.status
 

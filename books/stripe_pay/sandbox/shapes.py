@@ -57,6 +57,10 @@ class Shape:
     (``tiers``; a nested one as ``total_details.breakdown``), each with ``compute(obj,
     backend)`` giving its value (``obj`` is None for an object no store holds). The top-level
     ones count as ``absent`` with the reason :data:`INCLUDABLE`.
+
+    ``typed``: fields named after a type of the object (a payment method's ``card`` and
+    ``us_bank_account``), each rendered only on an object whose ``type`` is that name, as
+    Stripe returns only the hash of the type an object is.
     """
 
     object: str
@@ -68,6 +72,7 @@ class Shape:
     absent: Mapping[str, str] = attrs.field(factory=dict)
     included: Mapping[str, Callable[[Any, Any], Any]] = attrs.field(factory=dict)
     stub_when_deleted: bool = True
+    typed: frozenset[str] = frozenset()
     _plan: tuple[tuple[str, int, Any], ...] = attrs.field(init=False, eq=False, repr=False)
     _sources: dict[str, tuple[int, Any]] = attrs.field(init=False, eq=False, repr=False)
 
@@ -107,6 +112,12 @@ class Shape:
         """Every field this shape renders."""
         return frozenset(name for name, _, _ in self._plan)
 
+    def fields_of(self, data: Mapping[str, Any]) -> frozenset[str]:
+        """The fields rendered for an object of ``data``'s type (see ``typed``)."""
+        if not self.typed:
+            return self.fields
+        return self.fields - (self.typed - {data.get("type")})
+
     def render(self, obj: Any, backend: Any) -> dict[str, Any]:
         """``obj`` as Stripe returns it: fields ``id``, ``object``, then alphabetical."""
         if self.stub_when_deleted and getattr(obj, "deleted", False):
@@ -115,7 +126,10 @@ class Shape:
         for group in self.derived:
             computed.update(group.compute(obj, backend))
         rendered: dict[str, Any] = {}
+        typed = self.typed
         for name, source, how in self._plan:
+            if name in typed and name != obj.type:
+                continue
             if source == _OWN:
                 rendered[name] = how(obj)
             elif source == _FIXED:

@@ -47,14 +47,24 @@ ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"
                           "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
 
 #: The reporting category of each type of transaction the sandbox records.
-REPORTING_CATEGORY = {"charge": "charge", "refund": "refund", "payout": "payout",
-                      "payout_cancel": "payout_reversal"}
+REPORTING_CATEGORY = {"charge": "charge", "refund": "refund", "refund_failure": "refund_failure",
+                      "payout": "payout", "payout_cancel": "payout_reversal"}
 
 
 def card_fee(amount: int, currency: str) -> int:
     """Stripe's processing fee for a card charge of ``amount`` (minor units)."""
     fixed = 0 if currency in ZERO_DECIMAL else FEE_FIXED
     return math.floor(amount * FEE_PERCENT / 100 + 0.5) + fixed
+
+
+#: Stripe's ACH Direct Debit pricing: a percentage, capped (in cents).
+BANK_DEBIT_PERCENT = 0.8
+BANK_DEBIT_FEE_CAP = 500
+
+
+def bank_debit_fee(amount: int, currency: str) -> int:
+    """Stripe's fee for an ACH Direct Debit of ``amount`` cents: 0.8%, at most $5.00."""
+    return min(math.floor(amount * BANK_DEBIT_PERCENT / 100 + 0.5), BANK_DEBIT_FEE_CAP)
 
 
 @attrs.define(eq=False)

@@ -680,6 +680,12 @@ class Invoices(Payments, Catalog):
             self._finalize(invoice)
             if invoice.status == "paid":
                 return invoice
+        processing = (self.payment_intents.objects.get(invoice.payment_intent)
+                      if invoice.payment_intent else None)
+        if processing is not None and processing.status == "processing":
+            raise invalid_request(
+                f"This invoice's payment ({processing.id}) is processing: it is paid when the "
+                "bank settles it. Wait for it, or cancel that payment intent first.")
         if params.get("paid_out_of_band"):
             self._mark_paid(invoice, self.now())
             return invoice
@@ -703,6 +709,8 @@ class Invoices(Payments, Catalog):
         invoice.attempt_count += 1
         if intent.status == "succeeded":
             self._mark_paid(invoice, self.now())
+            return invoice
+        if intent.status == "processing":  # a bank debit: paid when the bank settles it
             return invoice
         if intent.status == "requires_action":
             raise ApiError(

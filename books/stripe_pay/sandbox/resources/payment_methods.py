@@ -56,14 +56,15 @@ import attrs
 
 from .. import cards, pages
 from ..backend import Equals, Refused, Resource, Store, Within, handles, route
-from ..cards import TestCard
+from ..cards import TestBankAccount, TestCard
 from ..errors import ApiError, bad_parameter, invalid_request, no_such
 from ..rules import ADDRESS_FIELDS, blank_to_none, merge_metadata, merged_address
 from ..shapes import NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from ..store import narrowest
 from .customers import Customer, Customers
 
-#: What every payment method type but ``card`` keeps under its own key: the sandbox makes cards.
+#: What every payment method type but ``card`` and ``us_bank_account`` keeps under its own key:
+#: the sandbox makes cards and US bank accounts.
 OTHER_TYPES = ("acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay",
     "au_becs_debit", "bacs_debit", "bancontact", "billie", "bizum", "blik", "boleto",
     "card_present", "cashapp", "crypto", "custom", "customer_balance", "eps", "fpx", "giropay",
@@ -71,8 +72,8 @@ OTHER_TYPES = ("acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "a
     "mb_way", "mobilepay", "multibanco", "naver_pay", "nz_bank_account", "oxxo", "p24",
     "pay_by_bank", "payco", "paynow", "paypal", "paypay", "payto", "pix", "promptpay",
     "revolut_pay", "samsung_pay", "satispay", "scalapay", "sepa_debit", "sequra", "sofort",
-    "sunbit", "swish", "twint", "upi", "us_bank_account", "wechat_pay", "zip")
-OTHER_TYPE = "only on payment methods of that type; the sandbox makes cards only"
+    "sunbit", "swish", "twint", "upi", "wechat_pay", "zip")
+OTHER_TYPE = "only on payment methods of that type; the sandbox makes cards and US bank accounts"
 CONNECT_ONLY = "only on a connected account's external account cards"
 
 RAW_NUMBERS_REFUSED = (
@@ -101,13 +102,15 @@ class _OfATestCard:
 
 @attrs.define(eq=False)
 class PaymentMethod(_OfATestCard):
-    """A card PaymentMethod: one of Stripe's test cards, attached to a customer or not."""
+    """A PaymentMethod: one of Stripe's test cards (or test US bank accounts), attached to a
+    customer or not; ``card`` or ``us_bank_account`` holds its details, as ``type`` says."""
 
     id: str
     seq: int
     created: int
     card_name: str
-    card: dict[str, Any]
+    card: dict[str, Any] | None
+    us_bank_account: dict[str, Any] | None = None
     customer: str | None = None
     billing_details: dict[str, Any] = attrs.field(factory=_no_billing_details)
     metadata: dict[str, str] = attrs.field(factory=dict)
@@ -194,6 +197,36 @@ def card_details(card: TestCard, exp_month: int, exp_year: int) -> dict[str, Any
     }
 
 
+def bank_account_details(account: TestBankAccount) -> dict[str, Any]:
+    """A PaymentMethod's ``us_bank_account`` hash for a test bank account."""
+    return {"account_holder_type": "individual", "account_type": "checking",
+            "bank_name": account.bank_name, "financial_connections_account": None,
+            "fingerprint": account.fingerprint, "last4": account.last4,
+            "networks": {"preferred": "ach", "supported": ["ach"]},
+            "routing_number": account.routing_number, "status_details": {"blocked": None}}
+
+
+def _test_bank_account(given: Any) -> TestBankAccount:
+    """The test bank account ``us_bank_account[routing_number]`` and ``[account_number]``
+    name (Stripe takes bank details directly; the sandbox knows its test accounts only)."""
+    if not isinstance(given, dict):
+        raise bad_parameter("Missing required param: us_bank_account.",
+                            param="us_bank_account", code="parameter_missing")
+    for field in ("routing_number", "account_number"):
+        if not given.get(field):
+            raise bad_parameter(f"Missing required param: us_bank_account[{field}].",
+                                param=f"us_bank_account[{field}]", code="parameter_missing")
+    account = cards.bank_account(given["routing_number"], given["account_number"])
+    if account is None:
+        known = ", ".join(sorted(one.number for one in cards.BANK_ACCOUNTS))
+        raise invalid_request(
+            f"This sandbox knows Stripe's test bank accounts only: routing number "
+            f"{TestBankAccount.routing_number} with account number one of {known} (or use "
+            "pm_usBankAccount_success and its siblings).",
+            param="us_bank_account[account_number]")
+    return account
+
+
 def card_error(card: TestCard, *, param: str | None = None) -> ApiError:
     """The 402 ``card_error`` a declining test card answers."""
     return ApiError(status=402, type="card_error", code=card.code or "card_declined",
@@ -203,7 +236,8 @@ def card_error(card: TestCard, *, param: str | None = None) -> ApiError:
 PAYMENT_METHOD = Shape(
     "payment_method", "PaymentMethod",
     own=("allow_redisplay", "billing_details", "card", "created", "customer", "metadata",
-         "type"),
+         "type", "us_bank_account"),
+    typed=frozenset({"card", "us_bank_account"}),
     fixed={"customer_account": None, "livemode": False},
     absent={**dict.fromkeys(OTHER_TYPES, OTHER_TYPE), "radar_options": NOT_IN_EXAMPLE},
 )
@@ -302,7 +336,7 @@ class PaymentMethods(Customers):
         """The PaymentMethod ``ref`` names, for a payment by ``customer`` (None: nobody), and
         its test card; a test id makes a new one. See the module's docstring."""
         card = cards.find(ref)
-        if ref.startswith(("pm_card_", "tok_")):
+        if ref.startswith(("pm_card_", "tok_", "pm_usBankAccount_")):
             if card is None:
                 raise no_such("PaymentMethod" if ref.startswith("pm_") else "token", ref,
                               param=param)
@@ -353,9 +387,16 @@ class PaymentMethods(Customers):
         method_id = self.new_id("pm_")
         while method_id.startswith("pm_card_"):  # test ids are never a stored method's
             method_id = self.new_id("pm_")
-        method = PaymentMethod(id=method_id, seq=self._next_seq(), created=now,
-                               card_name=card.name,
-                               card=card_details(card, exp_month or month, exp_year or year))
+        if isinstance(card, TestBankAccount):
+            method = PaymentMethod(id=method_id, seq=self._next_seq(), created=now,
+                                   card_name=cards.key_of(card), card=None,
+                                   us_bank_account=bank_account_details(card),
+                                   type=card.type)
+        else:
+            method = PaymentMethod(id=method_id, seq=self._next_seq(), created=now,
+                                   card_name=card.name,
+                                   card=card_details(card, exp_month or month,
+                                                     exp_year or year))
         return self.change("create", method)
 
     def _source_as_payment_method(self, source: CardSource) -> PaymentMethod:
@@ -396,10 +437,14 @@ class PaymentMethods(Customers):
         if "type" not in params:
             raise bad_parameter("Missing required param: type.", param="type",
                                 code="parameter_missing")
+        if params["type"] == "us_bank_account":
+            method = self._new_payment_method(_test_bank_account(params.get("us_bank_account")))
+            self._apply_payment_method(method, params)
+            return method
         if params["type"] != "card":
             raise invalid_request(
-                f"This sandbox makes card payment methods only (type=card), not "
-                f"{params['type']}.", param="type")
+                f"This sandbox makes card and US bank account payment methods only "
+                f"(type=card or type=us_bank_account), not {params['type']}.", param="type")
         given = params.get("card")
         if not given:
             raise bad_parameter("Missing required param: card.", param="card",
@@ -429,7 +474,7 @@ class PaymentMethods(Customers):
 
     def _stored_or_new_method(self, method_id: str, param: str = "id") -> PaymentMethod:
         card = cards.find(method_id)
-        if card is not None and method_id.startswith("pm_card_"):
+        if card is not None and method_id.startswith(("pm_card_", "pm_usBankAccount_")):
             return self._new_payment_method(card)
         found = self.payment_methods.objects.get(method_id)
         if found is None:
@@ -446,6 +491,10 @@ class PaymentMethods(Customers):
         self.change("update", method)
         self._apply_payment_method(method, params)
         if "card" in params:
+            if method.card is None:
+                raise invalid_request(
+                    f"The PaymentMethod {method.id} is a {method.type} payment method: it has "
+                    "no card to update.", param="card")
             card = dict(method.card)
             card.update({field: params["card"][field] for field in ("exp_month", "exp_year")
                          if field in params["card"]})
@@ -741,6 +790,11 @@ class PaymentMethods(Customers):
                 intent.payment_method = None
             else:
                 method, _ = self.payment_method_for(ref, intent.customer)
+                if method.type != "card":
+                    raise invalid_request(
+                        f"The PaymentMethod {method.id} is a {method.type} payment method; "
+                        "this sandbox sets up cards only (bank accounts pay through payment "
+                        "intents).", param="payment_method")
                 intent.payment_method = method.id
             if intent.status in ("requires_payment_method", "requires_confirmation"):
                 intent.status = ("requires_payment_method" if intent.payment_method is None
@@ -805,6 +859,9 @@ class PaymentMethods(Customers):
             intent.payment_method = None
             intent.next_action = None
             error.keeps_changes = True
+            # As Stripe answers: with copies of the payment method and the intent after it.
+            error.extra = {"payment_method": self.render(method),
+                           "setup_intent": self.render(intent)}
             raise error
         intent.status = "succeeded"
         intent.next_action = None

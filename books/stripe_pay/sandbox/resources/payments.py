@@ -9,6 +9,13 @@ A payment intent follows Stripe's state machine::
         succeeded
     any of the first four, and requires_capture --cancel--> canceled
 
+A bank debit (a test US bank account, ``pm_usBankAccount_success``) does not finish at once:
+confirmed, the intent is ``processing`` and its charge ``pending`` until the bank settles it,
+which the sandbox's ``POST /_sandbox/settle/{id}`` control does
+(:meth:`Payments.settle_pending`): the intent then succeeds, or the bank returns the debit
+(the charge fails, the intent wants a new payment method). A processing intent can be
+canceled; ``pm_usBankAccount_processing`` never settles, to try that.
+
 Each attempt that reaches the card makes a charge (``latest_charge``); what the card does is
 Stripe's test card's behaviour (``cards.py``): succeed, decline with its codes, need
 authentication, or succeed and then be disputed. Captured money is recorded in the balance
@@ -28,11 +35,18 @@ import attrs
 
 from .. import cards, search
 from ..backend import Equals, Refused, Resource, Store, Within, handles
-from ..cards import TestCard
+from ..cards import TestBankAccount, TestCard
 from ..errors import DOCS_ERROR_CODES, ApiError, bad_parameter, invalid_request, no_such
 from ..rules import blank_to_none, merge_metadata, merged_address, refuse_accounts, valid_currency
 from ..shapes import NOT_IN_EXAMPLE, Shape, derived
-from .balance import DISPUTE_FEE, SECONDS_PER_DAY, ZERO_DECIMAL, Balances, card_fee
+from .balance import (
+    DISPUTE_FEE,
+    SECONDS_PER_DAY,
+    ZERO_DECIMAL,
+    Balances,
+    bank_debit_fee,
+    card_fee,
+)
 from .payment_methods import PaymentMethod, PaymentMethods
 
 #: Statuses a payment intent can be confirmed, canceled or updated freely in.
@@ -58,6 +72,8 @@ INQUIRY_CARDS = frozenset({"createDisputeInquiry"})
 CLOSED_DISPUTE = ("won", "lost", "warning_closed", "prevented")
 SELLER_DECLINE_MESSAGE = "The bank did not return any further details with this decline."
 AUTHENTICATION_REQUIRED = ("Your card was declined. This transaction requires authentication.")
+#: The lowest Radar risk score of each risk level (a card's score is within ten of it).
+RISK_SCORE_FLOOR = {"normal": 20, "elevated": 70, "highest": 90}
 #: A card that needs authentication only until it is set up for later payments.
 SET_UP_SKIPS_AUTHENTICATION = frozenset({"authenticationRequiredOnSetup"})
 
@@ -134,8 +150,8 @@ class Charge:
     currency: str
     card: str  # the test card's name
     payment_method: str | None
-    #: the card's expiry, as its payment method shows it
-    expiry: tuple[int, int]
+    #: the card's expiry, as its payment method shows it (None for a bank debit)
+    expiry: tuple[int, int] | None
     status: str
     paid: bool
     captured: bool
@@ -186,6 +202,8 @@ class Refund:
     balance_transaction: str | None
     status: str = "succeeded"
     reason: str | None = None
+    failure_reason: str | None = None
+    failure_balance_transaction: str | None = None
     instructions_email: str | None = None
     metadata: dict[str, str] = attrs.field(factory=dict)
     deleted: bool = False
@@ -226,8 +244,19 @@ def _payment_method_types(intent: PaymentIntent, backend: Any) -> list[str]:
 
 
 def _payment_method_options(intent: PaymentIntent, backend: Any) -> dict[str, Any]:
-    return {"card": whole("PaymentIntent.PaymentMethodOptions.Card",
-                          request_three_d_secure="automatic")}
+    options: dict[str, Any] = {}
+    types = _payment_method_types(intent, backend)
+    if "card" in types:
+        options["card"] = whole("PaymentIntent.PaymentMethodOptions.Card",
+                                request_three_d_secure="automatic")
+    if "us_bank_account" in types:
+        options["us_bank_account"] = whole(
+            "PaymentIntent.PaymentMethodOptions.UsBankAccount",
+            verification_method="automatic",
+            financial_connections=whole(
+                "PaymentIntent.PaymentMethodOptions.UsBankAccount.FinancialConnections",
+                permissions=["payment_method"]))
+    return options
 
 
 def _amount_details(intent: PaymentIntent, backend: Any) -> dict[str, Any]:
@@ -273,6 +302,13 @@ def _statement_descriptor(charge: Charge, backend: Any) -> str | None:
 
 def _payment_method_details(charge: Charge, backend: Any) -> dict[str, Any]:
     card = cards.named(charge.card)
+    if isinstance(card, TestBankAccount):
+        return {"us_bank_account": whole(
+            "Charge.PaymentMethodDetails.UsBankAccount", account_holder_type="individual",
+            account_type="checking", bank_name=card.bank_name, fingerprint=card.fingerprint,
+            last4=card.last4, routing_number=card.routing_number,
+        ), "type": "us_bank_account"}
+    assert charge.expiry is not None
     month, year = charge.expiry
     return {"card": whole(
         "Charge.PaymentMethodDetails.Card",
@@ -324,15 +360,14 @@ CHARGE = Shape(
 REFUND = Shape(
     "refund", "Refund",
     own=("amount", "balance_transaction", "charge", "created", "currency", "customer",
-         "instructions_email", "metadata", "payment_intent", "payment_method", "reason",
-         "status"),
+         "failure_balance_transaction", "failure_reason", "instructions_email", "metadata",
+         "payment_intent", "payment_method", "reason", "status"),
     fixed={"customer_account": None, "receipt_number": None, "source_transfer_reversal": None,
            "transfer_reversal": None,
            "destination_details": {"card": {"reference": None, "reference_status": "pending",
                                              "reference_type": "acquirer_reference_number",
                                              "type": "refund"}, "type": "card"}},
-    absent={"description": NOT_IN_EXAMPLE, "failure_balance_transaction": NOT_IN_EXAMPLE,
-            "failure_reason": NOT_IN_EXAMPLE, "next_action": NOT_IN_EXAMPLE,
+    absent={"description": NOT_IN_EXAMPLE, "next_action": NOT_IN_EXAMPLE,
             "pending_reason": NOT_IN_EXAMPLE, "presentment_details": NOT_IN_EXAMPLE},
 )
 
@@ -577,12 +612,16 @@ class Payments(PaymentMethods, Balances):
             intent.authenticated = False
         intent.payment_method = method.id
         types = _payment_method_types(intent, self)
-        if "card" not in types or "card" in (intent.excluded_payment_method_types or ()):
+        if method.type not in types or method.type in (intent.excluded_payment_method_types
+                                                       or ()):
+            kind = "a card" if method.type == "card" else f"a {method.type} payment method"
             raise invalid_request(
-                f"The PaymentMethod {method.id} is a card, and this PaymentIntent does not accept "
-                f"cards (its payment method types: {', '.join(types)}).",
+                f"The PaymentMethod {method.id} is {kind}, and this PaymentIntent does not "
+                f"accept that type (its payment method types: {', '.join(types)}).",
                 param="payment_method", code="payment_intent_invalid_parameter")
-        if intent.statement_descriptor is not None:
+        if method.type == "us_bank_account":
+            _check_bank_debit(intent)
+        elif intent.statement_descriptor is not None:
             raise invalid_request(
                 "The statement_descriptor parameter is not supported for the payment_method_type "
                 "card. To override the statement descriptor on a card transaction, use "
@@ -612,6 +651,9 @@ class Payments(PaymentMethods, Balances):
             decline = ("authentication_required", "authentication_required",
                        AUTHENTICATION_REQUIRED)
         authenticated, intent.authenticated = intent.authenticated, False
+        if card.settles_later:
+            self._start_bank_debit(intent, method, card)
+            return
         charge = self._new_charge(
             amount=intent.amount, currency=intent.currency, card=card, method=method,
             customer=intent.customer,
@@ -641,6 +683,94 @@ class Payments(PaymentMethods, Balances):
             intent.status, intent.amount_capturable = "requires_capture", charge.amount
         if stored is not None:
             self._after_payment(intent, stored)
+
+    def _start_bank_debit(self, intent: PaymentIntent, method: PaymentMethod,
+                          card: TestCard) -> None:
+        """A bank debit is submitted: its charge is pending, the intent processing."""
+        charge = self._new_charge(
+            amount=intent.amount, currency=intent.currency, card=card, method=method,
+            customer=intent.customer, capture=False, decline=None,
+            payment_intent=intent.id, description=intent.description,
+            metadata=dict(intent.metadata), receipt_email=intent.receipt_email,
+            shipping=intent.shipping, transfer_group=intent.transfer_group,
+            statement_descriptor=intent.statement_descriptor)
+        charge.status, charge.paid, charge.capture_before = "pending", False, None
+        charge.captured, charge.amount_captured = True, charge.amount
+        intent.latest_charge, intent.status = charge.id, "processing"
+
+    def settle_pending(self, object_id: str) -> dict[str, Any]:
+        """What the sandbox's ``POST /_sandbox/settle/{id}`` control does: the bank settles a
+        payment intent's processing debit (:meth:`_settle_debit`) or a refund's outcome
+        arrives (:meth:`_settle_refund`). Recorded as ``settle``; the object after it,
+        rendered."""
+        with self.operation():
+            if object_id.startswith("re_"):
+                refund = self._settle_refund(object_id)
+                return self.render(refund)
+            intent = self._settle_debit(object_id)
+        return self.render(intent)
+
+    def _settle_refund(self, refund_id: str) -> Refund:
+        """A pending refund (``pm_card_pendingRefund``'s) succeeds; a refund of
+        ``pm_card_refundFail`` fails after it succeeded: its money comes back to the balance
+        (a ``refund_failure`` transaction) and counts as unrefunded again."""
+        refund = self.change("settle", self.refunds.get(refund_id))
+        card = cards.named(self.charges.objects[refund.charge].card)
+        if refund.status == "pending":
+            refund.status = "succeeded"
+        elif refund.status == "succeeded" and card.refund == "fail":
+            charge = self.change("update", self.charges.objects[refund.charge])
+            charge.amount_refunded -= refund.amount
+            txn = self.record_transaction("refund_failure", refund.amount, refund.currency,
+                                          refund.id, description="REFUND FAILURE")
+            refund.status, refund.failure_reason = "failed", "expired_or_canceled_card"
+            refund.failure_balance_transaction = txn.id
+        else:
+            raise invalid_request(
+                f"Refund {refund.id} is {refund.status} and its card's refunds do not change "
+                "later; only pm_card_pendingRefund's and pm_card_refundFail's do.")
+        return refund
+
+    def _settle_debit(self, intent_id: str) -> PaymentIntent:
+        """The bank settles a processing debit: it succeeds (the money is collected, less
+        Stripe's ACH fee), or the bank returns it with the test account's code (the charge
+        fails, the intent wants a new payment method)."""
+        intent = self.change("settle", self.payment_intents.get(intent_id))
+        if intent.status != "processing":
+            raise invalid_request(
+                f"PaymentIntent {intent.id} is {intent.status}; only a processing bank "
+                "debit waits to settle.")
+        assert intent.latest_charge is not None
+        charge = self.change("settle", self.charges.get(intent.latest_charge))
+        account = cards.named(charge.card)
+        if account.behaviour == "stays_processing":
+            raise invalid_request(
+                f"PaymentIntent {intent.id} is paid by the test account "
+                f"{account.ids[0]}, whose debits never settle (as on Stripe); cancel "
+                "the intent instead.")
+        if account.behaviour == "fails_to_settle":
+            charge.status, charge.amount_captured = "failed", 0
+            charge.failure_code, charge.failure_message = account.code, account.message
+            charge.outcome = whole("Charge.Outcome", network_status="declined_by_network",
+                                   reason=account.code, risk_level="not_assessed",
+                                   seller_message=account.message, type="issuer_declined")
+            method = self._stored_method(charge.payment_method or "")
+            intent.status, intent.payment_method = "requires_payment_method", None
+            intent.last_payment_error = {
+                "charge": charge.id, "code": account.code,
+                "doc_url": DOCS_ERROR_CODES + str(account.code).replace("_", "-"),
+                "message": account.message,
+                "payment_method": self.render(method) if method is not None else None,
+                "type": "invalid_request_error"}
+        else:
+            charge.status, charge.paid = "succeeded", True
+            self._collect(charge)
+            intent.status, intent.amount_received = "succeeded", charge.amount_captured
+            self.payment_succeeded(intent)
+            stored = self._stored_method(charge.payment_method or "")
+            if stored is not None:
+                self._after_payment(intent, stored)
+        return intent
 
     def _after_payment(self, intent: PaymentIntent, method: PaymentMethod) -> None:
         """What a successful payment does to its payment method, as on Stripe:
@@ -766,6 +896,11 @@ class Payments(PaymentMethods, Balances):
             charge.amount_released += intent.amount_capturable
             charge.amount_refunded += intent.amount_capturable
             intent.amount_capturable = 0
+        if intent.status == "processing":
+            assert intent.latest_charge is not None
+            charge = self.change("update", self.charges.get(intent.latest_charge))
+            charge.status, charge.amount_captured = "failed", 0
+            charge.failure_message = "The payment was canceled before the bank settled it."
         intent.status, intent.canceled_at = "canceled", self.now()
         intent.cancellation_reason = params.get("cancellation_reason")
         intent.next_action = None
@@ -780,9 +915,10 @@ class Payments(PaymentMethods, Balances):
         succeeded, its money collected if ``capture``."""
         now = self.now()
         charge = Charge(id=self.new_id("ch_"), seq=self._next_seq(), created=now,
-                        amount=amount, currency=currency, card=card.name,
+                        amount=amount, currency=currency, card=cards.key_of(card),
                         payment_method=method.id, customer=customer,
-                        expiry=(method.card["exp_month"], method.card["exp_year"]),
+                        expiry=((method.card["exp_month"], method.card["exp_year"])
+                                if method.card is not None else None),
                         status="succeeded", paid=True, captured=False,
                         outcome=_outcome(card, decline), **details)
         self.change("create", charge)
@@ -799,9 +935,10 @@ class Payments(PaymentMethods, Balances):
         """The captured money into the balance (pending, unless the card bypasses it); a
         dispute card's dispute follows."""
         card = cards.named(charge.card)
+        fee = (bank_debit_fee if isinstance(card, TestBankAccount) else card_fee)
         txn = self.record_transaction(
             "charge", charge.amount_captured, charge.currency, charge.id,
-            fee=card_fee(charge.amount_captured, charge.currency),
+            fee=fee(charge.amount_captured, charge.currency),
             pending=not card.name.startswith("bypassPending"), description=charge.description)
         charge.balance_transaction = txn.id
         if card.dispute is not None:
@@ -828,6 +965,11 @@ class Payments(PaymentMethods, Balances):
                 else "Must provide source or customer.",
                 param="customer" if customer is not None else "source", code="missing")
         method, card = self.payment_method_for(source, customer_id, param="source")
+        if card.settles_later:
+            raise invalid_request(
+                f"{source} is a bank account: charge it through a payment intent "
+                "(payment_method_types=[us_bank_account]), not the charges API.",
+                param="source")
         decline = _decline_of(card)
         if card.behaviour in ("authenticates", "authenticates_then_declines"):
             decline = ("authentication_required", "authentication_required",
@@ -925,7 +1067,9 @@ class Payments(PaymentMethods, Balances):
                                       + (f" ({charge.description})" if charge.description
                                          else ""))
         charge.amount_refunded += amount
+        pending = cards.named(charge.card).refund == "pending"
         refund = Refund(id=refund_id, seq=self._next_seq(), created=self.now(), amount=amount,
+                        status="pending" if pending else "succeeded",
                         currency=charge.currency, charge=charge.id,
                         payment_intent=charge.payment_intent, customer=charge.customer,
                         payment_method=charge.payment_method, balance_transaction=txn.id,
@@ -963,6 +1107,10 @@ class Payments(PaymentMethods, Balances):
         if charge.status == "failed":
             raise invalid_request(f"Charge {charge.id} failed; there is nothing to refund.",
                                   param="charge")
+        if charge.status == "pending":
+            raise invalid_request(
+                f"Charge {charge.id} is pending: its bank debit has not settled. Refund it once "
+                "it succeeds, or cancel its payment intent.", param="charge")
         if not charge.captured:
             raise invalid_request(
                 f"Charge {charge.id} has not been captured: capture it, or cancel its payment "
@@ -1104,15 +1252,44 @@ class Payments(PaymentMethods, Balances):
         return intent
 
 
+def _check_bank_debit(intent: PaymentIntent) -> None:
+    """What Stripe requires of an ACH Direct Debit: US dollars, captured automatically."""
+    if intent.currency != "usd":
+        raise invalid_request(
+            f"The currency provided ({intent.currency}) is invalid. Payments with "
+            "us_bank_account support the following currencies: usd.", param="currency",
+            code="payment_intent_invalid_parameter")
+    if intent.capture_method == "manual":
+        raise invalid_request(
+            "The payment method type us_bank_account does not support manual capture "
+            "(capture_method=manual).", param="capture_method",
+            code="payment_intent_invalid_parameter")
+
+
 def _decline_of(card: TestCard) -> tuple[str, str | None, str] | None:
     """How charging the card fails (code, decline code, message), or None if it succeeds."""
-    if card.behaviour in ("declines", "fails_on_customer", "authenticates_then_declines"):
+    if card.behaviour in ("declines", "fails_on_customer", "authenticates_then_declines",
+                          "blocked"):
         return card.code or "card_declined", card.decline_code, card.message
     return None
 
 
 def _outcome(card: TestCard, decline: tuple[str, str | None, str] | None) -> dict[str, Any]:
-    risk = {"risk_level": "normal", "risk_score": 20 + int(card.number[-2:]) % 40}
+    if isinstance(card, TestBankAccount):
+        return whole("Charge.Outcome", network_status="approved_by_network",
+                     risk_level="not_assessed", seller_message="Payment complete.",
+                     type="authorized")
+    risk = {"risk_level": card.risk_level,
+            "risk_score": RISK_SCORE_FLOOR[card.risk_level] + int(card.number[-2:]) % 10}
+    if card.behaviour == "blocked":
+        return whole("Charge.Outcome", network_status="not_sent_to_network",
+                     reason="highest_risk_level", type="blocked",
+                     seller_message="Stripe blocked this payment as too risky.", **risk)
+    if decline is None and card.risk_level == "elevated":
+        return whole("Charge.Outcome", network_status="approved_by_network",
+                     reason="elevated_risk_level", type="manual_review",
+                     seller_message="Stripe evaluated this payment as having elevated risk, "
+                                    "and placed it in your manual review queue.", **risk)
     if decline is None:
         return whole("Charge.Outcome", network_status="approved_by_network",
                      seller_message="Payment complete.", type="authorized", **risk)
