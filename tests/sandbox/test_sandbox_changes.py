@@ -84,8 +84,10 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
     v1.quotes.finalize_quote(open_quote)
     portal = v1.billing_portal.configurations.create(params={
         "features": {"invoice_history": {"enabled": True}}}).id
+    plan = v1.plans.create(params={"amount": 900, "currency": "usd", "interval": "month",
+                                   "product": priced}).id
     return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
-            "portal": portal,
+            "portal": portal, "plan": plan,
             "quote": quote, "open_quote": open_quote,
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
@@ -188,6 +190,11 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
         "features[customer_update][allowed_updates][0]": "email"}),
     ("billing_portal.configuration", "update"): lambda w: (w["portal"], {"name": "Main"}),
     ("billing_portal.session", "create"): lambda w: (None, {"customer": w["cus"]}),
+    ("plan", "create"): lambda w: (None, {"amount": "100", "currency": "usd",
+                                          "interval": "year",
+                                          "product[name]": "Made with the plan"}),
+    ("plan", "update"): lambda w: (w["plan"], {"nickname": "Monthly"}),
+    ("plan", "delete"): lambda w: (w["plan"], {}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

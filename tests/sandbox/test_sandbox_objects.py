@@ -109,7 +109,12 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "metadata": {"team": "billing"}})
     portal_session = client.v1.billing_portal.sessions.create(params={
         "customer": customer.id, "locale": "en"})
+    plan = client.v1.plans.create(params={
+        "amount": 1200, "currency": "usd", "interval": "month", "interval_count": 2,
+        "product": product.id, "nickname": "Bi-monthly", "trial_period_days": 7,
+        "transform_usage": {"divide_by": 10, "round": "up"}, "metadata": {"old": "yes"}})
     return {
+        "plan": plan.to_dict(),
         "billing_portal.configuration": portal.to_dict(),
         "billing_portal.session": portal_session.to_dict(),
         "quote": client.v1.quotes.finalize_quote(quote.id).to_dict(),

@@ -29,7 +29,8 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
                            "balance_transaction", "payout", "payment_method",
                            "setup_intent", "checkout.session", "payment_link", "credit_note",
                            "customer_balance_transaction", "quote",
-                           "billing_portal.configuration", "billing_portal.session"}
+                           "billing_portal.configuration", "billing_portal.session",
+                           "plan"}
 
 
 @pytest.mark.parametrize(("kind", "row"), SERVED.items(), ids=list(SERVED))

@@ -15,12 +15,13 @@ from .customers import Customers
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .plans import Plans
 from .portal import Portal
 from .quotes import Quotes
 
 
 class Backend(Quotes, CreditNotes, Checkout, Invoices, Payments, PaymentMethods, Portal,
-              Customers, Balances, Catalog):
+              Customers, Balances, Plans, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
