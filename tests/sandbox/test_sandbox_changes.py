@@ -78,6 +78,7 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                          "unit_amount": 100}]}).id
     cbtxn = v1.customers.balance_transactions.create(
         cus, params={"amount": -100, "currency": "usd", "description": "Welcome"}).id
+<<<<<<< HEAD
     coupon = v1.coupons.create(params={"id": "WORLD10", "percent_off": 10}).id
     promo = v1.promotion_codes.create(params={"promotion": {"type": "coupon",
                                                             "coupon": coupon},
@@ -86,6 +87,19 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                       "inclusive": False}).id
     return {"coupon": coupon, "promo": promo, "txr": txr,
             "to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+=======
+    quote = v1.quotes.create(params={"customer": cus, "line_items": [{"price": price}]}).id
+    open_quote = v1.quotes.create(params={"customer": cus, "line_items": [
+        {"price": other_price, "quantity": 2}]}).id
+    v1.quotes.finalize_quote(open_quote)
+    portal = v1.billing_portal.configurations.create(params={
+        "features": {"invoice_history": {"enabled": True}}}).id
+    plan = v1.plans.create(params={"amount": 900, "currency": "usd", "interval": "month",
+                                   "product": priced}).id
+    return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+            "portal": portal, "plan": plan,
+            "quote": quote, "open_quote": open_quote,
+>>>>>>> wt/credits
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
@@ -179,6 +193,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
                                                                        "currency": "usd"}),
     ("customer_balance_transaction", "update"): lambda w: ((w["cus"], w["cbtxn"]),
                                                            {"description": "Promo"}),
+<<<<<<< HEAD
     ("coupon", "create"): lambda w: (None, {"amount_off": "500", "currency": "usd",
                                             "duration": "repeating",
                                             "duration_in_months": "3"}),
@@ -194,6 +209,24 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("tax_rate", "create"): lambda w: (None, {"display_name": "GST", "percentage": "5",
                                               "inclusive": "true", "country": "CA"}),
     ("tax_rate", "update"): lambda w: (w["txr"], {"active": "false"}),
+=======
+    ("quote", "create"): lambda w: (None, {"customer": w["cus"],
+                                           "line_items[0][price]": w["price"]}),
+    ("quote", "update"): lambda w: (w["quote"], {"description": "Offer"}),
+    ("quote", "finalize"): lambda w: (w["quote"], {}),
+    ("quote", "accept"): lambda w: (w["open_quote"], {}),
+    ("quote", "cancel"): lambda w: (w["quote"], {}),
+    ("billing_portal.configuration", "create"): lambda w: (None, {
+        "features[customer_update][enabled]": "true",
+        "features[customer_update][allowed_updates][0]": "email"}),
+    ("billing_portal.configuration", "update"): lambda w: (w["portal"], {"name": "Main"}),
+    ("billing_portal.session", "create"): lambda w: (None, {"customer": w["cus"]}),
+    ("plan", "create"): lambda w: (None, {"amount": "100", "currency": "usd",
+                                          "interval": "year",
+                                          "product[name]": "Made with the plan"}),
+    ("plan", "update"): lambda w: (w["plan"], {"nickname": "Monthly"}),
+    ("plan", "delete"): lambda w: (w["plan"], {}),
+>>>>>>> wt/credits
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

@@ -16,11 +16,14 @@ from .discounts import Discounts
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .plans import Plans
+from .portal import Portal
+from .quotes import Quotes
 from .taxes import TaxRates
 
 
-class Backend(CreditNotes, Checkout, Invoices, Discounts, TaxRates, Payments, PaymentMethods,
-              Customers, Balances, Catalog):
+class Backend(Quotes, CreditNotes, Checkout, Invoices, Discounts, TaxRates, Payments,
+              PaymentMethods, Portal, Customers, Balances, Plans, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 
