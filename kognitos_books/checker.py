@@ -455,7 +455,7 @@ class Values:
         if isinstance(node, ast.Money):
             if kind not in ("integer", "number", "any"):
                 return self.wrong_type(node, field)
-            return self.money(node, currency)
+            return self.money(node, currency, signed=field.signed)
         if isinstance(node, ast.Text):
             return self.text(node, field)
         if isinstance(node, ast.Boolean):
@@ -504,7 +504,7 @@ class Values:
                            f"{node.raw}", hint="amounts are in the smallest unit "
                            "(cents); write $15.00 or 15.00 usd for money")
                 return None
-            if node.value < 0 and field.name in _AMOUNT_FIELDS:
+            if node.value < 0 and field.name in _AMOUNT_FIELDS and not field.signed:
                 self.error(node.span, f'"{field.name}" cannot be negative')
                 return None
             if abs(node.value) >= 2**63:
@@ -530,7 +530,8 @@ class Values:
         self.error(node.span, f'"{field.name}" takes {wanted}, not {said}', hint=hint)
         return None
 
-    def money(self, node: ast.Money, currency: str | None) -> int | None:
+    def money(self, node: ast.Money, currency: str | None, *, signed: bool = False
+              ) -> int | None:
         written = node.currency
         if node.symbol and not written:
             options = SYMBOLS.get(node.symbol, ())
@@ -545,7 +546,7 @@ class Values:
             self.error(node.span, f"{node.raw}: which currency?",
                        hint="write it like 15.00 usd")
             return None
-        if node.amount < 0:
+        if node.amount < 0 and not signed:
             self.error(node.span, f"{node.raw}: amounts cannot be negative")
             return None
         try:

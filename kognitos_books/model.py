@@ -232,6 +232,7 @@ class Field:
     ``type`` is coarse on purpose: it is what the language checks values against.
     ``choices`` lists the allowed values of an enumeration; ``children`` the fields of an
     object (e.g. ``address``'s ``city``), ``None`` when any key is allowed (metadata).
+    ``signed``: an amount that may be negative (amounts are refused below zero otherwise).
     """
 
     name: str
@@ -240,6 +241,7 @@ class Field:
     choices: tuple[str, ...] = ()
     children: tuple[Field, ...] | None = ()
     help: str = ""
+    signed: bool = False
 
     def child(self, name: str) -> Field | None:
         for field in self.children or ():

@@ -206,6 +206,8 @@ def check_call(call: Call) -> list[Problem]:
     problems.extend(_id_list_problems(row, call))
     problems.extend(_requirement_problems(row, call))
     conds = conditions(call.where) if call.where is not None else None
+    if call.verb == "get":
+        problems.append(_parent_problem(row, conds))
     for cond in conds or ():
         if cond.op != "is" or len(cond.field) != 1:
             continue
@@ -233,6 +235,17 @@ def _id_list_problems(row: StripeObject, call: Call) -> list[Problem]:
                     f"{_article(row.noun)} {row.noun} are each a {said} or "
                     f"{names[-1].replace('_', ' ')} id", field=listed.field))
     return found
+
+
+def _parent_problem(row: StripeObject, conds: list[Any] | None) -> Problem | None:
+    """A get of records Stripe keeps under a parent (a customer's balance transactions)
+    must say whose: their paths start with the parent's id."""
+    parent = row.operation("list").path_parent if "get" in row.duties else None
+    if parent is None or any(cond.op == "is" and cond.field == (parent,)
+                             for cond in conds or ()):
+        return None
+    return Problem(f"Stripe finds {row.plural} only through their {row.parent}: say whose "
+                   f"{row.parent} it is", hint=f"get all {row.plural} for the {row.parent}")
 
 
 def _requirement_problems(row: StripeObject, call: Call) -> list[Problem]:
@@ -352,7 +365,9 @@ def plan_call(call: Call, connection: Connection | None) -> Plan:
         needs = _needs_parent(session, params, target)
         if session is not None:
             _fill(session, params, target)
-        post = PlannedRequest("POST", row.operation("create").path, form(params), key)
+        create = row.operation("create")
+        parent_id, sent = create.split(params)
+        post = PlannedRequest("POST", create.url_path(None, parent_id), form(sent), key)
         if not needs:
             return Plan("add", (post,))
         get = PlannedRequest("GET", parent.operation("retrieve").url_path(target),
@@ -360,7 +375,9 @@ def plan_call(call: Call, connection: Connection | None) -> Plan:
                                   f"this connection has already seen the {row.parent}")
         return Plan("add", (get, post))
     op, ids, params = _request(row, call)
-    return Plan(call.verb, (PlannedRequest(op.http, op.url_path(*ids), form(params), key),))
+    parent_id, params = op.split(params)
+    path = op.url_path(ids[0] if ids else None, parent_id)
+    return Plan(call.verb, (PlannedRequest(op.http, path, form(params), key),))
 
 
 def _request(row: StripeObject, call: Call) -> tuple[Operation, tuple[str, ...],

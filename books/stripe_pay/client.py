@@ -333,13 +333,20 @@ class StripeSession:
         # operation's own parameters (checked against the SDK's), none of which is named
         # like one of raw_request's options. A page is read, and the next ones fetched, by
         # each().
-        request = dict(params or {})
+        parent, given = found.split(dict(params or {}))
+        if found.path_parent and parent is None:
+            raise BookError(f"{row.plural} are reached through their {row.parent}: name the "
+                            f"{row.parent}", hint=f"add: the {row.parent} is ...")
+        request = dict(given)
         if idempotency_key:
             request["idempotency_key"] = idempotency_key
-        path = found.path.replace("{id}", quote_plus(args[0])) if args else found.path
+        path = found.url_path(quote_plus(args[0]) if args else None,
+                              quote_plus(parent) if parent else None)
+        if parent is not None:
+            args = (parent, *args)  # (the service method takes the parent's id first)
         try:
             if RAW_REQUEST_OWN & request.keys():
-                answer = self._by_service(found, args, dict(params or {}), idempotency_key)
+                answer = self._by_service(found, args, given, idempotency_key)
             else:
                 answer = self.sdk.raw_request(found.http.lower(), path, **request)
             if found.method in PAGED:

@@ -13,6 +13,7 @@ This module imports nothing heavy: ``describe_book`` reads it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import attrs
@@ -42,7 +43,10 @@ class ListFilter:
 class Operation:
     """One SDK call: the service method, its HTTP method and path (the record acted on as
     ``{id}``), its params TypedDict; ``id_param`` names the input that carries the record's
-    id when the path has none (a refund's ``charge``)."""
+    id when the path has none (a refund's ``charge``). ``path_parent`` names the input
+    that fills the path's first placeholder when the record lives under a parent record
+    (a customer balance transaction's ``customer``): the path's ``{id}`` is then the
+    parent's, and the record's own id, if any, fills the next placeholder."""
 
     method: str
     http: str
@@ -51,9 +55,32 @@ class Operation:
     service: str = ""
     id_param: str | None = None
     params_module: str = ""
+    path_parent: str | None = None
 
-    def url_path(self, record_id: str | None = None) -> str:
-        return self.path.replace("{id}", record_id or "{id}")
+    def url_path(self, record_id: str | None = None, parent_id: str | None = None) -> str:
+        """The path with the record's id (and its parent's) in place; a placeholder not
+        given stays as it is."""
+        if self.path_parent is None:
+            return self.path.replace("{id}", record_id or "{id}")
+        values = [parent_id, record_id]
+
+        def filled(match: re.Match[str]) -> str:
+            value = values.pop(0) if values else None
+            return value or ("{" + str(self.path_parent) + "}" if match.group(1) == "id"
+                             else match.group(0))
+
+        return _PLACEHOLDER.sub(filled, self.path)
+
+    def split(self, params: dict[str, object]) -> tuple[str | None, dict[str, object]]:
+        """The parent's id the path takes from ``params``, and the params without it."""
+        if self.path_parent is None or self.path_parent not in params:
+            return None, params
+        rest = dict(params)
+        parent = rest.pop(self.path_parent)
+        return (parent if isinstance(parent, str) else None), rest
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @attrs.frozen
@@ -184,6 +211,9 @@ class StripeObject:
     also_prefixes: tuple[str, ...] = ()
     #: list inputs English gives as ids and Stripe takes as objects (see :class:`IdList`)
     id_lists: tuple[IdList, ...] = ()
+    #: amount inputs Stripe takes below zero (a customer balance transaction's: negative
+    #: credits the customer)
+    signed: tuple[str, ...] = ()
     help: str = ""
 
     @property
@@ -238,8 +268,10 @@ class StripeObject:
         else:
             raise KeyError(f"{self.noun} has no operation {name!r}")
         found = route(service, method)
+        parent = self.parent.replace(" ", "_") if self.parent else None
+        path_parent = parent if parent and found.placeholders[:1] == (parent,) else None
         return Operation(method, found.http, found.path, found.params, service, id_param,
-                         found.params_module)
+                         found.params_module, path_parent)
 
 
 #: The SDK service methods every row has (``search`` only where Stripe searches)

@@ -40,7 +40,6 @@ OTHER_PREFIXES: dict[str, str] = {
     "src_": "source",
     "card_": "card",
     "tok_": "token",
-    "cn_": "credit note",
     "di_": "discount",
 }
 

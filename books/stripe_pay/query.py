@@ -68,8 +68,9 @@ class Strategy:
 
     def requests(self, row: StripeObject) -> tuple[PlannedRequest, ...]:
         op = row.operation(self.operation)
-        path = op.url_path(self.record_id)
-        return (PlannedRequest(op.http, path, form(self.params), self.note),)
+        parent, params = op.split(dict(self.params))
+        path = op.url_path(self.record_id, parent)
+        return (PlannedRequest(op.http, path, form(params), self.note),)
 
 
 def conditions(where: Filter) -> list[Condition] | None:

@@ -170,12 +170,17 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
     if op.id_param:  # (named by the record acted on: "refund the charge")
         skip.add(op.id_param)
     found = []
-    for key, value in _hints(cls).items():
+    hints = _hints(cls)
+    if op.path_parent and operation != "add" and op.path_parent not in hints:
+        # (the parent's id goes in the path: "/v1/customers/{customer}/...")
+        found.append(Field(op.path_parent, "string", required=True))
+    for key, value in hints.items():
         if key in skip:
             continue
         field = _describe(key, value, 1)
         found.append(Field(field.name, field.type, required=key in required,
-                           choices=field.choices, children=field.children))
+                           choices=field.choices, children=field.children,
+                           signed=key in row.signed))
     return tuple(found)
 
 

@@ -107,8 +107,10 @@ def params_class(module: str, name: str) -> type:
 
 
 def resource_class(service: str) -> type:
-    """The SDK resource class a service's records are (what its ``retrieve`` returns)."""
-    qualified = route(service, "retrieve").returns
+    """The SDK resource class a service's records are: what its ``retrieve`` returns, or
+    its ``create`` for a service that cannot retrieve (a billing portal session)."""
+    cls = service_class(service)
+    qualified = route(service, "retrieve" if hasattr(cls, "retrieve") else "create").returns
     if not qualified:
         raise KeyError(f"cannot tell what the stripe SDK's {service!r} service returns")
     module, _, name = qualified.rpartition(".")

@@ -1,4 +1,4 @@
-"""The cookbook (examples/cookbook/*.kog): eleven real jobs, each run against the sandbox on
+"""The cookbook (examples/cookbook/*.kog): twelve real jobs, each run against the sandbox on
 records made for it, with what it must have done."""
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ def statuses(rt: Runtime) -> dict[str, str]:
     return {i.id: i["status"] for i in rt.call("get all invoices from stripe")}
 
 
-def test_the_cookbook_has_eleven_jobs_and_each_has_a_test():
+def test_the_cookbook_has_twelve_jobs_and_each_has_a_test():
     names = sorted(p.stem for p in COOKBOOK.glob("*.kog"))
-    assert len(names) == 11
+    assert len(names) == 12
     tested = {name.removeprefix("test_").replace("_", "-") for name in globals()
-              if name.startswith("test_") and name != "test_the_cookbook_has_eleven_jobs_"
-              "and_each_has_a_test"}
+              if name.startswith("test_") and name != "test_the_cookbook_has_twelve_jobs_and_"
+              "each_has_a_test"}
     assert set(names) <= tested
 
 
@@ -142,3 +142,27 @@ def test_coupon_campaign(connected):
     coupon = rt.call("get a coupon from stripe", id="SUMMER25")
     (code,) = list(rt.call("get all promotion codes from stripe"))
     assert (coupon["times_redeemed"], code["times_redeemed"], code["code"]) == (2, 2, "SUMMER")
+
+
+def test_credit_invoices(connected):
+    rt = connected
+    customer = rt.call("create a customer in stripe", email="late@example.com")
+    owed = []
+    for amount in (2000, 1200):
+        made = rt.call("create an invoice in stripe", customer=customer.id)
+        rt.call("add an item to the invoice", amount=amount, currency="usd")
+        owed.append(rt.call("finalize an invoice in stripe", id=made.id))
+    paid = rt.call("create an invoice in stripe", customer=customer.id)
+    rt.call("add an item to the invoice", amount=3000, currency="usd")
+    rt.call("pay an invoice in stripe", id=paid.id)
+    assert said(run(rt, "credit-invoices")) == [
+        f"{owed[1]['number']}: amount due now 700", f"{owed[0]['number']}: amount due now 1500",
+        "late@example.com: balance -500 (below zero: credit)"]
+    notes = rt.call("get all credit notes from stripe", customer=customer.id)
+    assert sorted((note["invoice"], note["type"]) for note in notes) == sorted([
+        (owed[0].id, "pre_payment"), (owed[1].id, "pre_payment"), (paid.id, "post_payment")])
+    # the credit goes toward the customer's next invoice
+    after = rt.call("create an invoice in stripe", customer=customer.id)
+    rt.call("add an item to the invoice", amount=1000, currency="usd")
+    final = rt.call("finalize an invoice in stripe", id=after.id)
+    assert (final["starting_balance"], final["amount_due"]) == (-500, 500)

@@ -75,7 +75,17 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                               "code": "WORLD"}).id
     txr = v1.tax_rates.create(params={"display_name": "VAT", "percentage": 20,
                                       "inclusive": False}).id
-    return {"coupon": coupon, "promo": promo, "txr": txr,
+    to_credit = v1.invoices.create(params={"customer": cus}).id
+    v1.invoice_items.create(params={"customer": cus, "invoice": to_credit, "amount": 900,
+                                    "currency": "usd"})
+    v1.invoices.finalize_invoice(to_credit)
+    credit_note = v1.credit_notes.create(params={
+        "invoice": to_credit, "lines": [{"type": "custom_line_item", "description": "Sorry",
+                                         "unit_amount": 100}]}).id
+    cbtxn = v1.customers.balance_transactions.create(
+        cus, params={"amount": -100, "currency": "usd", "description": "Welcome"}).id
+    return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+            "coupon": coupon, "promo": promo, "txr": txr,
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
@@ -176,6 +186,14 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("tax_rate", "create"): lambda w: (None, {"display_name": "GST", "percentage": "5",
                                               "inclusive": "true", "country": "CA"}),
     ("tax_rate", "update"): lambda w: (w["txr"], {"active": "false"}),
+    ("credit_note", "create"): lambda w: (None, {"invoice": w["to_credit"], "amount": "100",
+                                                 "memo": "Late"}),
+    ("credit_note", "update"): lambda w: (w["credit_note"], {"memo": "Changed"}),
+    ("credit_note", "void"): lambda w: (w["credit_note"], {}),
+    ("customer_balance_transaction", "create"): lambda w: (w["cus"], {"amount": "-250",
+                                                                       "currency": "usd"}),
+    ("customer_balance_transaction", "update"): lambda w: ((w["cus"], w["cbtxn"]),
+                                                           {"description": "Promo"}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

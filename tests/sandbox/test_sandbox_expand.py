@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import stripe
 from sandbox_http import raw_request
-from sandbox_world import RETRIEVE, ROUTES, SHAPES, paths_for, stored_ids
+from sandbox_world import RETRIEVE, ROUTES, SHAPES, needs_inputs, paths_for, stored_ids
 from stripe_pay.sandbox.expansion import expandable_paths
 from test_sandbox_changes import make_world
 
@@ -37,7 +37,8 @@ def test_every_expandable_and_includable_field_is_accepted_on_every_object(sandb
     refused = []
     tried = set()
     for one in ROUTES:
-        if one.method != "GET" or one.operation == "search" or one.kind not in SHAPES:
+        if (one.method != "GET" or one.operation == "search" or one.kind not in SHAPES
+                or needs_inputs(one)):
             continue  # (the balance has no id, so no shape, and its class nothing to expand)
         prefix = "" if one.operation == "retrieve" else "data."
         for path in paths_for(sandbox, one, live)[:1]:

@@ -102,11 +102,26 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     discounted = client.v1.invoices.create(params={
         "customer": customer.id, "discounts": [{"coupon": coupon.id}],
         "default_tax_rates": [rate.id], "expand": ["discounts"]})
+    credited = client.v1.invoices.create(params={"customer": customer.id})
+    client.v1.invoice_items.create(params={"customer": customer.id, "invoice": credited.id,
+                                           "amount": 3000, "currency": "usd"})
+    credited = client.v1.invoices.finalize_invoice(credited.id)
+    client.v1.invoices.pay(credited.id, params={"paid_out_of_band": True})
+    note = client.v1.credit_notes.create(params={
+        "invoice": credited.id, "reason": "order_change", "memo": "Late", "credit_amount": 500,
+        "metadata": {"case": "9"}, "lines": [
+            {"type": "invoice_line_item", "invoice_line_item": credited.lines.data[0].id,
+             "amount": 400},
+            {"type": "custom_line_item", "description": "Goodwill", "unit_amount": 100}]})
     return {
         "coupon": client.v1.coupons.retrieve(coupon.id).to_dict(),
         "promotion_code": promo.to_dict(),
         "tax_rate": rate.to_dict(),
         "discount": discounted.discounts[0].to_dict(),
+        "credit_note": note.to_dict(),
+        "credit_note_line_item": note.lines.data[0].to_dict(),
+        "customer_balance_transaction": client.v1.customers.balance_transactions.retrieve(
+            customer.id, note.customer_balance_transaction).to_dict(),
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),

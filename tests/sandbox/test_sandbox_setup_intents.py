@@ -147,6 +147,9 @@ def test_a_declined_card_fails_the_setup(client, sandbox, customer, name):
         402, card.code, card.decline_code)
     failed = client.v1.setup_intents.retrieve(intent.id)
     assert (failed.status, failed.payment_method) == ("requires_payment_method", None)
+    # the error carries copies of the intent after the attempt and of the payment method
+    assert raised.value.error.setup_intent.to_dict() == failed.to_dict()
+    assert raised.value.error.payment_method.id == intent.payment_method
     last = failed.last_setup_error
     assert (last.type, last.code, last.to_dict().get("decline_code"), last.message) == (
         "card_error", card.code, card.decline_code, card.message)

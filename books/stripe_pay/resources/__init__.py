@@ -12,7 +12,8 @@ from ..declare import StripeObject
 
 #: The families, in the order the book lists its nouns.
 FAMILIES: tuple[str, ...] = ("customers", "catalog", "invoices", "payments", "balance",
-                             "checkout", "discounts", "taxes")
+                             "checkout", "credit_notes", "quotes", "plans", "portal",
+                             "discounts", "taxes")
 
 
 def rows() -> tuple[StripeObject, ...]:

@@ -14,6 +14,13 @@ _ACTIONS = (
            help="cancel a finalized invoice for good, keeping its record"),
     Action("mark_uncollectible", method="mark_uncollectible", word="mark",
            complement="uncollectible", help="write off an invoice not expected to be paid"),
+    # A credit note of the invoice, as refunding a charge is a refund of it.
+    Action("credit", method="create", service="credit_notes", id_param="invoice",
+           moves_money=True, returns="credit note", amount="amount",
+           help="take a sum off a finalized invoice with a credit note"),
+    Action("preview_credit", word="preview", complement="credited", method="preview",
+           service="credit_notes", id_param="invoice", returns="credit note", amount="amount",
+           help="the credit note crediting the invoice would issue, issuing nothing"),
 )
 
 ROWS: tuple[StripeObject, ...] = (
@@ -31,6 +38,8 @@ ROWS: tuple[StripeObject, ...] = (
         relations=(Relation("customer", "customer"),),
         requirements=(
             Requirement("create", ("customer", "customer_account"), unless=("from_invoice",)),
+            Requirement("credit", ("amount", "lines", "shipping_cost")),
+            Requirement("preview_credit", ("amount", "lines", "shipping_cost")),
         ),
         amount="amount_due",
         id_lists=(DISCOUNTS,),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .balance import Balances
 from .catalog import Catalog
 from .checkout import Checkout
+from .credit_notes import CreditNotes
 from .customers import Customers
 from .discounts import Discounts
 from .invoices import Invoices
@@ -18,8 +19,8 @@ from .payments import Payments
 from .taxes import TaxRates
 
 
-class Backend(Checkout, Invoices, Discounts, TaxRates, Payments, PaymentMethods, Customers,
-              Balances, Catalog):
+class Backend(CreditNotes, Checkout, Invoices, Discounts, TaxRates, Payments, PaymentMethods,
+              Customers, Balances, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

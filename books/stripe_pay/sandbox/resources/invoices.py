@@ -210,18 +210,37 @@ LINE_ITEM = Shape(
 CUSTOMER_DETAILS = ("customer_address", "customer_email", "customer_name", "customer_phone",
                     "customer_shipping", "customer_tax_exempt")
 AMOUNTS = ("amount_due", "amount_remaining", "subtotal", "subtotal_excluding_tax", "total",
-           "total_excluding_tax", "total_discount_amounts", "total_taxes")
+           "total_excluding_tax", "total_discount_amounts", "total_taxes",
+           "starting_balance", "ending_balance", "pre_payment_credit_notes_amount",
+           "post_payment_credit_notes_amount")
+
+
+@attrs.frozen
+class InvoiceCredits:
+    """What changes an invoice's amount due besides its lines: the customer's balance
+    when it was finalized (``starting_balance``, negative for a credit) and after
+    (``ending_balance``; None for a draft), and its credit notes before and after payment."""
+
+    starting_balance: int = 0
+    ending_balance: int | None = None
+    pre_payment: int = 0
+    post_payment: int = 0
 
 
 def _amounts(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
     totals = invoice.totals(backend)
-    amount_due = max(totals.total, 0)
+    credits = backend.invoice_credits(invoice)
+    applied = credits.starting_balance - (credits.ending_balance or 0)
+    amount_due = max(totals.total + applied - credits.pre_payment, 0)
     return {"amount_due": amount_due,
             "amount_remaining": max(amount_due - invoice.amount_paid, 0),
             "subtotal": totals.subtotal, "subtotal_excluding_tax": totals.subtotal_excluding_tax,
             "total": totals.total, "total_excluding_tax": totals.total_excluding_tax,
             "total_discount_amounts": totals.total_discount_amounts,
-            "total_taxes": totals.total_taxes}
+            "total_taxes": totals.total_taxes, "starting_balance": credits.starting_balance,
+            "ending_balance": credits.ending_balance,
+            "pre_payment_credit_notes_amount": credits.pre_payment,
+            "post_payment_credit_notes_amount": credits.post_payment}
 
 
 def _lines(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
@@ -244,10 +263,6 @@ def _payment_settings(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
             "payment_method_types": invoice.payment_method_types}
 
 
-def _ending_balance(invoice: Invoice, backend: Invoices) -> int | None:
-    return 0 if invoice.status != "draft" else None
-
-
 INVOICE = Shape(
     "invoice", "Invoice",
     own=("account_tax_ids", "amount_paid", "attempt_count", "attempted", "auto_advance",
@@ -263,15 +278,13 @@ INVOICE = Shape(
            "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
            "issuer": {"account": None, "type": "self"}, "last_finalization_error": None,
            "latest_revision": None, "livemode": False, "next_payment_attempt": None,
-           "parent": None, "post_payment_credit_notes_amount": 0,
-           "pre_payment_credit_notes_amount": 0, "receipt_number": None,
-           "shipping_cost": None, "starting_balance": 0, "test_clock": None,
+           "parent": None, "receipt_number": None,
+           "shipping_cost": None, "test_clock": None,
            "total_pretax_credit_amounts": [], "webhooks_delivered_at": None},
     derived=(Derived(AMOUNTS, _amounts),
              Derived(CUSTOMER_DETAILS, lambda invoice, backend: invoice.customer_details(backend)),
              derived("lines", _lines), derived("automatic_tax", _automatic_tax),
              derived("payment_settings", _payment_settings),
-             derived("ending_balance", _ending_balance),
              derived("discounts", lambda invoice, backend: list(invoice.discount_ids)),
              derived("default_tax_rates", lambda invoice, backend: backend.render_tax_rates(
                  invoice.default_tax_rate_ids))),
@@ -694,12 +707,22 @@ class Invoices(Discounts, Payments, Catalog):
         invoice.status = "open"
         invoice.effective_at = now
         invoice.status_transitions["finalized_at"] = now
-        if invoice.total(self) <= 0:
+        self.invoice_finalized(invoice)
+        if _amounts(invoice, self)["amount_due"] <= 0:
             # Stripe settles an invoice with nothing due as soon as it is finalized.
             self._mark_paid(invoice, now)
 
+    def invoice_credits(self, invoice: Invoice) -> InvoiceCredits:
+        """What the customer's balance and credit notes change about ``invoice``'s amount
+        due (the credit notes family says; here, nothing)."""
+        return InvoiceCredits(ending_balance=None if invoice.status == "draft" else 0)
+
+    def invoice_finalized(self, invoice: Invoice) -> None:
+        """``invoice`` has just left draft (the credit notes family applies the customer's
+        balance to it here)."""
+
     def _mark_paid(self, invoice: Invoice, now: int) -> None:
-        invoice.amount_paid = max(invoice.total(self), 0)
+        invoice.amount_paid = _amounts(invoice, self)["amount_due"]
         invoice.status = "paid"
         invoice.status_transitions["paid_at"] = now
 

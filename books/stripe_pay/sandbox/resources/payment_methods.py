@@ -859,6 +859,9 @@ class PaymentMethods(Customers):
             intent.payment_method = None
             intent.next_action = None
             error.keeps_changes = True
+            # As Stripe answers: with copies of the payment method and the intent after it.
+            error.extra = {"payment_method": self.render(method),
+                           "setup_intent": self.render(intent)}
             raise error
         intent.status = "succeeded"
         intent.next_action = None
