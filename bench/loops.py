@@ -14,6 +14,8 @@ checking scales with an automation's length.
   At most 35 us a line, and as much a line at 10,000 lines as at 1,000 (within 25%).
 
     python3 bench/loops.py --checking     only the checking figures (no sandbox; seconds)
+    python3 bench/loops.py --bytecodes    the bytecodes a line takes to parse and check, a
+                                          count to compare versions by on a busy machine
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 from common import BENCH, Figure, Sandbox, book_env, median
 
@@ -132,6 +135,52 @@ def checking(kind: str, lines: int, rounds: int = 3) -> dict[str, float]:
     return best
 
 
+def bytecodes(kind: str, lines: int = 1100) -> dict[str, float]:
+    """Python bytecodes executed a line to parse, and to check, ``lines`` lines of ``kind``:
+    a count a busy machine does not move, to compare two versions of the code by (the work
+    done in C, regular expressions and allocation among it, is not counted)."""
+    from kognitos_books import Runtime
+    from kognitos_books.checker import check
+    from kognitos_books.language.parser import parse
+
+    count = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        if event == "opcode":
+            count += 1
+        return tracer
+
+    rt = Runtime()
+    rt.check(automation(kind, 22, -1))  # the books loaded and described before counting
+    text = automation(kind, lines, 7)
+    counted = text.count("\n")
+    sys.settrace(tracer)
+    parsed = parse(text)
+    sys.settrace(None)
+    found = {"parse": count / counted}
+    count = 0
+    sys.settrace(tracer)
+    check(rt, parsed, ())
+    sys.settrace(None)
+    found["check"] = count / counted
+    return found
+
+
+def bytecode_figures() -> list[Figure]:
+    figures = []
+    with book_env("http://127.0.0.1:9"):
+        for kind in ("get", "mixed"):
+            found = bytecodes(kind)
+            figures.append(Figure(
+                "loops", f"bytecodes to parse and check a line ({kind})",
+                round(found["parse"] + found["check"]), "a line", "", None,
+                f"parse {found['parse']:.0f}, check {found['check']:.0f}; 1,100 lines"))
+    return figures
+
+
 def checking_figures(quick: bool) -> list[Figure]:
     figures = []
     # (50,000 lines is about 3 MB: an automation is at most 4 MiB)
@@ -187,3 +236,7 @@ if __name__ == "__main__":
         from run import table
 
         print(table(checking_figures("--quick" in sys.argv[2:])))
+    elif sys.argv[1:] == ["--bytecodes"]:
+        from run import table
+
+        print(table(bytecode_figures()))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, KeysView, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -42,6 +43,7 @@ from .model import (
 from .money import DECIMALS, SYMBOLS, MoneyError, minor_units
 
 if TYPE_CHECKING:
+    from .model import Problem
     from .runtime import Runtime
 
 PLURAL_DETERMINERS = ("all", "some", "every")
@@ -149,11 +151,7 @@ class Step:
 
     def refs(self) -> list[Ref]:
         """Every reference among the step's values."""
-        found: list[Ref] = []
-        _walk(self.fields, found)
-        _walk_filter(self.where, found)
-        found.extend(v for v in (self.id, self.target_id) if isinstance(v, Ref))
-        return found
+        return _refs(self.fields, self.where, self.id, self.target_id)
 
     def call(self, resolve: Callable[[Ref], Any], idempotency_key: str | None) -> Call:
         """The :class:`Call` for this step, with references resolved by ``resolve`` and
@@ -270,6 +268,15 @@ class Unless:
 
 
 _TEMPLATE = re.compile(r"(\{\{|\}\}|\{[^{}]*\})")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_reference(text: str) -> ast.Reference | ast.Aggregate:
+    """A reference in a ``say`` text's braces, read once for every text that holds it (the
+    body of a loop says the same ones again and again); what is read is never changed."""
+    from .language.parser import parse_reference
+
+    return parse_reference(text)
 #: stands for the noun of a comparison's left side in messages
 _VALUE_NOUN = Noun("value", "values", ())
 
@@ -292,6 +299,15 @@ def command_source(command: ast.Command) -> str:
     lines = [command.text, *(item.text for item in command.inputs
                              if item.span.line != command.line)]
     return "\n".join(" ".join(line.split()) for line in lines)
+
+
+def _refs(fields: Mapping[str, Any], where: Any, *ids: Any) -> list[Ref]:
+    """Every reference among a step's values: its fields, its filter and its ids."""
+    found: list[Ref] = []
+    _walk(fields, found)
+    _walk_filter(where, found)
+    found.extend(v for v in ids if isinstance(v, Ref))
+    return found
 
 
 def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
@@ -668,6 +684,14 @@ class Checker(Values):
         self.zones: dict[str, str] = {}
         #: the inputs of each procedure by name, made once (never changed)
         self.accepted: dict[tuple[str, str, str], dict[str, Field]] = {}
+        #: each book's check of a call (see Plugins.call_checker), found once
+        self.call_checkers: dict[str, Callable[[Call], list[Problem]]] = {}
+        #: what each command's words name (see procedure_for), found once
+        self.procedures_named: dict[tuple[Any, ...], tuple[Book, Noun, Procedure]] = {}
+        #: the procedure of each book, noun, verb and number (see _procedure), found once
+        self.procedures_found: dict[tuple[str, str, str, bool], Procedure | None] = {}
+        #: the book and noun each word names (see find_noun), found once
+        self.nouns_found: dict[tuple[str, str | None], tuple[Book, Noun] | None] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -684,10 +708,10 @@ class Checker(Values):
                      for b in self.books for n in b.nouns for a in n.actions)
         return sorted(verbs)
 
-    def verb_words(self) -> set[str]:
+    def verb_words(self) -> KeysView[str]:
         """The words that start a command: record duties and every action's word (made
         once an automation: the books do not change while it is checked)."""
-        return set(self._complements())
+        return self._complements().keys()
 
     def complements(self, word: str) -> set[str | None]:
         """What may follow ``as`` after ``word`` (None: nothing)."""
@@ -722,11 +746,17 @@ class Checker(Values):
         return names
 
     def find_noun(self, word: str, book: Book | None = None) -> tuple[Book, Noun] | None:
+        key = (word, book.name if book else None)
+        if key in self.nouns_found:
+            return self.nouns_found[key]
+        found = None
         for b in [book] if book else self.books:
             noun = b.noun(word)
             if noun is not None:
-                return b, noun
-        return None
+                found = b, noun
+                break
+        self.nouns_found[key] = found
+        return found
 
     # ---------------------------------------------------------------- entry
 
@@ -921,13 +951,11 @@ class Checker(Values):
 
     def template(self, text: ast.Text) -> tuple[Any, ...]:
         """The parts of ``say``'s text: plain text, and the references in braces."""
-        from .language.parser import parse_reference
-
         parts: list[Any] = []
         for piece in _TEMPLATE.split(text.value):
             if piece.startswith("{") and piece.endswith("}") and not piece.startswith("{{"):
                 try:
-                    node = parse_reference(piece[1:-1])
+                    node = _parse_reference(piece[1:-1])
                 except LanguageError as exc:
                     self.error(text.span, f"in {{{piece[1:-1]}}}: {exc.message}",
                                hint='write references in braces: "{the customer\'s name}"')
@@ -1071,7 +1099,20 @@ class Checker(Values):
                       f"the {action.amount.replace('_', ' ')}")
 
     def procedure_for(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
-        """The book, noun and procedure a command names (None after reporting why not)."""
+        """The book, noun and procedure a command names (None after reporting why not).
+        The same words name the same ones all through an automation: each is found once."""
+        target = cmd.target
+        key = (cmd.verb, cmd.complement, cmd.noun, cmd.determiner,
+               ("book", target.name) if isinstance(target, ast.TargetWord) else
+               ("record", target.noun) if isinstance(target, ast.Reference) else None)
+        found = self.procedures_named.get(key)
+        if found is None:
+            found = self.find_procedure(cmd)
+            if found is not None:
+                self.procedures_named[key] = found
+        return found
+
+    def find_procedure(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         word = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
         words = self.verb_words()
         if word in words and cmd.complement is None and None not in self.complements(word):
@@ -1139,10 +1180,15 @@ class Checker(Values):
         return book, noun, self._procedure(book, noun, verb, plural)
 
     def _procedure(self, book: Book, noun: Noun, verb: str, many: bool) -> Procedure:
-        for proc in self.rt.procedures(book.name, with_inputs=False):
-            if proc.noun == noun.name and proc.verb == verb and proc.many == many:
-                return proc
-        raise AssertionError(f"no procedure for {verb} {noun.name}")  # derived from nouns
+        key = (book.name, noun.name, verb, many)
+        if key not in self.procedures_found:
+            self.procedures_found[key] = next(
+                (proc for proc in self.rt.procedures(book.name, with_inputs=False)
+                 if proc.noun == noun.name and proc.verb == verb and proc.many == many), None)
+        found = self.procedures_found[key]
+        if found is None:
+            raise AssertionError(f"no procedure for {verb} {noun.name}")  # derived from nouns
+        return found
 
     def resolve_book(self, cmd: ast.Command) -> Book | None:
         """The book named by the command's target, or None when the noun must decide.
@@ -1276,10 +1322,10 @@ class Checker(Values):
             produces = (cmd.named,)
             self.names[cmd.named] = (action.returns if action and action.returns
                                      else noun.name, proc.many)
-        step = Step(index=index, command=cmd, procedure=proc, id=record_id,
+        has_refs = bool(_refs(fields, where_filter, record_id, target_id))
+        return Step(index=index, command=cmd, procedure=proc, id=record_id,
                     target_id=target_id, where=where_filter, fields=fields,
-                    produces=produces, id_span=id_span)
-        return attrs.evolve(step, has_refs=True) if step.refs() else step
+                    produces=produces, id_span=id_span, has_refs=has_refs)
 
     def node(self, item: _Given, field: Field) -> Any:
         """An input's value as the language reads it (a value from Python made one)."""
@@ -1346,7 +1392,10 @@ class Checker(Values):
                     where=_resolve_filter(step.where, static),
                     fields=_resolve_fields(step.fields, static), many=step.many,
                     target_id=static(step.target_id))
-        problems = self.rt.plugins.check_call(call)
+        check = self.call_checkers.get(step.book)
+        if check is None:
+            check = self.call_checkers[step.book] = self.rt.plugins.call_checker(step.book)
+        problems = check(call)
         for problem in problems:
             span = step.command.span
             if problem.field == "id" and step.id_span is not None:

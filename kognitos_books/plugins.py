@@ -73,7 +73,8 @@ class Plugins:
         #: from the books (procedures, checked automations) keep it with their result.
         self.generation = 0
         self._loaded = False
-        if os.environ.get(TRACE_ENV):
+        self._traced = bool(os.environ.get(TRACE_ENV))
+        if self._traced:
             self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
 
     # ------------------------------------------------------------------ loading
@@ -264,6 +265,21 @@ class Plugins:
     def check_call(self, call: Call) -> list[Problem]:
         """What ``call.book`` finds wrong with ``call`` before anything is sent."""
         return list(self._call(call.book, "check_call", call=call) or ())
+
+    def call_checker(self, book: str) -> Callable[[Call], list[Problem]]:
+        """:meth:`check_call` for ``book``'s calls checked together, as an automation's
+        steps are. When only the book's own implementation would run (no wrapper, no
+        tracing), it is called straight, without pluggy's dispatch for each call (about a
+        third of the cost of the check). Made for one batch and not kept: a plugin
+        registered afterwards is seen by the next batch."""
+        caller = self.caller(book, "check_call")
+        impls = caller.get_hookimpls()  # type: ignore[attr-defined]
+        # (an implementation may also take fewer arguments than the hook gives)
+        if self._traced or len(impls) != 1 or impls[0].hookwrapper or impls[0].wrapper \
+                or impls[0].argnames != ("call",):
+            return self.check_call
+        function = impls[0].function
+        return lambda call: list(function(call) or ())
 
     def plan_call(self, call: Call, connection: Connection | None) -> Plan | None:
         """What ``call`` would send, or None when its book cannot say."""

@@ -113,12 +113,15 @@ class ConditionReader(ValueReader):
 
     def field_words(self) -> list[Token]:
         """The words of one part of a field name, up to a comparison or a joining word."""
-        found = []
-        while (word := self.word()) is not None and word not in FIELD_STOPS \
+        start = index = self.index
+        words = self._words
+        while (word := words[index] if index < self.size else None) is not None \
+                and word not in FIELD_STOPS \
                 and not (word in FIELD_STOPS_BEFORE
-                         and self.word(1) == FIELD_STOPS_BEFORE[word]):
-            found.append(self.take())
-        return found
+                         and self.word(index + 1 - start) == FIELD_STOPS_BEFORE[word]):
+            index += 1
+        self.index = index
+        return self.tokens[start:index]
 
     def comparison(self, field: FieldPath) -> tuple[str, str, Span]:
         """The comparison after a field: ``(op, wording, span)``."""

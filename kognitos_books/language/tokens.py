@@ -109,8 +109,9 @@ def tokenize(line: Line) -> list[Token]:
             written = run.group()
             for raw, word in zip(written.split(" "), written.lower().split(" "), strict=True):
                 if raw:  # (the last is the empty text after the last space)
-                    append(Token("word", raw, index + 1, index + len(raw) + 1, word))
-                    index += len(raw) + 1
+                    end = index + len(raw)
+                    append(Token("word", raw, index + 1, end + 1, word))
+                    index = end + 1
             index = _BLANKS.match(text, index).end()  # type: ignore[union-attr]
             continue
         if match := _USUAL.match(text, index):  # a word, a comma or a plain text
@@ -247,19 +248,20 @@ class Cursor:
         self.line = line
         self.tokens = tokens
         self.index = 0
+        self.size = len(tokens)  # (a line's tokens never change once read)
         self._words = [token.word for token in tokens]  # (looked at most: kept at hand)
 
     def peek(self, ahead: int = 0) -> Token | None:
         index = self.index + ahead
-        return self.tokens[index] if index < len(self.tokens) else None
+        return self.tokens[index] if index < self.size else None
 
     def word(self, ahead: int = 0) -> str | None:
         index = self.index + ahead
-        return self._words[index] if index < len(self._words) else None
+        return self._words[index] if index < self.size else None
 
     def kind(self, ahead: int = 0) -> str | None:
         index = self.index + ahead
-        return self.tokens[index].kind if index < len(self.tokens) else None
+        return self.tokens[index].kind if index < self.size else None
 
     def take(self) -> Token:
         token = self.tokens[self.index]
@@ -267,7 +269,7 @@ class Cursor:
         return token
 
     def at_end(self) -> bool:
-        return self.index >= len(self.tokens)
+        return self.index >= self.size
 
     @property
     def last(self) -> Token:
@@ -285,7 +287,8 @@ class Cursor:
         """The words from here up to one of ``stops`` or a token that is not a word."""
         start = index = self.index
         words = self._words
-        while index < len(words) and (word := words[index]) is not None and word not in stops:
+        size = self.size
+        while index < size and (word := words[index]) is not None and word not in stops:
             index += 1
         self.index = index
         return self.tokens[start:index]

@@ -19,9 +19,11 @@ from kognitos_books import (
     Record,
     Runtime,
     Secret,
+    hookimpl,
     hookspecs,
 )
 from kognitos_books.cli import build_parser
+from kognitos_books.language import LanguageError
 
 MEMO_TOKEN = "memo_test_abcdefgh5678"
 
@@ -72,6 +74,31 @@ def test_hook_connect(memo, kbooks_home):
 def test_hook_check_call(rt):
     with pytest.raises(InvalidCall, match="not a note id"):
         rt.call("delete a note in memo", id="tag_123")
+
+
+def test_check_call_in_an_automation_reaches_wrappers_and_the_trace(rt, monkeypatch, capsys):
+    """An automation's steps are checked with the book's implementation called straight
+    while it is the only one; a wrapper registered later, or the trace, still sees them."""
+    text = 'delete a note in memo with the id is "tag_1"\n'
+    with pytest.raises(LanguageError, match="not a note id"):
+        rt.check(text)
+    seen = []
+
+    class Watching:
+        @hookimpl(wrapper=True)
+        def check_call(self, call):
+            seen.append(call.id)
+            return (yield)
+
+    rt.plugins.pm.register(Watching())
+    with pytest.raises(LanguageError, match="not a note id"):
+        rt.check(text + 'delete a note in memo with the id is "tag_2"\n')
+    assert seen == ["tag_1", "tag_2"]
+    monkeypatch.setenv("KBOOKS_TRACE", "1")
+    traced = Runtime(home=rt.store.home)
+    with pytest.raises(LanguageError, match="not a note id"):
+        traced.check('delete a note in memo with the id is "tag_3"\n')
+    assert "kbooks trace: check_call(" in capsys.readouterr().err
 
 
 def test_hook_plan_call(rt):

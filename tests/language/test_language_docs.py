@@ -1,5 +1,6 @@
 """docs/LANGUAGE.md's keyword table says what the parser's own tables hold
-(kognitos_books/language/keywords.py), so the docs cannot drift from the code."""
+(kognitos_books/language/keywords.py), and its comparisons table what the parser reads each
+wording as, so the docs cannot drift from the code."""
 
 from __future__ import annotations
 
@@ -65,3 +66,62 @@ def test_every_word_of_the_grammar_is_one_the_readers_look_for():
     # the comma and 's are tokens of their own (kinds "comma" and "possessive")
     missing = terminals - looked_for - {",", "'s"}
     assert not missing, f"the grammar names words no reader looks for: {sorted(missing)}"
+
+
+#: what each "Means" of the comparisons table says, as the normalized comparison
+_MEANS = {"equal": "is", "not equal": "is not", "the text contains": "contains",
+          "the text does not contain": "does not contain",
+          "the text starts with": "starts with",
+          "the text does not start with": "does not start with",
+          "the text ends with": "ends with", "the text does not end with": "does not end with",
+          "greater, later": ">", "smaller, earlier": "<", "greater or equal": ">=",
+          "smaller or equal": "<=", "equal to one of a list": "one of"}
+
+
+def comparisons() -> dict[str, str]:
+    """docs/LANGUAGE.md's comparisons table: each wording and the comparison it means."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("| Comparison | Means |", 1)[1].split("\n\n", 1)[0]
+    found: dict[str, str] = {}
+    for line in section.splitlines()[2:]:
+        wordings, means = (cell.strip() for cell in line.strip("|").split("|"))
+        for wording in wordings.split(","):
+            found[wording.strip().strip("`")] = _MEANS[means]
+    return found
+
+
+def compared_as(wording: str) -> str:
+    """The comparison the parser reads ``wording`` as, in a condition and in an if."""
+    from kognitos_books.language.parser import parse
+
+    text = (f"get a customer from stripe whose amount {wording} 5\n"
+            "for each customer in the customers\n"
+            f"  if the customer's amount {wording} 5\n"
+            "    say \"x\"\n")
+    automation = parse(text)
+    whose = automation.commands[0].whose
+    test = automation.statements[1].body[0].branches[0].check
+    assert whose.op == test.op, wording
+    return whose.op
+
+
+def test_the_comparisons_table_is_what_the_parser_reads():
+    table = comparisons()
+    assert sorted(set(table.values())) == sorted(ast.OPS)  # every comparison, once at least
+    for wording, op in table.items():
+        assert compared_as(wording) == op, wording
+    # the wordings the parser's hint offers are the table's
+    hint = keywords.COMPARISONS_HINT.split(": ", 1)[1].split(", ")
+    assert set(hint) <= set(table), set(hint) - set(table)
+
+
+def test_the_other_words_the_comparisons_table_names():
+    """"are" for "is"; "contain", "start with", "end with", "do not" and "don't" for
+    "contains", "starts with", "ends with", "does not" and "doesn't"."""
+    swaps = {"is": "are", "contains": "contain", "starts with": "start with",
+             "ends with": "end with", "does not": "do not", "doesn't": "don't"}
+    for wording, op in comparisons().items():
+        for word, other in swaps.items():
+            if re.search(rf"\b{word}\b", wording):
+                swapped = re.sub(rf"\b{word}\b", other, wording)
+                assert compared_as(swapped) == op, swapped
