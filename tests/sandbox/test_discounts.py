@@ -221,3 +221,17 @@ def test_a_deleted_coupon_ends_its_codes_but_keeps_its_discounts(client, custome
     client.v1.coupons.delete("GONE")
     assert client.v1.promotion_codes.retrieve(code.id).active is False
     assert client.v1.invoices.retrieve(invoice.id).total == 500
+
+
+def test_expanding_the_discount_amounts_leaves_the_next_answer_as_ids(client, customer):
+    """The amounts an invoice shows are kept between renderings; an expansion must not
+    change what the next request sees."""
+    client.v1.coupons.create(params={"id": "KEPT", "percent_off": 10})
+    invoice = draft(client, customer, discounts=[{"coupon": "KEPT"}])
+    expanded = client.v1.invoices.retrieve(invoice.id, params={
+        "expand": ["total_discount_amounts.discount", "lines.data.discount_amounts.discount"]})
+    assert isinstance(expanded.total_discount_amounts[0].discount, stripe.Discount)
+    assert isinstance(expanded.lines.data[0].discount_amounts[0].discount, stripe.Discount)
+    again = client.v1.invoices.retrieve(invoice.id)
+    assert again.total_discount_amounts[0].discount == invoice.discounts[0]
+    assert again.lines.data[0].discount_amounts[0].discount == invoice.discounts[0]

@@ -26,6 +26,8 @@ from .customers import Customers
 from .taxes import TaxRates
 
 COUPON_ID_LENGTH = 8
+#: how many bills' amounts are kept for their next rendering
+PRICED_KEPT = 256
 #: how far ahead a coupon's redeem_by may be: 5 years
 REDEEM_BY_LIMIT = 5 * 366 * 86_400
 
@@ -512,10 +514,25 @@ class Discounts(TaxRates, Customers):
 
     # The money math
 
+    def _reset_family(self) -> None:
+        self._priced: dict[tuple[Any, ...], Totals] = {}
+
     def price_lines(self, lines: Sequence[Line], discounts: Sequence[str],
                     default_tax_rates: Sequence[str]) -> Totals:
         """Stripe's amounts for a bill of ``lines`` with the bill's ``discounts`` and
-        ``default_tax_rates`` (ids)."""
+        ``default_tax_rates`` (ids). What they read of coupons and tax rates never changes,
+        so the answer for the same lines is kept (an invoice's lines each show their part
+        of it): treat it as read-only."""
+        key = (tuple(lines), tuple(discounts), tuple(default_tax_rates))
+        found = self._priced.get(key)
+        if found is None:
+            if len(self._priced) >= PRICED_KEPT:
+                self._priced.clear()
+            found = self._priced[key] = self._price_lines(lines, discounts, default_tax_rates)
+        return found
+
+    def _price_lines(self, lines: Sequence[Line], discounts: Sequence[str],
+                     default_tax_rates: Sequence[str]) -> Totals:
         net = {line.key: line.amount for line in lines}
         amounts: dict[str, list[dict[str, Any]]] = {line.key: [] for line in lines}
         item_discount = {line.key: 0 for line in lines}

@@ -6,6 +6,7 @@ uncollectible), which items belong on which invoice, and their list filters.
 
 from __future__ import annotations
 
+import copy
 import decimal
 from typing import Any, ClassVar
 
@@ -171,7 +172,7 @@ def _priced_line(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
     totals = (invoice.totals(backend) if invoice is not None and not item.deleted else
               backend.price_lines([item.line()], (), ()))
     priced = totals.lines[item.line_id]
-    return {"discount_amounts": priced.discount_amounts, "taxes": priced.taxes}
+    return copy.deepcopy({"discount_amounts": priced.discount_amounts, "taxes": priced.taxes})
 
 
 def _item_amounts(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
@@ -236,8 +237,9 @@ def _amounts(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
             "amount_remaining": max(amount_due - invoice.amount_paid, 0),
             "subtotal": totals.subtotal, "subtotal_excluding_tax": totals.subtotal_excluding_tax,
             "total": totals.total, "total_excluding_tax": totals.total_excluding_tax,
-            "total_discount_amounts": totals.total_discount_amounts,
-            "total_taxes": totals.total_taxes, "starting_balance": credits.starting_balance,
+            "total_discount_amounts": copy.deepcopy(totals.total_discount_amounts),
+            "total_taxes": copy.deepcopy(totals.total_taxes),
+            "starting_balance": credits.starting_balance,
             "ending_balance": credits.ending_balance,
             "pre_payment_credit_notes_amount": credits.pre_payment,
             "post_payment_credit_notes_amount": credits.post_payment}
