@@ -78,16 +78,12 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                          "unit_amount": 100}]}).id
     cbtxn = v1.customers.balance_transactions.create(
         cus, params={"amount": -100, "currency": "usd", "description": "Welcome"}).id
-<<<<<<< HEAD
     coupon = v1.coupons.create(params={"id": "WORLD10", "percent_off": 10}).id
     promo = v1.promotion_codes.create(params={"promotion": {"type": "coupon",
                                                             "coupon": coupon},
                                               "code": "WORLD"}).id
     txr = v1.tax_rates.create(params={"display_name": "VAT", "percentage": 20,
                                       "inclusive": False}).id
-    return {"coupon": coupon, "promo": promo, "txr": txr,
-            "to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
-=======
     quote = v1.quotes.create(params={"customer": cus, "line_items": [{"price": price}]}).id
     open_quote = v1.quotes.create(params={"customer": cus, "line_items": [
         {"price": other_price, "quantity": 2}]}).id
@@ -96,10 +92,10 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
         "features": {"invoice_history": {"enabled": True}}}).id
     plan = v1.plans.create(params={"amount": 900, "currency": "usd", "interval": "month",
                                    "product": priced}).id
-    return {"to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
+    return {"coupon": coupon, "promo": promo, "txr": txr,
+            "to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
             "portal": portal, "plan": plan,
             "quote": quote, "open_quote": open_quote,
->>>>>>> wt/credits
             "cus": cus, "bare": bare, "priced": priced, "price": price,
             "other_price": other_price, "pending": pending, "draft": draft,
             "on_draft": on_draft, "open": opened, "to_send": to_send, "session": session,
@@ -193,7 +189,6 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
                                                                        "currency": "usd"}),
     ("customer_balance_transaction", "update"): lambda w: ((w["cus"], w["cbtxn"]),
                                                            {"description": "Promo"}),
-<<<<<<< HEAD
     ("coupon", "create"): lambda w: (None, {"amount_off": "500", "currency": "usd",
                                             "duration": "repeating",
                                             "duration_in_months": "3"}),
@@ -209,7 +204,6 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("tax_rate", "create"): lambda w: (None, {"display_name": "GST", "percentage": "5",
                                               "inclusive": "true", "country": "CA"}),
     ("tax_rate", "update"): lambda w: (w["txr"], {"active": "false"}),
-=======
     ("quote", "create"): lambda w: (None, {"customer": w["cus"],
                                            "line_items[0][price]": w["price"]}),
     ("quote", "update"): lambda w: (w["quote"], {"description": "Offer"}),
@@ -226,7 +220,6 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
                                           "product[name]": "Made with the plan"}),
     ("plan", "update"): lambda w: (w["plan"], {"nickname": "Monthly"}),
     ("plan", "delete"): lambda w: (w["plan"], {}),
->>>>>>> wt/credits
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

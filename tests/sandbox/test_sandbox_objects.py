@@ -98,7 +98,6 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
             {"type": "invoice_line_item", "invoice_line_item": credited.lines.data[0].id,
              "amount": 400},
             {"type": "custom_line_item", "description": "Goodwill", "unit_amount": 100}]})
-<<<<<<< HEAD
     coupon = client.v1.coupons.create(params={
         "id": "TEN", "percent_off": 10, "duration": "repeating", "duration_in_months": 3,
         "max_redemptions": 5, "name": "Ten percent", "metadata": {"campaign": "spring"},
@@ -114,7 +113,6 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     discounted = client.v1.invoices.create(params={
         "customer": customer.id, "discounts": [{"coupon": coupon.id}],
         "default_tax_rates": [rate.id], "expand": ["discounts"]})
-=======
     quote = client.v1.quotes.create(params={
         "customer": customer.id, "description": "Offer", "header": "Hello", "footer": "Bye",
         "metadata": {"deal": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
@@ -130,7 +128,6 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "amount": 1200, "currency": "usd", "interval": "month", "interval_count": 2,
         "product": product.id, "nickname": "Bi-monthly", "trial_period_days": 7,
         "transform_usage": {"divide_by": 10, "round": "up"}, "metadata": {"old": "yes"}})
->>>>>>> wt/credits
     return {
         "plan": plan.to_dict(),
         "billing_portal.configuration": portal.to_dict(),

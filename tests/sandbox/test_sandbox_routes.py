@@ -27,16 +27,11 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
     assert set(SERVED) == {"customer", "product", "price", "invoice", "invoiceitem",
                            "payment_intent", "charge", "refund", "dispute",
                            "balance_transaction", "payout", "payment_method",
-<<<<<<< HEAD
                            "setup_intent", "checkout.session", "payment_link", "coupon",
                            "promotion_code", "tax_rate", "credit_note",
-                           "customer_balance_transaction"}
-=======
-                           "setup_intent", "checkout.session", "payment_link", "credit_note",
                            "customer_balance_transaction", "quote",
                            "billing_portal.configuration", "billing_portal.session",
                            "plan"}
->>>>>>> wt/credits
 
 
 @pytest.mark.parametrize(("kind", "row"), SERVED.items(), ids=list(SERVED))
