@@ -362,8 +362,8 @@ def plan_call(call: Call, connection: Connection | None) -> Plan:
         parent = objects.find(row.parent or "")
         params = _params(row, "create", call)
         params[row.parent or ""] = target
-        needs = _needs_parent(session, params, target)
-        if session is not None:
+        needs = row.parent == "invoice" and _needs_parent(session, params, target)
+        if session is not None and row.parent == "invoice":
             _fill(session, params, target)
         create = row.operation("create")
         parent_id, sent = create.split(params)
@@ -619,13 +619,14 @@ def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
     target = _parent_of(row, call)
     if target is None:
         raise BookError(f"no {row.parent} to add the {row.noun} to")
-    _refuse_if_finalized(session, target, "add")
     params = _params(row, "create", call)
     params[row.parent] = target
-    if _needs_parent(session, params, target):
-        session.record(parent, session.send(parent, "retrieve", target))
+    if row.parent == "invoice":  # (an invoice item takes its customer and currency from it)
         _refuse_if_finalized(session, target, "add")
-    _fill(session, params, target)
+        if _needs_parent(session, params, target):
+            session.record(parent, session.send(parent, "retrieve", target))
+            _refuse_if_finalized(session, target, "add")
+        _fill(session, params, target)
     obj = session.send(row, "create", params=params, idempotency_key=call.idempotency_key,
                        hint=_refusal_hint("add", row.noun))
     _wrote(session, row)

@@ -13,6 +13,7 @@ This module imports nothing heavy: ``describe_book`` reads it.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Literal
 
@@ -93,7 +94,7 @@ class Default:
 
     operation: str
     field: str
-    value: object
+    value: object = attrs.field(hash=False)  # (a dict for a nested parameter)
     unless: tuple[str, ...] = ()
     when: tuple[tuple[str, object], ...] = ()
 
@@ -130,6 +131,25 @@ class IdList:
             return one
         key = next((key for prefix, key in self.keys if one.startswith(prefix)), self.default)
         return {key: one}
+
+
+@attrs.frozen
+class Shorthand:
+    """Inputs of ``operation`` that stand for the one element of the list parameter
+    ``into``: a subscription created ``with the price is ...`` (and ``the quantity is
+    ...``) has that one item, ``items[0][price]``. The inputs are the element's own fields;
+    given with ``into`` itself, they are refused."""
+
+    operation: str
+    into: str
+    fields: tuple[str, ...]
+
+    def apply(self, params: dict[str, object]) -> dict[str, object]:
+        given = {name: params[name] for name in self.fields if name in params}
+        if not given or self.into in params:
+            return params
+        rest = {name: value for name, value in params.items() if name not in given}
+        return {**rest, self.into: [given]}
 
 
 @attrs.frozen
@@ -204,6 +224,7 @@ class StripeObject:
     delete_refusal: str | None = None
     delete_hint: str | None = None
     defaults: tuple[Default, ...] = ()
+    shorthands: tuple[Shorthand, ...] = ()
     duties: tuple[str, ...] = RECORD_VERBS
     moves_money: tuple[str, ...] = ()
     #: prefixes of other ids Stripe takes where this noun's id goes (a card's ``card_``
@@ -230,15 +251,18 @@ class StripeObject:
         return bool(self.search_fields)
 
     def with_defaults(self, operation: str, params: dict[str, object]) -> dict[str, object]:
-        """``params`` plus the row's defaults for ``operation`` that apply, its id lists
-        made the objects Stripe takes."""
+        """``params`` (with its shorthands spelled out) plus the row's defaults for
+        ``operation`` that apply, its id lists made the objects Stripe takes."""
         params = dict(params)
+        for shorthand in self.shorthands:
+            if shorthand.operation == operation:
+                params = shorthand.apply(params)
         for listed in self.id_lists:
             if listed.field in params:
                 params[listed.field] = listed.objects(params[listed.field])
         for default in self.defaults:
             if default.operation == operation and default.applies(params):
-                params[default.field] = default.value
+                params[default.field] = copy.deepcopy(default.value)
         return params
 
     def list_filter(self, field: str) -> ListFilter | None:

@@ -33,8 +33,6 @@ OBJECTS: tuple[StripeObject, ...] = resources.rows()
 #: Id prefixes of Stripe objects the book does not handle, to name what a stray id is.
 OTHER_PREFIXES: dict[str, str] = {
     "il_": "invoice line item",
-    "sub_": "subscription",
-    "si_": "subscription item",
     "acct_": "account",
     "evt_": "event",
     "src_": "source",
@@ -57,11 +55,15 @@ def find(noun: str) -> StripeObject:
 
 def kind_of_id(value: str) -> str | None:
     """What kind of Stripe object an id names, judged by its prefix (None when unknown)."""
-    match = _ID_PREFIX.match(value)
-    if not match:
+    if not _ID_PREFIX.match(value):
         return None
-    prefix = match.group(1)
-    for row in OBJECTS:
-        if row.id_prefix == prefix:
-            return row.noun
-    return OTHER_PREFIXES.get(prefix)
+    # The longest prefix wins: sub_sched_ (a subscription schedule) before sub_.
+    for prefix, kind in _BY_PREFIX:
+        if value.startswith(prefix):
+            return kind
+    return None
+
+
+_BY_PREFIX: tuple[tuple[str, str], ...] = tuple(sorted(
+    [(row.id_prefix, row.noun) for row in OBJECTS] + list(OTHER_PREFIXES.items()),
+    key=lambda pair: -len(pair[0])))

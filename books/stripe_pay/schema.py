@@ -167,6 +167,8 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
     cls = params_type(op)
     required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
     skip = set(REQUEST_OPTIONS) | set(_TARGET_PARAMS.get(operation, ()))
+    if operation == "add" and row.parent:
+        skip.add(row.parent.replace(" ", "_"))  # (named by what it is added to)
     if op.id_param:  # (named by the record acted on: "refund the charge")
         skip.add(op.id_param)
     found = []
@@ -181,7 +183,32 @@ def accepted(row: StripeObject, operation: str) -> tuple[Field, ...]:
         found.append(Field(field.name, field.type, required=key in required,
                            choices=field.choices, children=field.children,
                            signed=key in row.signed))
-    return tuple(found)
+    return tuple(found) + _shorthand_fields(row, operation, found, cls)
+
+
+def _shorthand_fields(row: StripeObject, operation: str, found: list[Field], cls: type
+                      ) -> tuple[Field, ...]:
+    """The inputs a row's shorthands add: the fields of the one element of the list they
+    stand for, as its element type declares them (a subscription's ``price``)."""
+    names = {field.name for field in found}
+    added: list[Field] = []
+    for shorthand in row.shorthands:
+        if shorthand.operation != operation:
+            continue
+        listed = _hints(cls).get(shorthand.into)
+        elements = [arg for member in _members(listed) for arg in typing.get_args(member)
+                    if typing_extensions.is_typeddict(arg)]
+        if not elements:
+            continue
+        hints = _hints(elements[0])
+        for name in shorthand.fields:
+            if name in hints and name not in names:
+                child = _describe(name, hints[name], 2)
+                added.append(Field(name, child.type, choices=child.choices,
+                                   children=child.children,
+                                   help=f"the one {shorthand.into.removesuffix('s')}'s "
+                                        f"{name}"))
+    return tuple(added)
 
 
 @functools.cache

@@ -34,7 +34,7 @@ def statuses(rt: Runtime) -> dict[str, str]:
 
 def test_every_cookbook_job_has_a_test():
     names = sorted(p.stem for p in COOKBOOK.glob("*.kog"))
-    assert len(names) >= 12
+    assert len(names) >= 14
     tested = {name.removeprefix("test_").replace("_", "-") for name in globals()
               if name.startswith("test_") and name != "test_every_cookbook_job_has_a_test"}
     assert set(names) <= tested
@@ -165,3 +165,35 @@ def test_coupon_campaign(connected):
     coupon = rt.call("get a coupon from stripe", id="SUMMER25")
     (code,) = list(rt.call("get all promotion codes from stripe"))
     assert (coupon["times_redeemed"], code["times_redeemed"], code["code"]) == (2, 2, "SUMMER")
+
+
+def test_trial_on_a_test_clock(connected):
+    rt = connected
+    lines = said(run(rt, "trial-on-a-test-clock"))
+    (converted,) = rt.call("get all subscriptions from stripe", status="active")
+    assert converted["trial_end"] == converted["billing_cycle_anchor"]
+    assert lines == ["started: trialing", f"converted: {converted.id}", "paid: 3000 usd"]
+
+
+def test_subscription_dunning(connected):
+    rt = connected
+    assert said(run(rt, "subscription-dunning")) == ["no past-due subscriptions"]
+    clock = rt.call("create a test clock in stripe", frozen_time=1_767_225_600)
+    customer = rt.call("create a customer in stripe", email="late@x.test",
+                       test_clock=clock.id)
+    price = rt.call("create a price in stripe", currency="usd", unit_amount=900,
+                    recurring={"interval": "month"}, product_data={"name": "Late"})
+    late = rt.call("create a subscription in stripe", customer=customer.id,
+                   items=[{"price": price.id}], default_payment_method="pm_card_visa")
+    failing = rt.call("attach a payment method in stripe", id="pm_card_chargeCustomerFail",
+                      customer=customer.id)  # (the card fails from the first renewal on)
+    rt.call("update a subscription in stripe", id=late.id,
+            default_payment_method=failing.id)
+    renewal = 1_767_225_600 + 31 * 86_400  # (February 1st)
+    rt.call("advance a test clock in stripe", id=clock.id, frozen_time=renewal + 60)
+    assert said(run(rt, "subscription-dunning")) == [
+        f"past due: {late.id} for {customer.id}"]
+    rt.call("advance a test clock in stripe", id=clock.id, frozen_time=renewal + 8 * 86_400)
+    assert said(run(rt, "subscription-dunning")) == [
+        f"canceled: {late.id}", "no past-due subscriptions"]
+    assert rt.call("get a subscription from stripe", id=late.id)["status"] == "canceled"

@@ -1,5 +1,6 @@
 """The table of Stripe objects agrees with the SDK, and fields come from the SDK's types."""
 
+import re
 import subprocess
 import sys
 
@@ -31,8 +32,10 @@ def test_every_operation_exists_in_the_sdk(row):
             service = getattr(service, part)
         assert callable(getattr(service, op.method)), (row.noun, name)
         assert schema.params_type(op).__name__ == op.params, (row.noun, op.params)
-    name = sdk.resource_class(row.service).OBJECT_NAME  # invoiceitem, payment_intent, ...
-    assert name.replace("item", " item").replace("_", " ").replace(".", " ") == row.noun
+    # invoiceitem, payment_intent, subscription_item, test_helpers.test_clock, ...
+    name = sdk.resource_class(row.service).OBJECT_NAME.removeprefix("test_helpers.")
+    assert re.sub(r"(?<=[a-z])item$", " item", name).replace("_", " ").replace(
+        ".", " ") == row.noun
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.noun)
@@ -67,13 +70,15 @@ def test_prefixes_are_unique_and_named():
     assert objects.kind_of_id("ii_1") == "invoice item"
     assert objects.kind_of_id("in_1") == "invoice"
     assert objects.kind_of_id("12232232") is None
+    assert objects.kind_of_id("sub_sched_1") == "subscription schedule"
 
 
 def test_find_by_alias_and_plural():
     assert objects.find("item").noun == "invoice item"
     assert objects.find("Invoices").noun == "invoice"
+    assert objects.find("subscription schedules").noun == "subscription schedule"
     with pytest.raises(KeyError):
-        objects.find("subscription")
+        objects.find("account")
 
 
 # ---------------------------------------------------------------------- schemas
@@ -151,7 +156,8 @@ def test_describe_book():
     assert [n.name for n in book.nouns] == [
         "customer", "product", "price", "invoice", "invoice item", "payment method",
         "payment intent", "charge", "refund", "setup intent", "dispute", "balance transaction",
-        "payout", "checkout session", "payment link", "coupon", "promotion code", "tax rate",
+        "payout", "checkout session", "payment link", "subscription", "subscription item",
+        "subscription schedule", "test clock", "coupon", "promotion code", "tax rate",
         "credit note", "customer balance transaction", "quote", "plan",
         "billing portal configuration", "billing portal session"]
     invoice = book.noun("invoice")

@@ -190,7 +190,7 @@ CASES = [
          'is "x"\n', "1:1", "either an id or conditions"),
     # ---- meaning
     Case("unknown verb", "frobnicate a customer in stripe\n", "1:1", 'unknown verb "frobnicate"'),
-    Case("unknown noun", "get a subscription from stripe\n", "1:7", 'unknown noun "subscription"'),
+    Case("unknown noun", "get a transfer from stripe\n", "1:7", 'unknown noun "transfer"'),
     Case("unknown book", "get a customer from paypal\n", "1:21", 'no installed book answers to'),
     Case("verb the noun lacks", "pay a customer in stripe\n", "1:1", "cannot pay a customer"),
     Case("price deleted", 'delete a price in stripe with the id is "price_1"\n', "1:1",

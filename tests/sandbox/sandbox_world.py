@@ -76,14 +76,31 @@ def read_back(sandbox: Any, ids: dict[str, set[str]], query: str = "") -> list[d
     for one in ROUTES:
         if one.method != "GET" or one.operation == "search" or needs_inputs(one):
             continue
-        for path in paths_for(sandbox, one, ids):
+        for path in _with_required(one, paths_for(sandbox, one, ids), ids):
             limit = "" if one.operation == "retrieve" else "limit=100"
-            status, _, body = raw_request(sandbox, "GET", f"{path}?{limit}{query}")
+            sep = "&" if "?" in path else "?"
+            status, _, body = raw_request(sandbox, "GET", f"{path}{sep}{limit}{query}")
             if status == 200:
                 answers.append(body)
             else:
                 assert body["error"]["code"] == "resource_missing", (path, body)
     return answers
+
+
+def _with_required(one: routes.Route, paths: list[str], ids: dict[str, set[str]]
+                   ) -> list[str]:
+    """A list's paths with the parameters it requires, each an object of the kind of its
+    name (a subscription's items: ``?subscription=sub_...``, once per subscription)."""
+    if one.operation != "list":
+        return paths
+    required = sorted(schema_for(one.params, one.params_module).required)
+    if not required:
+        return paths
+    filled = paths
+    for name in required:
+        filled = [f"{path}{'&' if '?' in path else '?'}{name}={object_id}"
+                  for path in filled for object_id in sorted(ids.get(name, ()))]
+    return filled
 
 
 def stored_ids(sandbox: Any) -> dict[str, set[str]]:

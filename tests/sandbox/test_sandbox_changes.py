@@ -69,6 +69,7 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
                                                  "payment_method": "pm_card_createDispute"})
     dispute = v1.disputes.list(params={"charge": disputed.latest_charge}).data[0].id
     payout = v1.payouts.create(params={"amount": 1000, "currency": "usd"}).id
+    subs = _subscriptions_world(v1)
     to_credit = v1.invoices.create(params={"customer": cus}).id
     v1.invoice_items.create(params={"customer": cus, "invoice": to_credit, "amount": 900,
                                     "currency": "usd"})
@@ -92,7 +93,7 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
         "features": {"invoice_history": {"enabled": True}}}).id
     plan = v1.plans.create(params={"amount": 900, "currency": "usd", "interval": "month",
                                    "product": priced}).id
-    return {"coupon": coupon, "promo": promo, "txr": txr,
+    return {**subs, "coupon": coupon, "promo": promo, "txr": txr,
             "to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
             "portal": portal, "plan": plan,
             "quote": quote, "open_quote": open_quote,
@@ -103,6 +104,34 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
             "seti": seti, "charge": paid.latest_charge, "to_confirm": to_confirm,
             "manual": manual, "uncaptured": uncaptured, "refund": refund, "dispute": dispute,
             "payout": payout}
+
+
+def _subscriptions_world(v1: Any) -> dict[str, str]:
+    """A test clock, a monthly price, an active subscription and a paused one on it."""
+    clock = v1.test_helpers.test_clocks.create(params={"frozen_time": 1_767_225_600})
+    monthly = v1.prices.create(params={"currency": "usd", "unit_amount": 900,
+                                       "recurring": {"interval": "month"},
+                                       "product_data": {"name": "Monthly"}}).id
+    seats = v1.prices.create(params={"currency": "usd", "unit_amount": 100,
+                                     "recurring": {"interval": "month"},
+                                     "product_data": {"name": "Seats"}}).id
+    payer = v1.customers.create(params={"test_clock": clock.id}).id
+    method = v1.payment_methods.attach("pm_card_visa", params={"customer": payer}).id
+    extra = v1.prices.create(params={"currency": "usd", "unit_amount": 50,
+                                     "recurring": {"interval": "month"},
+                                     "product_data": {"name": "Extra"}}).id
+    sub = v1.subscriptions.create(params={"customer": payer,
+                                          "items": [{"price": monthly}, {"price": seats}],
+                                          "default_payment_method": method})
+    paused = v1.subscriptions.create(params={
+        "customer": payer, "items": [{"price": monthly}], "trial_period_days": 1,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}}}).id
+    v1.test_helpers.test_clocks.advance(clock.id,
+                                        params={"frozen_time": 1_767_225_600 + 2 * 86_400})
+    v1.test_helpers.test_clocks.retrieve(clock.id)
+    return {"clock": clock.id, "monthly": monthly, "seats": seats, "payer": payer,
+            "extra": extra, "sub": sub.id, "sub_item": sub["items"].data[0].id,
+            "paused_sub": paused}
 
 
 #: For each mutating route: the id in its path (or None; a tuple when the path has more
@@ -181,6 +210,22 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("payout", "create"): lambda w: (None, {"amount": "100", "currency": "usd"}),
     ("payout", "update"): lambda w: (w["payout"], {"metadata[week]": "12"}),
     ("payout", "cancel"): lambda w: (w["payout"], {}),
+    ("subscription", "create"): lambda w: (None, {"customer": w["payer"],
+                                                  "items[0][price]": w["monthly"],
+                                                  "items[0][quantity]": "2"}),
+    ("subscription", "update"): lambda w: (w["sub"], {"items[0][id]": w["sub_item"],
+                                                      "items[0][quantity]": "3",
+                                                      "metadata[tier]": "gold"}),
+    ("subscription", "cancel"): lambda w: (w["sub"], {}),
+    ("subscription", "resume"): lambda w: (w["paused_sub"], {}),
+    ("subscription_item", "create"): lambda w: (None, {"subscription": w["sub"],
+                                                       "price": w["extra"]}),
+    ("subscription_item", "update"): lambda w: (w["sub_item"], {"quantity": "4"}),
+    ("subscription_item", "delete"): lambda w: (w["sub_item"], {}),
+    ("test_helpers.test_clock", "create"): lambda w: (None, {"frozen_time": "1767225600"}),
+    ("test_helpers.test_clock", "delete"): lambda w: (w["clock"], {}),
+    ("test_helpers.test_clock", "advance"): lambda w: (w["clock"], {
+        "frozen_time": str(1_767_225_600 + 40 * 86_400)}),
     ("credit_note", "create"): lambda w: (None, {"invoice": w["to_credit"], "amount": "100",
                                                  "memo": "Late"}),
     ("credit_note", "update"): lambda w: (w["credit_note"], {"memo": "Changed"}),

@@ -128,11 +128,26 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "amount": 1200, "currency": "usd", "interval": "month", "interval_count": 2,
         "product": product.id, "nickname": "Bi-monthly", "trial_period_days": 7,
         "transform_usage": {"divide_by": 10, "round": "up"}, "metadata": {"old": "yes"}})
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_767_225_600,
+                                                              "name": "Q1"})
+    payer = client.v1.customers.create(params={"test_clock": clock.id})
+    client.v1.payment_methods.attach("pm_card_visa", params={"customer": payer.id})
+    subscription = client.v1.subscriptions.create(params={
+        "customer": payer.id, "items": [{"price": recurring.id, "quantity": 20,
+                                         "metadata": {"seat": "a"}}],
+        "default_payment_method": client.v1.payment_methods.list(
+            params={"customer": payer.id}).data[0].id,
+        "description": "Quarterly", "metadata": {"plan": "q"}, "trial_period_days": 7})
     return {
         "plan": plan.to_dict(),
         "billing_portal.configuration": portal.to_dict(),
         "billing_portal.session": portal_session.to_dict(),
         "quote": client.v1.quotes.finalize_quote(quote.id).to_dict(),
+        "subscription": client.v1.subscriptions.retrieve(subscription.id).to_dict(),
+        "subscription_item": client.v1.subscription_items.retrieve(
+            subscription["items"].data[0].id).to_dict(),
+        "test_helpers.test_clock": client.v1.test_helpers.test_clocks.retrieve(
+            clock.id).to_dict(),
         "credit_note": note.to_dict(),
         "credit_note_line_item": note.lines.data[0].to_dict(),
         "customer_balance_transaction": client.v1.customers.balance_transactions.retrieve(

@@ -19,11 +19,12 @@ from .payments import Payments
 from .plans import Plans
 from .portal import Portal
 from .quotes import Quotes
+from .subscriptions import Subscriptions
 from .taxes import TaxRates
 
 
-class Backend(Quotes, CreditNotes, Checkout, Invoices, Discounts, TaxRates, Payments,
-              PaymentMethods, Portal, Customers, Balances, Plans, Catalog):
+class Backend(Quotes, Subscriptions, CreditNotes, Checkout, Invoices, Discounts, TaxRates,
+              Payments, PaymentMethods, Portal, Customers, Balances, Plans, Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import attrs
 
 from .. import search
-from ..backend import BackendCore, Equals, Refused, Resource, Store, Within, handles
+from ..backend import BackendCore, Equals, Resource, Store, Within, handles
 from ..errors import invalid_request, no_such
 from ..rules import (
     blank_to_none,
@@ -50,6 +50,7 @@ class Customer:
     preferred_locales: list[str] = attrs.field(factory=list)
     shipping: dict[str, Any] | None = None
     tax_exempt: str = "none"
+    test_clock: str | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "customer"
@@ -60,14 +61,15 @@ CUSTOMER = Shape(
     own=("address", "balance", "business_name", "created", "currency", "default_source",
          "description", "email",
          "individual_name", "invoice_prefix", "invoice_settings", "metadata", "name",
-         "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt"),
+         "next_invoice_sequence", "phone", "preferred_locales", "shipping", "tax_exempt",
+         "test_clock"),
     fixed={"customer_account": None, "delinquent": False,
-           "discount": None, "livemode": False, "test_clock": None},
+           "discount": None, "livemode": False},
     absent={"deleted": STUB_ONLY},
     included={"cash_balance": lambda customer, backend: _cash_balance(customer),
               "invoice_credit_balance": lambda customer, backend: {},
               "sources": lambda customer, backend: backend.customer_sources(customer),
-              "subscriptions": lambda customer, backend: empty_list(customer, "subscriptions"),
+              "subscriptions": lambda customer, backend: backend.customer_subscriptions(customer),
               "tax": lambda customer, backend: {"automatic_tax": "unrecognized_location",
                                                 "ip_address": None, "location": None,
                                                 "provider": "stripe"},
@@ -93,7 +95,7 @@ class Customers(BackendCore):
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
         Resource(
             CUSTOMER, "customers",
-            filters=(Refused("test_clock", kind="test clock"), Equals("email"),
+            filters=(Equals("test_clock"), Equals("email"),
                      Within("created")),
             search={"created": search.number("created"),
                     "email": search.text("email", substring=True), "metadata": search.METADATA,
@@ -112,6 +114,15 @@ class Customers(BackendCore):
         here; the payment methods family lists the customer's card sources."""
         return empty_list(customer, "sources")
 
+    def customer_subscriptions(self, customer: Customer) -> dict[str, Any]:
+        """The customer's ``subscriptions`` when ``expand[]`` asks for them (the
+        subscriptions family lists them)."""
+        return empty_list(customer, "subscriptions")
+
+    def put_on_test_clock(self, customer: Customer, clock_id: str) -> None:
+        """Put a new customer on a test clock (the test clocks family knows them)."""
+        raise no_such("test clock", clock_id, param="test_clock")
+
     @handles("customer", "create")
     def create_customer(self, params: dict[str, Any]) -> Customer:
         now = self.now()
@@ -128,7 +139,10 @@ class Customers(BackendCore):
 
     def _apply_customer(self, customer: Customer, params: dict[str, Any]) -> None:
         if "test_clock" in params:
-            raise no_such("test clock", params["test_clock"], param="test_clock")
+            if customer.id in self.customers.objects:
+                raise invalid_request("A customer's test clock is set when it is created.",
+                                      param="test_clock")
+            self.put_on_test_clock(customer, params["test_clock"])
         for field in ("balance", "next_invoice_sequence"):
             if field in params:
                 setattr(customer, field, params[field])

@@ -56,6 +56,13 @@ class InvoiceItem:
     discount_ids: list[str] = attrs.field(factory=list)
     #: its own tax rates (None: its invoice's default tax rates)
     tax_rate_ids: list[str] | None = None
+    #: of a subscription: its item, and whether it is a proration (an invoice item) or the
+    #: subscription's own line for a period (``recurring``: a line only, no invoice item)
+    subscription: str | None = None
+    subscription_item: str | None = None
+    proration: bool = False
+    recurring: bool = False
+    test_clock: str | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "invoiceitem"
@@ -112,6 +119,11 @@ class Invoice:
     payment_intent: str | None = None
     discount_ids: list[str] = attrs.field(factory=list)
     default_tax_rate_ids: list[str] = attrs.field(factory=list)
+    billing_reason: str = "manual"
+    #: the subscription that made it, and the period it bills (its creation when None)
+    subscription: str | None = None
+    period: dict[str, int] | None = None
+    test_clock: str | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "invoice"
@@ -144,16 +156,36 @@ class Invoice:
 
 
 def _line_parent(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    if item.subscription_item is not None:
+        return {
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": None if item.recurring else item.id,
+                "proration": item.proration,
+                "proration_details": {"credited_items": None},
+                "subscription": item.subscription,
+                "subscription_item": item.subscription_item,
+            },
+            "type": "subscription_item_details",
+        }
     return {
         "invoice_item_details": {
             "invoice_item": item.id,
             "proration": False,
             "proration_details": {"credited_items": None},
-            "subscription": None,
+            "subscription": item.subscription,
         },
         "subscription_item_details": None,
         "type": "invoice_item_details",
     }
+
+
+def _item_parent(item: InvoiceItem, backend: Invoices) -> dict[str, Any] | None:
+    if item.subscription is None:
+        return None
+    return {"subscription_details": {"subscription": item.subscription,
+                                     "subscription_item": item.subscription_item},
+            "type": "subscription_details"}
 
 
 def _pricing(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
@@ -184,12 +216,12 @@ def _item_amounts(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
 INVOICE_ITEM = Shape(
     "invoiceitem", "InvoiceItem",
     own=("amount", "currency", "customer", "description", "discountable", "invoice",
-         "metadata", "period", "quantity"),
+         "metadata", "period", "proration", "quantity", "test_clock"),
     renamed={"date": "created"},
-    fixed={"customer_account": None, "livemode": False, "parent": None,
-           "proration": False, "test_clock": None},
+    fixed={"customer_account": None, "livemode": False},
     derived=(derived("pricing", _pricing), derived("quantity_decimal", _quantity_decimal),
-             Derived(("discounts", "net_amount", "tax_rates"), _item_amounts)),
+             Derived(("discounts", "net_amount", "tax_rates"), _item_amounts),
+             derived("parent", _item_parent)),
     absent={"frozen_fields": NOT_IN_EXAMPLE, "invoicing_rules": NOT_IN_EXAMPLE,
             "proration_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
 )
@@ -198,9 +230,9 @@ INVOICE_ITEM = Shape(
 LINE_ITEM = Shape(
     "line_item", "InvoiceLineItem",
     own=("amount", "currency", "description", "discountable", "invoice", "metadata", "period",
-         "quantity"),
+         "quantity", "subscription"),
     renamed={"id": "line_id", "subtotal": "amount"},
-    fixed={"livemode": False, "pretax_credit_amounts": [], "subscription": None},
+    fixed={"livemode": False, "pretax_credit_amounts": []},
     derived=(derived("parent", _line_parent), derived("pricing", _pricing),
              derived("quantity_decimal", _quantity_decimal),
              derived("discounts", lambda item, backend: list(item.discount_ids)),
@@ -265,23 +297,37 @@ def _payment_settings(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
             "payment_method_types": invoice.payment_method_types}
 
 
+def _invoice_parent(invoice: Invoice, backend: Invoices) -> dict[str, Any] | None:
+    if invoice.subscription is None:
+        return None
+    found = backend.find("subscription", invoice.subscription)
+    return {"quote_details": None,
+            "subscription_details": {"metadata": getattr(found, "metadata", None),
+                                     "subscription": invoice.subscription,
+                                     "subscription_proration_date": None},
+            "type": "subscription_details"}
+
+
+def _period(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
+    period = invoice.period or {"start": invoice.created, "end": invoice.created}
+    return {"period_start": period["start"], "period_end": period["end"]}
+
+
 INVOICE = Shape(
     "invoice", "Invoice",
     own=("account_tax_ids", "amount_paid", "attempt_count", "attempted", "auto_advance",
-         "collection_method", "created", "currency", "custom_fields", "customer",
+         "billing_reason", "collection_method", "created", "currency", "custom_fields", "customer",
          "default_payment_method", "description", "due_date", "effective_at", "footer",
          "metadata", "number", "on_behalf_of", "rendering", "shipping_details",
-         "statement_descriptor", "status", "status_transitions"),
-    renamed={"period_end": "created", "period_start": "created"},
+         "statement_descriptor", "status", "status_transitions", "test_clock"),
     fixed={"account_country": "US", "account_name": None, "amount_overpaid": 0,
            "amount_shipping": 0, "application": None, "automatically_finalizes_at": None,
-           "billing_reason": "manual", "customer_account": None, "customer_tax_ids": [],
+           "customer_account": None, "customer_tax_ids": [],
            "default_source": None,
            "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
            "issuer": {"account": None, "type": "self"}, "last_finalization_error": None,
            "latest_revision": None, "livemode": False, "next_payment_attempt": None,
-           "parent": None, "receipt_number": None,
-           "shipping_cost": None, "test_clock": None,
+           "receipt_number": None, "shipping_cost": None,
            "total_pretax_credit_amounts": [], "webhooks_delivered_at": None},
     derived=(Derived(AMOUNTS, _amounts),
              Derived(CUSTOMER_DETAILS, lambda invoice, backend: invoice.customer_details(backend)),
@@ -289,7 +335,9 @@ INVOICE = Shape(
              derived("payment_settings", _payment_settings),
              derived("discounts", lambda invoice, backend: list(invoice.discount_ids)),
              derived("default_tax_rates", lambda invoice, backend: backend.render_tax_rates(
-                 invoice.default_tax_rate_ids))),
+                 invoice.default_tax_rate_ids)),
+             derived("parent", _invoice_parent),
+             Derived(("period_end", "period_start"), _period)),
     absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "status_details": NOT_IN_EXAMPLE,
             "threshold_reason": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
     included={"confirmation_secret": lambda invoice, backend: None,
@@ -335,7 +383,7 @@ class Invoices(Discounts, Payments, Catalog):
         Resource(
             INVOICE, "invoices",
             filters=(Refused("customer_account", kind="account"),
-                     Refused("subscription", kind="subscription"), Equals("customer"),
+                     Equals("subscription"), Equals("customer"),
                      Equals("status"), Equals("collection_method"), Within("created"),
                      Within("due_date")),
             search={"created": search.number("created"), "currency": search.text("currency"),
@@ -727,6 +775,13 @@ class Invoices(Discounts, Payments, Catalog):
         invoice.amount_paid = _amounts(invoice, self)["amount_due"]
         invoice.status = "paid"
         invoice.status_transitions["paid_at"] = now
+        self.invoice_paid(invoice)
+
+    def invoice_paid(self, invoice: Invoice) -> None:
+        """Told when an invoice is paid (by card, out of band, or with nothing due)."""
+
+    def invoice_payment_failed(self, invoice: Invoice) -> None:
+        """Told when an attempt to charge an invoice fails or waits for authentication."""
 
     @handles("invoice", "pay")
     def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> Invoice:
@@ -777,6 +832,7 @@ class Invoices(Discounts, Payments, Catalog):
             return invoice
         if intent.status == "processing":  # a bank debit: paid when the bank settles it
             return invoice
+        self.invoice_payment_failed(invoice)
         if intent.status == "requires_action":
             raise ApiError(
                 status=402, type="card_error", code="invoice_payment_intent_requires_action",
