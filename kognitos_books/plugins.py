@@ -269,8 +269,8 @@ class Plugins:
     def call_checker(self, book: str) -> Callable[[Call], list[Problem]]:
         """:meth:`check_call` for ``book``'s calls checked together, as an automation's
         steps are. When only the book's own implementation would run (no wrapper, no
-        tracing), it is called straight, without pluggy's dispatch for each call (about a
-        third of the cost of the check). Made for one batch and not kept: a plugin
+        tracing), it is called straight, without pluggy's dispatch for each call (a third
+        or more of the cost of a call). Made for one batch and not kept: a plugin
         registered afterwards is seen by the next batch."""
         caller = self.caller(book, "check_call")
         impls = caller.get_hookimpls()  # type: ignore[attr-defined]

@@ -203,6 +203,7 @@ def check_call(call: Call) -> list[Problem]:
         if key in _REFERENCE_FIELDS:
             problems.append(_id_problem(objects.find(_REFERENCE_FIELDS[key]), value, key))
     problems.extend(_text_problems(call.fields))
+    problems.extend(_id_list_problems(row, call))
     problems.extend(_requirement_problems(row, call))
     conds = conditions(call.where) if call.where is not None else None
     if call.verb == "get":
@@ -228,6 +229,23 @@ def _parent_problem(row: StripeObject, conds: list[Any] | None) -> Problem | Non
         return None
     return Problem(f"Stripe finds {row.plural} only through their {row.parent}: say whose "
                    f"{row.parent} it is", hint=f"get all {row.plural} for the {row.parent}")
+
+
+def _id_list_problems(row: StripeObject, call: Call) -> list[Problem]:
+    """Ids of the wrong kind in a list of ids (a customer's among an invoice's discounts)."""
+    found = []
+    for listed in row.id_lists:
+        value = call.fields.get(listed.field)
+        for one in value if isinstance(value, list) else ():
+            kind = objects.kind_of_id(one) if isinstance(one, str) else None
+            if kind is not None and not one.startswith(tuple(p for p, _ in listed.keys)):
+                names = [listed.default] + [key for _, key in listed.keys]
+                said = ", ".join(name.replace("_", " ") for name in names[:-1])
+                found.append(Problem(
+                    f"{one} is {_article(kind)} {kind} id; the {listed.field} of "
+                    f"{_article(row.noun)} {row.noun} are each a {said} or "
+                    f"{names[-1].replace('_', ' ')} id", field=listed.field))
+    return found
 
 
 def _requirement_problems(row: StripeObject, call: Call) -> list[Problem]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -102,6 +102,35 @@ class Default:
         if self.field in params or any(name in params for name in self.unless):
             return False
         return all(params.get(name) == value for name, value in self.when)
+
+
+@attrs.frozen
+class IdList:
+    """A list input Stripe takes as objects that each name one record (an invoice's
+    ``discounts``: ``[{"coupon": "SUMMER25"}, {"promotion_code": "promo_..."}]``), which
+    English gives as a list of ids (``the discounts is the promotion code``): each id becomes
+    the object, keyed by what its prefix says it is (``keys``: prefix and key), else by
+    ``default`` (coupons have ids of one's own choosing). An object given as one is kept;
+    ``the discounts is ""`` removes them all.
+    """
+
+    field: str
+    keys: tuple[tuple[str, str], ...]
+    default: str
+
+    def objects(self, value: Any) -> Any:
+        """``value`` with each id in it made the object Stripe takes; a list of nothing but
+        empty text is Stripe's ``""``, which removes them all."""
+        if not isinstance(value, list):
+            return value
+        given = [one for one in value if one != ""]
+        return [self._object(one) for one in given] if given else ""
+
+    def _object(self, one: Any) -> Any:
+        if not isinstance(one, str):
+            return one
+        key = next((key for prefix, key in self.keys if one.startswith(prefix)), self.default)
+        return {key: one}
 
 
 @attrs.frozen
@@ -212,6 +241,8 @@ class StripeObject:
     #: amount inputs Stripe takes below zero (a customer balance transaction's: negative
     #: credits the customer)
     signed: tuple[str, ...] = ()
+    #: list inputs English gives as ids and Stripe takes as objects (see :class:`IdList`)
+    id_lists: tuple[IdList, ...] = ()
     help: str = ""
 
     @property
@@ -229,11 +260,14 @@ class StripeObject:
 
     def with_defaults(self, operation: str, params: dict[str, object]) -> dict[str, object]:
         """``params`` (with its shorthands spelled out) plus the row's defaults for
-        ``operation`` that apply."""
+        ``operation`` that apply, its id lists made the objects Stripe takes."""
         params = dict(params)
         for shorthand in self.shorthands:
             if shorthand.operation == operation:
                 params = shorthand.apply(params)
+        for listed in self.id_lists:
+            if listed.field in params:
+                params[listed.field] = listed.objects(params[listed.field])
         for default in self.defaults:
             if default.operation == operation and default.applies(params):
                 params[default.field] = copy.deepcopy(default.value)

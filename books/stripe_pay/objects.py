@@ -16,14 +16,15 @@ from .declare import (
     STANDARD_OPERATIONS,
     Action,
     Default,
+    IdList,
     ListFilter,
     Operation,
     Requirement,
     StripeObject,
 )
 
-__all__ = ["OBJECTS", "OTHER_PREFIXES", "RECORD_VERBS", "Action", "Default", "ListFilter",
-           "Operation", "Requirement", "STANDARD_OPERATIONS", "StripeObject", "find",
+__all__ = ["OBJECTS", "OTHER_PREFIXES", "RECORD_VERBS", "Action", "Default", "IdList",
+           "ListFilter", "Operation", "Requirement", "STANDARD_OPERATIONS", "StripeObject", "find",
            "kind_of_id"]
 
 #: The table: every family's rows. Filters and search fields follow Stripe's API reference.
@@ -37,8 +38,7 @@ OTHER_PREFIXES: dict[str, str] = {
     "src_": "source",
     "card_": "card",
     "tok_": "token",
-    "txr_": "tax rate",
-    "promo_": "promotion code",
+    "di_": "discount",
 }
 
 _ID_PREFIX = re.compile(r"^([a-z]+_)")

@@ -39,7 +39,8 @@ def nouns_table() -> str:
         also = ", ".join((row.plural, *row.aliases))
         noun = book.noun(row.noun)
         assert noun is not None  # (the book describes every row)
-        lines.append(f"| {row.noun} | {also} | `{row.id_prefix}` | {_verbs(row, noun)} |")
+        prefix = f"`{row.id_prefix}`" if row.id_prefix else "(any: chosen or given)"
+        lines.append(f"| {row.noun} | {also} | {prefix} | {_verbs(row, noun)} |")
     return "\n".join(lines) + "\n"
 
 

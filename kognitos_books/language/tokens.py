@@ -47,6 +47,9 @@ _BARE_VALUE = re.compile(
     |(?P<phone>[+(][0-9][0-9()]*(?:[ .-][0-9()]+)*)(?![\w+])""",
     re.VERBOSE | re.IGNORECASE,
 )
+#: the blank-free run that ends where a search stops (searched from the left, the first
+#: match is the run's start)
+_BLANK_FREE_TO_END = re.compile(r"\S*\Z")
 #: the characters one of those values may start with
 _BARE_FIRST = re.compile(r"[\w.+%(-]")
 #: what a line holds if any of those values is on it: "@", "+", "(", "://" or "www." in any
@@ -180,10 +183,12 @@ def _bare_starts(text: str, start: int) -> set[int]:
     the start of the blank-free run of each "@", "+", "(", "://" or "www." (each of them holds
     one, with no blank before it). Empty for most lines, which hold none of them."""
     starts = set()
+    index = start
     for hit in _MAYBE_BARE.finditer(text, start):
-        index = hit.start()
-        while index > start and not text[index - 1].isspace():
-            index -= 1
+        # (a later hit's run starts no earlier than the last one's: searched from there)
+        run = _BLANK_FREE_TO_END.search(text, index, hit.start())
+        assert run is not None  # (it matches the empty text at the end at least)
+        index = run.start()
         if _BARE_FIRST.match(text, index):  # (not a quoted text's start: "jane@example.com")
             starts.add(index)
     return starts

@@ -168,3 +168,41 @@ get all credit notes for the invoice
 ''')
     assert (preview["amount"], preview["pre_payment_amount"]) == (300, 300)
     assert notes == []
+
+
+def test_a_quote_accepted_in_english_makes_its_invoice(rt, log):
+    customer = rt.call("create a customer in stripe", email="offer@example.com")
+    product = rt.call("create a product in stripe", name="Audit")
+    price = rt.call("create a price in stripe", product=product.id, unit_amount=15000,
+                    currency="usd")
+    # (a list of objects has no English form: the quote's line items come from Python,
+    # through the same checks)
+    quote = rt.call("create a quote in stripe", customer=customer.id,
+                    line_items=[{"price": price.id, "quantity": 2}])
+    assert (quote["status"], quote["amount_total"]) == ("draft", 30000)
+    found, opened, accepted, invoice = run(rt, f'''\
+get a quote from stripe whose id is "{quote.id}"
+finalize the quote
+accept the quote
+get an invoice from stripe whose id is the quote's invoice
+''')
+    assert found.id == quote.id
+    assert (opened["status"], accepted["status"]) == ("open", "accepted")
+    assert (invoice["customer"], invoice["total"], invoice["status"]) == (customer.id, 30000,
+                                                                         "draft")
+    assert ("POST", f"/v1/quotes/{quote.id}/accept") in log.lines()
+
+
+def test_a_portal_session_in_english(rt):
+    customer, configuration, session = run(rt, '''\
+create a customer in stripe with
+  the email is "self@example.com"
+create a billing portal configuration in stripe with
+  the features's invoice history's enabled is true
+create a billing portal session in stripe with
+  the customer is the customer's id
+  the return url is "https://example.com/account"
+''')
+    assert configuration["features"]["invoice_history"]["enabled"] is True
+    assert (session["customer"], session["configuration"]) == (customer.id, configuration.id)
+    assert session["url"].endswith(f"/_sandbox/portal/{session.id}")

@@ -156,10 +156,10 @@ def test_describe_book():
     assert [n.name for n in book.nouns] == [
         "customer", "product", "price", "invoice", "invoice item", "payment method",
         "payment intent", "charge", "refund", "setup intent", "dispute", "balance transaction",
-        "payout", "checkout session", "payment link", "credit note",
-        "customer balance transaction", "quote", "plan", "billing portal configuration",
-        "billing portal session", "subscription", "subscription item",
-        "subscription schedule", "test clock"]
+        "payout", "checkout session", "payment link", "subscription", "subscription item",
+        "subscription schedule", "test clock", "coupon", "promotion code", "tax rate",
+        "credit note", "customer balance transaction", "quote", "plan",
+        "billing portal configuration", "billing portal session"]
     invoice = book.noun("invoice")
     assert invoice.verbs == ("get", "create", "update", "delete")
     assert [a.name for a in invoice.actions] == ["send", "finalize", "pay", "void",

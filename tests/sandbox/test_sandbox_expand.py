@@ -51,7 +51,14 @@ def test_every_expandable_and_includable_field_is_accepted_on_every_object(sandb
                 if status != 200:
                     refused.append(f"{path} expand[]={prefix}{expand}: {body['error']['message']}")
     assert refused == []
-    assert tried == set(SHAPES)
+    # (a discount is fetched by no route, only expanded where it is named; a kind Stripe
+    # only creates, a billing portal session, has no GET route: its answer to create is
+    # expanded in its own tests)
+    gettable = {one.kind for one in ROUTES if one.method == "GET"}
+    assert tried == {kind for kind in SHAPES if kind in gettable}
+    created_only = {kind for kind in SHAPES
+                    if {one.method for one in ROUTES if one.kind == kind} == {"POST"}}
+    assert set(SHAPES) - tried == {"discount"} | created_only
 
 
 def test_listed_fields_are_expanded_one_by_one(client):

@@ -98,6 +98,36 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
             {"type": "invoice_line_item", "invoice_line_item": credited.lines.data[0].id,
              "amount": 400},
             {"type": "custom_line_item", "description": "Goodwill", "unit_amount": 100}]})
+    coupon = client.v1.coupons.create(params={
+        "id": "TEN", "percent_off": 10, "duration": "repeating", "duration_in_months": 3,
+        "max_redemptions": 5, "name": "Ten percent", "metadata": {"campaign": "spring"},
+        "applies_to": {"products": [product.id]}})
+    promo = client.v1.promotion_codes.create(params={
+        "promotion": {"type": "coupon", "coupon": coupon.id}, "code": "SPRING10",
+        "customer": customer.id, "max_redemptions": 2, "metadata": {"channel": "mail"},
+        "restrictions": {"minimum_amount": 1000, "minimum_amount_currency": "usd"}})
+    rate = client.v1.tax_rates.create(params={
+        "display_name": "Sales tax", "percentage": 7.25, "inclusive": False, "country": "US",
+        "state": "CA", "jurisdiction": "US - CA", "tax_type": "sales_tax",
+        "description": "California", "metadata": {"region": "west"}})
+    discounted = client.v1.invoices.create(params={
+        "customer": customer.id, "discounts": [{"coupon": coupon.id}],
+        "default_tax_rates": [rate.id], "expand": ["discounts"]})
+    quote = client.v1.quotes.create(params={
+        "customer": customer.id, "description": "Offer", "header": "Hello", "footer": "Bye",
+        "metadata": {"deal": "7"}, "line_items": [{"price": price.id, "quantity": 2}]})
+    portal = client.v1.billing_portal.configurations.create(params={
+        "features": {"invoice_history": {"enabled": True}, "customer_update": {
+            "enabled": True, "allowed_updates": ["email"]}},
+        "business_profile": {"headline": "Acme"}, "login_page": {"enabled": True},
+        "default_return_url": "https://example.com/back", "name": "Main",
+        "metadata": {"team": "billing"}})
+    portal_session = client.v1.billing_portal.sessions.create(params={
+        "customer": customer.id, "locale": "en"})
+    plan = client.v1.plans.create(params={
+        "amount": 1200, "currency": "usd", "interval": "month", "interval_count": 2,
+        "product": product.id, "nickname": "Bi-monthly", "trial_period_days": 7,
+        "transform_usage": {"divide_by": 10, "round": "up"}, "metadata": {"old": "yes"}})
     clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_767_225_600,
                                                               "name": "Q1"})
     payer = client.v1.customers.create(params={"test_clock": clock.id})
@@ -118,6 +148,10 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
     return {
         "subscription_schedule": client.v1.subscription_schedules.retrieve(
             schedule.id).to_dict(),
+        "plan": plan.to_dict(),
+        "billing_portal.configuration": portal.to_dict(),
+        "billing_portal.session": portal_session.to_dict(),
+        "quote": client.v1.quotes.finalize_quote(quote.id).to_dict(),
         "subscription": client.v1.subscriptions.retrieve(subscription.id).to_dict(),
         "subscription_item": client.v1.subscription_items.retrieve(
             subscription["items"].data[0].id).to_dict(),
@@ -127,6 +161,10 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "credit_note_line_item": note.lines.data[0].to_dict(),
         "customer_balance_transaction": client.v1.customers.balance_transactions.retrieve(
             customer.id, note.customer_balance_transaction).to_dict(),
+        "coupon": client.v1.coupons.retrieve(coupon.id).to_dict(),
+        "promotion_code": promo.to_dict(),
+        "tax_rate": rate.to_dict(),
+        "discount": discounted.discounts[0].to_dict(),
         "checkout.session": client.v1.checkout.sessions.retrieve(session.id).to_dict(),
         "payment_link": link.to_dict(),
         "item": client.v1.checkout.sessions.line_items.list(session.id).data[0].to_dict(),

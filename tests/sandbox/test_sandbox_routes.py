@@ -27,10 +27,12 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
     assert set(SERVED) == {"customer", "product", "price", "invoice", "invoiceitem",
                            "payment_intent", "charge", "refund", "dispute",
                            "balance_transaction", "payout", "payment_method",
-                           "setup_intent", "checkout.session", "payment_link", "credit_note",
-                           "customer_balance_transaction", "subscription",
-                           "subscription_item", "test_helpers.test_clock",
-                           "subscription_schedule"}
+                           "setup_intent", "checkout.session", "payment_link", "coupon",
+                           "promotion_code", "tax_rate", "credit_note",
+                           "customer_balance_transaction", "quote",
+                           "billing_portal.configuration", "billing_portal.session",
+                           "plan", "subscription", "subscription_item",
+                           "test_helpers.test_clock", "subscription_schedule"}
 
 
 @pytest.mark.parametrize(("kind", "row"), SERVED.items(), ids=list(SERVED))

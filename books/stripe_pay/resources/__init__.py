@@ -12,8 +12,8 @@ from ..declare import StripeObject
 
 #: The families, in the order the book lists its nouns.
 FAMILIES: tuple[str, ...] = ("customers", "catalog", "invoices", "payments", "balance",
-                             "checkout", "credit_notes", "quotes", "plans", "portal",
-                             "subscriptions")
+                             "checkout", "subscriptions", "discounts", "taxes",
+                             "credit_notes", "quotes", "plans", "portal")
 
 
 def rows() -> tuple[StripeObject, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..declare import Action, Default, ListFilter, Relation, Requirement, StripeObject
+from .discounts import DISCOUNTS
 
 _ACTIONS = (
     Action("send", method="send_invoice", help="email the invoice to its customer to pay"),
@@ -41,6 +42,7 @@ ROWS: tuple[StripeObject, ...] = (
             Requirement("preview_credit", ("amount", "lines", "shipping_cost")),
         ),
         amount="amount_due",
+        id_lists=(DISCOUNTS,),
         defaults=(
             # Invoices are sent to be paid by the customer unless told otherwise, so that
             # "send the invoice" works (Stripe sends only send_invoice invoices).
@@ -63,6 +65,7 @@ ROWS: tuple[StripeObject, ...] = (
         parent="invoice",
         relations=(Relation("customer", "customer"), Relation("invoice", "invoice")),
         amount="amount",
+        id_lists=(DISCOUNTS,),
         # An item added to an invoice takes its customer and currency from the invoice.
         requirements=(
             Requirement("create", ("customer", "customer_account"), unless=("invoice",)),

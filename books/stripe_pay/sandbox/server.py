@@ -391,6 +391,7 @@ class SandboxApp:
         try:
             params = validate(route.params, raw, route.params_module)
             with self.backend.request_context(entry.request_id, key):
+                self.backend.origin = request.host_url.rstrip("/")
                 body = self.backend.handle(route, params, path_args)
             answer = _Answer(200, render_json(body))
             keep = True
@@ -460,12 +461,26 @@ class SandboxApp:
             return self._authenticate_intent(path.rsplit("/", 1)[1], request)
         if path.startswith("/_sandbox/settle/") and method == "POST":
             return self._settle(path.rsplit("/", 1)[1])
+        if path.startswith("/_sandbox/portal/") and method == "GET":
+            return self._portal(path.removeprefix("/_sandbox/portal/"))
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
                                      "POST /_sandbox/reset, GET /_sandbox/objects, "
                                      "GET/DELETE /_sandbox/changes, "
                                      "POST /_sandbox/authenticate/{id}, "
-                                     "POST /_sandbox/settle/{id}"}}, 404
+                                     "POST /_sandbox/settle/{id}, "
+                                     "GET /_sandbox/portal/{id}"}}, 404
+
+    def _portal(self, where: str) -> tuple[Any, int]:
+        """What the customer portal shows at a session's url (``bps_...``) or a
+        configuration's login page (``login/bpc_...``)."""
+        with self.backend.lock:
+            try:
+                if where.startswith("login/"):
+                    return self.backend.portal_login(where.removeprefix("login/")), 200
+                return self.backend.portal_page(where), 200
+            except ApiError as error:
+                return error.body(), error.status
 
     def _authenticate_intent(self, intent_id: str, request: Request) -> tuple[Any, int]:
         """The customer passing (``{"outcome": "complete"}``, the default) or failing

@@ -12,15 +12,21 @@ from .catalog import Catalog
 from .checkout import Checkout
 from .credit_notes import CreditNotes
 from .customers import Customers
+from .discounts import Discounts
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
+from .plans import Plans
+from .portal import Portal
+from .quotes import Quotes
 from .schedules import Schedules
 from .subscriptions import Subscriptions
+from .taxes import TaxRates
 
 
-class Backend(Schedules, Subscriptions, CreditNotes, Checkout, Invoices, Payments,
-              PaymentMethods, Customers, Balances, Catalog):
+class Backend(Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices, Discounts,
+              TaxRates, Payments, PaymentMethods, Portal, Customers, Balances, Plans,
+              Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

@@ -257,10 +257,7 @@ class CreditNotes(Invoices):
                                             ) -> CustomerBalanceTransaction:
         """Only the description and metadata change."""
         txn = self.change("update", self._customer_transaction(customer_id, transaction_id))
-        if "description" in params:
-            txn.description = blank_to_none(params["description"])
-        if "metadata" in params:
-            txn.metadata = merge_metadata(txn.metadata, params["metadata"])
+        _edit(txn, params, "description")
         return txn
 
     @handles("customer_balance_transaction", "list")
@@ -427,10 +424,7 @@ class CreditNotes(Invoices):
     def update_credit_note(self, note_id: str, params: dict[str, Any]) -> CreditNote:
         """Only the memo and metadata change."""
         note = self.change("update", self.credit_notes.get(note_id))
-        if "memo" in params:
-            note.memo = blank_to_none(params["memo"])
-        if "metadata" in params:
-            note.metadata = merge_metadata(note.metadata, params["metadata"])
+        _edit(note, params, "memo")
         return note
 
     @handles("credit_note", "void")
@@ -470,6 +464,15 @@ class CreditNotes(Invoices):
         note = self._credit_note(params)[0]
         return pages.parts_page(self, note.lines, params, "/v1/credit_notes/preview/lines",
                                 shape=CREDIT_NOTE_LINE, kind="credit_note_line_item")
+
+
+def _edit(obj: CreditNote | CustomerBalanceTransaction, params: dict[str, Any],
+          text: str) -> None:
+    """What an update may change: one text field (empty unsets it) and the metadata."""
+    if text in params:
+        setattr(obj, text, blank_to_none(params[text]))
+    if "metadata" in params:
+        obj.metadata = merge_metadata(obj.metadata, params["metadata"])
 
 
 def _line_amount(item: InvoiceItem, line: dict[str, Any]) -> int:

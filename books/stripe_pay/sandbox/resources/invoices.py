@@ -6,6 +6,7 @@ uncollectible), which items belong on which invoice, and their list filters.
 
 from __future__ import annotations
 
+import copy
 import decimal
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from ..rules import (
 )
 from ..shapes import NOT_IN_EXAMPLE, STUB_ONLY, Derived, Shape, derived
 from .catalog import Catalog, Price
+from .discounts import Discounts, Line, Totals
 from .payments import PaymentIntent, Payments
 
 INVOICE_LINES_INLINE = 10
@@ -51,6 +53,9 @@ class InvoiceItem:
     discountable: bool = True
     invoice: str | None = None
     metadata: dict[str, str] = attrs.field(factory=dict)
+    discount_ids: list[str] = attrs.field(factory=list)
+    #: its own tax rates (None: its invoice's default tax rates)
+    tax_rate_ids: list[str] | None = None
     #: of a subscription: its item, and whether it is a proration (an invoice item) or the
     #: subscription's own line for a period (``recurring``: a line only, no invoice item)
     subscription: str | None = None
@@ -61,6 +66,12 @@ class InvoiceItem:
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "invoiceitem"
+
+    def line(self) -> Line:
+        """The item as the money math sees it."""
+        return Line(self.line_id, self.amount, self.discountable, self.product,
+                    tuple(self.discount_ids),
+                    None if self.tax_rate_ids is None else tuple(self.tax_rate_ids))
 
 
 @attrs.define(eq=False)
@@ -106,6 +117,8 @@ class Invoice:
     on_behalf_of: str | None = None
     #: the payment intent its card payments go through (Stripe no longer shows it here)
     payment_intent: str | None = None
+    discount_ids: list[str] = attrs.field(factory=list)
+    default_tax_rate_ids: list[str] = attrs.field(factory=list)
     billing_reason: str = "manual"
     #: the subscription that made it, and the period it bills (its creation when None)
     subscription: str | None = None
@@ -119,8 +132,13 @@ class Invoice:
         return [item for item in (backend.invoice_items.objects[i] for i in self.item_ids)
                 if not item.deleted]
 
+    def totals(self, backend: Invoices) -> Totals:
+        """Its amounts: its items priced with its discounts and default tax rates."""
+        return backend.price_lines([item.line() for item in self.items(backend)],
+                                   self.discount_ids, self.default_tax_rate_ids)
+
     def total(self, backend: Invoices) -> int:
-        return sum(item.amount for item in self.items(backend))
+        return self.totals(backend).total
 
     def customer_details(self, backend: Invoices) -> dict[str, Any]:
         """The customer_* fields: live from the customer until finalization, frozen after."""
@@ -180,13 +198,29 @@ def _quantity_decimal(item: InvoiceItem, backend: Invoices) -> str:
     return str(item.quantity)
 
 
+def _priced_line(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    """The item's line as its invoice prices it (alone while it is pending)."""
+    invoice = backend.invoices.objects.get(item.invoice or "")
+    totals = (invoice.totals(backend) if invoice is not None and not item.deleted else
+              backend.price_lines([item.line()], (), ()))
+    priced = totals.lines[item.line_id]
+    return copy.deepcopy({"discount_amounts": priced.discount_amounts, "taxes": priced.taxes})
+
+
+def _item_amounts(item: InvoiceItem, backend: Invoices) -> dict[str, Any]:
+    return {"discounts": list(item.discount_ids),
+            "net_amount": backend.price_lines([item.line()], (), ()).lines[item.line_id].net,
+            "tax_rates": backend.render_tax_rates(item.tax_rate_ids or [])}
+
+
 INVOICE_ITEM = Shape(
     "invoiceitem", "InvoiceItem",
     own=("amount", "currency", "customer", "description", "discountable", "invoice",
          "metadata", "period", "proration", "quantity", "test_clock"),
-    renamed={"date": "created", "net_amount": "amount"},
-    fixed={"customer_account": None, "discounts": [], "livemode": False, "tax_rates": []},
+    renamed={"date": "created"},
+    fixed={"customer_account": None, "livemode": False},
     derived=(derived("pricing", _pricing), derived("quantity_decimal", _quantity_decimal),
+             Derived(("discounts", "net_amount", "tax_rates"), _item_amounts),
              derived("parent", _item_parent)),
     absent={"frozen_fields": NOT_IN_EXAMPLE, "invoicing_rules": NOT_IN_EXAMPLE,
             "proration_details": NOT_IN_EXAMPLE, "deleted": STUB_ONLY},
@@ -198,18 +232,20 @@ LINE_ITEM = Shape(
     own=("amount", "currency", "description", "discountable", "invoice", "metadata", "period",
          "quantity", "subscription"),
     renamed={"id": "line_id", "subtotal": "amount"},
-    fixed={"discount_amounts": [], "discounts": [], "livemode": False,
-           "pretax_credit_amounts": [], "taxes": []},
+    fixed={"livemode": False, "pretax_credit_amounts": []},
     derived=(derived("parent", _line_parent), derived("pricing", _pricing),
-             derived("quantity_decimal", _quantity_decimal)),
+             derived("quantity_decimal", _quantity_decimal),
+             derived("discounts", lambda item, backend: list(item.discount_ids)),
+             Derived(("discount_amounts", "taxes"), _priced_line)),
     stub_when_deleted=False,
 )
 
 CUSTOMER_DETAILS = ("customer_address", "customer_email", "customer_name", "customer_phone",
                     "customer_shipping", "customer_tax_exempt")
 AMOUNTS = ("amount_due", "amount_remaining", "subtotal", "subtotal_excluding_tax", "total",
-           "total_excluding_tax", "starting_balance", "ending_balance",
-           "pre_payment_credit_notes_amount", "post_payment_credit_notes_amount")
+           "total_excluding_tax", "total_discount_amounts", "total_taxes", "starting_balance",
+           "ending_balance", "pre_payment_credit_notes_amount",
+           "post_payment_credit_notes_amount")
 
 
 @attrs.frozen
@@ -225,14 +261,17 @@ class InvoiceCredits:
 
 
 def _amounts(invoice: Invoice, backend: Invoices) -> dict[str, Any]:
-    total = invoice.total(backend)
+    totals = invoice.totals(backend)
     credits = backend.invoice_credits(invoice)
     applied = credits.starting_balance - (credits.ending_balance or 0)
-    amount_due = max(total + applied - credits.pre_payment, 0)
+    amount_due = max(totals.total + applied - credits.pre_payment, 0)
     return {"amount_due": amount_due,
             "amount_remaining": max(amount_due - invoice.amount_paid, 0),
-            "subtotal": total, "subtotal_excluding_tax": total, "total": total,
-            "total_excluding_tax": total, "starting_balance": credits.starting_balance,
+            "subtotal": totals.subtotal, "subtotal_excluding_tax": totals.subtotal_excluding_tax,
+            "total": totals.total, "total_excluding_tax": totals.total_excluding_tax,
+            "total_discount_amounts": copy.deepcopy(totals.total_discount_amounts),
+            "total_taxes": copy.deepcopy(totals.total_taxes),
+            "starting_balance": credits.starting_balance,
             "ending_balance": credits.ending_balance,
             "pre_payment_credit_notes_amount": credits.pre_payment,
             "post_payment_credit_notes_amount": credits.post_payment}
@@ -284,17 +323,19 @@ INVOICE = Shape(
     fixed={"account_country": "US", "account_name": None, "amount_overpaid": 0,
            "amount_shipping": 0, "application": None, "automatically_finalizes_at": None,
            "customer_account": None, "customer_tax_ids": [],
-           "default_source": None, "default_tax_rates": [], "discounts": [],
+           "default_source": None,
            "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None,
            "issuer": {"account": None, "type": "self"}, "last_finalization_error": None,
            "latest_revision": None, "livemode": False, "next_payment_attempt": None,
            "receipt_number": None, "shipping_cost": None,
-           "total_discount_amounts": [], "total_pretax_credit_amounts": [],
-           "total_taxes": [], "webhooks_delivered_at": None},
+           "total_pretax_credit_amounts": [], "webhooks_delivered_at": None},
     derived=(Derived(AMOUNTS, _amounts),
              Derived(CUSTOMER_DETAILS, lambda invoice, backend: invoice.customer_details(backend)),
              derived("lines", _lines), derived("automatic_tax", _automatic_tax),
              derived("payment_settings", _payment_settings),
+             derived("discounts", lambda invoice, backend: list(invoice.discount_ids)),
+             derived("default_tax_rates", lambda invoice, backend: backend.render_tax_rates(
+                 invoice.default_tax_rate_ids)),
              derived("parent", _invoice_parent),
              Derived(("period_end", "period_start"), _period)),
     absent={"amount_paid_off_stripe": NOT_IN_EXAMPLE, "status_details": NOT_IN_EXAMPLE,
@@ -329,7 +370,7 @@ def _pending_matches(item: InvoiceItem, pending: bool) -> bool:
     return (item.invoice is None) == pending
 
 
-class Invoices(Payments, Catalog):
+class Invoices(Discounts, Payments, Catalog):
     """The invoices family: invoices and invoice items (and the items' lines)."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -390,6 +431,7 @@ class Invoices(Payments, Catalog):
                            line_id=self.new_id("il_"), period={"end": now, "start": now})
         self._price_item(item, params)
         self._apply_item_details(item, params)
+        self._apply_item_money(item, params)
         if customer.currency is None:
             self.change("update", customer).currency = item.currency
         self.change("create", item)
@@ -528,7 +570,20 @@ class Invoices(Payments, Catalog):
                                   param="quantity")
         self._price_item(item, params)
         self._apply_item_details(item, params)
+        self._apply_item_money(item, params)
         return item
+
+    def _apply_item_money(self, item: InvoiceItem, params: dict[str, Any]) -> None:
+        """An item's own discounts and tax rates."""
+        if "tax_rates" in params:
+            item.tax_rate_ids = (None if params["tax_rates"] == "" else
+                                 self.usable_tax_rates(params["tax_rates"], "tax_rates"))
+        if "discounts" in params:
+            found = self.redeem(params["discounts"], customer=item.customer,
+                                currency=item.currency, subtotal=item.amount,
+                                param="discounts", invoice_item=item.id)
+            self.drop_discounts(item.discount_ids, keep=found)
+            item.discount_ids = found
 
     @handles("invoiceitem", "delete")
     def delete_invoice_item(self, item_id: str, params: dict[str, Any] | None = None
@@ -621,6 +676,16 @@ class Invoices(Payments, Catalog):
             invoice.account_tax_ids = None if ids == "" else list(ids)
         if "automatic_tax" in params:
             invoice.automatic_tax_enabled = params["automatic_tax"]["enabled"]
+        if "default_tax_rates" in params:
+            invoice.default_tax_rate_ids = self.usable_tax_rates(params["default_tax_rates"],
+                                                                 "default_tax_rates")
+        if "discounts" in params:
+            found = self.redeem(params["discounts"], customer=invoice.customer,
+                                currency=invoice.currency,
+                                subtotal=invoice.totals(self).subtotal, param="discounts",
+                                invoice=invoice.id)
+            self.drop_discounts(invoice.discount_ids, keep=found)
+            invoice.discount_ids = found
         if "payment_settings" in params:
             types = params["payment_settings"].get("payment_method_types")
             if types is not None:
