@@ -299,3 +299,14 @@ def test_a_schedule_expands_its_subscription_and_customer(client, clock, basic, 
     got = client.v1.subscription_schedules.retrieve(schedule.id, params={
         "expand": ["subscription", "customer"]})
     assert got.subscription.id == schedule.subscription and got.customer.id == customer.id
+
+
+def test_canceling_the_subscription_cancels_its_schedule(client, clock, basic, pro):
+    customer = paying_customer(client, clock)
+    schedule = client.v1.subscription_schedules.create(params=two_phases(customer, basic, pro))
+    client.v1.subscriptions.cancel(schedule.subscription)
+    schedule = client.v1.subscription_schedules.retrieve(schedule.id)
+    assert schedule.status == "canceled" and schedule.canceled_at == START
+    assert client.v1.subscriptions.retrieve(schedule.subscription).schedule is None
+    advance(client, clock, ts(2026, 2, 2))
+    assert client.v1.subscription_schedules.retrieve(schedule.id).status == "canceled"

@@ -266,6 +266,18 @@ class Schedules(Subscriptions):
             self.cancel_subscription(sub.id, {})
         self.change("update", sub).schedule = None
 
+    def _end_subscription(self, sub: Subscription, reason: str) -> None:
+        """A scheduled subscription ending (canceled, by itself or at a time it was told)
+        cancels its schedule with it."""
+        super()._end_subscription(sub, reason)
+        schedule = self.subscription_schedules.objects.get(sub.schedule or "")
+        if schedule is None or schedule.status not in _MOVING:
+            return
+        self.change("cancel", schedule)
+        schedule.status, schedule.current = "canceled", None
+        schedule.canceled_at = self.now()
+        sub.schedule = None
+
     def _subscription_of_schedule(self, schedule: SubscriptionSchedule) -> Subscription | None:
         sub = self.subscriptions.objects.get(schedule.subscription or "")
         if sub is None or sub.deleted:
