@@ -3,8 +3,9 @@
 draft -> open (finalize) -> accepted (accept: the quote's invoice is made) | canceled
 (cancel, or its ``expires_at`` passing while it is still a draft or open). Only drafts
 change. Accepting a quote of one-time prices makes a draft invoice of them, for the
-quote's customer, with its collection method; recurring prices would make a subscription,
-which this sandbox does not serve, so a quote with one is refused at accept.
+quote's customer, with its collection method; a quote with recurring prices makes a
+subscription of them instead (``quote.subscription``), whose first invoice, billed at once,
+also carries the quote's one-time prices (``quote.invoice``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..rules import blank_to_none, merge_metadata
 from ..shapes import Shape, derived
 from .checkout import ITEM, Checkout, CheckoutItem, _check_item_params
 from .invoices import Invoices
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from ..routes import Route
@@ -52,6 +54,7 @@ class Quote:
     footer: str | None = None
     metadata: dict[str, str] = attrs.field(factory=dict)
     invoice: str | None = None
+    subscription: str | None = None
     status_transitions: dict[str, int | None] = attrs.field(factory=lambda: {
         "accepted_at": None, "canceled_at": None, "finalized_at": None})
     deleted: bool = False
@@ -105,14 +108,15 @@ def _invoice_settings(quote: Quote, backend: Any) -> dict[str, Any]:
 QUOTE = Shape(
     "quote", "Quote",
     own=("collection_method", "created", "currency", "customer", "description", "expires_at",
-         "footer", "header", "invoice", "metadata", "number", "status", "status_transitions"),
+         "footer", "header", "invoice", "metadata", "number", "status", "status_transitions",
+         "subscription"),
     renamed={"amount_subtotal": "amount", "amount_total": "amount"},
     fixed={"application": None, "application_fee_amount": None,
            "application_fee_percent": None,
            "automatic_tax": {"enabled": False, "liability": None, "provider": None,
                              "status": None},
            "customer_account": None, "default_tax_rates": [], "discounts": [],
-           "from_quote": None, "livemode": False, "on_behalf_of": None, "subscription": None,
+           "from_quote": None, "livemode": False, "on_behalf_of": None,
            "subscription_data": {"billing_mode": {"flexible": None, "type": "classic"},
                                  "description": None, "effective_date": None,
                                  "metadata": None, "trial_period_days": None},
@@ -135,7 +139,7 @@ _EDITABLE = ("customer", "line_items", "collection_method", "invoice_settings", 
              "header", "footer", "expires_at")
 
 
-class Quotes(Checkout, Invoices):
+class Quotes(Subscriptions, Checkout, Invoices):
     """The quotes family."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -288,18 +292,21 @@ class Quotes(Checkout, Invoices):
 
     @handles("quote", "accept")
     def accept_quote(self, quote_id: str, params: dict[str, Any] | None = None) -> Quote:
-        """open -> accepted: a draft invoice of the quote's one-time prices."""
+        """open -> accepted: a draft invoice of the quote's one-time prices, or, when it has
+        recurring prices, a subscription of them billed at once (its first invoice also
+        bills the one-time prices)."""
         quote = self.change("accept", self.quotes.get(quote_id))
         if quote.status != "open":
             raise invalid_request(
                 f"This quote is {quote.status}; only an open (finalized) quote can be "
                 "accepted.")
-        if quote.recurring(self):
-            raise invalid_request(
-                "This quote has recurring prices, which make a subscription when accepted; "
-                "this sandbox does not serve subscriptions, so it cannot accept it. Quote "
-                "one-time prices only.", param="line_items")
         assert quote.customer is not None  # (finalizing needed it)
+        quote.status = "accepted"
+        quote.status_transitions["accepted_at"] = self.now()
+        recurring = quote.recurring(self)
+        if recurring:
+            self._subscribe_from_quote(quote, recurring)
+            return quote
         invoice_params: dict[str, Any] = {"customer": quote.customer,
                                           "currency": quote.currency,
                                           "collection_method": quote.collection_method}
@@ -314,9 +321,25 @@ class Quotes(Checkout, Invoices):
                                       "pricing": {"price": item.price},
                                       "quantity": item.quantity or 1})
         quote.invoice = invoice.id
-        quote.status = "accepted"
-        quote.status_transitions["accepted_at"] = self.now()
         return quote
+
+    def _subscribe_from_quote(self, quote: Quote, recurring: list[CheckoutItem]) -> None:
+        """The subscription an accepted quote of recurring prices makes, as Stripe makes
+        it: the recurring prices its items, the one-time prices on its first invoice, the
+        quote's collection method, due days and description."""
+        params: dict[str, Any] = {
+            "customer": quote.customer, "collection_method": quote.collection_method,
+            "items": [{"price": item.price, "quantity": item.quantity or 1}
+                      for item in recurring],
+            "add_invoice_items": [{"price": item.price, "quantity": item.quantity or 1}
+                                  for item in quote.items if item not in recurring]}
+        if quote.days_until_due is not None:
+            params["days_until_due"] = quote.days_until_due
+        if quote.description is not None:
+            params["description"] = quote.description
+        sub = self.create_subscription(params)
+        quote.subscription = sub.id
+        quote.invoice = sub.latest_invoice
 
     @handles("quote", "cancel")
     def cancel_quote(self, quote_id: str, params: dict[str, Any] | None = None) -> Quote:
