@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 import stripe
+from test_sandbox_shapes import object_problems
 from test_subscriptions import START
 
 
@@ -50,6 +51,7 @@ def test_a_repeating_coupon_discounts_three_monthly_invoices_then_not_the_fourth
         "discount", sub.id, None)
     assert discount.source.coupon == coupon.id
     assert (discount.start, discount.end) == (START, ts(2026, 4, 1))
+    assert object_problems(sub.last_response.data) == []
     for month in (2, 3, 4):
         advance(client, customer, ts(2026, month, 1, 1))
     invoices = invoices_of(client, sub.id)
@@ -156,6 +158,11 @@ def test_discount_comes_before_tax(client, price, customer):
         "discounts": [{"coupon": quarter.id}]})
     item = sub["items"].data[0]
     assert len(item.discounts) == 1 and [one.id for one in item.tax_rates] == [rate.id]
+    assert object_problems(sub.last_response.data) == []
+    expanded = client.v1.subscriptions.retrieve(sub.id, params={
+        "expand": ["items.data.discounts"]})["items"].data[0].discounts[0]
+    assert (expanded.subscription, expanded.subscription_item, expanded.source.coupon) == (
+        sub.id, item.id, two_off.id)
     advance(client, customer, ts(2026, 2, 1, 1))
     invoices = invoices_of(client, sub.id)
     for invoice in invoices:
@@ -209,3 +216,17 @@ def test_a_subscription_refuses_what_an_invoice_refuses(client, price, customer)
     # Nothing was kept of the refused requests.
     assert client.v1.subscriptions.list(params={"customer": customer.id}).data == []
     assert client.v1.coupons.retrieve(euros.id).times_redeemed == 0
+
+
+def test_a_trials_zero_invoice_does_not_use_up_a_once_coupon(client, price, customer):
+    coupon = client.v1.coupons.create(params={"percent_off": 50, "duration": "once"})
+    sub = client.v1.subscriptions.create(params={
+        "customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 14,
+        "discounts": [{"coupon": coupon.id}]})
+    assert sub.status == "trialing" and len(sub.discounts) == 1
+    assert client.v1.invoices.retrieve(sub.latest_invoice).total == 0
+    advance(client, customer, ts(2026, 1, 15, 1))
+    advance(client, customer, ts(2026, 2, 15, 1))
+    invoices = invoices_of(client, sub.id)
+    assert [invoice.total for invoice in invoices] == [0, 1500, 3000]
+    assert client.v1.subscriptions.retrieve(sub.id).discounts == []
