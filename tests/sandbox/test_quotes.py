@@ -105,8 +105,11 @@ def test_accepting_recurring_prices_makes_the_subscription(client, customer, pri
     client.v1.customers.update(customer.id, params={
         "invoice_settings": {"default_payment_method": method.id}})
     quote = client.v1.quotes.create(params={
-        "customer": customer.id, "description": "Retainer", "line_items": [
-            {"price": monthly.id, "quantity": 2}, {"price": hour.id}]})
+        "customer": customer.id, "line_items": [
+            {"price": monthly.id, "quantity": 2}, {"price": hour.id}],
+        "subscription_data": {"description": "Retainer", "metadata": {"deal": "7"}}})
+    assert quote.subscription_data.description == "Retainer"
+    assert quote.subscription_data.metadata.to_dict() == {"deal": "7"}
     assert quote.computed.recurring.amount_total == 1800
     assert quote.computed.recurring.interval == "month"
     assert quote.computed.upfront.amount_total == 16800
@@ -115,6 +118,7 @@ def test_accepting_recurring_prices_makes_the_subscription(client, customer, pri
     assert accepted.status == "accepted" and accepted.subscription is not None
     sub = client.v1.subscriptions.retrieve(accepted.subscription)
     assert (sub.customer, sub.status, sub.description) == (customer.id, "active", "Retainer")
+    assert sub.metadata.to_dict() == {"deal": "7"}
     assert [(item.price.id, item.quantity) for item in sub["items"].data] == [
         (monthly.id, 2)]
     # The subscription's first invoice bills the first period and the one-time price too.
@@ -136,16 +140,17 @@ def test_a_recurring_quote_sent_as_an_invoice(client, customer, prices):
     _, monthly = prices
     quote = client.v1.quotes.create(params={
         "customer": customer.id, "collection_method": "send_invoice",
-        "invoice_settings": {"days_until_due": 10}, "line_items": [{"price": monthly.id}]})
+        "invoice_settings": {"days_until_due": 10}, "line_items": [{"price": monthly.id}],
+        "subscription_data": {"trial_period_days": 7}})
     client.v1.quotes.finalize_quote(quote.id)
     accepted = client.v1.quotes.accept(quote.id)
     sub = client.v1.subscriptions.retrieve(accepted.subscription)
     assert (sub.collection_method, sub.days_until_due, sub.status) == (
-        "send_invoice", 10, "active")
+        "send_invoice", 10, "trialing")
+    assert sub.trial_end == sub.start_date + 7 * 86_400
     invoice = client.v1.invoices.retrieve(accepted.invoice)
-    assert (invoice.status, invoice.amount_due, invoice.collection_method) == (
-        "open", 900, "send_invoice")
-    assert invoice.due_date == invoice.created + 10 * 86_400
+    assert (invoice.status, invoice.total, invoice.collection_method) == (
+        "paid", 0, "send_invoice")
 
 
 def test_lists_filter_by_customer_and_status(client, customer, prices):

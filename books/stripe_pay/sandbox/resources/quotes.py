@@ -55,6 +55,9 @@ class Quote:
     metadata: dict[str, str] = attrs.field(factory=dict)
     invoice: str | None = None
     subscription: str | None = None
+    #: what the subscription it makes will say of itself: its description, metadata, trial
+    subscription_data: dict[str, Any] = attrs.field(factory=lambda: {
+        "description": None, "metadata": None, "trial_period_days": None})
     status_transitions: dict[str, int | None] = attrs.field(factory=lambda: {
         "accepted_at": None, "canceled_at": None, "finalized_at": None})
     deleted: bool = False
@@ -117,12 +120,12 @@ QUOTE = Shape(
                              "status": None},
            "customer_account": None, "default_tax_rates": [], "discounts": [],
            "from_quote": None, "livemode": False, "on_behalf_of": None,
-           "subscription_data": {"billing_mode": {"flexible": None, "type": "classic"},
-                                 "description": None, "effective_date": None,
-                                 "metadata": None, "trial_period_days": None},
            "subscription_schedule": None, "test_clock": None,
            "total_details": _no_totals(), "transfer_data": None},
-    derived=(derived("computed", _computed), derived("invoice_settings", _invoice_settings)),
+    derived=(derived("computed", _computed), derived("invoice_settings", _invoice_settings),
+             derived("subscription_data", lambda quote, backend: {
+                 "billing_mode": {"flexible": None, "type": "classic"},
+                 "effective_date": None, **quote.subscription_data})),
     included={
         "line_items": lambda quote, backend: _items(
             quote, quote.items, f"/v1/quotes/{quote.id}/line_items", backend),
@@ -136,7 +139,7 @@ QUOTE = Shape(
 
 #: What the quote says that only a draft may change.
 _EDITABLE = ("customer", "line_items", "collection_method", "invoice_settings", "description",
-             "header", "footer", "expires_at")
+             "header", "footer", "expires_at", "subscription_data")
 
 
 class Quotes(Subscriptions, Checkout, Invoices):
@@ -248,6 +251,13 @@ class Quotes(Subscriptions, Checkout, Invoices):
             quote.expires_at = params["expires_at"]
         if "metadata" in params:
             quote.metadata = merge_metadata(quote.metadata, params["metadata"])
+        given = params.get("subscription_data", {})
+        data = quote.subscription_data = dict(quote.subscription_data)
+        for field in ("description", "trial_period_days"):
+            if field in given:
+                data[field] = blank_to_none(given[field])
+        if "metadata" in given:
+            data["metadata"] = merge_metadata(data["metadata"] or {}, given["metadata"] or {})
 
     def _quote_items(self, given: list[dict[str, Any]]) -> list[CheckoutItem]:
         """The quote's line items: prices (or price_data, made now) of one currency and,
@@ -326,7 +336,8 @@ class Quotes(Subscriptions, Checkout, Invoices):
     def _subscribe_from_quote(self, quote: Quote, recurring: list[CheckoutItem]) -> None:
         """The subscription an accepted quote of recurring prices makes, as Stripe makes
         it: the recurring prices its items, the one-time prices on its first invoice, the
-        quote's collection method, due days and description."""
+        quote's collection method and due days, and its ``subscription_data`` (description,
+        metadata, trial)."""
         params: dict[str, Any] = {
             "customer": quote.customer, "collection_method": quote.collection_method,
             "items": [{"price": item.price, "quantity": item.quantity or 1}
@@ -335,8 +346,9 @@ class Quotes(Subscriptions, Checkout, Invoices):
                                   for item in quote.items if item not in recurring]}
         if quote.days_until_due is not None:
             params["days_until_due"] = quote.days_until_due
-        if quote.description is not None:
-            params["description"] = quote.description
+        data = quote.subscription_data
+        params.update({field: data[field] for field in
+                       ("description", "metadata", "trial_period_days") if data[field]})
         sub = self.create_subscription(params)
         quote.subscription = sub.id
         quote.invoice = sub.latest_invoice
