@@ -35,6 +35,14 @@ def client(sandbox: SandboxServer) -> stripe.StripeClient:
     return make_client(sandbox)
 
 
+@pytest.fixture
+def price(client: stripe.StripeClient):
+    """A recurring price of $30.00 a month (what the subscription tests subscribe to)."""
+    return client.v1.prices.create(params={
+        "currency": "usd", "unit_amount": 3000, "recurring": {"interval": "month"},
+        "product_data": {"name": "Pro"}})
+
+
 @pytest.fixture(scope="session")
 def expected_fields() -> dict[str, list[str]]:
     """Top-level fields of Stripe's example objects, by fixture name (see the data file)."""

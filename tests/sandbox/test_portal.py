@@ -51,10 +51,53 @@ def test_a_configuration_keeps_its_features(client):
     assert client.v1.billing_portal.configurations.retrieve(made.id).name == "Main"
 
 
-def test_subscription_features_are_refused(client):
-    refused(lambda: client.v1.billing_portal.configurations.create(params={
-        "features": {"subscription_cancel": {"enabled": True}}}),
-            "subscriptions", param="features[subscription_cancel][enabled]")
+def test_subscription_features_are_kept_and_shown(client, customer):
+    product = client.v1.products.create(params={"name": "Pro"})
+    monthly = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                              "unit_amount": 900,
+                                              "recurring": {"interval": "month"}})
+    made = client.v1.billing_portal.configurations.create(params={"features": {
+        "subscription_cancel": {"enabled": True, "mode": "immediately",
+                                "proration_behavior": "create_prorations",
+                                "cancellation_reason": {"enabled": True,
+                                                        "options": ["too_expensive"]}},
+        "subscription_pause": {"enabled": True},
+        "subscription_update": {"enabled": True, "default_allowed_updates": ["price"],
+                                "products": [{"product": product.id,
+                                              "prices": [monthly.id]}]}}})
+    cancel = made.features.subscription_cancel
+    assert (cancel.enabled, cancel.mode, cancel.proration_behavior) == (
+        True, "immediately", "create_prorations")
+    assert cancel.cancellation_reason.options == ["too_expensive"]
+    assert made.features.subscription_pause.enabled
+    update = made.features.subscription_update
+    assert update.default_allowed_updates == ["price"]
+    assert [(one.product, one.prices, one.adjustable_quantity.enabled)
+            for one in update.products] == [(product.id, [monthly.id], False)]
+    assert update.trial_update_behavior == "end_trial"  # (Stripe's default, kept)
+    assert object_problems(made.last_response.data) == []
+    # Updating merges: cancel stays as it was when only pause changes.
+    updated = client.v1.billing_portal.configurations.update(made.id, params={
+        "features": {"subscription_pause": {"enabled": False}}})
+    assert updated.features.subscription_cancel.mode == "immediately"
+    assert updated.features.subscription_pause.enabled is False
+    session = client.v1.billing_portal.sessions.create(params={"customer": customer.id})
+    with urllib.request.urlopen(session.url, timeout=10) as page:
+        shown = json.loads(page.read())
+    assert shown["features"] == ["subscription_cancel", "subscription_update"]
+    one_time = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                               "unit_amount": 100})
+    refused(lambda: client.v1.billing_portal.configurations.create(params={"features": {
+        "subscription_update": {"enabled": True, "products": [
+            {"product": product.id, "prices": [one_time.id]}]}}}),
+            "recurring price", param="features[subscription_update][products][0][prices][0]")
+    refused(lambda: client.v1.billing_portal.configurations.create(params={"features": {
+        "subscription_update": {"enabled": True, "products": [
+            {"product": "prod_missing", "prices": [monthly.id]}]}}}),
+            "No such product", param="features[subscription_update][products][0][product]")
+
+
+def test_a_configuration_needs_features(client):
     refused(lambda: client.v1.billing_portal.configurations.create(params={}),
             "features", code="parameter_missing")
 

@@ -86,14 +86,6 @@ def test_refusals(client, customer, prices):
     empty = client.v1.quotes.create(params={"customer": customer.id})
     refused(lambda: client.v1.quotes.finalize_quote(empty.id), "needs line items")
     refused(lambda: client.v1.quotes.accept(empty.id), "only an open")
-    recurring = client.v1.quotes.create(params={"customer": customer.id, "line_items": [
-        {"price": monthly.id}, {"price": hour.id}]})
-    assert recurring.computed.recurring.amount_total == 900
-    assert recurring.computed.recurring.interval == "month"
-    client.v1.quotes.finalize_quote(recurring.id)
-    refused(lambda: client.v1.quotes.accept(recurring.id), "recurring prices",
-            param="line_items")
-    assert client.v1.quotes.retrieve(recurring.id).status == "open"
     euro = client.v1.prices.create(params={"product": hour.product, "currency": "eur",
                                            "unit_amount": 100})
     refused(lambda: client.v1.quotes.create(params={"line_items": [
@@ -104,6 +96,61 @@ def test_refusals(client, customer, prices):
             "No such test clock")
     refused(lambda: client.v1.quotes.update(empty.id, params={"discounts": [
         {"coupon": "SAVE"}]}), "not supported", param="discounts")
+
+
+def test_accepting_recurring_prices_makes_the_subscription(client, customer, prices):
+    hour, monthly = prices
+    method = client.v1.payment_methods.attach("pm_card_visa",
+                                              params={"customer": customer.id})
+    client.v1.customers.update(customer.id, params={
+        "invoice_settings": {"default_payment_method": method.id}})
+    quote = client.v1.quotes.create(params={
+        "customer": customer.id, "line_items": [
+            {"price": monthly.id, "quantity": 2}, {"price": hour.id}],
+        "subscription_data": {"description": "Retainer", "metadata": {"deal": "7"}}})
+    assert quote.subscription_data.description == "Retainer"
+    assert quote.subscription_data.metadata.to_dict() == {"deal": "7"}
+    assert quote.computed.recurring.amount_total == 1800
+    assert quote.computed.recurring.interval == "month"
+    assert quote.computed.upfront.amount_total == 16800
+    client.v1.quotes.finalize_quote(quote.id)
+    accepted = client.v1.quotes.accept(quote.id)
+    assert accepted.status == "accepted" and accepted.subscription is not None
+    sub = client.v1.subscriptions.retrieve(accepted.subscription)
+    assert (sub.customer, sub.status, sub.description) == (customer.id, "active", "Retainer")
+    assert sub.metadata.to_dict() == {"deal": "7"}
+    assert [(item.price.id, item.quantity) for item in sub["items"].data] == [
+        (monthly.id, 2)]
+    # The subscription's first invoice bills the first period and the one-time price too.
+    invoice = client.v1.invoices.retrieve(accepted.invoice)
+    assert invoice.id == sub.latest_invoice
+    assert (invoice.billing_reason, invoice.status, invoice.amount_paid) == (
+        "subscription_create", "paid", 16800)
+    lines = {(line.pricing.price_details.price, line.amount, line.parent.type)
+             for line in invoice.lines.data}
+    assert lines == {(monthly.id, 1800, "subscription_item_details"),
+                     (hour.id, 15000, "invoice_item_details")}
+    assert invoice.parent.subscription_details.subscription == sub.id
+    assert object_problems(accepted.last_response.data) == []
+    refused(lambda: client.v1.quotes.accept(quote.id), "only an open")
+    assert len(client.v1.subscriptions.list(params={"customer": customer.id}).data) == 1
+
+
+def test_a_recurring_quote_sent_as_an_invoice(client, customer, prices):
+    _, monthly = prices
+    quote = client.v1.quotes.create(params={
+        "customer": customer.id, "collection_method": "send_invoice",
+        "invoice_settings": {"days_until_due": 10}, "line_items": [{"price": monthly.id}],
+        "subscription_data": {"trial_period_days": 7}})
+    client.v1.quotes.finalize_quote(quote.id)
+    accepted = client.v1.quotes.accept(quote.id)
+    sub = client.v1.subscriptions.retrieve(accepted.subscription)
+    assert (sub.collection_method, sub.days_until_due, sub.status) == (
+        "send_invoice", 10, "trialing")
+    assert sub.trial_end == sub.start_date + 7 * 86_400
+    invoice = client.v1.invoices.retrieve(accepted.invoice)
+    assert (invoice.status, invoice.total, invoice.collection_method) == (
+        "paid", 0, "send_invoice")
 
 
 def test_lists_filter_by_customer_and_status(client, customer, prices):

@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 import stripe
+from sandbox_http import refused
 
 DAY = 86_400
 #: 2026-01-01 00:00 UTC, where the test clocks start.
@@ -16,13 +17,6 @@ START = int(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp())
 
 def ts(year: int, month: int, day: int) -> int:
     return int(datetime.datetime(year, month, day, tzinfo=datetime.UTC).timestamp())
-
-
-@pytest.fixture
-def price(client: stripe.StripeClient):
-    return client.v1.prices.create(params={
-        "currency": "usd", "unit_amount": 3000, "recurring": {"interval": "month"},
-        "product_data": {"name": "Pro"}})
 
 
 @pytest.fixture
@@ -352,3 +346,34 @@ def test_search_and_expand(client, price):
     assert expanded.customer.id == customer.id
     with_subs = client.v1.customers.retrieve(customer.id, params={"expand": ["subscriptions"]})
     assert [one.id for one in with_subs.subscriptions.data] == [sub.id]
+
+
+def test_add_invoice_items_go_on_the_next_invoice_only(client, price, clock):
+    customer = customer_paying_with(client, "pm_card_visa", clock)
+    setup = client.v1.prices.create(params={"currency": "usd", "unit_amount": 5000,
+                                            "product": price.product})
+    sub = subscribe(client, customer, price, add_invoice_items=[
+        {"price": setup.id}, {"price_data": {"currency": "usd", "product": price.product,
+                                             "unit_amount": 700}, "quantity": 2}])
+    first = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert sorted(line.amount for line in first.lines.data) == [1400, 5000, 6000]
+    assert first.amount_paid == 12400
+    added = [line for line in first.lines.data if line.parent.type == "invoice_item_details"]
+    assert {line.parent.invoice_item_details.subscription for line in added} == {sub.id}
+    advance(client, clock, ts(2026, 2, 1) + 3600)
+    renewal = client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    assert renewal.billing_reason == "subscription_cycle" and renewal.total == 6000
+    # Added later, with always_invoice, it is billed at once.
+    sub = client.v1.subscriptions.update(sub.id, params={
+        "add_invoice_items": [{"price": setup.id}], "proration_behavior": "always_invoice"})
+    now = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (now.billing_reason, now.total) == ("subscription_update", 5000)
+    monthly = client.v1.prices.create(params={"currency": "usd", "unit_amount": 100,
+                                              "recurring": {"interval": "month"},
+                                              "product": price.product})
+    refused(lambda: client.v1.subscriptions.update(sub.id, params={
+        "add_invoice_items": [{"price": monthly.id}]}), "type=recurring",
+        param="add_invoice_items[0][price]")
+    refused(lambda: client.v1.subscriptions.update(sub.id, params={
+        "add_invoice_items": [{"price": setup.id, "tax_rates": ["txr_missing"]}]}),
+        "No such tax_rate", param="add_invoice_items[0][tax_rates][0]")

@@ -11,11 +11,13 @@ line rounded on its own, inclusive tax taken out of the amount and exclusive tax
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from ..backend import Equals, Resource, Store, Within, handles, route
 from ..errors import invalid_request, no_such
@@ -95,10 +97,17 @@ class Discount:
     promotion_code: str | None = None
     invoice: str | None = None
     invoice_item: str | None = None
+    subscription: str | None = None
+    subscription_item: str | None = None
+    #: when a repeating coupon's discount ends (None: once or forever)
     end: int | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "discount"
+
+    def live_at(self, now: int) -> bool:
+        """Whether it still discounts what is billed at ``now``."""
+        return not self.deleted and (self.end is None or now < self.end)
 
 
 COUPON = Shape(
@@ -139,9 +148,9 @@ PROMOTION_CODE = Shape(
 
 DISCOUNT = Shape(
     "discount", "Discount",
-    own=("customer", "end", "invoice", "invoice_item", "promotion_code", "start"),
-    fixed={"checkout_session": None, "customer_account": None, "subscription": None,
-           "subscription_item": None},
+    own=("customer", "end", "invoice", "invoice_item", "promotion_code", "start",
+         "subscription", "subscription_item"),
+    fixed={"checkout_session": None, "customer_account": None},
     derived=(derived("source", lambda discount, backend: {"coupon": discount.coupon,
                                                           "type": "coupon"}),),
     absent={"deleted": STUB_ONLY},
@@ -405,11 +414,14 @@ class Discounts(TaxRates, Customers):
     # Redeeming
 
     def redeem(self, given: Any, *, customer: str, currency: str, subtotal: int,
-               param: str, invoice: str | None = None,
-               invoice_item: str | None = None) -> list[str]:
+               param: str, invoice: str | None = None, invoice_item: str | None = None,
+               subscription: str | None = None, subscription_item: str | None = None
+               ) -> list[str]:
         """The ids of the discounts ``given`` (``discounts=[{coupon|promotion_code|
         discount}]``; ``""`` is none) names: a coupon or promotion code is redeemed into a
-        new discount (counted against their limits), an existing discount is reused."""
+        new discount (counted against their limits), an existing discount is reused. A
+        subscription's discount of a repeating coupon ends ``duration_in_months`` after it
+        starts."""
         if given == "" or given is None:
             return []
         found: list[str] = []
@@ -437,7 +449,9 @@ class Discounts(TaxRates, Customers):
             self._check_redeemable(coupon, currency, f"{where}[{named[0]}]")
             if any(self.discounts.objects[other].coupon == coupon.id for other in found):
                 raise invalid_request(f"The coupon {coupon.id} is applied twice.", param=where)
-            found.append(self._new_discount(coupon, code, customer, invoice, invoice_item))
+            found.append(self._new_discount(
+                coupon, code, customer, invoice=invoice, invoice_item=invoice_item,
+                subscription=subscription, subscription_item=subscription_item))
         return found
 
     def _redeemable_code(self, code_id: str, *, customer: str, currency: str, subtotal: int,
@@ -482,8 +496,9 @@ class Discounts(TaxRates, Customers):
                 f"this is billed in {currency}; an amount_off coupon applies only in its own "
                 "currency.", param=param)
 
-    def _new_discount(self, coupon: Coupon, code: PromotionCode | None, customer: str,
-                      invoice: str | None, invoice_item: str | None) -> str:
+    def _new_discount(self, coupon: Coupon, code: PromotionCode | None, customer: str, *,
+                      invoice: str | None, invoice_item: str | None,
+                      subscription: str | None, subscription_item: str | None) -> str:
         self.change("update", coupon).times_redeemed += 1
         if code is not None:
             self.change("update", code).times_redeemed += 1
@@ -491,10 +506,16 @@ class Discounts(TaxRates, Customers):
             for other in self.lookup("promotion_code", "coupon", coupon.id):
                 if other.active:
                     self.change("update", other).active = False
-        discount = Discount(id=self.new_id("di_"), seq=self._next_seq(), start=self.now(),
+        now = self.now()
+        discount = Discount(id=self.new_id("di_"), seq=self._next_seq(), start=now,
                             coupon=coupon.id, customer=customer,
                             promotion_code=code.id if code else None, invoice=invoice,
-                            invoice_item=invoice_item)
+                            invoice_item=invoice_item, subscription=subscription,
+                            subscription_item=subscription_item)
+        if coupon.duration == "repeating" and subscription is not None:
+            assert coupon.duration_in_months is not None
+            discount.end = int((datetime.datetime.fromtimestamp(now, datetime.UTC)
+                                + relativedelta(months=coupon.duration_in_months)).timestamp())
         return self.change("create", discount).id
 
     def drop_discounts(self, ids: Sequence[str], keep: Sequence[str] = ()) -> None:
@@ -553,8 +574,9 @@ class Discounts(TaxRates, Customers):
             coupon = self._coupon_of(discount_id)
             eligible = [line for line in lines if line.discountable and _applies(coupon, line)]
             left = [net[line.key] for line in eligible]
-            if coupon.amount_off is not None:
-                shares = _prorate(min(coupon.amount_off, sum(left)), left)
+            if coupon.amount_off is not None:  # (shared by what lines charge, not credit)
+                charged = [max(remaining, 0) for remaining in left]
+                shares = _prorate(min(coupon.amount_off, sum(charged)), charged)
             else:
                 shares = [_off(coupon, remaining, remaining) for remaining in left]
             for line, off in zip(eligible, shares, strict=True):
@@ -624,11 +646,13 @@ def _applies(coupon: Coupon, line: Line) -> bool:
 
 
 def _off(coupon: Coupon, base: int, left: int) -> int:
-    """What ``coupon`` takes off an amount ``base`` of which ``left`` remains."""
+    """What ``coupon`` takes off an amount ``base`` of which ``left`` remains. A credit (a
+    proration's negative line) is discounted by a percentage too, lessening the credit; an
+    amount off takes nothing off a credit."""
     if coupon.amount_off is not None:
-        return min(coupon.amount_off, left)
+        return max(min(coupon.amount_off, left), 0)
     off = _round(decimal.Decimal(base) * decimal.Decimal(str(coupon.percent_off)) / 100)
-    return min(off, left)
+    return max(off, left) if left < 0 else min(off, left)
 
 
 def _tax(rate: Any, amount: int, taxable: int, behavior: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@ its sessions (a link that lets one customer in).
 A session's ``url`` is the sandbox's own ``GET /_sandbox/portal/{id}`` control, which
 answers what the portal would show that customer: the configuration's features, the
 customer, where to return. The account's first configuration is its default, used by a
-session that names none.
+session that names none. The subscription features (cancel, pause, update) are stored and
+shown as configured; no one acts in the portal, so nothing acts on them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..backend import Equals, Resource, Store, handles
 from ..errors import invalid_request, no_such
 from ..rules import blank_to_none, merge_metadata
 from ..shapes import Shape, derived
+from .catalog import Price, Product
 from .customers import Customers
 
 #: Stripe's settings of each feature a configuration does not give.
@@ -36,8 +38,6 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
         "schedule_at_period_end": {"conditions": []},
         "trial_update_behavior": "end_trial"},
 }
-#: Features that act on subscriptions, which this sandbox does not serve.
-SUBSCRIPTION_FEATURES = ("subscription_cancel", "subscription_pause", "subscription_update")
 
 
 @attrs.define(eq=False)
@@ -108,6 +108,8 @@ class Portal(Customers):
     )
     portal_configurations: Store[PortalConfiguration]
     portal_sessions: Store[PortalSession]
+    products: Store[Product]  # (the catalog's: subscription_update offers some products)
+    prices: Store[Price]
     #: where the sandbox is served, as the request being handled reached it (the server
     #: sets it), so that a session's url leads back to it
     origin: str = "http://127.0.0.1:12111"
@@ -138,10 +140,10 @@ class Portal(Customers):
                              params: dict[str, Any]) -> None:
         features = copy.deepcopy(configuration.features)
         for name, given in params.get("features", {}).items():
-            if name in SUBSCRIPTION_FEATURES and given.get("enabled"):
-                raise invalid_request(
-                    f"features[{name}] acts on subscriptions, which this sandbox does not "
-                    "serve.", param=f"features[{name}][enabled]")
+            if name == "subscription_update" and given.get("products"):
+                given = {**given, "products": [
+                    self._portal_product(one, f"features[{name}][products][{n}]")
+                    for n, one in enumerate(given["products"])]}
             _merge(features[name], given)
         configuration.features = features
         if "business_profile" in params:
@@ -157,6 +159,20 @@ class Portal(Customers):
             configuration.name = blank_to_none(params["name"])
         if "metadata" in params:
             configuration.metadata = merge_metadata(configuration.metadata, params["metadata"])
+
+    def _portal_product(self, given: dict[str, Any], param: str) -> dict[str, Any]:
+        """A product customers may switch to, with its recurring prices they may choose."""
+        product = self.products.get(given["product"], param=f"{param}[product]")
+        for n, price_id in enumerate(given["prices"]):
+            price = self.prices.get(price_id, param=f"{param}[prices][{n}]")
+            if price.product != product.id or price.type != "recurring":
+                raise invalid_request(
+                    f"The price {price.id} must be a recurring price of the product "
+                    f"{product.id}.", param=f"{param}[prices][{n}]")
+        quantity = {"enabled": False, "maximum": None, "minimum": 1,
+                    **given.get("adjustable_quantity", {})}
+        return {"adjustable_quantity": quantity, "prices": list(given["prices"]),
+                "product": product.id}
 
     @handles("billing_portal.session", "create")
     def create_portal_session(self, params: dict[str, Any]) -> PortalSession:

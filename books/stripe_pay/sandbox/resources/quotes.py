@@ -3,8 +3,9 @@
 draft -> open (finalize) -> accepted (accept: the quote's invoice is made) | canceled
 (cancel, or its ``expires_at`` passing while it is still a draft or open). Only drafts
 change. Accepting a quote of one-time prices makes a draft invoice of them, for the
-quote's customer, with its collection method; recurring prices would make a subscription,
-which this sandbox does not serve, so a quote with one is refused at accept.
+quote's customer, with its collection method; a quote with recurring prices makes a
+subscription of them instead (``quote.subscription``), whose first invoice, billed at once,
+also carries the quote's one-time prices (``quote.invoice``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..rules import blank_to_none, merge_metadata
 from ..shapes import Shape, derived
 from .checkout import ITEM, Checkout, CheckoutItem, _check_item_params
 from .invoices import Invoices
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from ..routes import Route
@@ -52,6 +54,10 @@ class Quote:
     footer: str | None = None
     metadata: dict[str, str] = attrs.field(factory=dict)
     invoice: str | None = None
+    subscription: str | None = None
+    #: what the subscription it makes will say of itself: its description, metadata, trial
+    subscription_data: dict[str, Any] = attrs.field(factory=lambda: {
+        "description": None, "metadata": None, "trial_period_days": None})
     status_transitions: dict[str, int | None] = attrs.field(factory=lambda: {
         "accepted_at": None, "canceled_at": None, "finalized_at": None})
     deleted: bool = False
@@ -105,20 +111,21 @@ def _invoice_settings(quote: Quote, backend: Any) -> dict[str, Any]:
 QUOTE = Shape(
     "quote", "Quote",
     own=("collection_method", "created", "currency", "customer", "description", "expires_at",
-         "footer", "header", "invoice", "metadata", "number", "status", "status_transitions"),
+         "footer", "header", "invoice", "metadata", "number", "status", "status_transitions",
+         "subscription"),
     renamed={"amount_subtotal": "amount", "amount_total": "amount"},
     fixed={"application": None, "application_fee_amount": None,
            "application_fee_percent": None,
            "automatic_tax": {"enabled": False, "liability": None, "provider": None,
                              "status": None},
            "customer_account": None, "default_tax_rates": [], "discounts": [],
-           "from_quote": None, "livemode": False, "on_behalf_of": None, "subscription": None,
-           "subscription_data": {"billing_mode": {"flexible": None, "type": "classic"},
-                                 "description": None, "effective_date": None,
-                                 "metadata": None, "trial_period_days": None},
+           "from_quote": None, "livemode": False, "on_behalf_of": None,
            "subscription_schedule": None, "test_clock": None,
            "total_details": _no_totals(), "transfer_data": None},
-    derived=(derived("computed", _computed), derived("invoice_settings", _invoice_settings)),
+    derived=(derived("computed", _computed), derived("invoice_settings", _invoice_settings),
+             derived("subscription_data", lambda quote, backend: {
+                 "billing_mode": {"flexible": None, "type": "classic"},
+                 "effective_date": None, **quote.subscription_data})),
     included={
         "line_items": lambda quote, backend: _items(
             quote, quote.items, f"/v1/quotes/{quote.id}/line_items", backend),
@@ -132,10 +139,10 @@ QUOTE = Shape(
 
 #: What the quote says that only a draft may change.
 _EDITABLE = ("customer", "line_items", "collection_method", "invoice_settings", "description",
-             "header", "footer", "expires_at")
+             "header", "footer", "expires_at", "subscription_data")
 
 
-class Quotes(Checkout, Invoices):
+class Quotes(Subscriptions, Checkout, Invoices):
     """The quotes family."""
 
     RESOURCES: ClassVar[tuple[Resource, ...]] = (
@@ -244,6 +251,13 @@ class Quotes(Checkout, Invoices):
             quote.expires_at = params["expires_at"]
         if "metadata" in params:
             quote.metadata = merge_metadata(quote.metadata, params["metadata"])
+        given = params.get("subscription_data", {})
+        data = quote.subscription_data = dict(quote.subscription_data)
+        for field in ("description", "trial_period_days"):
+            if field in given:
+                data[field] = blank_to_none(given[field])
+        if "metadata" in given:
+            data["metadata"] = merge_metadata(data["metadata"] or {}, given["metadata"] or {})
 
     def _quote_items(self, given: list[dict[str, Any]]) -> list[CheckoutItem]:
         """The quote's line items: prices (or price_data, made now) of one currency and,
@@ -288,18 +302,21 @@ class Quotes(Checkout, Invoices):
 
     @handles("quote", "accept")
     def accept_quote(self, quote_id: str, params: dict[str, Any] | None = None) -> Quote:
-        """open -> accepted: a draft invoice of the quote's one-time prices."""
+        """open -> accepted: a draft invoice of the quote's one-time prices, or, when it has
+        recurring prices, a subscription of them billed at once (its first invoice also
+        bills the one-time prices)."""
         quote = self.change("accept", self.quotes.get(quote_id))
         if quote.status != "open":
             raise invalid_request(
                 f"This quote is {quote.status}; only an open (finalized) quote can be "
                 "accepted.")
-        if quote.recurring(self):
-            raise invalid_request(
-                "This quote has recurring prices, which make a subscription when accepted; "
-                "this sandbox does not serve subscriptions, so it cannot accept it. Quote "
-                "one-time prices only.", param="line_items")
         assert quote.customer is not None  # (finalizing needed it)
+        quote.status = "accepted"
+        quote.status_transitions["accepted_at"] = self.now()
+        recurring = quote.recurring(self)
+        if recurring:
+            self._subscribe_from_quote(quote, recurring)
+            return quote
         invoice_params: dict[str, Any] = {"customer": quote.customer,
                                           "currency": quote.currency,
                                           "collection_method": quote.collection_method}
@@ -314,9 +331,27 @@ class Quotes(Checkout, Invoices):
                                       "pricing": {"price": item.price},
                                       "quantity": item.quantity or 1})
         quote.invoice = invoice.id
-        quote.status = "accepted"
-        quote.status_transitions["accepted_at"] = self.now()
         return quote
+
+    def _subscribe_from_quote(self, quote: Quote, recurring: list[CheckoutItem]) -> None:
+        """The subscription an accepted quote of recurring prices makes, as Stripe makes
+        it: the recurring prices its items, the one-time prices on its first invoice, the
+        quote's collection method and due days, and its ``subscription_data`` (description,
+        metadata, trial)."""
+        params: dict[str, Any] = {
+            "customer": quote.customer, "collection_method": quote.collection_method,
+            "items": [{"price": item.price, "quantity": item.quantity or 1}
+                      for item in recurring],
+            "add_invoice_items": [{"price": item.price, "quantity": item.quantity or 1}
+                                  for item in quote.items if item not in recurring]}
+        if quote.days_until_due is not None:
+            params["days_until_due"] = quote.days_until_due
+        data = quote.subscription_data
+        params.update({field: data[field] for field in
+                       ("description", "metadata", "trial_period_days") if data[field]})
+        sub = self.create_subscription(params)
+        quote.subscription = sub.id
+        quote.invoice = sub.latest_invoice
 
     @handles("quote", "cancel")
     def cancel_quote(self, quote_id: str, params: dict[str, Any] | None = None) -> Quote:

@@ -64,6 +64,9 @@ class SubscriptionItem:
     current_period_end: int
     quantity: int = 1
     metadata: dict[str, str] = attrs.field(factory=dict)
+    #: its own discounts, and its tax rates (None: the subscription's default tax rates)
+    discount_ids: list[str] = attrs.field(factory=list)
+    tax_rate_ids: list[str] | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "subscription_item"
@@ -113,6 +116,8 @@ class Subscription:
     retries: int = 0
     #: the subscription schedule managing it
     schedule: str | None = None
+    discount_ids: list[str] = attrs.field(factory=list)
+    default_tax_rate_ids: list[str] = attrs.field(factory=list)
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "subscription"
@@ -158,9 +163,12 @@ SUBSCRIPTION_ITEM = Shape(
     "subscription_item", "SubscriptionItem",
     own=("created", "current_period_end", "current_period_start", "metadata", "quantity",
          "subscription"),
-    fixed={"billing_thresholds": None, "discounts": [], "tax_rates": []},
+    fixed={"billing_thresholds": None},
     derived=(derived("price", lambda item, backend: backend.render(
                  backend.prices.objects[item.price])),
+             derived("discounts", lambda item, backend: list(item.discount_ids)),
+             derived("tax_rates", lambda item, backend: backend.render_tax_rates(
+                 item.tax_rate_ids or [])),
              derived("plan", lambda item, backend: _plan(
                  backend.prices.objects[item.price], backend))),
     absent={"billed_until": NOT_IN_EXAMPLE, "current_trial": NOT_IN_EXAMPLE,
@@ -200,7 +208,7 @@ SUBSCRIPTION = Shape(
            "billing_cycle_anchor_config": None,
            "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
            "billing_schedules": [], "billing_thresholds": None, "customer_account": None,
-           "default_source": None, "default_tax_rates": [], "discounts": [],
+           "default_source": None,
            "invoice_settings": {"account_tax_ids": None, "custom_fields": None,
                                 "description": None, "footer": None,
                                 "issuer": {"account": None, "type": "self"}},
@@ -212,7 +220,10 @@ SUBSCRIPTION = Shape(
            "pending_update": None, "presentment_details": None,
            "status_details": None, "transfer_data": None},
     derived=(derived("items", _items), derived("cancellation_details", _cancellation_details),
-             derived("trial_settings", _trial_settings)),
+             derived("trial_settings", _trial_settings),
+             derived("discounts", lambda sub, backend: list(sub.discount_ids)),
+             derived("default_tax_rates", lambda sub, backend: backend.render_tax_rates(
+                 sub.default_tax_rate_ids))),
 )
 
 TEST_CLOCK = Shape(
@@ -490,6 +501,7 @@ class Subscriptions(Invoices):
         for item in sub.items(self):
             self._recurring_line(sub, item, invoice)
         self._take_prorations(sub, invoice)
+        self._use_once_discounts(sub, invoice)
         sub.latest_invoice = invoice.id
         behavior = (sub.pause_collection or {}).get("behavior")
         if behavior == "keep_as_draft":
@@ -504,14 +516,19 @@ class Subscriptions(Invoices):
 
     def _subscription_invoice(self, sub: Subscription, reason: str,
                               period: dict[str, int] | None) -> Invoice:
+        """A new invoice of the subscription, with its live discounts and its default tax
+        rates (its lines are priced through the discounts family like any invoice's)."""
         now = self.now()
+        self._live_discounts(sub)
         invoice = Invoice(id=self.new_id("in_"), seq=self._next_seq(), created=now,
                           customer=sub.customer, currency=sub.currency,
                           collection_method=sub.collection_method, auto_advance=True,
                           billing_reason=reason, subscription=sub.id,
                           period=period or {"start": now, "end": now},
                           test_clock=sub.test_clock,
-                          default_payment_method=sub.default_payment_method)
+                          default_payment_method=sub.default_payment_method,
+                          discount_ids=list(sub.discount_ids),
+                          default_tax_rate_ids=list(sub.default_tax_rate_ids))
         if sub.days_until_due is not None:
             invoice.days_until_due = sub.days_until_due
             invoice.due_date = now + sub.days_until_due * SECONDS_PER_DAY
@@ -533,7 +550,8 @@ class Subscriptions(Invoices):
             description=(f"Trial period for {product.name}" if trial
                          else f"{item.quantity} × {product.name}"),
             subscription=sub.id, subscription_item=item.id, recurring=True,
-            test_clock=sub.test_clock)
+            test_clock=sub.test_clock, discount_ids=list(item.discount_ids),
+            tax_rate_ids=None if item.tax_rate_ids is None else list(item.tax_rate_ids))
         self.change("create", line)
         self._attach(line, invoice)
 
@@ -654,8 +672,10 @@ class Subscriptions(Invoices):
         self.change("create", sub)
         if customer.currency is None:
             self.change("update", customer).currency = sub.currency
-        for one, price in zip(given, prices, strict=True):
-            self._new_subscription_item(sub, price, one)
+        for n, (one, price) in enumerate(zip(given, prices, strict=True)):
+            self._new_subscription_item(sub, price, one, f"items[{n}]")
+        self._apply_subscription_discounts(sub, params)
+        self._add_invoice_items(sub, params.get("add_invoice_items") or [])
         invoice = self._bill_subscription(sub, "subscription_create", {"start": now, "end": now})
         if behavior == "default_incomplete" and invoice.status == "open" and \
                 sub.collection_method == "charge_automatically":
@@ -746,8 +766,8 @@ class Subscriptions(Invoices):
             days = (prices[0].recurring or {}).get("trial_period_days")
         return now + days * SECONDS_PER_DAY if days else None
 
-    def _new_subscription_item(self, sub: Subscription, price: Price, given: dict[str, Any]
-                  ) -> SubscriptionItem:
+    def _new_subscription_item(self, sub: Subscription, price: Price, given: dict[str, Any],
+                               param: str = "") -> SubscriptionItem:
         item = SubscriptionItem(
             id=self.new_id("si_", 14), seq=self._next_seq(), created=self.now(),
             subscription=sub.id, price=price.id, quantity=given.get("quantity", 1),
@@ -757,7 +777,103 @@ class Subscriptions(Invoices):
         self.change("create", item)
         self.change("update", sub).item_ids.append(item.id)
         sub.price_ids = [one.price for one in sub.items(self)]
+        self._apply_item_discounts(sub, item, given, param)
         return item
+
+    # Discounts and tax rates: the subscription's, and each item's own
+
+    def _apply_subscription_discounts(self, sub: Subscription, params: dict[str, Any]
+                                      ) -> None:
+        """``default_tax_rates`` and ``discounts`` (coupons and promotion codes redeemed once
+        for the subscription; discounts left out are deleted)."""
+        if "default_tax_rates" in params:
+            sub.default_tax_rate_ids = self.usable_tax_rates(params["default_tax_rates"],
+                                                             "default_tax_rates")
+        if "discounts" in params:
+            subtotal = sum(self.prices.objects[item.price].amount_for(item.quantity)
+                           for item in sub.items(self))
+            found = self.redeem(params["discounts"], customer=sub.customer,
+                                currency=sub.currency, subtotal=subtotal, param="discounts",
+                                subscription=sub.id)
+            self.drop_discounts(sub.discount_ids, keep=found)
+            sub.discount_ids = found
+
+    def _apply_item_discounts(self, sub: Subscription, item: SubscriptionItem,
+                              given: dict[str, Any], param: str) -> None:
+        """An item's own ``tax_rates`` (``""``: the subscription's again) and
+        ``discounts``."""
+        prefix = f"{param}[" if param else ""
+        suffix = "]" if param else ""
+        if "tax_rates" in given:
+            item.tax_rate_ids = None if given["tax_rates"] == "" else self.usable_tax_rates(
+                given["tax_rates"], f"{prefix}tax_rates{suffix}")
+        if "discounts" in given:
+            price = self.prices.objects[item.price]
+            found = self.redeem(given["discounts"], customer=sub.customer,
+                                currency=sub.currency, subtotal=price.amount_for(item.quantity),
+                                param=f"{prefix}discounts{suffix}", subscription=sub.id,
+                                subscription_item=item.id)
+            self.drop_discounts(item.discount_ids, keep=found)
+            item.discount_ids = found
+
+    def _add_invoice_items(self, sub: Subscription, given: list[dict[str, Any]]) -> None:
+        """``add_invoice_items``: one-time prices (``price`` or ``price_data``) billed once,
+        on the subscription's next invoice, as invoice items of the subscription."""
+        for n, one in enumerate(given):
+            param = f"add_invoice_items[{n}]"
+            if "period" in one:
+                raise invalid_request(
+                    "add_invoice_items[][period] is not supported by this sandbox: the item "
+                    "is billed for the invoice's own time.", param=f"{param}[period]")
+            if ("price" in one) == ("price_data" in one):
+                raise invalid_request("Each of add_invoice_items takes exactly one of price "
+                                      "or price_data.", param=param)
+            item_params: dict[str, Any] = {"customer": sub.customer}
+            if "price" in one:
+                price = self.prices.get(one["price"], param=f"{param}[price]")
+                self._check_item_price(price, f"{param}[price]")
+                if not price.active:
+                    raise invalid_request(f"The price specified is inactive: {price.id}.",
+                                          param=f"{param}[price]")
+                item_params["pricing"] = {"price": price.id}
+            else:
+                item_params["price_data"] = one["price_data"]
+            item_params.update({key: one[key] for key in
+                                ("quantity", "discountable", "metadata", "tax_rates",
+                                 "discounts") if key in one})
+            try:
+                item = self.create_invoice_item(item_params)
+            except ApiError as error:  # (named as the subscription's parameter)
+                if error.param is not None:
+                    head, bracket, rest = error.param.partition("[")
+                    error.param = (f"{param}[{rest}" if head == "pricing" else
+                                   f"{param}[{head}]{bracket}{rest}")
+                raise
+            if item.currency != sub.currency:
+                raise invalid_request(
+                    "All prices on a subscription must have the same currency.",
+                    param=f"{param}[price]")
+            item.subscription = sub.id
+
+    def _live_discounts(self, sub: Subscription) -> None:
+        """Leave out the discounts that have ended (a repeating coupon's, at its ``end``)."""
+        now = self.now()
+        self._keep_discounts(sub, lambda one: self.discounts.objects[one].live_at(now))
+
+    def _use_once_discounts(self, sub: Subscription, invoice: Invoice) -> None:
+        """A ``once`` coupon's discount is used up by the first invoice it takes something
+        off: it leaves the subscription (or its item)."""
+        used = {entry["discount"] for entry in invoice.totals(self).total_discount_amounts
+                if entry["amount"] > 0
+                and self._coupon_of(entry["discount"]).duration == "once"}
+        self._keep_discounts(sub, lambda one: one not in used)
+
+    def _keep_discounts(self, sub: Subscription, keep: Callable[[str], bool]) -> None:
+        holders: list[Subscription | SubscriptionItem] = [sub, *sub.items(self)]
+        for holder in holders:
+            kept = [one for one in holder.discount_ids if keep(one)]
+            if kept != holder.discount_ids:
+                self.change("update", holder).discount_ids = kept
 
     def _apply_subscription(self, sub: Subscription, params: dict[str, Any]) -> None:
         if "collection_method" in params:
@@ -822,16 +938,19 @@ class Subscriptions(Invoices):
                 sub.trial_end = int(params["trial_end"])
                 self._set_period(sub, sub.current_period_start, sub.trial_end)
                 sub.billing_cycle_anchor = sub.trial_end
+            self._apply_subscription_discounts(sub, params)
+            self._add_invoice_items(sub, params.get("add_invoice_items") or [])
+            behavior = params.get("proration_behavior", "create_prorations")
             if "items" in params:
-                behavior = params.get("proration_behavior", "create_prorations")
                 for n, given in enumerate(params["items"]):
                     self._change_item(sub, given, f"items[{n}]", behavior,
                                       params.get("proration_date"))
                 if not sub.items(self):
                     raise invalid_request(
                         "A subscription must have at least one active plan.", param="items")
-                if behavior == "always_invoice":
-                    self._invoice_prorations(sub)
+            if behavior == "always_invoice" and ("items" in params
+                                                 or "add_invoice_items" in params):
+                self._invoice_prorations(sub)
         return sub
 
     def _change_item(self, sub: Subscription, given: dict[str, Any], param: str,
@@ -842,7 +961,7 @@ class Subscriptions(Invoices):
         if "id" not in given:
             price = self._subscription_price(given, param)
             self._check_prices([price], customer, sub)
-            item = self._new_subscription_item(sub, price, given)
+            item = self._new_subscription_item(sub, price, given, param)
             self._prorate(sub, None, (price, item.quantity), item, behavior, when)
             return
         item = self.subscription_items.get(given["id"], param=f"{param}[id]")
@@ -870,6 +989,7 @@ class Subscriptions(Invoices):
             item.quantity = given["quantity"]
         if "metadata" in given:
             item.metadata = merge_metadata(item.metadata, given["metadata"] or {})
+        self._apply_item_discounts(sub, item, given, param)
         sub.price_ids = [one.price for one in sub.items(self)]
         new = (self.prices.objects[item.price], item.quantity)
         if new != old:
@@ -904,7 +1024,9 @@ class Subscriptions(Invoices):
                 period={"start": now, "end": sub.current_period_end}, quantity=quantity,
                 unit_amount_decimal=price.unit_amount_decimal, price=price.id,
                 product=price.product, description=description, subscription=sub.id,
-                subscription_item=item.id, proration=True, test_clock=sub.test_clock))
+                subscription_item=item.id, proration=True, test_clock=sub.test_clock,
+                discount_ids=list(item.discount_ids),
+                tax_rate_ids=None if item.tax_rate_ids is None else list(item.tax_rate_ids)))
 
     def _invoice_prorations(self, sub: Subscription) -> None:
         pending = [item for item in self.lookup("invoiceitem", "customer", sub.customer)
@@ -914,6 +1036,7 @@ class Subscriptions(Invoices):
         self.change("update", sub)
         invoice = self._subscription_invoice(sub, "subscription_update", None)
         self._take_prorations(sub, invoice)
+        self._use_once_discounts(sub, invoice)
         sub.latest_invoice = invoice.id
         self._finalize(invoice)
         self._collect_subscription(sub, invoice, first=False)
@@ -982,7 +1105,8 @@ class Subscriptions(Invoices):
         item = self.subscription_items.get(item_id)
         sub = self.subscriptions.objects[item.subscription]
         given: dict[str, Any] = {"id": item.id, **{
-            k: params[k] for k in ("price", "quantity", "metadata") if k in params}}
+            k: params[k] for k in ("price", "quantity", "metadata", "discounts", "tax_rates")
+            if k in params}}
         behavior = params.get("proration_behavior", "create_prorations")
         with self.at_time(self._clock_time(sub.test_clock)):
             self._change_item(sub, given, "", behavior, params.get("proration_date"))
