@@ -889,7 +889,7 @@ class Checker(Values):
         if found is None:
             return None
         book, noun = found
-        named = self.verb_of(noun, verb, cmd.complement)
+        named = self.verb_of(noun, verb, cmd.complement, cmd.phrase)
         plural = cmd.noun == noun.plural or cmd.determiner in PLURAL_DETERMINERS
         if not plural or named is None or named == "create":
             return None
@@ -903,7 +903,8 @@ class Checker(Values):
         elif cmd.determiner in ("all", "every"):
             get = attrs.evolve(cmd, verb="get", determiner="all", complement=None,
                                complement_span=None, inputs=(), inputs_keyword=None,
-                               inputs_keyword_span=None)
+                               inputs_keyword_span=None, phrase=None, phrase_span=None,
+                               time=None, by=None, time_span=None)
             source = self.command_step(get)
             if source is None:
                 return False

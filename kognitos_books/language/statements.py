@@ -9,7 +9,7 @@ import attrs
 
 from .ast import Command, Input, Moment, Reference, Span, Target, TargetWord, Value, Where
 from .conditions import ConditionReader
-from .keywords import DETERMINERS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
+from .keywords import DETERMINERS, FORM_WORDS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
 from .line import Token
 from .tokens import join
 
@@ -182,7 +182,7 @@ class Reader(ConditionReader):
             elif word == "whose" and head.whose is None:
                 head.whose = self.where(self.take())
                 if not self.at_end() and self.word() not in ("as", "with", "where",
-                                                             *PREPOSITIONS):
+                                                             *PREPOSITIONS, *FORM_WORDS):
                     raise self.fail_here(f"unexpected {self.found()} after the condition; "
                                          f'expected "and", "or", {self.expected(head)}')
             elif word in ("with", "where"):

@@ -45,6 +45,14 @@ VALID = [
 ]
 
 
+def test_every_subscription_found_is_cancelled_at_the_end_of_its_period(offline):
+    [loop] = offline.check('cancel all subscriptions in stripe whose status is "past_due" at '
+                           "the end of the period").body
+    [each] = loop.body
+    assert each.procedure.id == "stripe_pay.subscription.cancel_at_period_end"
+    assert loop.source.verb == "get" and loop.source.command.phrase is None
+
+
 @pytest.mark.parametrize("text,expected", VALID, ids=[t[:50] for t, _ in VALID])
 def test_billing_forms_in_english(offline, text, expected):
     assert corpus_calls(offline, text, GIVEN) == [expected]
@@ -207,3 +215,23 @@ def test_the_forms_are_called_by_id_and_in_english_from_python(rt):
     assert off["discounts"] == []
     again = rt.call("apply the coupon to the invoice", id=invoice.id, discounts=["TENOFF"])
     assert len(again["discounts"]) == 1
+
+
+def test_a_time_is_read_in_the_automation_s_time_zone(offline):
+    [step] = offline.check('in time zone "America/New_York"\n'
+                           "advance the test clock to 2027-01-01 09:00", given=GIVEN)
+    assert step.fields["frozen_time"] == int(datetime.datetime(
+        2027, 1, 1, 14, 0, tzinfo=datetime.UTC).timestamp())
+    [moving] = offline.check('in time zone "America/New_York"\n'
+                             "advance the test clock by 1 day", given=GIVEN)
+    # across the spring change a day on New York's calendar is 23 hours
+    march = int(datetime.datetime(2026, 3, 8, 0, 0, tzinfo=datetime.UTC).timestamp())
+    assert moving.fields["frozen_time"].value(march) - march == 23 * 3600
+
+
+def test_cancelling_at_the_period_end_does_not_ask_first(offline):
+    book = next(b for b in offline.plugins.books() if b.name == "stripe_pay")
+    subscription = book.noun("subscription")
+    assert subscription is not None
+    assert not subscription.needs_confirmation("cancel_at_period_end")
+    assert subscription.needs_confirmation("cancel")
