@@ -138,18 +138,26 @@ class Shorthand:
     """Inputs of ``operation`` that stand for the one element of the list parameter
     ``into``: a subscription created ``with the price is ...`` (and ``the quantity is
     ...``) has that one item, ``items[0][price]``. The inputs are the element's own fields;
-    given with ``into`` itself, they are refused."""
+    given with ``into`` itself, they are refused. ``inner`` is the element's own shorthand
+    (a schedule's one phase of one item: ``phases[0][items][0][price]``)."""
 
     operation: str
     into: str
     fields: tuple[str, ...]
+    inner: Shorthand | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every input standing for the element, its inner shorthand's too."""
+        return self.fields + (self.inner.names if self.inner else ())
 
     def apply(self, params: dict[str, object]) -> dict[str, object]:
-        given = {name: params[name] for name in self.fields if name in params}
+        given = {name: params[name] for name in self.names if name in params}
         if not given or self.into in params:
             return params
         rest = {name: value for name, value in params.items() if name not in given}
-        return {**rest, self.into: [given]}
+        element = self.inner.apply(given) if self.inner else given
+        return {**rest, self.into: [element]}
 
 
 @attrs.frozen

@@ -24,6 +24,7 @@ import typing_extensions
 
 from kognitos_books import Field
 
+from .declare import Shorthand
 from .objects import Operation, StripeObject
 
 #: How deep nested objects are described; deeper ones accept any keys.
@@ -193,22 +194,28 @@ def _shorthand_fields(row: StripeObject, operation: str, found: list[Field], cls
     names = {field.name for field in found}
     added: list[Field] = []
     for shorthand in row.shorthands:
-        if shorthand.operation != operation:
-            continue
-        listed = _hints(cls).get(shorthand.into)
-        elements = [arg for member in _members(listed) for arg in typing.get_args(member)
-                    if typing_extensions.is_typeddict(arg)]
-        if not elements:
-            continue
-        hints = _hints(elements[0])
-        for name in shorthand.fields:
-            if name in hints and name not in names:
-                child = _describe(name, hints[name], 2)
-                added.append(Field(name, child.type, choices=child.choices,
-                                   children=child.children,
-                                   help=f"the one {shorthand.into.removesuffix('s')}'s "
-                                        f"{name}"))
+        if shorthand.operation == operation:
+            added += _element_fields(shorthand, cls, names)
     return tuple(added)
+
+
+def _element_fields(shorthand: Shorthand, cls: type, names: set[str]) -> list[Field]:
+    listed = _hints(cls).get(shorthand.into)
+    elements = [arg for member in _members(listed) for arg in typing.get_args(member)
+                if typing_extensions.is_typeddict(arg)]
+    if not elements:
+        return []
+    hints = _hints(elements[0])
+    added = []
+    for name in shorthand.fields:
+        if name in hints and name not in names:
+            child = _describe(name, hints[name], 2)
+            added.append(Field(name, child.type, choices=child.choices,
+                               children=child.children,
+                               help=f"the one {shorthand.into.removesuffix('s')}'s {name}"))
+    if shorthand.inner is not None:
+        added += _element_fields(shorthand.inner, elements[0], names)
+    return added
 
 
 @functools.cache

@@ -129,9 +129,15 @@ def _subscriptions_world(v1: Any) -> dict[str, str]:
     v1.test_helpers.test_clocks.advance(clock.id,
                                         params={"frozen_time": 1_767_225_600 + 2 * 86_400})
     v1.test_helpers.test_clocks.retrieve(clock.id)
+    phases = [{"items": [{"price": monthly}], "duration": {"interval": "month"}},
+              {"items": [{"price": seats, "quantity": 3}]}]
+    schedule = v1.subscription_schedules.create(params={
+        "customer": payer, "start_date": "now", "phases": phases}).id
+    later = v1.subscription_schedules.create(params={
+        "customer": payer, "start_date": 1_767_225_600 + 20 * 86_400, "phases": phases}).id
     return {"clock": clock.id, "monthly": monthly, "seats": seats, "payer": payer,
             "extra": extra, "sub": sub.id, "sub_item": sub["items"].data[0].id,
-            "paused_sub": paused}
+            "paused_sub": paused, "schedule": schedule, "later_schedule": later}
 
 
 #: For each mutating route: the id in its path (or None; a tuple when the path has more
@@ -226,6 +232,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
     ("test_helpers.test_clock", "delete"): lambda w: (w["clock"], {}),
     ("test_helpers.test_clock", "advance"): lambda w: (w["clock"], {
         "frozen_time": str(1_767_225_600 + 40 * 86_400)}),
+    ("subscription_schedule", "create"): lambda w: (None, {
+        "customer": w["payer"], "start_date": "now", "phases[0][items][0][price]": w["extra"]}),
+    ("subscription_schedule", "update"): lambda w: (w["schedule"], {
+        "end_behavior": "cancel", "metadata[step]": "2"}),
+    ("subscription_schedule", "cancel"): lambda w: (w["schedule"], {}),
+    ("subscription_schedule", "release"): lambda w: (w["later_schedule"], {}),
     ("credit_note", "create"): lambda w: (None, {"invoice": w["to_credit"], "amount": "100",
                                                  "memo": "Late"}),
     ("credit_note", "update"): lambda w: (w["credit_note"], {"memo": "Changed"}),

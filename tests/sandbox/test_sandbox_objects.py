@@ -138,7 +138,16 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
         "default_payment_method": client.v1.payment_methods.list(
             params={"customer": payer.id}).data[0].id,
         "description": "Quarterly", "metadata": {"plan": "q"}, "trial_period_days": 7})
+    schedule = client.v1.subscription_schedules.create(params={
+        "customer": payer.id, "start_date": "now", "end_behavior": "cancel",
+        "metadata": {"plan": "steps"}, "phases": [
+            {"items": [{"price": recurring.id, "quantity": 2, "metadata": {"seat": "b"}}],
+             "duration": {"interval": "month", "interval_count": 3},
+             "description": "Intro", "metadata": {"phase": "1"}},
+            {"items": [{"price": recurring.id, "quantity": 5}]}]})
     return {
+        "subscription_schedule": client.v1.subscription_schedules.retrieve(
+            schedule.id).to_dict(),
         "plan": plan.to_dict(),
         "billing_portal.configuration": portal.to_dict(),
         "billing_portal.session": portal_session.to_dict(),

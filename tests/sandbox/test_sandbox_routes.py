@@ -32,7 +32,7 @@ def test_the_sandbox_serves_the_book_objects_it_stores():
                            "customer_balance_transaction", "quote",
                            "billing_portal.configuration", "billing_portal.session",
                            "plan", "subscription", "subscription_item",
-                           "test_helpers.test_clock"}
+                           "test_helpers.test_clock", "subscription_schedule"}
 
 
 @pytest.mark.parametrize(("kind", "row"), SERVED.items(), ids=list(SERVED))

@@ -85,6 +85,16 @@ ROWS: tuple[StripeObject, ...] = (
                       ListFilter("scheduled", "scheduled")),
         relations=(Relation("customer", "customer"),
                    Relation("subscription", "subscription")),
+        requirements=(Requirement("create", ("customer", "customer_account",
+                                             "from_subscription")),
+                      Requirement("create", ("price", "phases"),
+                                  unless=("from_subscription",))),
+        # "create a subscription schedule for the customer with the price is ...": one
+        # phase of one item, for the phase's duration or until its end date.
+        shorthands=(Shorthand("create", "phases",
+                              ("duration", "end_date", "trial", "trial_end",
+                               "proration_behavior"),
+                              inner=Shorthand("create", "items", ("price", "quantity"))),),
         actions=(
             Action("cancel", method="cancel", destructive=True,
                    help="cancel the schedule and its subscription now"),

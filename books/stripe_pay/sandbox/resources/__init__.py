@@ -19,12 +19,14 @@ from .payments import Payments
 from .plans import Plans
 from .portal import Portal
 from .quotes import Quotes
+from .schedules import Schedules
 from .subscriptions import Subscriptions
 from .taxes import TaxRates
 
 
-class Backend(Quotes, Subscriptions, CreditNotes, Checkout, Invoices, Discounts, TaxRates,
-              Payments, PaymentMethods, Portal, Customers, Balances, Plans, Catalog):
+class Backend(Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices, Discounts,
+              TaxRates, Payments, PaymentMethods, Portal, Customers, Balances, Plans,
+              Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -110,6 +111,8 @@ class Subscription:
     retry_at: int | None = None
     failed_at: int | None = None
     retries: int = 0
+    #: the subscription schedule managing it
+    schedule: str | None = None
     deleted: bool = False
 
     OBJECT: ClassVar[str] = "subscription"
@@ -190,7 +193,7 @@ SUBSCRIPTION = Shape(
     own=("billing_cycle_anchor", "cancel_at", "cancel_at_period_end", "canceled_at",
          "collection_method", "created", "currency", "customer", "days_until_due",
          "default_payment_method", "description", "ended_at", "latest_invoice", "metadata",
-         "pause_collection", "start_date", "status", "test_clock", "trial_end",
+         "pause_collection", "schedule", "start_date", "status", "test_clock", "trial_end",
          "trial_start"),
     fixed={"application": None, "application_fee_percent": None,
            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
@@ -206,7 +209,7 @@ SUBSCRIPTION = Shape(
            "payment_settings": {"payment_method_options": None, "payment_method_types": None,
                                 "save_default_payment_method": "off"},
            "pending_invoice_item_interval": None, "pending_setup_intent": None,
-           "pending_update": None, "presentment_details": None, "schedule": None,
+           "pending_update": None, "presentment_details": None,
            "status_details": None, "transfer_data": None},
     derived=(derived("items", _items), derived("cancellation_details", _cancellation_details),
              derived("trial_settings", _trial_settings)),
@@ -365,22 +368,28 @@ class Subscriptions(Invoices):
                 f"({clock.frozen_time}).", param="frozen_time")
         customers = {customer.id for customer in self.lookup("customer", "test_clock",
                                                              clock.id)}
-        subs = [sub for sub in self.subscriptions.objects.values()
-                if sub.customer in customers and not sub.deleted]
         while True:
-            due = [(moment, sub.seq, sub) for sub in subs
-                   if (moment := self._next_event(sub)) is not None and moment <= target]
+            due = [event for event in self.timed_events(customers) if event[0] <= target]
             if not due:
                 break
-            moment, _, sub = min(due, key=lambda one: (one[0], one[1]))
+            moment, _, play = min(due, key=lambda one: (one[0], one[1]))
             clock.frozen_time = moment
             with self.at_time(moment):
-                self._play_event(sub)
+                play()
         clock.frozen_time = target
         clock.status, clock.target = "advancing", target
         return clock
 
     # What happens to a subscription as time passes
+
+    def timed_events(self, customers: set[str]
+                     ) -> list[tuple[int, tuple[int, int], Callable[[], None]]]:
+        """The next event of each of the customers' objects that time moves: (when, order
+        among events at the same time, what happens then)."""
+        return [(moment, (1, sub.seq), functools.partial(self._play_event, sub))
+                for sub in self.subscriptions.objects.values()
+                if sub.customer in customers and not sub.deleted
+                and (moment := self._next_event(sub)) is not None]
 
     def _next_event(self, sub: Subscription) -> int | None:
         if sub.status == "incomplete":
