@@ -28,6 +28,7 @@ import attrs
 from .language import ast
 from .language.errors import LanguageError, LanguageErrors, closest
 from .model import (
+    Action,
     And,
     Book,
     Call,
@@ -41,6 +42,7 @@ from .model import (
     Record,
 )
 from .money import DECIMALS, SYMBOLS, MoneyError, minor_units
+from .times import moved
 
 if TYPE_CHECKING:
     from .model import Problem
@@ -80,6 +82,28 @@ class Ref:
     kind: str | None = attrs.field(default=None, eq=False)
     #: the time zone a date it takes is read in
     zone: str = attrs.field(default="UTC", eq=False)
+
+
+@attrs.frozen
+class Moved:
+    """A time a step moves from a record's own (``advance the test clock by 1 month``):
+    the time ``ref`` names when the step runs, ``count`` of ``unit`` later on the calendar
+    of ``zone``."""
+
+    ref: Ref
+    count: int
+    unit: str
+    zone: str = "UTC"
+    raw: str = ""
+
+    def value(self, found: Any) -> Any:
+        if isinstance(found, str):  # (a dry run knows no record: Unknown)
+            return Unknown(f"<{self.ref.raw} + {self.raw}>")
+        if isinstance(found, bool) or not isinstance(found, int):
+            raise StepInputError(f'"{self.ref.raw}" is {_shown(found)}, not a time to move '
+                                 f"by {self.raw}", hint="say the time with to: ... to "
+                                 "2027-01-01")
+        return moved(found, self.count, self.unit, self.zone)
 
 
 class Unknown(str):
@@ -159,6 +183,8 @@ class Step:
         def value(item: Any) -> Any:
             if isinstance(item, Ref):
                 return _materialize(item, resolve, self)
+            if isinstance(item, Moved):
+                return item.value(_materialize(item.ref, resolve, self))
             stamp = getattr(item, "stamp", None)  # a time said, found now (times.When)
             return stamp() if stamp is not None else item
 
@@ -318,6 +344,8 @@ def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
             found.extend(v for v in value if isinstance(v, Ref))
         elif isinstance(value, Ref):
             found.append(value)
+        elif isinstance(value, Moved):
+            found.append(value.ref)
 
 
 def _walk_filter(where: Any, found: list[Ref]) -> None:
@@ -731,11 +759,13 @@ class Checker(Values):
         return found
 
     @staticmethod
-    def verb_of(noun: Noun, word: str, complement: str | None) -> str | None:
-        """The procedure verb ``word`` (``as complement``) names for ``noun``."""
-        if complement is None and word in noun.verbs:
+    def verb_of(noun: Noun, word: str, complement: str | None,
+                phrase: str | None = None) -> str | None:
+        """The procedure verb ``word`` (``as complement``, and ``phrase``) names for
+        ``noun``."""
+        if complement is None and phrase is None and word in noun.verbs:
             return word
-        action = noun.action_for(word, complement)
+        action = noun.action_for(word, complement, phrase)
         return action.name if action is not None else None
 
     def all_nouns(self, book: Book | None = None) -> list[str]:
@@ -859,7 +889,7 @@ class Checker(Values):
         if found is None:
             return None
         book, noun = found
-        named = self.verb_of(noun, verb, cmd.complement)
+        named = self.verb_of(noun, verb, cmd.complement, cmd.phrase)
         plural = cmd.noun == noun.plural or cmd.determiner in PLURAL_DETERMINERS
         if not plural or named is None or named == "create":
             return None
@@ -873,7 +903,8 @@ class Checker(Values):
         elif cmd.determiner in ("all", "every"):
             get = attrs.evolve(cmd, verb="get", determiner="all", complement=None,
                                complement_span=None, inputs=(), inputs_keyword=None,
-                               inputs_keyword_span=None)
+                               inputs_keyword_span=None, phrase=None, phrase_span=None,
+                               time=None, by=None, time_span=None)
             source = self.command_step(get)
             if source is None:
                 return False
@@ -1069,6 +1100,23 @@ class Checker(Values):
             if amount is None:
                 return None
             extra = (*extra, amount)
+        action = noun.action(proc.verb)
+        if action is not None and action.things:
+            cmd, said = self.on_target(cmd, noun, action)
+            # (inputs given from Python say them instead: "id=..., discounts=[...]")
+            extra = (*extra, *(item for item in said
+                               if all(other.path != item.path for other in extra)))
+        elif cmd.thing is not None:
+            raw = cmd.text[cmd.thing.span.column - 1:cmd.thing.span.end_column - 1]
+            self.error(cmd.thing.span, f'{raw} means nothing to "{cmd.verb} the '
+                       f'{cmd.noun}"', hint=f"delete {raw}; to name the "
+                       f"{noun.name}: ... with the id is {raw}")
+            return None
+        if cmd.time_span is not None:
+            moved_to = self.time_of(cmd, noun, proc.verb)
+            if moved_to is None:
+                return None
+            extra = (*extra, moved_to)
         for item in extra:
             earlier = next((g for g in given if g.path == item.path), None)
             if earlier is not None:
@@ -1080,6 +1128,50 @@ class Checker(Values):
         if step is not None:
             self.book_check(step)
         return step
+
+    def on_target(self, cmd: ast.Command, noun: Noun,
+                  action: Action) -> tuple[ast.Command, list[_Given]]:
+        """``apply the coupon "SUMMER25" to the subscription``: the command as one on the
+        target record, and the inputs its words give (the record's id, the thing's)."""
+        target = cmd.target
+        assert isinstance(target, ast.Reference)
+        said = [_Given(("id",), target, target.span, target.span, "the id")]
+        if action.thing_input is not None:
+            thing: Any = cmd.thing
+            if thing is None:  # "apply the coupon to ...": the one remembered
+                thing = ast.Reference(cmd.noun, ("id",), f"the {cmd.noun}'s id", cmd.noun_span)
+            said.append(_Given((action.thing_input,), thing, cmd.noun_span, thing.span,
+                               f"the {action.thing_input.replace('_', ' ')}"))
+        return attrs.evolve(cmd, target=None, preposition=None, preposition_span=None), said
+
+    def time_of(self, cmd: ast.Command, noun: Noun, verb: str) -> _Given | None:
+        """``to 2027-01-01`` or ``by 1 month``: the time input the action declares for it,
+        set or moved from the record's own (None after reporting that it takes none)."""
+        action = noun.action(verb)
+        span = cmd.time_span
+        assert span is not None
+        written = cmd.text[span.column - 1:span.end_column - 1]
+        if action is None or action.time is None:
+            takes = [a.english(noun.name) for a in noun.actions if a.time]
+            self.error(span, f'"{written}" means nothing to "{cmd.verb} the {noun.name}"',
+                       hint=f'delete "{written}"' + (
+                           f" (a time is said for: {', '.join(takes)})" if takes else ""))
+            return None
+        name = f"the {action.time.replace('_', ' ')}"
+        if cmd.time is not None:
+            return _Given((action.time,), cmd.time, span, getattr(cmd.time, "span", span),
+                          name)
+        assert cmd.by is not None
+        if noun.name not in self.produced or cmd.input("id") is not None:
+            self.error(span, f'"{written}" moves the {noun.name}\'s {name[4:]} from what it '
+                       f"is, but no {noun.name} is known here to read it from",
+                       hint=f"get or create the {noun.name} first, or say {name[4:]} with "
+                       f"to: {cmd.verb} the {noun.name} to 2027-01-01")
+            return None
+        ref = Ref(noun.name, (action.time,), cmd.by.span, f"the {noun.name}'s {name[4:]}",
+                  needed=True, kind="timestamp", zone=self.zone)
+        return _Given((action.time,), Moved(ref, cmd.by.count, cmd.by.unit, self.zone,
+                                            cmd.by.raw), span, cmd.by.span, name)
 
     def amount_of(self, cmd: ast.Command, noun: Noun, verb: str) -> _Given | None:
         """``refund $5.00 of the charge``: the sum as the input the action declares for it
@@ -1102,7 +1194,7 @@ class Checker(Values):
         """The book, noun and procedure a command names (None after reporting why not).
         The same words name the same ones all through an automation: each is found once."""
         target = cmd.target
-        key = (cmd.verb, cmd.complement, cmd.noun, cmd.determiner,
+        key = (cmd.verb, cmd.complement, cmd.phrase, cmd.noun, cmd.determiner,
                ("book", target.name) if isinstance(target, ast.TargetWord) else
                ("record", target.noun) if isinstance(target, ast.Reference) else None)
         found = self.procedures_named.get(key)
@@ -1115,6 +1207,13 @@ class Checker(Values):
     def find_procedure(self, cmd: ast.Command) -> tuple[Book, Noun, Procedure] | None:
         word = GET_WORDS_MAP.get(cmd.verb, cmd.verb)
         words = self.verb_words()
+        if isinstance(cmd.target, ast.Reference) and word in words:
+            try:
+                on = self.thing_form(cmd, word)
+            except _Reported:
+                return None
+            if on is not None:
+                return on
         if word in words and cmd.complement is None and None not in self.complements(word):
             takes = sorted(c for c in self.complements(word) if c)
             self.error(cmd.verb_span, f'"{cmd.verb}" says what the record becomes: '
@@ -1163,8 +1262,18 @@ class Checker(Values):
             return None
         book, noun = found
         plural = cmd.noun == noun.plural or (cmd.determiner in PLURAL_DETERMINERS)
-        verb = self.verb_of(noun, word, cmd.complement)
+        verb = self.verb_of(noun, word, cmd.complement, cmd.phrase)
         said = word + (f" ... as {cmd.complement}" if cmd.complement else "")
+        if verb is None and cmd.phrase is not None \
+                and self.verb_of(noun, word, cmd.complement) is not None:
+            assert cmd.phrase_span is not None
+            forms = [a.english(noun.name) for a in noun.actions
+                     if a.word == word and a.phrase]
+            self.error(cmd.phrase_span, f'"{cmd.phrase}" means nothing to "{said} the '
+                       f'{noun.name}"', hint=(f"{_article(noun.name)} {noun.name} takes: "
+                                              + ", ".join(forms)) if forms else
+                       f'delete "{cmd.phrase}"')
+            return None
         if verb is None:
             doable = ", ".join([*noun.verbs, *(a.english(noun.name) for a in noun.actions)])
             self.error(cmd.verb_span, f'{book.title} cannot {said} {_article(noun.name)} '
@@ -1178,6 +1287,43 @@ class Checker(Values):
                  f"{noun.plural} ... whose ... to {said} every one found")
             return None
         return book, noun, self._procedure(book, noun, verb, plural)
+
+    def thing_form(self, cmd: ast.Command, word: str) -> tuple[Book, Noun, Procedure] | None:
+        """``apply the coupon "SUMMER25" to the subscription``: the action of the target's
+        noun that puts the thing the command names on it (None when no noun declares
+        ``word`` the ``thing``; :class:`_Reported` when the target's cannot)."""
+        target = cmd.target
+        assert isinstance(target, ast.Reference)
+        declared = [(b, n, a) for b in self.books for n in b.nouns for a in n.actions
+                    if a.word == word and cmd.noun in a.things]
+        if not declared:
+            return None
+        found = self.find_noun(target.noun)
+        if found is None or target.path:
+            return None  # (reported as any target is)
+        book, noun = found
+        action = noun.action_on(word, cmd.noun)
+        if action is None:
+            said = f"{cmd.verb} the {cmd.noun}"
+            refusal = noun.refusal(word, cmd.noun)
+            takers = sorted({n.name for _, n, _ in declared})
+            if refusal is not None:
+                self.error(target.span, refusal.message, hint=refusal.hint)
+            else:
+                self.error(target.span, f'{_article(noun.name)} {noun.name} takes no '
+                           f'"{said}"', hint=f'"{said}" is said of: ' + ", ".join(takers))
+            raise _Reported
+        if cmd.thing is not None and action.thing_input is None:
+            self.error(cmd.thing.span, f'"{cmd.verb} the {cmd.noun}" names no one of them: '
+                       f"it acts on every one on the {noun.name}",
+                       hint=f"write: {action.english(noun.name)}")
+            raise _Reported
+        if target.noun == noun.plural:
+            self.error(target.span, f'"{cmd.verb} the {cmd.noun}" acts on one {noun.name} '
+                       f"at a time, not on {target.raw}",
+                       hint=f"for each {noun.name} in {target.raw}, {action.english(noun.name)}")
+            raise _Reported
+        return book, noun, self._procedure(book, noun, action.name, False)
 
     def _procedure(self, book: Book, noun: Noun, verb: str, many: bool) -> Procedure:
         key = (book.name, noun.name, verb, many)
@@ -1331,7 +1477,7 @@ class Checker(Values):
         """An input's value as the language reads it (a value from Python made one)."""
         if isinstance(item.value, (ast.Text, ast.Number, ast.Boolean, ast.Date,
                                    ast.DateTime, ast.Money, ast.Reference, ast.ListValue,
-                                   ast.Moment, ast.Aggregate)):
+                                   ast.Moment, ast.Aggregate, Moved)):
             return item.value
         return _node(item.value, field)
 
@@ -1386,7 +1532,8 @@ class Checker(Values):
     def book_check(self, step: Step) -> None:
         """Ask the book about the parts known now (ids written as text)."""
         def static(value: Any) -> Any:
-            return None if isinstance(value, Ref) or hasattr(value, "stamp") else value
+            return None if isinstance(value, (Ref, Moved)) or hasattr(value, "stamp") \
+                else value
 
         call = Call(book=step.book, verb=step.verb, noun=step.noun, id=static(step.id),
                     where=_resolve_filter(step.where, static),
@@ -1526,6 +1673,8 @@ class Checker(Values):
               *, needed: bool = False) -> Any:
         """A literal converted for ``field``, a :class:`Ref` (to be converted when the
         step runs), or None after an error."""
+        if isinstance(node, Moved):
+            return node
         if isinstance(node, ast.Reference):
             ref = self.reference(node)
             if ref is None:

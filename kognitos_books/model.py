@@ -35,6 +35,7 @@ __all__ = [
     "Problem",
     "Procedure",
     "Record",
+    "Refusal",
     "Relation",
     "Secret",
     "RECORD_DUTIES",
@@ -278,7 +279,16 @@ class Action:
     be undone) or ``moves_money``. ``returns`` names the noun of the record the action
     answers with when it is not the noun acted on (refunding a charge returns a refund).
     ``amount`` names the input a sum said before ``of`` fills: ``refund $5.00 of the
-    charge`` gives ``amount`` 500 when it is ``"amount"``.
+    charge`` gives ``amount`` 500 when it is ``"amount"``. ``phrase`` is an English form
+    said after the record that names this action rather than the plain verb: ``cancel the
+    subscription at the end of the period`` (``phrase`` ``"at the end of the period"``); the
+    book gives the inputs it stands for. ``time`` names a time input (``frozen_time``) that
+    ``to TIME`` sets (``advance the test clock to 2027-01-01``) and ``by DURATION`` moves
+    from the record's own field of that name (``by 1 month``). ``things`` are the words of
+    something the action puts on (or takes off) the record, said in the noun's place with
+    the record after a preposition: ``apply the coupon "SUMMER25" to the subscription``
+    (``things`` ``("coupon", ...)``) acts on the subscription, the id said after the word
+    filling ``thing_input``.
     """
 
     name: str
@@ -289,6 +299,10 @@ class Action:
     returns: str | None = None
     amount: str | None = None
     help: str = ""
+    phrase: str | None = None
+    time: str | None = None
+    things: tuple[str, ...] = ()
+    thing_input: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.word:
@@ -301,7 +315,24 @@ class Action:
 
     def english(self, noun: str) -> str:
         """How an automation says it: ``mark the invoice as uncollectible``."""
-        return f"{self.word} the {noun}" + (f" as {self.complement}" if self.complement else "")
+        if self.things:
+            thing = self.things[0]
+            return f"{self.word} the {thing} {'from' if self.thing_input is None else 'to'} " \
+                f"the {noun}"
+        return (f"{self.word} the {noun}" + (f" as {self.complement}" if self.complement else "")
+                + (f" {self.phrase}" if self.phrase else ""))
+
+
+@attrs.frozen
+class Refusal:
+    """What an automation may say of a noun that its service cannot do, and why: ``word``
+    and ``things`` as an :class:`Action` declares them (``apply the coupon ... to the
+    customer``). The check reports ``message`` and ``hint`` where it is written."""
+
+    word: str
+    things: tuple[str, ...]
+    message: str
+    hint: str | None = None
 
 
 @attrs.frozen
@@ -331,6 +362,8 @@ class Noun:
     #: asks before them, as before a destructive action
     moves_money: tuple[str, ...] = ()
     help: str = ""
+    #: what it cannot do although other nouns can, and why (see :class:`Refusal`)
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def every_verb(self) -> tuple[str, ...]:
@@ -344,11 +377,27 @@ class Noun:
                 return action
         return None
 
-    def action_for(self, word: str, complement: str | None) -> Action | None:
-        """The action an automation names with ``word`` (and ``as complement``)."""
+    def action_for(self, word: str, complement: str | None,
+                   phrase: str | None = None) -> Action | None:
+        """The action an automation names with ``word`` (and ``as complement``, and the
+        ``phrase`` after the record)."""
         for action in self.actions:
-            if action.word == word and action.complement == complement:
+            if action.word == word and action.complement == complement \
+                    and action.phrase == phrase and not action.things:
                 return action
+        return None
+
+    def action_on(self, word: str, thing: str) -> Action | None:
+        """The action that ``word`` the ``thing`` ... (to) the record names."""
+        for action in self.actions:
+            if action.word == word and thing in action.things:
+                return action
+        return None
+
+    def refusal(self, word: str, thing: str) -> Refusal | None:
+        for refusal in self.refusals:
+            if refusal.word == word and thing in refusal.things:
+                return refusal
         return None
 
     def needs_confirmation(self, verb: str) -> bool:

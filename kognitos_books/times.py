@@ -130,3 +130,13 @@ def _local(moment: datetime.datetime, tz: Any) -> datetime.datetime:
     """The same wall time in ``tz`` (a clock change between keeps midnight midnight)."""
     return datetime.datetime(moment.year, moment.month, moment.day, moment.hour,
                              moment.minute, moment.second, tzinfo=tz)
+
+
+def moved(stamp: int, count: int, unit: str, zone: str = "UTC") -> int:
+    """``stamp`` (Unix seconds) moved ``count`` units (day, week, month, year) later, on
+    the calendar of ``zone``: a month after January 31st is February's last day."""
+    from dateutil.relativedelta import relativedelta
+
+    start = datetime.datetime.fromtimestamp(stamp, zone_of(zone))
+    delta = relativedelta(**{f"{unit}s": count})  # type: ignore[arg-type]
+    return int((start + delta).timestamp())

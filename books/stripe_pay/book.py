@@ -95,7 +95,7 @@ def describe_book() -> Book:
             Noun(name=row.noun, plural=row.plural, verbs=row.verbs, id_prefix=row.id_prefix,
                  aliases=row.aliases, parent=row.parent, relations=row.relations,
                  amount=row.amount, actions=tuple(a.declared() for a in row.actions),
-                 moves_money=row.moves_money, help=row.help)
+                 moves_money=row.moves_money, help=row.help, refusals=row.refusals)
             for row in objects.OBJECTS
         ),
         help="Customers, products, prices and invoices in Stripe.",

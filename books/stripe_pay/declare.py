@@ -20,7 +20,7 @@ from typing import Any, Literal
 import attrs
 
 from kognitos_books.model import Action as HostAction
-from kognitos_books.model import Relation
+from kognitos_books.model import Refusal, Relation
 
 #: The record duties every object has.
 RECORD_VERBS: tuple[str, ...] = ("get", "create", "update", "delete")
@@ -243,6 +243,8 @@ class StripeObject:
     signed: tuple[str, ...] = ()
     #: list inputs English gives as ids and Stripe takes as objects (see :class:`IdList`)
     id_lists: tuple[IdList, ...] = ()
+    #: what English may try that Stripe cannot do for it, and why (the check says so)
+    refusals: tuple[Refusal, ...] = ()
     help: str = ""
 
     @property

@@ -326,8 +326,8 @@ class Input:
 
 @attrs.frozen
 class Command:
-    """One command: ``VERB [AMOUNT of] [DETERMINER] NOUN [as COMPLEMENT] [PREPOSITION
-    TARGET] [whose ...] [with|where INPUTS]``.
+    """One command: ``VERB [AMOUNT of] [DETERMINER] NOUN [ID] [as COMPLEMENT] [PREPOSITION
+    TARGET] [at PHRASE] [to TIME | by DURATION] [whose ...] [with|where INPUTS]``.
 
     Words are lower case (``noun`` keeps single spaces between its words: ``invoice
     item``). Parts that were not written are ``None`` with a ``None`` span. ``text`` is
@@ -359,6 +359,18 @@ class Command:
     #: (``amount_span`` covers the sum and ``of``)
     amount: Value | None = None
     amount_span: Span | None = None
+    #: ``apply the coupon "SUMMER25" to the subscription``: the id said after the noun
+    thing: Value | None = None
+    #: ``cancel the subscription at the end of the period``: the words of a form the verb's
+    #: action declares (``"at the end of the period"``)
+    phrase: str | None = None
+    phrase_span: Span | None = None
+    #: ``advance the test clock to 2027-01-01``: the time the record's time becomes ...
+    time: Value | None = None
+    #: ... or ``by 1 month``: how far it moves (a :class:`Moment` of kind ``"by"``);
+    #: ``time_span`` covers ``to``/``by`` and what follows
+    by: Moment | None = None
+    time_span: Span | None = None
 
     @property
     def line(self) -> int:

@@ -16,6 +16,7 @@ __all__ = [
     "CURRENCY_CODES",
     "DETERMINERS",
     "FIELD_STOPS",
+    "FORM_WORDS",
     "FIELD_STOPS_BEFORE",
     "IS",
     "IS_NOT",
@@ -36,13 +37,16 @@ STATEMENT_WORDS = frozenset({"for", "process", "if", "otherwise", "else", "say",
 #: Words that are a time by themselves (see values.ValueReader.moment).
 TIME_WORDS = frozenset({"today", "yesterday", "tomorrow", "now"})
 PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")
+#: Words that start a part of a command after its record: ``at`` a form its action declares
+#: (``at the end of the period``), ``by`` a duration (``by 1 month``).
+FORM_WORDS = ("at", "by")
 IS = frozenset({"is", "are"})
 IS_NOT = frozenset({"isn't", "aren't"})
 #: Words that end a noun, a target or a reference. Prepositions and clause words start the
 #: next part of the command; the others can never be part of a name and give a clearer
 #: error where they stand than inside a long "unknown noun".
 NAME_STOPS = frozenset(
-    {*PREPOSITIONS, "as", "whose", "with", "where", "and", "or", "not", *IS, *IS_NOT,
+    {*PREPOSITIONS, *FORM_WORDS, "as", "whose", "with", "where", "and", "or", "not", *IS, *IS_NOT,
      *DETERMINERS}
 )
 #: Words that end a field name: the start of a comparison, or a joining word. ("the" too:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import attrs
 
-from .ast import Command, Input, Reference, Span, Target, TargetWord, Value, Where
+from .ast import Command, Input, Moment, Reference, Span, Target, TargetWord, Value, Where
 from .conditions import ConditionReader
-from .keywords import DETERMINERS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
+from .keywords import DETERMINERS, FORM_WORDS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
 from .line import Token
 from .tokens import join
 
@@ -40,6 +40,12 @@ class Head:
     named_span: Span | None = None
     amount: Value | None = None
     amount_span: Span | None = None
+    thing: Value | None = None
+    phrase: str | None = None
+    phrase_span: Span | None = None
+    time: Value | None = None
+    by: Moment | None = None
+    time_span: Span | None = None
 
     def command(self, text: str, inputs: tuple[Input, ...]) -> Command:
         assert self.noun_span is not None and self.span is not None
@@ -53,6 +59,8 @@ class Head:
             inputs_keyword=self.inputs_keyword, inputs_keyword_span=self.inputs_keyword_span,
             inputs=inputs, text=text, span=self.span, named=self.named,
             named_span=self.named_span, amount=self.amount, amount_span=self.amount_span,
+            thing=self.thing, phrase=self.phrase, phrase_span=self.phrase_span,
+            time=self.time, by=self.by, time_span=self.time_span,
         )
 
 
@@ -107,6 +115,9 @@ class Reader(ConditionReader):
             )
         head.noun = join(noun)
         head.noun_span = self.line.span(noun[0], noun[-1])
+        if self.kind() == "text" and self.word(1) in PREPOSITIONS:
+            # "apply the coupon "SUMMER25" to the subscription": which one, by its id
+            head.thing = self.single_value(noun[-1])
         self.clauses(head)
         head.span = self.line.span(verb, self.last)
         return head
@@ -134,6 +145,35 @@ class Reader(ConditionReader):
                     )
                 head.complement = join(words)
                 head.complement_span = self.line.span(words[0], words[-1])
+            elif word == "at" and head.phrase is None:
+                at = self.take()
+                said: list[Token] = []
+                while not self.at_end() and self.word() not in ("with", "where") \
+                        and self.peek().word is not None:  # type: ignore[union-attr]
+                    said.append(self.take())
+                if not said:
+                    raise self.fail_here(f'expected words after "at", found {self.found()}',
+                                         hint="like: cancel the subscription at the end of "
+                                         "the period")
+                head.phrase = "at " + join(said)
+                head.phrase_span = self.line.span(at, said[-1])
+            elif word == "by" and head.time_span is None:
+                by = self.take()
+                moment = None
+                if self.kind() == "number" and self._unit(1):
+                    moment = self._counted(self.peek(), "by")  # type: ignore[arg-type]
+                if moment is None:
+                    raise self.fail_here(f'expected a duration after "by", found '
+                                         f"{self.found()}",
+                                         hint="like: advance the test clock by 1 month "
+                                         "(days, weeks, months or years)")
+                head.by = moment
+                head.time_span = self.line.span(by, self.last)
+            elif word == "to" and head.time_span is None and head.preposition is None \
+                    and self._time_follows():
+                to = self.take()
+                head.time = self.single_value(to)
+                head.time_span = self.line.span(to, self.last)
             elif word in PREPOSITIONS and head.preposition is None:
                 preposition = self.take()
                 head.preposition = preposition.word
@@ -142,7 +182,7 @@ class Reader(ConditionReader):
             elif word == "whose" and head.whose is None:
                 head.whose = self.where(self.take())
                 if not self.at_end() and self.word() not in ("as", "with", "where",
-                                                             *PREPOSITIONS):
+                                                             *PREPOSITIONS, *FORM_WORDS):
                     raise self.fail_here(f"unexpected {self.found()} after the condition; "
                                          f'expected "and", "or", {self.expected(head)}')
             elif word in ("with", "where"):
@@ -162,6 +202,18 @@ class Reader(ConditionReader):
                         hint="a command names what it acts on; to use a field of something "
                         "from an earlier step, write it as a value: the customer's id")
                 raise self.fail_here(f"unexpected {self.found()}; expected {self.expected(head)}")
+
+    def _time_follows(self) -> bool:
+        """Whether a time follows ``to`` (``to 2027-01-01``, ``to tomorrow``), not a
+        target."""
+        if self.kind(1) in ("date", "datetime"):
+            return True
+        start = self.index
+        self.index += 1
+        try:
+            return self.moment() is not None
+        finally:
+            self.index = start
 
     def expected(self, head: Head) -> str:
         options = []

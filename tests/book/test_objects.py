@@ -163,7 +163,8 @@ def test_describe_book():
     invoice = book.noun("invoice")
     assert invoice.verbs == ("get", "create", "update", "delete")
     assert [a.name for a in invoice.actions] == ["send", "finalize", "pay", "void",
-                                                 "mark_uncollectible", "credit", "preview_credit"]
+                                                 "mark_uncollectible", "credit", "preview_credit",
+                                                 "apply_discount", "remove_discounts"]
     assert [a.english("invoice") for a in invoice.actions if a.needs_confirmation] == [
         "pay the invoice", "void the invoice", "credit the invoice"]
     assert invoice.action("mark_uncollectible").english("invoice") == (

@@ -30,6 +30,7 @@ def test_the_keyword_table_is_the_parsers():
     rows = table()
     assert set(rows["determiners"]) == keywords.DETERMINERS
     assert set(rows["prepositions"]) == set(keywords.PREPOSITIONS)
+    assert set(rows["after the record"]) == set(keywords.FORM_WORDS)
     assert set(rows["statements"]) == keywords.STATEMENT_WORDS
     assert set(rows["other words for get"]) == set(GET_WORDS)
     assert set(rows["time words"]) == keywords.TIME_WORDS

@@ -7,12 +7,32 @@ version under ``promotion[coupon]``.
 
 from __future__ import annotations
 
-from ..declare import IdList, ListFilter, Relation, StripeObject
+from ..declare import Action, Default, IdList, ListFilter, Relation, StripeObject
 
 #: The discounts an invoice or an invoice item takes: each a coupon's id, a promotion code's
 #: (``promo_``) or a discount's (``di_``).
 DISCOUNTS = IdList("discounts", (("promo_", "promotion_code"), ("di_", "discount")),
                    default="coupon")
+
+#: What a coupon or a promotion code is called where it is applied: the words of ``apply
+#: the coupon "SUMMER25" to the subscription``.
+APPLIED = ("coupon", "promotion code")
+
+
+def discount_actions(noun: str) -> tuple[tuple[Action, ...], tuple[Default, ...]]:
+    """The actions that put a coupon or a promotion code on a record of ``noun`` (an
+    update of its ``discounts``, which :data:`DISCOUNTS` makes the objects Stripe takes)
+    and take every discount off it (``discounts=""``), and the default that says so."""
+    return (
+        (Action("apply_discount", word="apply", things=APPLIED, thing_input="discounts",
+                method="update",
+                help=f"put a coupon or a promotion code on the {noun} (its discounts "
+                     "become that one)"),
+         Action("remove_discounts", word="remove", things=("discounts", "discount"),
+                method="update", help=f"take every discount off the {noun}")),
+        (Default("remove_discounts", "discounts", ""),),
+    )
+
 
 ROWS: tuple[StripeObject, ...] = (
     StripeObject(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..declare import Action, Default, ListFilter, Relation, Requirement, StripeObject
-from .discounts import DISCOUNTS
+from .discounts import DISCOUNTS, discount_actions
+
+_DISCOUNT_ACTIONS, _DISCOUNT_DEFAULTS = discount_actions("invoice")
 
 _ACTIONS = (
     Action("send", method="send_invoice", help="email the invoice to its customer to pay"),
@@ -21,6 +23,7 @@ _ACTIONS = (
     Action("preview_credit", word="preview", complement="credited", method="preview",
            service="credit_notes", id_param="invoice", returns="credit note", amount="amount",
            help="the credit note crediting the invoice would issue, issuing nothing"),
+    *_DISCOUNT_ACTIONS,
 )
 
 ROWS: tuple[StripeObject, ...] = (
@@ -53,6 +56,7 @@ ROWS: tuple[StripeObject, ...] = (
             # a payment method or source to charge is named.
             Default("pay", "paid_out_of_band", True,
                     unless=("payment_method", "source", "mandate", "off_session")),
+            *_DISCOUNT_DEFAULTS,
         ),
         help="a bill for a customer",
     ),

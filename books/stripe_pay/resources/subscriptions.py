@@ -12,6 +12,9 @@ from ..declare import (
     Shorthand,
     StripeObject,
 )
+from .discounts import DISCOUNTS, discount_actions
+
+_DISCOUNT_ACTIONS, _DISCOUNT_DEFAULTS = discount_actions("subscription")
 
 _CREATED = ListFilter("created", "created", "range")
 
@@ -35,6 +38,12 @@ ROWS: tuple[StripeObject, ...] = (
             # Stripe's cancel is DELETE /v1/subscriptions/{id}: it ends the subscription now.
             Action("cancel", method="cancel", destructive=True,
                    help="end the subscription now (no more invoices)"),
+            # Cancelling at the period's end is an update of cancel_at_period_end: it can
+            # be undone (updated back to false) until the period ends.
+            Action("cancel_at_period_end", word="cancel", phrase="at the end of the period",
+                   method="update",
+                   help="end the subscription when its current period ends (until then "
+                        "it can be kept by updating cancel at period end to false)"),
             # Pausing collection is an update of pause_collection: the subscription carries
             # on, its invoices are kept as drafts until collection resumes.
             Action("pause", method="update",
@@ -44,11 +53,15 @@ ROWS: tuple[StripeObject, ...] = (
                    help="collect payment again after a pause"),
             Action("resume", method="resume", moves_money=True,
                    help="start a paused subscription (status paused) again, invoicing now"),
+            *_DISCOUNT_ACTIONS,
         ),
         defaults=(
             Default("pause", "pause_collection", {"behavior": "keep_as_draft"}),
             Default("unpause", "pause_collection", ""),
+            Default("cancel_at_period_end", "cancel_at_period_end", True),
+            *_DISCOUNT_DEFAULTS,
         ),
+        id_lists=(DISCOUNTS,),
         moves_money=("create",),  # (its first invoice is charged at once)
         delete_refusal="a subscription cannot be deleted; cancel it instead",
         delete_hint="cancel the subscription",
@@ -95,7 +108,8 @@ ROWS: tuple[StripeObject, ...] = (
         noun="test clock", plural="test clocks", service="test_helpers.test_clocks",
         id_prefix="clock_",
         actions=(
-            Action("advance", method="advance",
+            # "advance the test clock by 1 month" (from its frozen_time) or "to 2027-01-01"
+            Action("advance", method="advance", time="frozen_time",
                    help="move the clock's time forward (to its frozen_time)"),
         ),
         duties=("get", "create", "delete"),
