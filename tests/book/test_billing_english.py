@@ -6,13 +6,13 @@ against the sandbox through the same builder as every other road."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from english_support import run
 from test_corpus import calls as corpus_calls
 
-from kognitos_books import Record, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "subscription", "test clock", "invoice", "coupon")
@@ -101,11 +101,6 @@ def test_the_forms_are_procedures_called_from_python(offline):
     assert procedures["stripe_pay.subscription.remove_discounts"] == \
         "remove the discounts from the subscription"
 
-
-def run(rt: Runtime, text: str) -> list[Any]:
-    result = rt.run(text, journal=False)
-    assert result.ok, [(step.line, step.error) for step in result.failures]
-    return [found if isinstance(found, Record) else list(found) for found in result.results()]
 
 
 def test_a_plan_shows_each_form_s_request(rt):

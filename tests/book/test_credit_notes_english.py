@@ -4,13 +4,11 @@ against the in-process sandbox over real HTTP."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from stripe_pay.book import plan_call
+from english_support import plan, run
 from test_corpus import calls as corpus_calls
 
-from kognitos_books import Call, Record, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "invoice", "credit note", "quote", "customer balance transaction")
@@ -71,11 +69,6 @@ def test_mistakes_are_refused_before_anything_runs(checker, text, message):
     assert message in str(info.value)
 
 
-def plan(verb, noun, **kw):
-    found = plan_call(call=Call(book="stripe_pay", verb=verb, noun=noun,
-                                idempotency_key="k1", **kw), connection=None)
-    return [(r.method, r.path, dict(r.params)) for r in found.requests]
-
 
 def test_plans_put_a_parent_in_the_path():
     assert plan("credit", "invoice", id="in_1", fields={"amount": 500}) == [
@@ -91,11 +84,6 @@ def test_plans_put_a_parent_in_the_path():
         ("POST", "/v1/customers/cus_1/balance_transactions/cbtxn_1", {"description": "x"})]
     assert plan("accept", "quote", id="qt_1") == [("POST", "/v1/quotes/qt_1/accept", {})]
 
-
-def run(rt: Runtime, text: str) -> list[Any]:
-    result = rt.run(text, journal=False)
-    assert result.ok, [(step.line, step.error) for step in result.failures]
-    return [found if isinstance(found, Record) else list(found) for found in result.results()]
 
 
 INVOICE = '''\

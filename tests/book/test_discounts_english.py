@@ -4,10 +4,10 @@ before anything runs, the request it plans, and a run against the sandbox."""
 from __future__ import annotations
 
 import pytest
-from stripe_pay.book import plan_call
+from english_support import plan
 from test_corpus import calls as corpus_calls
 
-from kognitos_books import Call, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "invoice", "coupon", "promotion code", "tax rate")
@@ -74,11 +74,6 @@ def test_mistakes_are_refused_before_anything_runs(rt, text, message):
         rt.check(text, given=GIVEN)
     assert message in str(info.value)
 
-
-def plan(verb, noun, **kw):
-    found = plan_call(call=Call(book="stripe_pay", verb=verb, noun=noun,
-                                idempotency_key="k1", **kw), connection=None)
-    return [(r.method, r.path, dict(r.params)) for r in found.requests]
 
 
 def test_each_discount_id_becomes_the_object_stripe_takes():

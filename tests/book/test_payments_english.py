@@ -4,11 +4,12 @@ plans, from the declarations alone (no request is sent here)."""
 from __future__ import annotations
 
 import pytest
-from stripe_pay.book import describe_book, plan_call
+from english_support import plan
+from stripe_pay.book import describe_book
 from test_corpus import calls as corpus_calls
 from test_corpus import show
 
-from kognitos_books import Call, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "invoice", "charge", "payment intent", "payment method", "refund",
@@ -101,11 +102,6 @@ def test_deleting_what_stripe_never_deletes_says_what_to_do(rt):
     assert "cancel it instead" in str(info.value) and "cancel the payment intent" in str(
         info.value)
 
-
-def plan(verb, noun, **kw):
-    found = plan_call(call=Call(book="stripe_pay", verb=verb, noun=noun,
-                                idempotency_key="k1", **kw), connection=None)
-    return [(r.method, r.path, dict(r.params)) for r in found.requests]
 
 
 def test_plans_follow_the_sdk_routes():

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kognitos_books import Record, Runtime
+from english_support import run
 
-
-def run(rt: Runtime, text: str) -> list[Any]:
-    """Run ``text``; every step must succeed. Its results, lists made lists."""
-    result = rt.run(text, journal=False)
-    assert result.ok, [(step.line, step.error) for step in result.failures]
-    return [found if isinstance(found, Record) else list(found) for found in result.results()]
+from kognitos_books import Runtime
 
 
 def failed(rt: Runtime, text: str) -> tuple[Any, list[Any]]:

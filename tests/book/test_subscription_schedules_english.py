@@ -4,13 +4,11 @@ test clock and one released, live against the sandbox."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from stripe_pay.book import plan_call
+from english_support import plan, run
 from test_corpus import calls as corpus_calls
 
-from kognitos_books import Call, Record, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "price", "subscription", "subscription schedule")
@@ -66,11 +64,6 @@ def test_mistakes_are_refused_before_anything_runs(offline, text, message):
     assert message in str(info.value)
 
 
-def plan(verb, noun, **kw):
-    found = plan_call(call=Call(book="stripe_pay", verb=verb, noun=noun,
-                                idempotency_key="k1", **kw), connection=None)
-    return [(r.method, r.path, dict(r.params)) for r in found.requests]
-
 
 def test_plans_follow_the_sdk_routes():
     assert plan("release", "subscription schedule", id="sub_sched_1") == [
@@ -92,11 +85,6 @@ def test_plans_follow_the_sdk_routes():
             "customer": "cus_1", "phases[0][items][0][price]": "price_1",
             "phases[0][end_date]": 5, "phases[1][items][0][price]": "price_2"})]
 
-
-def run(rt: Runtime, text: str) -> list[Any]:
-    result = rt.run(text, journal=False)
-    assert result.ok, [(step.line, step.error) for step in result.failures]
-    return [found if isinstance(found, Record) else list(found) for found in result.results()]
 
 
 SETUP = '''\

@@ -4,13 +4,11 @@ live against the sandbox."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from stripe_pay.book import plan_call
+from english_support import plan, run
 from test_corpus import calls as corpus_calls
 
-from kognitos_books import Call, Record, Runtime
+from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
 
 GIVEN = ("customer", "price", "subscription", "subscription item", "test clock")
@@ -62,11 +60,6 @@ def test_mistakes_are_refused_before_anything_runs(offline, text, message):
     assert message in str(info.value)
 
 
-def plan(verb, noun, **kw):
-    found = plan_call(call=Call(book="stripe_pay", verb=verb, noun=noun,
-                                idempotency_key="k1", **kw), connection=None)
-    return [(r.method, r.path, dict(r.params)) for r in found.requests]
-
 
 def test_plans_follow_the_sdk_routes():
     assert plan("cancel", "subscription", id="sub_1") == [
@@ -84,11 +77,6 @@ def test_plans_follow_the_sdk_routes():
     assert plan("advance", "test clock", id="clock_1", fields={"frozen_time": 1}) == [
         ("POST", "/v1/test_helpers/test_clocks/clock_1/advance", {"frozen_time": 1})]
 
-
-def run(rt: Runtime, text: str) -> list[Any]:
-    result = rt.run(text, journal=False)
-    assert result.ok, [(step.line, step.error) for step in result.failures]
-    return [found if isinstance(found, Record) else list(found) for found in result.results()]
 
 
 def test_a_trial_converts_on_a_test_clock(rt):
