@@ -651,9 +651,6 @@ class Payments(PaymentMethods, Balances):
             decline = ("authentication_required", "authentication_required",
                        AUTHENTICATION_REQUIRED)
         authenticated, intent.authenticated = intent.authenticated, False
-        if card.settles_later:
-            self._start_bank_debit(intent, method, card)
-            return
         charge = self._new_charge(
             amount=intent.amount, currency=intent.currency, card=card, method=method,
             customer=intent.customer,
@@ -661,9 +658,13 @@ class Payments(PaymentMethods, Balances):
             payment_intent=intent.id, description=intent.description,
             metadata=dict(intent.metadata), receipt_email=intent.receipt_email,
             shipping=intent.shipping, transfer_group=intent.transfer_group,
+            statement_descriptor=intent.statement_descriptor,
             statement_descriptor_suffix=intent.statement_descriptor_suffix,
             three_d_secure=_three_d_secure() if authenticated else None)
         intent.latest_charge = charge.id
+        if charge.status == "pending":  # a bank debit, submitted: it settles later
+            intent.status = "processing"
+            return
         if charge.status == "failed":
             intent.status = "requires_payment_method"
             intent.last_payment_error = {
@@ -683,20 +684,6 @@ class Payments(PaymentMethods, Balances):
             intent.status, intent.amount_capturable = "requires_capture", charge.amount
         if stored is not None:
             self._after_payment(intent, stored)
-
-    def _start_bank_debit(self, intent: PaymentIntent, method: PaymentMethod,
-                          card: TestCard) -> None:
-        """A bank debit is submitted: its charge is pending, the intent processing."""
-        charge = self._new_charge(
-            amount=intent.amount, currency=intent.currency, card=card, method=method,
-            customer=intent.customer, capture=False, decline=None,
-            payment_intent=intent.id, description=intent.description,
-            metadata=dict(intent.metadata), receipt_email=intent.receipt_email,
-            shipping=intent.shipping, transfer_group=intent.transfer_group,
-            statement_descriptor=intent.statement_descriptor)
-        charge.status, charge.paid, charge.capture_before = "pending", False, None
-        charge.captured, charge.amount_captured = True, charge.amount
-        intent.latest_charge, intent.status = charge.id, "processing"
 
     def settle_pending(self, object_id: str) -> dict[str, Any]:
         """What the sandbox's ``POST /_sandbox/settle/{id}`` control does: the bank settles a
@@ -912,7 +899,8 @@ class Payments(PaymentMethods, Balances):
                     customer: str | None, capture: bool,
                     decline: tuple[str, str | None, str] | None, **details: Any) -> Charge:
         """A charge of the card: failed with ``decline`` (code, decline code, message), or
-        succeeded, its money collected if ``capture``."""
+        succeeded, its money collected if ``capture``; a bank debit's is pending until the
+        bank settles it (its money collected then)."""
         now = self.now()
         charge = Charge(id=self.new_id("ch_"), seq=self._next_seq(), created=now,
                         amount=amount, currency=currency, card=cards.key_of(card),
@@ -925,6 +913,9 @@ class Payments(PaymentMethods, Balances):
         if decline is not None:
             charge.status, charge.paid = "failed", False
             charge.failure_code, _, charge.failure_message = decline
+        elif card.settles_later:
+            charge.status, charge.paid = "pending", False
+            charge.captured, charge.amount_captured = True, amount
         elif capture:
             self._capture(charge, amount)
         else:
