@@ -16,7 +16,19 @@ from typing import Any
 
 import pluggy
 
-from .model import Book, Call, Connection, Field, Plan, Problem, Record, Secret
+from .model import (
+    Book,
+    Call,
+    Connection,
+    Endpoint,
+    Event,
+    Field,
+    Plan,
+    Problem,
+    Record,
+    Secret,
+    Trigger,
+)
 
 hookspec = pluggy.HookspecMarker("kognitos_books")
 hookimpl = pluggy.HookimplMarker("kognitos_books")
@@ -110,6 +122,50 @@ def act(connection: Connection, call: Call) -> Record:
     """
 
 
+@hookspec(firstresult=True)
+def describe_triggers() -> tuple[Trigger, ...]:
+    """Return every event the book can report, each with its English phrase (``when an
+    invoice is paid``) and the noun of its object. A book without events returns ``()``
+    or does not implement the hook.
+
+    Called when checking an automation that has a ``when`` block, or listing events;
+    heavy imports are fine (derive the list from the SDK where it knows).
+    """
+
+
+@hookspec(firstresult=True)
+def verify_event(connection: Connection, headers: Mapping[str, str], body: bytes,
+                 secret: Secret) -> Event:
+    """Check that ``body`` (the raw bytes received, not re-encoded) was sent by the service,
+    from its signature in ``headers`` (names lower-cased) made with ``secret``, and that it is
+    recent; then decode it. Raise :class:`DeliveryRejected` saying why otherwise (never
+    showing the secret). Must not send requests.
+    """
+
+
+@hookspec(firstresult=True)
+def list_events(connection: Connection, after: Event | None, types: tuple[str, ...]
+                ) -> Iterable[Event]:
+    """Every event the service still keeps that happened after ``after`` (all it keeps when
+    None), only of ``types`` when given, oldest first, fetched lazily page by page. Used to
+    catch up after a listener was down and by ``kbooks listen --poll``. An event at the same
+    second as ``after`` but not ``after`` itself is included: the host drops those it has.
+    """
+
+
+@hookspec(firstresult=True)
+def ensure_endpoint(connection: Connection, url: str, types: tuple[str, ...]) -> Endpoint:
+    """Find the service's endpoint that delivers ``types`` to ``url``, or create it when
+    there is none (never a second one for the same URL): return it, with its secret when
+    just created. An endpoint for ``url`` with other types is changed to send ``types``.
+    """
+
+
+@hookspec(firstresult=True)
+def remove_endpoint(connection: Connection, url: str) -> bool:
+    """Delete the service's endpoint for ``url``; False when there was none."""
+
+
 @hookspec
 def register_commands(register: Callable[..., Any]) -> None:
     """Add commands to the ``kbooks`` CLI:
@@ -130,4 +186,9 @@ ROUTED_HOOKS: tuple[str, ...] = (
     "update",
     "delete",
     "act",
+    "describe_triggers",
+    "verify_event",
+    "list_events",
+    "ensure_endpoint",
+    "remove_endpoint",
 )

@@ -23,6 +23,9 @@ __all__ = [
     "Connection",
     "Credential",
     "CredentialsRejected",
+    "DeliveryRejected",
+    "Endpoint",
+    "Event",
     "Field",
     "Filter",
     "InvalidCall",
@@ -41,6 +44,7 @@ __all__ = [
     "RECORD_DUTIES",
     "Action",
     "Setting",
+    "Trigger",
     "UnknownProcedure",
     "mask",
 ]
@@ -146,6 +150,14 @@ class UnknownProcedure(KbooksError):
 
 class InvalidCall(KbooksError):
     """A procedure was called with inputs it does not accept; nothing was sent."""
+
+    exit_code = 2
+
+
+class DeliveryRejected(KbooksError):
+    """A delivery of an event failed its verification (no signature, a forged or stale one,
+    a body that is not an event); nothing may run for it. The message says why without
+    showing the secret."""
 
     exit_code = 2
 
@@ -439,6 +451,55 @@ class Book:
             if name in (noun.name, noun.plural, *noun.aliases):
                 return noun
         return None
+
+
+# --------------------------------------------------------------------------- events
+
+
+@attrs.frozen
+class Trigger:
+    """An event a book can report, as automations name it (see ``describe_triggers``).
+
+    ``type`` is the service's own name (``invoice.paid``); ``english`` the phrase after
+    ``when`` (``an invoice is paid``); ``noun`` the book's noun of the event's object (inside
+    the block, ``the invoice``); ``aliases`` other phrases for the same event (``a payment
+    fails``); ``help`` one line on when it happens.
+    """
+
+    type: str
+    english: str
+    noun: str
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+
+
+@attrs.frozen
+class Event:
+    """One event a book reported: its id (unique and stable: deliveries of one event share
+    it), its ``type`` (a :attr:`Trigger.type`), when it happened (Unix seconds), whether in
+    live mode, the object it is about as a :class:`Record` (as it was after the change) and,
+    for updates, the previous values of the fields that changed."""
+
+    id: str
+    type: str
+    created: int
+    livemode: bool
+    record: Record
+    previous: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    data: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen
+class Endpoint:
+    """Where a book's service delivers events: the endpoint's id and URL, the event types
+    it is sent, and its signing secret when the service has just shown it (only when
+    ``created``; services show a secret once)."""
+
+    id: str
+    url: str
+    types: tuple[str, ...]
+    created: bool = False
+    secret: Secret | None = attrs.field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------- filters

@@ -22,11 +22,14 @@ from .model import (
     Call,
     ConfigurationError,
     Connection,
+    Endpoint,
+    Event,
     Field,
     Plan,
     Problem,
     Record,
     Secret,
+    Trigger,
 )
 
 if TYPE_CHECKING:
@@ -302,6 +305,45 @@ class Plugins:
                                                       connection=connection, call=call)
         return found
 
+    # ------------------------------------------------------------------ events
+
+    def triggers(self, book: str) -> tuple[Trigger, ...]:
+        """Every event ``book`` can report (none when it has no events)."""
+        if not self.implements(book, "describe_triggers"):
+            return ()
+        found = tuple(self._call(book, "describe_triggers") or ())
+        for trigger in found:
+            if not isinstance(trigger, Trigger):
+                raise TypeError(f"{book}: describe_triggers returned {type(trigger).__name__}, "
+                                "not a kognitos_books.Trigger")
+        return found
+
+    def verify_event(self, connection: Connection, headers: Mapping[str, str], body: bytes,
+                     secret: Secret) -> Event:
+        """The event a delivery holds, once ``connection.book`` has verified its signature;
+        raises :class:`DeliveryRejected` otherwise."""
+        found: Event = self._call(connection.book, "verify_event", connection=connection,
+                                  headers=headers, body=body, secret=secret)
+        return found
+
+    def list_events(self, connection: Connection, after: Event | None,
+                    types: tuple[str, ...]) -> Iterable[Event]:
+        """The events after ``after``, oldest first, lazily."""
+        found: Iterable[Event] = self._call(connection.book, "list_events",
+                                            connection=connection, after=after, types=types)
+        return found
+
+    def ensure_endpoint(self, connection: Connection, url: str, types: tuple[str, ...]
+                        ) -> Endpoint:
+        """The service's one endpoint delivering ``types`` to ``url``, made if missing."""
+        found: Endpoint = self._call(connection.book, "ensure_endpoint",
+                                     connection=connection, url=url, types=types)
+        return found
+
+    def remove_endpoint(self, connection: Connection, url: str) -> bool:
+        """Delete the endpoint for ``url``; False when there was none."""
+        return bool(self._call(connection.book, "remove_endpoint", connection=connection,
+                               url=url))
 
 
 def duty_hook(verb: str) -> str:

@@ -149,6 +149,70 @@ def test_hook_act(rt):
     assert rt.call("memo.note.archive", id=note.id)["archived"] is True
 
 
+def test_hook_describe_triggers(rt):
+    triggers = rt.plugins.triggers("memo")
+    assert [t.type for t in triggers] == ["note.created", "note.pinned", "note.archived"]
+    assert triggers[0].english == "a note is created" and triggers[0].noun == "note"
+
+
+def test_hook_verify_event(rt):
+    import importlib
+    import json
+    import time
+
+    from kognitos_books import DeliveryRejected
+
+    conn = rt.connect("memo")
+    body = json.dumps({"id": "mev_9", "type": "note.pinned", "created": 1,
+                       "object": {"id": "note_1", "title": "x"}}).encode()
+    secret = Secret("memosec_00000001")
+    sign = importlib.import_module("memo_book").sign
+    event = rt.plugins.verify_event(conn, {"memo-signature": sign(body, secret.reveal())},
+                                    body, secret)
+    assert (event.id, event.type, event.record.id) == ("mev_9", "note.pinned", "note_1")
+    for headers, why in (({}, "no Memo-Signature"),
+                         ({"memo-signature": sign(body, "memosec_other")}, "does not match"),
+                         ({"memo-signature": sign(body, secret.reveal(),
+                                                  int(time.time()) - 301)}, "too old")):
+        with pytest.raises(DeliveryRejected, match=why) as err:
+            rt.plugins.verify_event(conn, headers, body, secret)
+        assert secret.reveal() not in str(err.value)
+    forged = body.replace(b"note_1", b"note_2")
+    with pytest.raises(DeliveryRejected):
+        rt.plugins.verify_event(conn, {"memo-signature": sign(body, secret.reveal())},
+                                forged, secret)
+
+
+def test_hook_list_events(rt):
+    rt.call("create a note in memo", title="One")
+    rt.call("create a note in memo", title="Two")
+    rt.call("pin the note")
+    conn = rt.connect("memo")
+    every = list(rt.plugins.list_events(conn, None, ()))
+    assert [e.type for e in every] == ["note.created", "note.created", "note.pinned"]
+    after = list(rt.plugins.list_events(conn, every[0], ()))
+    assert [e.id for e in after] == [e.id for e in every[1:]]
+    assert [e.type for e in rt.plugins.list_events(conn, None, ("note.pinned",))] == [
+        "note.pinned"]
+
+
+def test_hook_ensure_endpoint(rt):
+    conn = rt.connect("memo")
+    first = rt.plugins.ensure_endpoint(conn, "https://example.test/hook", ("note.created",))
+    assert first.created and first.secret is not None
+    again = rt.plugins.ensure_endpoint(conn, "https://example.test/hook",
+                                       ("note.created", "note.pinned"))
+    assert (again.id, again.created, again.secret) == (first.id, False, None)
+    assert again.types == ("note.created", "note.pinned")
+
+
+def test_hook_remove_endpoint(rt):
+    conn = rt.connect("memo")
+    rt.plugins.ensure_endpoint(conn, "https://example.test/hook", ("note.created",))
+    assert rt.plugins.remove_endpoint(conn, "https://example.test/hook") is True
+    assert rt.plugins.remove_endpoint(conn, "https://example.test/hook") is False
+
+
 def test_hook_register_commands(memo, capsys):
     from kognitos_books.plugins import Plugins
 

@@ -2,13 +2,20 @@
 
 It keeps notes in memory, lets you add tags to a note, and declares two actions of its
 own: ``pin the note`` and ``archive the note`` (destructive: a live shelf asks first).
+It reports events too (``when a note is created in memo``, ``when a note is pinned``): each
+change is kept on the shelf as an event, deliveries are signed with HMAC-SHA256 in a
+``Memo-Signature: t=...,s=...`` header, and the shelf keeps its endpoints.
 Its token looks like ``memo_test_xxxxxxxx`` (or ``memo_live_...``); ``memo_test_rejected``
 is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
+import time
 
 from kognitos_books import (
     Action,
@@ -17,13 +24,18 @@ from kognitos_books import (
     Connection,
     Credential,
     CredentialsRejected,
+    DeliveryRejected,
+    Endpoint,
+    Event,
     Field,
     Noun,
     Plan,
     PlannedRequest,
     Problem,
     Record,
+    Secret,
     Setting,
+    Trigger,
     hookimpl,
 )
 
@@ -42,6 +54,29 @@ class Shelf:
         self.notes: dict[str, dict] = {}
         self.ids = itertools.count(1)
         self.requests: list[str] = []
+        self.events: list[dict] = []
+        self.endpoints: dict[str, dict] = {}
+
+    def emit(self, kind: str, note: dict) -> dict:
+        event = {"id": f"mev_{len(self.events) + 1}", "type": kind, "created": int(time.time()),
+                 "object": dict(note)}
+        self.events.append(event)
+        return event
+
+
+TRIGGERS = (
+    Trigger("note.created", "a note is created", "note", help="a note was written"),
+    Trigger("note.pinned", "a note is pinned", "note", aliases=("a note is kept on top",)),
+    Trigger("note.archived", "a note is archived", "note"),
+)
+SIGNATURE_TOLERANCE = 300
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The ``Memo-Signature`` header for ``body``."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return f"t={stamp},s={digest.hexdigest()}"
 
 
 @hookimpl
@@ -133,6 +168,7 @@ def create(connection, call) -> Record:
     shelf.requests.append("create")
     note = {"id": f"note_{next(shelf.ids)}", "object": "note", "tags": [], **call.fields}
     shelf.notes[note["id"]] = note
+    shelf.emit("note.created", note)
     return _record(note)
 
 
@@ -154,10 +190,65 @@ def act(connection, call) -> Record:
     if call.verb in ("pin", "archive"):
         note = connection.client.notes[call.id]
         note["pinned" if call.verb == "pin" else "archived"] = True
+        connection.client.emit("note.pinned" if call.verb == "pin" else "note.archived", note)
         return _record(note)
     note = connection.client.notes[call.target_id]
     note["tags"].append(call.fields["label"])
     return Record("memo", "tag", None, {"note": call.target_id, "label": call.fields["label"]})
+
+
+def _event(event: dict) -> Event:
+    return Event(event["id"], event["type"], event["created"], False, _record(event["object"]),
+                 data=event)
+
+
+@hookimpl
+def describe_triggers() -> tuple[Trigger, ...]:
+    return TRIGGERS
+
+
+@hookimpl
+def verify_event(connection, headers, body, secret: Secret) -> Event:
+    header = headers.get("memo-signature", "")
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    if "t" not in parts or "s" not in parts:
+        raise DeliveryRejected("the delivery has no Memo-Signature")
+    if not parts["t"].isdigit() or int(parts["t"]) < time.time() - SIGNATURE_TOLERANCE:
+        raise DeliveryRejected("the delivery's signature is too old")
+    if not hmac.compare_digest(sign(body, secret.reveal(), int(parts["t"])), header):
+        raise DeliveryRejected("the delivery's signature does not match")
+    try:
+        return _event(json.loads(body))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DeliveryRejected("the delivery is not a memo event") from exc
+
+
+@hookimpl
+def list_events(connection, after, types):
+    events = connection.client.events
+    start = 0
+    if after is not None:
+        start = next((i + 1 for i, e in enumerate(events) if e["id"] == after.id), 0)
+    return (_event(e) for e in events[start:] if not types or e["type"] in types)
+
+
+@hookimpl
+def ensure_endpoint(connection, url, types) -> Endpoint:
+    shelf = connection.client
+    found = shelf.endpoints.get(url)
+    if found is not None:
+        found["types"] = tuple(types)
+        return Endpoint(found["id"], url, found["types"])
+    secret = f"memosec_{len(shelf.endpoints) + 1:08d}"
+    shelf.endpoints[url] = {"id": f"mep_{len(shelf.endpoints) + 1}", "types": tuple(types),
+                            "secret": secret}
+    return Endpoint(shelf.endpoints[url]["id"], url, tuple(types), created=True,
+                    secret=Secret(secret))
+
+
+@hookimpl
+def remove_endpoint(connection, url) -> bool:
+    return connection.client.endpoints.pop(url, None) is not None
 
 
 @hookimpl
