@@ -125,17 +125,23 @@ class Schedule:
         shows a time twice."""
         return self.cron.split()[1].startswith("*")
 
+    # (A slot is given in UTC: Python compares two datetimes of one zone by their wall
+    # clock, so that the two 01:30s of a night the clocks go back would be equal.
+    # ``slot.astimezone(ZoneInfo(zone))`` shows it on the zone's clock.)
+
     def next_after(self, moment: datetime.datetime, zone: str) -> datetime.datetime:
-        """The first slot strictly after ``moment`` (an aware datetime), in ``zone``'s
-        time (an aware datetime, its ``fold`` set for the second of two same times)."""
+        """The first slot strictly after ``moment`` (an aware datetime), the schedule read
+        on ``zone``'s clock; an aware datetime in UTC."""
         return next(self._slots(moment, zone))
 
     def slots_between(self, start: datetime.datetime, end: datetime.datetime,
                       zone: str) -> Iterator[datetime.datetime]:
-        """The slots after ``start`` up to ``end`` included, in order, each once: those a
-        run that last looked at ``start`` and looks again at ``end`` has to run."""
+        """The slots after ``start`` up to ``end`` included, in order, each once (in UTC,
+        as :meth:`next_after` gives them): those a run that last looked at ``start`` and
+        looks again at ``end`` has to run."""
         if end.tzinfo is None or end.utcoffset() is None:
             raise ValueError(f"the end of the slots needs its time zone: {end!r}")
+        end = end.astimezone(datetime.UTC)
         for slot in self._slots(start, zone):
             if slot > end:
                 return
@@ -167,7 +173,7 @@ class Schedule:
                 slot, _ = heapq.heappop(waiting)
                 if slot > last:  # (a skipped time fired later may land on another slot)
                     last = slot
-                    yield slot.astimezone(tz)
+                    yield slot
             for slot in _moments(wall, tz, repeats):
                 if slot > after:
                     heapq.heappush(waiting, (slot, wall))

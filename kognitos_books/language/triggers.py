@@ -100,13 +100,12 @@ class TriggerReader(ValueReader):
             raise self.line.fail('unexpected ":" at the end of the line', tokens[-1].column,
                                  hint='a "when" line opens its block without a colon; '
                                  "delete it")
-        at = max((i for i, token in enumerate(tokens) if token.word == "in" and i > 1),
-                 default=None)
+        at = max((i for i, token in enumerate(tokens) if token.word == "in"), default=None)
         if at is None:
-            raise self.line.fail(
-                "missing the book the event comes from", tokens[-1].end,
-                hint=f'end the line with "in" and the book, {_EVENT_HINT}'
-                if len(tokens) > 1 else _EVENT_HINT)
+            phrase = self._phrase(opener, tokens[1:])
+            raise self.line.fail("missing the book the event comes from", tokens[-1].end,
+                                 hint=f'end the line with "in" and the book, like: when '
+                                 f"{phrase} in stripe")
         phrase = self._phrase(opener, tokens[1:at])
         self.index = at + 1
         book = self.peek()
@@ -202,7 +201,11 @@ class TriggerReader(ValueReader):
         if n == 1:
             return Schedule.minutely() if name == "minute" else Schedule.hourly(self._past())
         if n not in steps:
-            whole = "an hour" if name == "minute" else "a day"
+            whole, instead = (("an hour", "every hour") if name == "minute"
+                              else ("a day", "every day at midnight"))
+            if n == (60 if name == "minute" else 24):
+                raise self.line.fail(f"every {n} {name}s is {whole}", number.column,
+                                     self.last.end, hint=f"say: {instead}")
             raise self.line.fail(
                 f"every {n} {name}s does not divide {whole} evenly", number.column,
                 self.last.end, hint=f"say one of: {', '.join(map(str, steps))} {name}s")
