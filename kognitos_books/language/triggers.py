@@ -178,6 +178,9 @@ class TriggerReader(ValueReader):
             if word == "minute":
                 return Schedule.minutely()
             return Schedule.hourly(self._past())
+        if word is not None and word.removesuffix("s") in SCHEDULE_UNITS:
+            raise self.fail_here(f'expected how many {word} after "{every.raw}"',
+                                 hint=f"like: every 2 {word}, or every {word[:-1]}")
         if word == "month":
             raise self.fail_here('"every month" needs its day: say it as: on the 1st of '
                                  "every month at 08:00",

@@ -192,6 +192,8 @@ ERRORS = [
     ("every weekdays at 9am\n  stop", 1, 7,
      'unknown schedule "weekdays" after "every"; did you mean "weekday"', "every"),
     ('every "day" at 9am\n  stop', 1, 7, 'unexpected text "day" after "every"', "every"),
+    ("every hours\n  stop", 1, 7, 'expected how many hours after "every"',
+     "like: every 2 hours, or every hour"),
     ("every month\n  stop", 1, 7,
      '"every month" needs its day: say it as: on the 1st of every month at 08:00',
      "on the last day of every month"),
