@@ -66,7 +66,7 @@ CHECK_TOOL = "check_automation"
 RUN_TOOL = "run_automation"
 #: What a credential looks like in text: a kind, ``test`` or ``live``, then the secret
 #: (Stripe's ``sk_live_...``, the memo book's ``memo_test_...``).
-_SECRET_LIKE = re.compile(r"\b[A-Za-z]{1,8}_(?:test|live)_[A-Za-z0-9_]{4,}")
+_SECRET_LIKE = re.compile(r"\b[A-Za-z]{1,8}_(?:test|live)_[A-Za-z0-9]{8,}")
 
 _TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
@@ -568,10 +568,7 @@ def serve(rt: Runtime, *, http: bool = False, host: str = "127.0.0.1",
         return types.ListToolsResult(tools=[
             types.Tool(name=t.name, title=t.title, description=t.description,
                        input_schema=dict(t.schema),
-                       annotations=types.ToolAnnotations(
-                           title=t.title, read_only_hint=t.read_only,
-                           destructive_hint=t.destructive, idempotent_hint=t.idempotent,
-                           open_world_hint=t.open_world))
+                       annotations=types.ToolAnnotations.model_validate(t.annotations()))
             for t in calls.tools.tools.values()])
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:

@@ -27,7 +27,8 @@ from conftest import make_dist
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from kognitos_books.mcp import TOOL_NAME, procedure_id, tool_name
+from kognitos_books import InvalidCall, KbooksError
+from kognitos_books.mcp import TOOL_NAME, Cursor, failure, procedure_id, tool_name
 
 STRIPE_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 MEMO_LIVE = "memo_live_zyxwvuts9876"
@@ -345,6 +346,49 @@ def test_no_key_in_the_server_log(agent: Agent, server_log: Path) -> None:
     assert "tools" in log  # it says what it serves
     for secret in SECRETS:
         assert secret not in log
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def test_a_key_in_an_error_is_masked() -> None:
+    shown = failure(KbooksError(f"refused {STRIPE_KEY}", hint=f"not {MEMO_LIVE}"))
+    assert shown.error
+    for secret in SECRETS:
+        assert secret not in shown.text and secret not in json.dumps(shown.data)
+    assert "sk_test_…p7dc" in shown.text and "memo_live_…9876" in shown.data["hint"]
+
+
+def test_a_cursor_is_opaque_and_checked() -> None:
+    cursor = Cursor("q1", 20, "cus_123")
+    assert Cursor.decode(cursor.encode(), "cursor") == cursor
+    assert "cus_123" not in cursor.encode()
+    for bad in ("nonsense!", Cursor("q1", -1, None).encode(), ""):
+        with pytest.raises(InvalidCall, match="cursor"):
+            Cursor.decode(bad, "cursor")
+
+
+def test_the_readme_configuration_starts_this_command() -> None:
+    from kognitos_books.cli import build_parser
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Agents (MCP)"):]
+    snippet = section[section.index("```json") + 7:section.index("```", section.index(
+        "```json") + 7)]
+    server = json.loads(snippet)["mcpServers"]["kbooks"]
+    assert Path(server["command"]).name == "kbooks" and "KBOOKS_HOME" in server["env"]
+    args = build_parser(None).parse_args(server["args"])
+    assert args.command == "mcp" and args.connection and not args.http
+    assert args.host == "127.0.0.1"
+
+
+def test_help_does_not_import_the_sdk() -> None:
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "kognitos_books",
+                          "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "mcp" in out.stdout
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "mcp" not in imported and "kognitos_books.mcp" not in imported
 
 
 # --------------------------------------------------------------------------- over HTTP
