@@ -62,6 +62,9 @@ PAGE_MAX = 100
 #: The inputs the server adds to a book's own: each one's name, unless a procedure declares
 #: an input so named (Stripe's payment intents take ``confirm``), when it is ``kbooks_`` + it.
 CONTROLS = ("confirm", "idempotency_key", "limit", "cursor")
+#: The addresses ``--http`` serves on without a warning (the SDK guards them against DNS
+#: rebinding).
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHECK_TOOL = "check_automation"
 RUN_TOOL = "run_automation"
 #: What a credential looks like in text: a kind, ``test`` or ``live``, then the secret
@@ -488,8 +491,8 @@ class Calls:
         confirm = _flag(args.get("confirm", False), "confirm")
         explicit = args.get("idempotency_key")
         if dry_run:
-            return Outcome.of(run_json(self.rt.run(text, dry_run=True, source_name="<mcp>")))
-        steps = self.rt.check(text, source_name="<mcp>")  # (nothing connects before it)
+            return Outcome.of(run_json(self.rt.run(text, dry_run=True)))
+        steps = self.rt.check(text)  # (nothing connects before it)
         books = sorted({s.book for s in steps})
         run_id = "run_" + call_key(tool.name, {"text": text, "key": explicit},
                                    ",".join(self._connection(b) for b in books))[-16:]
@@ -502,8 +505,7 @@ class Calls:
                                           "id": s.record_id} for s in journal.steps(run_id)]})
         if done is not None:
             return Outcome.of(run_json(self.rt.resume(run_id, yes=confirm)))
-        return Outcome.of(run_json(self.rt.run(text, yes=confirm, source_name="<mcp>",
-                                               run_id=run_id)))
+        return Outcome.of(run_json(self.rt.run(text, yes=confirm, run_id=run_id)))
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -597,6 +599,9 @@ def serve(rt: Runtime, *, http: bool = False, host: str = "127.0.0.1",
     import uvicorn
 
     app = server.streamable_http_app(host=host)
+    if host not in LOOPBACK:
+        print(f"kbooks mcp: warning: listening on {host}, not loopback: whoever reaches it "
+              "can call every tool on this connection, unauthenticated", file=sys.stderr)
     print(f"kbooks mcp: {len(tools.tools)} tools ({books}) at http://{host}:{port}/mcp",
           file=sys.stderr)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()

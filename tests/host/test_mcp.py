@@ -340,8 +340,11 @@ def test_a_call_acts_only_on_what_it_names(agent: Agent) -> None:
 
 
 def test_no_key_in_the_server_log(agent: Agent, server_log: Path) -> None:
-    agent.call("stripe_pay__customer__get", id="cus_doesnotexist")
-    agent.call("no_such_tool")
+    missing = agent.call("stripe_pay__customer__get", id="cus_doesnotexist")
+    assert missing.is_error and missing.structured_content["kind"] == "BookError"
+    assert "cus_doesnotexist" in missing.structured_content["error"]
+    unknown = agent.call("no_such_tool")
+    assert unknown.is_error and "no tool named" in unknown.structured_content["error"]
     log = server_log.read_text()
     assert "tools" in log  # it says what it serves
     for secret in SECRETS:
