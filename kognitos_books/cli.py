@@ -230,6 +230,15 @@ def build_parser(plugins: Plugins | None,
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--limit", type=int, default=20, help="runs listed (default: %(default)s)")
 
+    from .triggers import commands as triggers
+
+    p = add("listen", triggers.LISTEN_HELP, cmd_listen,
+            description=triggers.LISTEN_DESCRIPTION)
+    triggers.configure_listen(p)
+    p = add("events", triggers.EVENTS_HELP, cmd_events,
+            description=triggers.EVENTS_DESCRIPTION)
+    triggers.configure_events(p)
+
     p = add("mcp", "serve the books' procedures as tools to agents (Model Context Protocol)",
             cmd_mcp, description=MCP_DESCRIPTION)
     p.add_argument("--connection", metavar="NAME", help="use this stored connection")
@@ -1149,6 +1158,18 @@ def _finish(result, as_json: bool, elapsed: float) -> int:  # type: ignore[no-un
           + (" (give the edited file too, if the fix is in it)" if result.rows <= 1 else ""),
           file=sys.stderr)
     return 1
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from .triggers.commands import cmd_listen as listen
+
+    return listen(args, _runtime(args))
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from .triggers.commands import cmd_events as events
+
+    return events(args, _runtime(args))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

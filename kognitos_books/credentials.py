@@ -316,7 +316,10 @@ class CredentialStore:
         with self._locked() as home:
             data = self._read(home)
             entry = data["books"].setdefault(book, {"default": None, "connections": {}})
+            old = entry["connections"].get(name) or {}
             entry["connections"][name] = {
+                # (the endpoints registered for the connection stay theirs: see endpoint())
+                **({"endpoints": old["endpoints"]} if old.get("endpoints") else {}),
                 "credentials": dict(credentials),
                 "settings": dict(settings),
                 "mode": mode,
@@ -349,6 +352,40 @@ class CredentialStore:
             self._write(home, data)
         return removed
 
+    # ---------------------------------------------------------------- endpoints
+
+    def endpoint(self, book: str, name: str, url: str) -> tuple[str, Secret] | None:
+        """The id and signing secret of the event endpoint registered for ``url`` on the
+        connection ``book``/``name``, when one was stored."""
+        data = self._read()
+        conn = data["books"].get(book, {}).get("connections", {}).get(name) or {}
+        found = (conn.get("endpoints") or {}).get(url)
+        return None if found is None else (found["id"], Secret(found["secret"]))
+
+    def save_endpoint(self, book: str, name: str, url: str, endpoint_id: str,
+                      secret: Secret) -> None:
+        """Keep the signing secret of the endpoint ``endpoint_id`` for ``url``."""
+        with self._locked() as home:
+            data = self._read(home)
+            conn = data["books"].get(book, {}).get("connections", {}).get(name)
+            if conn is None:
+                raise ConfigurationError(f"{book} has no connection named {name!r}",
+                                         hint="kbooks connections lists them")
+            conn.setdefault("endpoints", {})[url] = {"id": endpoint_id,
+                                                     "secret": secret.reveal()}
+            self._write(home, data)
+
+    def forget_endpoint(self, book: str, name: str, url: str) -> bool:
+        """Forget the endpoint stored for ``url``; False when there was none."""
+        with self._locked() as home:
+            data = self._read(home)
+            conn = data["books"].get(book, {}).get("connections", {}).get(name) or {}
+            if url not in (conn.get("endpoints") or {}):
+                return False
+            del conn["endpoints"][url]
+            self._write(home, data)
+        return True
+
     def set_default(self, book: str, name: str) -> None:
         """Make ``name`` the default connection of ``book``."""
         with self._locked() as home:
@@ -371,6 +408,12 @@ def _stored(book: str, name: str, conn: Mapping[str, Any], default: bool) -> Sto
         default=default,
         created=conn.get("created", 0.0),
     )
+
+
+def _endpoints_ok(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(url, str) and _text_map(found) and {"id", "secret"} <= set(found)
+        for url, found in value.items())
 
 
 def _text_map(value: Any) -> bool:
@@ -402,7 +445,8 @@ def _shape_problem(data: Any) -> str | None:
                     or not _text_map(conn.get("settings", {}))
                     or not isinstance(conn.get("mode", "test"), str)
                     or isinstance(conn.get("created", 0.0), bool)
-                    or not isinstance(conn.get("created", 0.0), int | float)):
+                    or not isinstance(conn.get("created", 0.0), int | float)
+                    or not _endpoints_ok(conn.get("endpoints", {}))):
                 return f"has a malformed connection {book}/{name}"
     return None
 

@@ -56,6 +56,7 @@ from .plugins import BookStatus, Plugins
 
 if TYPE_CHECKING:
     from .checker import Step
+    from .triggers.handlers import Handler
 
 #: Default steps per second of a bulk run, by mode (the service's own rate limits).
 TEST_RATE = 25
@@ -121,6 +122,7 @@ class Runtime:
         self._commands: dict[str, Any] = {}
         self._checked: OrderedDict[tuple[Any, ...], list[Step]] = OrderedDict()
         self._checked_lock = threading.Lock()
+        self._handlers: dict[tuple[str, str], list[Handler]] = {}
 
     def __repr__(self) -> str:
         return f"Runtime(home={str(self.store.home)!r})"
@@ -145,6 +147,7 @@ class Runtime:
             self._inputs = {}
             with self._checked_lock:
                 self._checked.clear()
+                self._handlers.clear()
             self._generation = self.plugins.generation
 
     def inputs(self, book: str, noun: str, verb: str) -> tuple[Field, ...]:
@@ -582,6 +585,53 @@ class Runtime:
                              journal=journal and not preview, restored={}, resuming=False,
                              on_start=on_start, retry=retry, preview=preview)
 
+    # ------------------------------------------------------------------ triggers
+
+    def handlers(self, text: str, *, source_name: str = "<automation>") -> list[Handler]:
+        """Parse and check an automation's ``when`` and schedule blocks, each as a
+        :class:`~kognitos_books.triggers.handlers.Handler`; raise :class:`LanguageError`
+        with every problem at once. Sends nothing."""
+        self._fresh()
+        key = (text, source_name)
+        with self._checked_lock:
+            found = self._handlers.get(key)
+        if found is None:
+            from .language.parser import parse
+            from .triggers.handlers import check_handlers
+
+            found = check_handlers(self, parse(text, source_name))
+            with self._checked_lock:
+                self._handlers[key] = found
+        return found
+
+    def run_handler(self, handler: Handler, *, text: str, run_id: str,
+                    seed: Mapping[str, Any], yes: bool = False,
+                    options: Mapping[str, Any] | None = None,
+                    on_step: Callable[[StepResult], None] | None = None,
+                    retry: RetryPolicy | None = None) -> RunResult | None:
+        """Run one handler for one event or slot as the run ``run_id``, with ``seed`` (``the
+        invoice``, ``the event``) known from the start; when the journal has that run
+        already, finish it instead (a resume: what took effect is not done again), and when
+        it succeeded, return None."""
+        info = self.journal.run(run_id)
+        steps = handler.program
+        if info is None:
+            return self._execute(steps, text=text, source_name=handler.source, run_id=run_id,
+                                 dry_run=False, rows=None, yes=yes, confirm=None,
+                                 on_step=on_step, on_progress=None, concurrency=None,
+                                 rate=None, fail_fast=False, journal=True, restored={},
+                                 resuming=False, retry=retry, seed=seed,
+                                 options={"handler": handler.key, **(options or {})})
+        if info.state == "succeeded":
+            return None
+        restored, keys = _restored(steps, self.journal.steps(run_id))
+        self._reconnect(info, {s.book for s in steps})
+        return self._execute(steps, text=text, source_name=handler.source, run_id=run_id,
+                             dry_run=False, rows=None, yes=yes, confirm=None, on_step=on_step,
+                             on_progress=None, concurrency=None, rate=None, fail_fast=False,
+                             journal=True, restored=restored, resuming=True, retry=retry,
+                             keys=keys, seed=seed)
+
     def resume(self, run_id: str, *, yes: bool = False,
                confirm: Callable[[str], bool] | None = None,
                on_step: Callable[[StepResult], None] | None = None,
@@ -621,17 +671,7 @@ class Runtime:
         if edited:
             old = self.check(info.text, source_name=info.source, given=given)
             _same_steps_done(run_id, old, steps, done)
-        restored: dict[tuple[int, int, str], Any] = {}
-        keys: dict[tuple[int, int, str], str] = {}
-        for entry in done:
-            step = steps[entry.step - 1] if 0 < entry.step <= len(steps) else None
-            place = (entry.row, entry.step, entry.scope)
-            if (entry.state == "succeeded" and step is not None and step.verb != "get"
-                    and entry.result is not None):
-                restored[place] = Record(step.book, entry.noun or step.noun, entry.record_id,
-                                         entry.result)
-            elif entry.state == "refused":
-                keys[place] = next_key(entry.idempotency_key)
+        restored, keys = _restored(steps, done)
         self._reconnect(info, {s.book for s in steps})
         if retry is None and "retries" in info.options:
             retry = RetryPolicy(int(info.options["retries"]),
@@ -776,7 +816,8 @@ class Runtime:
                  on_start: Callable[[dict[str, str], bool], None] | None = None,
                  retry: RetryPolicy | None = None,
                  keys: Mapping[tuple[int, int, str], str] | None = None,
-                 preview: bool = False) -> RunResult:
+                 preview: bool = False, seed: Mapping[str, Any] | None = None,
+                 options: Mapping[str, Any] | None = None) -> RunResult:
         books = sorted({s.book for s in steps})
         conns = {} if dry_run else {b: self.connect(b) for b in books}
         modes = {b: c.mode for b, c in conns.items()}
@@ -817,12 +858,14 @@ class Runtime:
                              # what a resume must go on with (see _reconnect)
                              "connections": {b: {"name": c.name, "mode": c.mode,
                                                  "masked": c.masked}
-                                             for b, c in conns.items()}})
+                                             for b, c in conns.items()},
+                             **(options or {})})
             execution = Execution(self, steps, run_id=run_id, source=source_name,
                                   dry_run=dry_run, journal=book_journal, rows=rows,
                                   restored=restored, on_step=on_step, on_progress=on_progress,
                                   concurrency=concurrency, rate=rate, fail_fast=fail_fast,
-                                  context=None if resuming else self.context, retry=retry,
+                                  context=dict(seed) if seed is not None
+                                  else None if resuming else self.context, retry=retry,
                                   modes=modes, keys=keys, preview=preview)
             try:
                 result = execution.run()
@@ -830,7 +873,7 @@ class Runtime:
                 if book_journal is not None:
                     book_journal.finish_run(run_id, "interrupted", f"{type(exc).__name__}")
                 raise
-            if rows is None and not dry_run and not preview:
+            if rows is None and not dry_run and not preview and seed is None:
                 # "the invoice" of this run is the runtime's, for the calls and runs after it
                 self.context.update(execution.final)
             if book_journal is not None:
@@ -902,6 +945,24 @@ def _known_only(call: Call) -> Call:
 
     return attrs.evolve(call, id=plain(call.id), target_id=plain(call.target_id),
                         fields=plain(dict(call.fields)), where=where(call.where))
+
+
+def _restored(steps: Sequence[Step], done: Iterable[Any]
+              ) -> tuple[dict[tuple[int, int, str], Any], dict[tuple[int, int, str], str]]:
+    """What a resume takes from the journal: the results of the writes that succeeded (not
+    sent again) and a new idempotency key for each step the service refused outright."""
+    restored: dict[tuple[int, int, str], Any] = {}
+    keys: dict[tuple[int, int, str], str] = {}
+    for entry in done:
+        step = steps[entry.step - 1] if 0 < entry.step <= len(steps) else None
+        place = (entry.row, entry.step, entry.scope)
+        if (entry.state == "succeeded" and step is not None and step.verb != "get"
+                and entry.result is not None):
+            restored[place] = Record(step.book, entry.noun or step.noun, entry.record_id,
+                                     entry.result)
+        elif entry.state == "refused":
+            keys[place] = next_key(entry.idempotency_key)
+    return restored, keys
 
 
 def next_key(key: str) -> str:

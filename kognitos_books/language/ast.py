@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import attrs
 
+from ..schedules import Schedule
+
 __all__ = [
     "Aggregate",
     "AllOf",
@@ -21,6 +23,7 @@ __all__ = [
     "Check",
     "Either",
     "Empty",
+    "Every",
     "Fail",
     "ForEach",
     "If",
@@ -30,6 +33,7 @@ __all__ = [
     "Statement",
     "Stop",
     "Test",
+    "When",
     "Zone",
     "AnyOf",
     "Automation",
@@ -548,13 +552,59 @@ class Zone:
         return self.span.line
 
 
-Statement = Command | ForEach | If | Say | Show | Stop | Fail | Zone
+@attrs.frozen
+class When:
+    """``when PHRASE in TARGET`` and its block: what to do each time the event happens.
+
+    The language knows no events: ``phrase`` is the event's words as written (lower case,
+    single spaces: ``an invoice is paid``), ``target`` the word after the line's last
+    ``in`` (``stripe``), the book that reports it; books give them meaning.
+    """
+
+    phrase: str
+    phrase_span: Span
+    target: str
+    target_span: Span
+    body: tuple[Statement, ...]
+    text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@attrs.frozen
+class Every:
+    """A schedule line (``every day at 09:00``, ``on the 1st of every month at 08:00``) and
+    its block: what to do at each of the schedule's slots.
+
+    ``schedule`` holds the cron expression and the schedule as written
+    (``schedule_span``); ``zone`` the time zone named on the line (``in time zone
+    "America/New_York"``, a zone the zone database knows), else None: the automation's
+    own ``in time zone``, or the runtime's.
+    """
+
+    schedule: Schedule
+    schedule_span: Span
+    zone: Text | None
+    body: tuple[Statement, ...]
+    text: str
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+Statement = Command | ForEach | If | Say | Show | Stop | Fail | Zone | When | Every
 
 
 @attrs.frozen
 class Automation:
     """A parsed automation: its statements (``body``, blocks nested), every command in
-    the order written (``commands``: a loop's get counts as one, before its block), plus
+    the order written (``commands``: a loop's get counts as one, before its block; the
+    commands of ``when`` and schedule blocks count too), plus
     the source lines so errors found later can show the line they are about.
     """
 

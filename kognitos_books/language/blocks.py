@@ -1,10 +1,12 @@
 """Lines and blocks: which lines of an automation make up each statement.
 
-Indentation alone says where a block ends: a loop's or an ``if``'s block is the lines
-indented deeper than its opener, and a command ending in ``with`` or ``where`` takes the
-lines under it as its inputs (or, for a text that lost its indentation, the lines at its
-own indentation that start with ``the``). After an error the parser skips what looks like
-the broken statement's block and carries on, so that every problem is reported at once.
+Indentation alone says where a block ends: a loop's, an ``if``'s, a ``when``'s or a
+schedule's block is the lines indented deeper than its opener, and a command ending in
+``with`` or ``where`` takes the lines under it as its inputs (or, for a text that lost its
+indentation, the lines at its own indentation that start with ``the``). ``when`` and
+schedule blocks go at the top only, and an automation that has them does nothing outside
+them. After an error the parser skips what looks like the broken statement's block and
+carries on, so that every problem is reported at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .ast import (
     Automation,
     Branch,
     Command,
+    Every,
     Fail,
     ForEach,
     If,
@@ -25,17 +28,22 @@ from .ast import (
     Show,
     Statement,
     Stop,
+    When,
     Zone,
 )
 from .errors import LanguageError, LanguageErrors, source_lines
+from .keywords import SCHEDULE_OPENERS
 from .line import BadLine, Line
 from .statements import Head, Reader
 from .tokens import check_characters, tokenize
+from .triggers import schedule_tokens
 
 __all__ = ["Parser"]
 
 _THE = re.compile(r"the(?![\w'’])", re.IGNORECASE)
 _SPACES_AND_TABS = re.compile(r"[ \t]*")
+#: the start of a schedule line, which has tokens of its own (times like 9am, days like 1st)
+_SCHEDULE = re.compile(rf"(?:{'|'.join(SCHEDULE_OPENERS)})(?![\w'’])", re.IGNORECASE)
 
 
 def _indent_of(text: str) -> str:
@@ -83,6 +91,7 @@ class Parser:
         base = min((line.indent for line in code), key=len, default="")
         self.first = next((line for line in code if line.indent == base), None)
         body, _ = self.statements(code, 0, base, top=True)
+        self.refuse_loose(body)
         LanguageErrors.raise_if_any(sorted(self.errors, key=lambda e: (e.line, e.column)))
         commands: list[Command] = []
         _commands_of(body, commands)
@@ -110,7 +119,8 @@ class Parser:
             try:
                 if _THE.match(line.text, len(line.indent)):
                     raise BadLine(self.stray_input(line, index == 1))
-                reader = Reader(line, tokenize(line))
+                scheduled = _SCHEDULE.match(line.text, len(line.indent))
+                reader = Reader(line, (schedule_tokens if scheduled else tokenize)(line))
                 read = _STATEMENTS[reader.statement_kind()]
                 statement, index = read(self, reader, line, code, index, base)
                 if statement is not None:
@@ -170,10 +180,25 @@ class Parser:
             keyword = reader.take()
         name = reader.quoted(keyword, 'in time zone')
         reader.finish()
-        if base != (self.first.indent if self.first else ""):
-            raise line.fail('"in time zone" goes at the top of the automation, not in a '
-                            "block", len(line.indent) + 1)
+        self.at_top(line, base, "in time zone")
         return Zone(name, line.span(first, reader.last)), index
+
+    def when(self, reader: Reader, line: Line, code: list[Line], index: int,
+             base: str) -> tuple[Statement | None, int]:
+        self.at_top(line, base, "when")
+        phrase, phrase_span, target, target_span = reader.when()
+        span = line.span(reader.tokens[0], reader.last)
+        body, index = self.body(code, index, base, line, f"when {phrase} in {target}")
+        return When(phrase, phrase_span, target, target_span, tuple(body), line.text,
+                    span), index
+
+    def every(self, reader: Reader, line: Line, code: list[Line], index: int,
+              base: str) -> tuple[Statement | None, int]:
+        self.at_top(line, base, reader.tokens[0].raw.lower())
+        schedule, schedule_span, zone = reader.schedule()
+        span = line.span(reader.tokens[0], reader.last)
+        body, index = self.body(code, index, base, line, schedule.text)
+        return Every(schedule, schedule_span, zone, tuple(body), line.text, span), index
 
     def fail(self, reader: Reader, line: Line, code: list[Line], index: int,
              base: str) -> tuple[Statement | None, int]:
@@ -239,6 +264,36 @@ class Parser:
         return If(tuple(branches), otherwise, branches[0].span), index
 
     # -- blocks
+
+    def at_top(self, line: Line, base: str, what: str) -> None:
+        """Refuse a line that goes at the top of the automation (``in time zone``, ``when``,
+        a schedule) in a block."""
+        if base == (self.first.indent if self.first else ""):
+            return
+        hint = None if what == "in time zone" else (
+            "trigger and schedule blocks hold the lines to run; they are not inside a loop, "
+            "an if or one another: write it without indentation")
+        raise line.fail(f'"{what}" goes at the top of the automation, not in a block',
+                        len(line.indent) + 1, hint=hint)
+
+    def refuse_loose(self, body: list[Statement]) -> None:
+        """In an automation with ``when`` or schedule blocks, refuse the statements at the
+        top outside them (but ``in time zone``): nothing would run them."""
+        opened = next((s for s in body if isinstance(s, When | Every)), None)
+        if opened is None:
+            return
+        for statement in body:
+            if isinstance(statement, When | Every | Zone):
+                continue
+            span = statement.span
+            self.errors.append(LanguageError(
+                "this line is outside the automation's \"when\" and \"every\" blocks (the "
+                f"first is on line {opened.line}); nothing runs it",
+                source_name=self.source_name, line=span.line, column=span.column,
+                length=span.length, line_text=self.lines[span.line - 1],
+                hint="indent it under the block it belongs to, or move it to an automation "
+                "of its own",
+            ))
 
     def body(self, code: list[Line], index: int, base: str, opener: Line,
              what: str) -> tuple[list[Statement], int]:
@@ -382,7 +437,8 @@ _STATEMENTS: dict[str, Callable[[Parser, Reader, Line, list[Line], int, str],
                                 tuple[Statement | None, int]]] = {
     "command": Parser.command, "loop": Parser.loop, "if": Parser.if_,
     "otherwise": Parser.otherwise, "stop": Parser.stop, "zone": Parser.zone,
-    "fail": Parser.fail, "say": Parser.say, "show": Parser.show,
+    "fail": Parser.fail, "say": Parser.say, "show": Parser.show, "when": Parser.when,
+    "schedule": Parser.every,
 }
 
 
@@ -399,3 +455,5 @@ def _commands_of(body: Iterable[Statement], into: list[Command]) -> None:
             for branch in statement.branches:
                 _commands_of(branch.body, into)
             _commands_of(statement.otherwise or (), into)
+        elif isinstance(statement, When | Every):
+            _commands_of(statement.body, into)

@@ -2,8 +2,9 @@
 
 Everything else on a line is the user's words: verbs, nouns, fields and books. The tables
 here say where those words end (``NAME_STOPS``, ``FIELD_STOPS``), which lines are not
-commands (``STATEMENT_WORDS``), which words are a time (``TIME_WORDS``), and which signs
-and codes make a number money (``SYMBOLS``, ``CURRENCY_CODES``). docs/LANGUAGE.md's keyword
+commands (``STATEMENT_WORDS``), which words are a time (``TIME_WORDS``), the words of a
+schedule (``WEEKDAYS``, ``SCHEDULE_UNITS``, ``SCHEDULE_WORDS``, ``CLOCK_WORDS``), and which
+signs and codes make a number money (``SYMBOLS``, ``CURRENCY_CODES``). docs/LANGUAGE.md's keyword
 table is tested against them (tests/language/test_language_docs.py).
 """
 
@@ -13,6 +14,7 @@ from ..money import DECIMALS
 
 __all__ = [
     "COMPARISONS_HINT",
+    "CLOCK_WORDS",
     "CURRENCY_CODES",
     "DETERMINERS",
     "FIELD_STOPS",
@@ -23,17 +25,36 @@ __all__ = [
     "NAME_STOPS",
     "NEGATED",
     "NOT_TEXT",
+    "MERIDIEMS",
     "PREPOSITIONS",
+    "SCHEDULE_OPENERS",
+    "SCHEDULE_UNITS",
+    "SCHEDULE_WORDS",
     "STATEMENT_WORDS",
     "SYMBOLS",
     "TIME_WORDS",
     "VALUE_EXAMPLES",
+    "WEEKDAYS",
 ]
 
 DETERMINERS = frozenset({"a", "an", "the", "some", "all", "every"})
+#: The first words of a line that opens a schedule block: ``every day at 09:00``, ``on the
+#: 1st of every month at 08:00`` (such a line is read by triggers.schedule_tokens).
+SCHEDULE_OPENERS = ("every", "on")
 #: The first words of the lines that are not commands (see statements.Reader.statement_kind).
 STATEMENT_WORDS = frozenset({"for", "process", "if", "otherwise", "else", "say", "show",
-                             "stop", "fail"})
+                             "stop", "fail", "when", *SCHEDULE_OPENERS})
+#: The days of the week, each at its number in cron (Sunday is 0).
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+#: What a schedule counts in after ``every`` (``every hour``, ``every 15 minutes``; the
+#: plural is the unit and an "s").
+SCHEDULE_UNITS = ("minute", "hour")
+#: The words that may follow ``every``: the suggestions for a word that may not.
+SCHEDULE_WORDS = ("day", "weekday", *WEEKDAYS, "minute", "minutes", "hour", "hours")
+#: Times of day said in a word, as (hour, minute).
+CLOCK_WORDS = {"noon": (12, 0), "midnight": (0, 0)}
+#: The words after an hour of a 12-hour clock (``9am``, ``9:30 pm``).
+MERIDIEMS = ("am", "pm")
 #: Words that are a time by themselves (see values.ValueReader.moment).
 TIME_WORDS = frozenset({"today", "yesterday", "tomorrow", "now"})
 PREPOSITIONS = ("in", "from", "to", "on", "into", "for", "of")

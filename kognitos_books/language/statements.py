@@ -9,9 +9,17 @@ import attrs
 
 from .ast import Command, Input, Moment, Reference, Span, Target, TargetWord, Value, Where
 from .conditions import ConditionReader
-from .keywords import DETERMINERS, FORM_WORDS, NAME_STOPS, PREPOSITIONS, STATEMENT_WORDS
+from .keywords import (
+    DETERMINERS,
+    FORM_WORDS,
+    NAME_STOPS,
+    PREPOSITIONS,
+    SCHEDULE_OPENERS,
+    STATEMENT_WORDS,
+)
 from .line import Token
 from .tokens import join
+from .triggers import TriggerReader
 
 __all__ = ["Head", "Reader"]
 
@@ -64,17 +72,22 @@ class Head:
         )
 
 
-class Reader(ConditionReader):
+class Reader(TriggerReader, ConditionReader):
     """Recursive descent over the tokens of one line."""
 
     def statement_kind(self) -> str:
         """What the line is: ``loop``, ``if``, ``otherwise``, ``stop``, ``fail``, ``say``,
-        ``show``, ``zone`` (``in time zone "..."``), or a ``command``."""
+        ``show``, ``zone`` (``in time zone "..."``), ``when``, ``schedule`` (``every ...``,
+        ``on the ...``), or a ``command``."""
         first, second = self.word(), self.word(1)
         if first == "in" and second == "time" and self.word(2) == "zone":
             return "zone"
         if first not in STATEMENT_WORDS:
             return "command"
+        if first in SCHEDULE_OPENERS:
+            return "schedule"
+        if first == "when":
+            return "when"
         if first in ("for", "process") and second == "each":
             return "loop"
         if first in ("if", "otherwise", "else", "say", "show"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kognitos_books import schedules
 from kognitos_books.checker import GET_WORDS
 from kognitos_books.language import ast, keywords
 from kognitos_books.language.line import Line
@@ -35,6 +36,10 @@ def test_the_keyword_table_is_the_parsers():
     assert set(rows["other words for get"]) == set(GET_WORDS)
     assert set(rows["time words"]) == keywords.TIME_WORDS
     assert set(rows["time units"]) == set(ast.UNITS)
+    assert set(rows["weekdays"]) == set(keywords.WEEKDAYS)
+    assert set(rows["after every"]) == set(keywords.SCHEDULE_WORDS) - set(keywords.WEEKDAYS)
+    assert set(rows["times of day"]) == set(keywords.CLOCK_WORDS)
+    assert set(rows["12-hour clock"]) == set(keywords.MERIDIEMS)
     assert rows["comparisons"] == list(ast.OPS)
     for name, words in rows.items():
         assert words == sorted(words) or name == "comparisons", name
@@ -60,7 +65,8 @@ def test_every_word_of_the_grammar_is_one_the_readers_look_for():
     assert {"whose", "with", "where", "each", "follows", "'s", ","} <= terminals
     package = Path(keywords.__file__).parent
     looked_for: set[str] = set()
-    for name in ("keywords", "tokens", "values", "conditions", "statements", "blocks"):
+    for name in ("keywords", "tokens", "values", "conditions", "statements", "triggers",
+                 "blocks"):
         tree = python_ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
         looked_for |= {node.value for node in python_ast.walk(tree)
                        if isinstance(node, python_ast.Constant) and isinstance(node.value, str)}
@@ -126,3 +132,24 @@ def test_the_other_words_the_comparisons_table_names():
             if re.search(rf"\b{word}\b", wording):
                 swapped = re.sub(rf"\b{word}\b", other, wording)
                 assert compared_as(swapped) == op, swapped
+
+
+def schedule_forms() -> list[tuple[str, str, str]]:
+    """docs/LANGUAGE.md's table of schedules: each form, its example and its cron."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("| Form | Example | Cron |", 1)[1].split("\n\n", 1)[0]
+    return [tuple(cell.strip().strip("`") for cell in line.strip("|").split("|"))
+            for line in section.splitlines()[2:]]
+
+
+def test_the_schedules_table_is_the_parsers():
+    from kognitos_books.language.parser import parse
+
+    rows = schedule_forms()
+    assert [(form, example) for form, example, _ in rows] == [
+        (form.written, form.example) for form in schedules.FORMS]
+    for _, example, cron in rows:
+        every = parse(f"{example}\n  stop\n").statements[0]
+        assert isinstance(every, ast.Every), example
+        assert every.schedule.cron == cron, example
+        assert every.schedule.text == example
