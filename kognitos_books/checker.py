@@ -863,6 +863,13 @@ class Checker(Values):
             return None  # (read before the first statement: see check)
         if isinstance(statement, ast.Stop):
             return Halt(False, "", statement.line)
+        if isinstance(statement, ast.When | ast.Every):
+            # (kbooks listen checks each such block as its own automation: handlers.py)
+            self.error(statement.span, f'"{statement.text.strip()}" runs when its event '
+                       "happens or at its times, not as part of a run",
+                       hint="listen for it: kbooks listen FILE (kbooks listen --check FILE "
+                       "checks it)")
+            return None
         assert isinstance(statement, ast.Fail)
         return Halt(True, statement.reason.value, statement.line)
 
@@ -1740,6 +1747,8 @@ class Checker(Values):
                        "the customer's id after creating a customer")
             return None
         path = ref.path
+        if canonical == "event" and found is None and path and not self.event_field(ref):
+            return None
         if canonical == "row" and path and self.columns is not None \
                 and path[0] not in self.columns:
             close = closest(path[0], sorted(self.columns))
@@ -1758,6 +1767,21 @@ class Checker(Values):
         if want_id and not path:
             path = ("id",)
         return Ref(canonical, path, ref.span, ref.raw, needed=needed, kind=kind)
+
+    def event_field(self, ref: ast.Reference) -> bool:
+        """Inside a ``when`` block, whether ``the event's ...`` names what an event has
+        (after reporting what it has when not)."""
+        from .triggers.handlers import EVENT_FIELDS
+
+        part = ref.path[0]
+        if part in EVENT_FIELDS and (len(ref.path) == 1 or part == "previous_attributes"):
+            return True
+        close = closest(part, EVENT_FIELDS)
+        self.error(ref.span, f'the event has no field "{part.replace("_", " ")}"'
+                   + (f'; did you mean "{close[0].replace("_", " ")}"?' if close else ""),
+                   hint="an event has: " + ", ".join(f.replace("_", " ")
+                                                     for f in EVENT_FIELDS))
+        return False
 
     def record_path(self, ref: ast.Reference, book: Book, noun: Noun,
                     name: str) -> Field | bool:

@@ -9,6 +9,8 @@ an event acknowledged survives a crash of the process and of the machine). Three
   as the event: ``pending`` -> ``running`` (claimed by a worker process, recorded as its
   owner) -> ``succeeded`` or ``failed``; a retryable failure goes back to ``pending`` with a
   later ``due`` time. Its primary key is what makes each handler run once per event;
+- ``schedules``: when each schedule handler was first listened for (slots before that
+  never run);
 - ``cursors``: per book and connection, the newest event a catch-up has walked to, so the
   next catch-up starts there (deliveries never move it: an event delivered out of order
   does not hide an older one that was not).
@@ -46,6 +48,8 @@ CREATE TABLE IF NOT EXISTS work (
     due REAL NOT NULL, run_id TEXT, error TEXT, updated REAL NOT NULL,
     PRIMARY KEY (handler, book, connection, event));
 CREATE INDEX IF NOT EXISTS work_due ON work (state, due);
+CREATE TABLE IF NOT EXISTS schedules (
+    handler TEXT PRIMARY KEY, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (
     book TEXT NOT NULL, connection TEXT NOT NULL, event TEXT NOT NULL,
     created INTEGER NOT NULL, PRIMARY KEY (book, connection));
@@ -109,9 +113,13 @@ class Handoff(Protocol):
     def record(self, offers: Sequence[Offer]) -> list[bool]:
         """Keep each event and its work durably; for each, whether it was new."""
 
-    def claim(self, owner: str, alive: Callable[[str], bool]) -> Work | None:
-        """The next work due, now held by ``owner`` (work held by an owner that is no longer
-        ``alive`` is taken over), or None."""
+    def claim(self, owner: str, alive: Callable[[str], bool], *, event: str | None = None
+              ) -> Work | None:
+        """The next work due (of ``event`` only, if given), now held by ``owner`` (work
+        held by an owner that is no longer ``alive`` is taken over), or None."""
+
+    def event(self, book: str, connection: str, event_id: str) -> Received | None:
+        """The event recorded as ``event_id``, to run its handlers with."""
 
     def finish(self, work: Work, state: str, *, error: str | None = None,
                retry_at: float | None = None, run_id: str | None = None) -> None:
@@ -333,6 +341,17 @@ class Inbox:
     def all_work(self) -> Iterator[Work]:
         for row in self._db().execute("SELECT * FROM work ORDER BY updated"):
             yield _work(row)
+
+    def schedule_started(self, handler: str, now: float) -> float | None:
+        """When the schedule ``handler`` was first listened for; ``now`` is recorded as that
+        time if it never was (and None returned)."""
+        db = self._db()
+        if db.execute("INSERT OR IGNORE INTO schedules VALUES (?, ?)", (handler, now)
+                      ).rowcount == 1:
+            return None
+        row = db.execute("SELECT started FROM schedules WHERE handler = ?", (handler,)
+                         ).fetchone()
+        return float(row[0])
 
     # ------------------------------------------------------------------ cursors
 

@@ -80,7 +80,8 @@ class Listener:
                  url: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  poll: float | None = None, workers: int = 4, role: str = "all",
                  yes: bool = False, runtime_factory: Callable[[], Runtime] | None = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print,
+                 now: Callable[[], datetime.datetime] | None = None) -> None:
         self.runtime = runtime
         self.files = list(files)
         self.url = url.rstrip("/") if url else None
@@ -91,6 +92,7 @@ class Listener:
         self.role = role
         self.yes = yes
         self.say = say
+        self.now = now or (lambda: datetime.datetime.now(datetime.UTC))
         self.runtime_factory = runtime_factory or (lambda: type(runtime)(
             home=runtime.store.home, plugins=runtime.plugins,
             connection=runtime.connection_name))
@@ -221,38 +223,39 @@ class Listener:
     def schedule_forever(self) -> None:
         schedules = [h for h in self.handlers if h.schedule is not None]
         for handler in schedules:
-            self.first_slots(handler)
+            self.first_slot(handler)
         while not self.stopping.is_set():
-            now = datetime.datetime.now(datetime.UTC)
-            nearest = None
-            for handler in schedules:
-                slot = handler.schedule.next_after(now, handler.zone)
-                if nearest is None or slot < nearest:
-                    nearest = slot
-            assert nearest is not None
-            wait = max(0.0, (nearest - now).total_seconds())
-            if self.stopping.wait(min(wait, 60.0)):
+            now = self.now()
+            nearest = min(h.schedule.next_after(now, h.zone) for h in schedules)
+            if self.stopping.wait(min(max(0.0, (nearest - now).total_seconds()), 60.0)):
                 return
-            now = datetime.datetime.now(datetime.UTC)
-            for handler in schedules:
-                for slot in handler.schedule.slots_between(now - datetime.timedelta(
-                        seconds=61), now, handler.zone):
-                    self.inbox.add_work(handler.key, SCHEDULE_BOOK, "", _slot_key(slot))
+            self.due_slots(schedules, now)
 
-    def first_slots(self, handler: Handler) -> None:
-        """The missed-slot rule at start: the latest slot runs if the schedule ran before
-        and that slot has not."""
-        now = datetime.datetime.now(datetime.UTC)
-        ran = [w for w in self.inbox.all_work() if w.handler == handler.key]
-        latest = handler.schedule.previous_before(now, handler.zone)
-        if ran and latest is not None:
-            if self.inbox.add_work(handler.key, SCHEDULE_BOOK, "", _slot_key(latest)):
+    def due_slots(self, schedules: Sequence[Handler], since: datetime.datetime) -> int:
+        """Make the work of every slot from ``since`` to now; how many were new (a slot
+        another listener, or this one before a restart, made already is not made again)."""
+        now = self.now()
+        made = 0
+        for handler in schedules:
+            for slot in handler.schedule.slots_between(since, now, handler.zone):
+                made += self.inbox.add_work(handler.key, SCHEDULE_BOOK, "", _slot_key(slot))
+        return made
+
+    def first_slot(self, handler: Handler) -> bool:
+        """The missed-slot rule at start: the latest slot before now runs if the schedule
+        was listened for before that slot and that slot has not run; whether it was made."""
+        now = self.now()
+        started = self.inbox.schedule_started(handler.key, now.timestamp())
+        latest = previous_slot(handler, now)
+        made = False
+        if started is not None and latest is not None and latest.timestamp() > started:
+            made = self.inbox.add_work(handler.key, SCHEDULE_BOOK, "", _slot_key(latest))
+            if made:
                 self.say(f"running the missed slot {_slot_key(latest)} of line "
                          f"{handler.line} ({handler.opener})")
-        elif not ran:
-            # (the first start marks where the schedule begins; nothing before it runs)
-            next_slot = handler.schedule.next_after(now, handler.zone)
-            self.say(f"line {handler.line} ({handler.opener}): next at {next_slot.isoformat()}")
+        self.say(f"line {handler.line} ({handler.opener}): next at "
+                 f"{handler.schedule.next_after(now, handler.zone).isoformat()}")
+        return made
 
     def poll_forever(self) -> None:
         assert self.poll is not None
@@ -333,7 +336,7 @@ class Listener:
         for stop in getattr(self, "_stops", []):
             stop.set()
         if self.server is not None:
-            self.server.should_exit = True
+            self.server.stop()
         for thread in self.threads:
             thread.join(timeout=30)
         if self.receiver is not None:
@@ -350,6 +353,16 @@ class Listener:
                 removed.append(url)
             self.runtime.store.forget_endpoint(book, conn.name, url)
         return removed
+
+
+def previous_slot(handler: Handler, now: datetime.datetime) -> datetime.datetime | None:
+    """The latest slot of ``handler``'s schedule before ``now`` (within 32 days)."""
+    for days in (1 / 24, 1, 32):
+        slots = list(handler.schedule.slots_between(now - datetime.timedelta(days=days), now,
+                                                    handler.zone))
+        if slots:
+            return slots[-1]
+    return None
 
 
 def _slot_key(slot: datetime.datetime) -> str:

@@ -136,28 +136,43 @@ async def _answer(send: Any, status: int, body: Mapping[str, Any]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+class Serving:
+    """A uvicorn server for one app on a socket already bound: :meth:`run` serves until
+    Ctrl-C or :meth:`stop`."""
+
+    def __init__(self, app: Receiver, host: str, port: int,
+                 ready: Callable[[int], None] | None) -> None:
+        import socket
+
+        import uvicorn
+
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.socket.listen(1024)
+        self.port: int = self.socket.getsockname()[1]
+        self.ready = ready
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off",
+            timeout_keep_alive=30, server_header=False))
+
+    @property
+    def started(self) -> bool:
+        return bool(self.server.started)
+
+    def run(self) -> None:
+        if self.ready is not None:
+            self.ready(self.port)
+        try:
+            self.server.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
 def serve(app: Receiver, host: str, port: int, *, ready: Callable[[int], None] | None = None
-          ) -> Any:
-    """A uvicorn server for ``app`` on ``host``:``port`` (0: a free port), not started:
-    call ``.run()`` (it stops on Ctrl-C or when ``should_exit`` is set)."""
-    import socket
-
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_keep_alive=30, server_header=False)
-    server = uvicorn.Server(config)
-    server.bound_port = sock.getsockname()[1]  # type: ignore[attr-defined]
-    original = server.run
-
-    def run() -> None:
-        if ready is not None:
-            ready(server.bound_port)  # type: ignore[attr-defined]
-        original(sockets=[sock])
-
-    server.run = run  # type: ignore[method-assign]
-    return server
+          ) -> Serving:
+    """A server for ``app`` on ``host``:``port`` (0: a free port), bound, not started."""
+    return Serving(app, host, port, ready)

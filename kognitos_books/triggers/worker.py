@@ -92,12 +92,11 @@ class Worker:
 
     def __init__(self, runtime: Runtime, handoff: Handoff, handlers: Mapping[str, Handler],
                  texts: Mapping[str, str], *, owner: str, alive: Callable[[str], bool],
-                 inbox: Any = None, yes: bool = False,
+                 yes: bool = False,
                  on_done: Callable[[Work, str, Any], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.runtime = runtime
         self.handoff = handoff
-        self.inbox = inbox if inbox is not None else handoff
         self.handlers = handlers
         self.texts = texts
         self.owner = owner
@@ -115,8 +114,7 @@ class Worker:
     def run_one(self, event: str | None = None) -> bool:
         """Take one work item due (of ``event`` only, if given) and run it; False when there
         was none."""
-        work = (self.handoff.claim(self.owner, self.alive) if event is None
-                else self.inbox.claim(self.owner, self.alive, event=event))
+        work = self.handoff.claim(self.owner, self.alive, event=event)
         if work is None:
             return False
         handler = self.handlers.get(work.handler)
@@ -133,7 +131,7 @@ class Worker:
 
     def _run(self, handler: Handler, work: Work) -> tuple[str, str | None, float | None]:
         run_id = run_id_for(work)
-        received = (self.inbox.event(work.book, work.connection, work.event)
+        received = (self.handoff.event(work.book, work.connection, work.event)
                     if handler.trigger is not None else None)
         try:
             seed = seed_for(handler, work, received)

@@ -34,8 +34,8 @@ def served(memo, kbooks_home):
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
-    yield server.bound_port, inbox, importlib.import_module("memo_book").sign
-    server.should_exit = True
+    yield server.port, inbox, importlib.import_module("memo_book").sign
+    server.stop()
     thread.join(10)
     app.close()
 

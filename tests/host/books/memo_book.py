@@ -64,6 +64,8 @@ class Shelf:
         return event
 
 
+SHELVES: dict[tuple[str, str], Shelf] = {}
+
 TRIGGERS = (
     Trigger("note.created", "a note is created", "note", help="a note was written"),
     Trigger("note.pinned", "a note is pinned", "note", aliases=("a note is kept on top",)),
@@ -118,7 +120,10 @@ def connect(credentials, settings, verify) -> Connection:
     if verify and token.reveal().endswith("rejected"):
         raise CredentialsRejected(f"Memo rejected the token {token.masked}")
     mode = "live" if token.reveal().startswith("memo_live_") else "test"
-    return Connection(mode=mode, client=Shelf(settings["shelf"]), account=settings["shelf"])
+    # (one shelf per name and token, as one account of a service: every connection to it
+    # sees the same notes and events)
+    shelf = SHELVES.setdefault((settings["shelf"], token.reveal()), Shelf(settings["shelf"]))
+    return Connection(mode=mode, client=shelf, account=settings["shelf"])
 
 
 @hookimpl
