@@ -239,6 +239,17 @@ def build_parser(plugins: Plugins | None,
             description=triggers.EVENTS_DESCRIPTION)
     triggers.configure_events(p)
 
+    p = add("mcp", "serve the books' procedures as tools to agents (Model Context Protocol)",
+            cmd_mcp, description=MCP_DESCRIPTION)
+    p.add_argument("--connection", metavar="NAME", help="use this stored connection")
+    p.add_argument("--http", action="store_true",
+                   help="serve streamable HTTP at http://HOST:PORT/mcp instead of standard "
+                        "input/output")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="with --http, the address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="with --http, the port (default: %(default)s)")
+
     books_added: list[list[str]] = []  # (name, help) of the books' commands
 
     def register(name: str, *, help: str, configure: Callable[[argparse.ArgumentParser], None],
@@ -1243,6 +1254,29 @@ def _when(timestamp: float) -> str:
     import datetime
 
     return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---------------------------------------------------------------------- kbooks mcp
+
+
+MCP_DESCRIPTION = (
+    "Serve every installed book's procedures, and check_automation and run_automation,\n"
+    "as tools of a Model Context Protocol server, for agents. On a live connection a\n"
+    "destructive tool needs confirm: true; a write retried with the same arguments is\n"
+    "not done twice.\n\n"
+    "  kbooks mcp                         # standard input/output (what MCP clients start)\n"
+    "  kbooks mcp --connection sandbox\n"
+    "  kbooks mcp --http --port 8000      # streamable HTTP at http://127.0.0.1:8000/mcp")
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .mcp import serve
+    from .model import ConfigurationError
+
+    if not 0 < args.port < 65536:
+        raise ConfigurationError("--port must be from 1 to 65535")
+    serve(_runtime(args), http=args.http, host=args.host, port=args.port)
+    return 0
 
 
 if __name__ == "__main__":

@@ -387,7 +387,7 @@ class Runtime:
 
     def call(self, procedure: str, inputs: Mapping[str, Any] | None = None, /, *,
              connection: Connection | None = None, yes: bool = False,
-             **more: Any) -> Any:
+             idempotency_key: str | None = None, **more: Any) -> Any:
         """Call a procedure by English name or id with keyword inputs (or a mapping of
         them, for inputs named like this method's own options).
 
@@ -402,9 +402,13 @@ class Runtime:
         :class:`~kognitos_books.automation.NeedsConfirmation` is raised, before anything is
         sent. Returns a :class:`Record`, or for list procedures a lazy iterable of records.
         The result is remembered under its noun.
+
+        A write is sent with ``idempotency_key`` when given (a caller that may send the same
+        call again, as an agent retrying a tool call does, derives it from the call), else
+        with a new random one.
         """
         step = self.prepare(procedure, {**(inputs or {}), **more})
-        call = step.call(self._remembered, f"kbooks-{os.urandom(16).hex()}")
+        call = step.call(self._remembered, idempotency_key or f"kbooks-{os.urandom(16).hex()}")
         return self.dispatch(call, connection=connection, yes=yes, checked=not step.has_refs)
 
     def prepare(self, procedure: str, inputs: Mapping[str, Any]) -> Step:
@@ -527,7 +531,8 @@ class Runtime:
             concurrency: int | None = None, rate: float | None = None,
             fail_fast: bool = False, journal: bool = True,
             on_start: Callable[[dict[str, str], bool], None] | None = None,
-            retry: RetryPolicy | None = None, preview: bool = False) -> RunResult:
+            retry: RetryPolicy | None = None, preview: bool = False,
+            run_id: str | None = None) -> RunResult:
         """Run an English automation and return what each step did.
 
         ``preview`` sends the reads and no write: each write is planned with the values
@@ -551,6 +556,8 @@ class Runtime:
 
         A failed step stops its row; the result says which steps took effect. Steps are
         journaled under ``KBOOKS_HOME`` so :meth:`resume` can finish an interrupted run.
+        ``run_id`` names the run (default: a new random id), for a caller that derives it
+        from what asked for the run and resumes that run when asked again.
         """
         given = set(self.context) | ({"row"} if rows is not None else set())
         columns = None
@@ -570,7 +577,7 @@ class Runtime:
                                 source_name=source_name,
                                 hint='write one command a line, e.g. get a customer from '
                                 'stripe whose email is "jo@example.com"')
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         return self._execute(steps, text=text, source_name=source_name, run_id=run_id,
                              dry_run=dry_run, rows=rows, yes=yes, confirm=confirm,
                              on_step=on_step, on_progress=on_progress,
