@@ -54,15 +54,16 @@ def verify(connection: Connection, headers: Mapping[str, str], body: bytes,
     except ValueError:
         raise DeliveryRejected("the delivery is not a Stripe event: its body is not "
                                "JSON") from None
+    live = isinstance(raw, dict) and bool(raw.get("livemode"))
+    if isinstance(raw, dict) and live != (connection.mode == "live"):
+        raise DeliveryRejected(f"the event {raw.get('id')} is a {'live' if live else 'test'}"
+                               f"-mode event, and this connection is in {connection.mode} "
+                               "mode")
     session: StripeSession = connection.client
     event = events.decode(session, raw)
     if event is None:
         raise DeliveryRejected("the delivery is not a Stripe event the book reports: "
                                f"{_kind(raw)}")
-    if event.livemode != (connection.mode == "live"):
-        given = "live" if event.livemode else "test"
-        raise DeliveryRejected(f"the event {event.id} is a {given}-mode event, and this "
-                               f"connection is in {connection.mode} mode")
     return event
 
 
