@@ -232,7 +232,8 @@ def listed(session: StripeSession, after: Event | None, types: tuple[str, ...]
         try:
             first = request(session, "get", path, {**params, "ending_before": after.id})
         except BookError as error:
-            if error.status != 404 or error.code != "resource_missing":
+            # (Stripe's resource_missing: 400 for an id given as a parameter)
+            if error.code != "resource_missing" or error.param != "ending_before":
                 raise
             warnings.warn(f"Stripe no longer has the event {after.id} (it keeps events 30 "
                           f"days): listing the events since its time ({after.created}) "

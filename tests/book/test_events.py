@@ -8,12 +8,13 @@ import json
 import time
 import typing
 from collections import Counter
+from itertools import islice
 
 import pytest
 import stripe
 from stripe.params import _webhook_endpoint_create_params as endpoint_params
 
-from kognitos_books import DeliveryRejected, Record, Secret
+from kognitos_books import DeliveryRejected, Event, Record, Secret
 
 SECRET = Secret("whsec_test_1234567890abcdefghijklmnop")
 
@@ -179,3 +180,72 @@ def test_what_is_not_an_event_is_refused(rt):
                        "no noun for the object of 'account.updated'")):
         assert why in rejected(rt, signed(body) if body[:1] != b"\xff" else
                                {"stripe-signature": "t=1,v1=00"}, body)
+
+
+# ---------------------------------------------------------------------- listing events
+
+
+def make_customers(rt, count: int) -> list[str]:
+    return [rt.call("create a customer in stripe", name=f"Customer {n}").id
+            for n in range(count)]
+
+
+def listed(rt, after: Event | None = None, types: tuple[str, ...] = ()) -> list[Event]:
+    return list(rt.plugins.list_events(rt.connect("stripe_pay"), after, types))
+
+
+def test_events_are_listed_oldest_first(rt):
+    made = make_customers(rt, 3)
+    every = listed(rt, types=("customer.created",))
+    assert [e.record.id for e in every] == made
+    assert all(e.type == "customer.created" and e.record.noun == "customer" for e in every)
+    assert [e.record.id for e in listed(rt, every[0], ("customer.created",))] == made[1:]
+    assert listed(rt, every[-1], ("customer.created",)) == []
+
+
+def test_listing_after_an_event_walks_forward_page_by_page(rt, log, monkeypatch):
+    from stripe_pay import events
+
+    monkeypatch.setattr(events, "PAGE_SIZE", 2)
+    made = make_customers(rt, 7)
+    first, *_ = listed(rt, types=("customer.created",))
+    log.clear()
+    later = rt.plugins.list_events(rt.connect("stripe_pay"), first, ("customer.created",))
+    assert log.entries() == []  # lazily: nothing asked before the first is wanted
+    assert [e.record.id for e in islice(later, 2)] == made[1:3]
+    assert len(log.entries()) == 1
+    assert [e.record.id for e in later] == made[3:]
+    assert len(log.entries()) == 3  # 6 events, 2 a page
+    assert all("ending_before" in entry["params"] for entry in log.entries())
+
+
+def test_every_event_oldest_first_across_pages(rt, monkeypatch):
+    from stripe_pay import events
+
+    monkeypatch.setattr(events, "PAGE_SIZE", 2)
+    made = make_customers(rt, 5)
+    assert [e.record.id for e in listed(rt, types=("customer.created",))] == made
+
+
+def test_more_types_than_stripe_takes_are_filtered_here(rt, log):
+    from stripe_pay import events
+
+    made = make_customers(rt, 2)
+    rt.call("create a product in stripe", name="Gold")
+    many = ("customer.created", *(t.type for t in events.triggers()
+                                  if t.type != "customer.created"))[:events.MAX_TYPES + 5]
+    log.clear()
+    found = listed(rt, types=many)
+    assert [e.record.id for e in found if e.type == "customer.created"] == made
+    assert all(e.type in many for e in found)
+    assert all("types" not in entry["params"] for entry in log.entries())
+    assert "product.created" in {e.type for e in listed(rt)}
+
+
+def test_an_event_stripe_no_longer_has_falls_back_to_its_time(rt):
+    made = make_customers(rt, 2)
+    first = listed(rt, types=("customer.created",))[0]
+    gone = Event("evt_forgotten000000000000", first.type, first.created, False, first.record)
+    with pytest.warns(UserWarning, match="no longer has the event evt_forgotten"):
+        found = listed(rt, gone, ("customer.created",))
+    assert [e.record.id for e in found] == made  # the same second's events: the host drops

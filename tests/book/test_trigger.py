@@ -3,6 +3,7 @@ sandbox on a free port, and the objects they made."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ REQUIRED = ("customer.created", "customer.updated", "customer.deleted", "invoice
             "charge.failed", "charge.refunded", "customer.subscription.created",
             "customer.subscription.updated", "customer.subscription.deleted",
             "product.created", "price.created")
-ID = re.compile(r"-> (\w+_\w+)")
+ID = re.compile(r"-> (?:declined \(\w+\), as wanted: )?(\w+_\w+)")
 
 
 def trigger(capsys, *argv: str) -> tuple[int, str, str]:
@@ -54,10 +55,15 @@ def test_invoice_paid_makes_a_paid_invoice(stripe_env, client, capsys):
 
 
 @pytest.mark.parametrize("event_type", REQUIRED)
-def test_every_fixture_runs(stripe_env, capsys, event_type):
+def test_every_fixture_causes_its_event(stripe_env, client, capsys, event_type):
     code, out, err = trigger(capsys, event_type, "--api-base", stripe_env.url)
     assert code == 0, err
-    assert out.rstrip().endswith(f"the requests that cause {event_type} were sent.")
+    caused = re.search(rf"Stripe made the event (evt_\w+) \({re.escape(event_type)}\)", out)
+    assert caused, out
+    event = json.loads(client.raw_request("get", f"/v1/events/{caused.group(1)}").body)
+    assert event["type"] == event_type
+    obj = event["data"]["object"]
+    assert set(ID.findall(out)) & {v for v in obj.values() if isinstance(v, str)}
     answered = [entry["status"] for entry in stripe_env.requests()]
     assert answered and all(status == 200 or (status == 402 and "declined" in out)
                             for status in answered), answered

@@ -6,8 +6,8 @@ event type: ``invoice.paid`` creates a customer, gives them a card, an invoice i
 invoice, finalizes it and pays it. The calls go through the real SDK (the book's
 :class:`~stripe_pay.client.StripeSession`, so its log is masked); each request is printed as
 the SDK's service says it (method and path read from :mod:`stripe_pay.sdk`) with the id it
-answered. Steps meant to be declined (``invoice.payment_failed``) say so and count as done
-when the card is declined.
+answered, and then the event ``GET /v1/events`` lists for those objects. Steps meant to be
+declined (``invoice.payment_failed``) say so and count as done when the card is declined.
 
 The key is ``KBOOKS_STRIPE_PAY_API_KEY`` when set, else a test key the sandbox takes; a key
 that is not a test key, or an API base beyond this machine, is refused unless asked for.
@@ -253,6 +253,7 @@ def _send(event_type: str, steps: Sequence[Step], api_base: str, key: str) -> in
 
     session = StripeSession(Secret(key), api_base)
     ids: dict[str, str] = {}
+    made: set[str] = set()
     print(f"Causing {event_type} at {api_base}:")
     for step in steps:
         target = _resolve(step.target, ids)
@@ -268,9 +269,11 @@ def _send(event_type: str, steps: Sequence[Step], api_base: str, key: str) -> in
             if not step.declines:
                 print(f"sandbox trigger: {session.error(exc)}", file=sys.stderr)
                 return 1
-            made = getattr(exc.error, "payment_intent", None) if exc.error else None
-            of = f" {made['id']}" if isinstance(made, Mapping) and "id" in made else ""
-            print(f"    -> declined ({exc.code}), as wanted{of}")
+            body = exc.json_body if isinstance(exc.json_body, dict) else {}
+            error: dict[str, Any] = body.get("error") or {}
+            intent = (error.get("payment_intent") or {}).get("id")
+            made.update(found for found in (intent, error.get("charge")) if found)
+            print(f"    -> declined ({exc.code}), as wanted" + (f": {intent}" if intent else ""))
             continue
         except stripe.StripeError as exc:
             print(f"sandbox trigger: {session.error(exc)}", file=sys.stderr)
@@ -280,7 +283,29 @@ def _send(event_type: str, steps: Sequence[Step], api_base: str, key: str) -> in
                   file=sys.stderr)
             return 1
         print(f"    -> {answer.id}")
+        made.add(answer.id)
         if step.name:
             ids[step.name] = answer.id
-    print(f"Done: the requests that cause {event_type} were sent.")
+    print(_caused(session, event_type, made))
     return 0
+
+
+def _caused(session: Any, event_type: str, made: set[str]) -> str:
+    """The event these requests caused, as ``GET /v1/events`` lists it: the newest of the
+    type whose object is (or names) one of the objects made."""
+    import json
+
+    import stripe
+
+    from .. import sdk
+
+    try:
+        answer = session.sdk.raw_request("get", sdk.route("events", "list").path,
+                                         type=event_type, limit=10)
+    except stripe.StripeError as exc:
+        return f"Sent; the events could not be listed: {session.error(exc)}"
+    for event in json.loads(answer.body).get("data") or []:
+        obj = event.get("data", {}).get("object", {})
+        if made & {value for value in obj.values() if isinstance(value, str)}:
+            return f"Stripe made the event {event['id']} ({event_type})."
+    return f"Sent; Stripe lists no {event_type} event of these objects yet."
