@@ -65,6 +65,15 @@ def test_phrases_are_unique(triggers):
     assert [phrase for phrase, count in said.items() if count > 1] == []
 
 
+def test_phrases_read_as_the_language_keeps_them(triggers):
+    """Lower case, one space between words, and no word "in" (``when EVENT in BOOK``: the
+    book is the word after the line's last "in")."""
+    for trigger in triggers.values():
+        for phrase in (trigger.english, *trigger.aliases):
+            assert phrase == " ".join(phrase.lower().split()), phrase
+            assert "in" not in phrase.split(), phrase
+
+
 @pytest.mark.parametrize(("event_type", "phrase"), [
     ("invoice.paid", "an invoice is paid"),
     ("payment_intent.payment_failed", "a payment fails"),
