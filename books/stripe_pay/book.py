@@ -21,6 +21,8 @@ from kognitos_books import (
     ConfigurationError,
     Connection,
     Credential,
+    Endpoint,
+    Event,
     Field,
     Noun,
     Plan,
@@ -29,6 +31,7 @@ from kognitos_books import (
     Record,
     Secret,
     Setting,
+    Trigger,
     hookimpl,
 )
 
@@ -631,6 +634,51 @@ def _add(session: StripeSession, row: StripeObject, call: Call) -> Record:
                        hint=_refusal_hint("add", row.noun))
     _wrote(session, row)
     return session.record(row, obj)
+
+
+# ---------------------------------------------------------------------- events
+
+
+@hookimpl
+def describe_triggers() -> tuple[Trigger, ...]:
+    """Every Stripe event type on one of the book's nouns (:mod:`stripe_pay.events`)."""
+    from . import events
+
+    return events.triggers()
+
+
+@hookimpl
+def verify_event(connection: Connection, headers: Mapping[str, str], body: bytes,
+                 secret: Secret) -> Event:
+    """A delivery's ``Stripe-Signature`` checked by the SDK, then its event read."""
+    from . import webhooks
+
+    return webhooks.verify(connection, headers, body, secret)
+
+
+@hookimpl
+def list_events(connection: Connection, after: Event | None, types: tuple[str, ...]
+                ) -> Iterable[Event]:
+    """``GET /v1/events`` after ``after``, oldest first, page by page."""
+    from . import events
+
+    return events.listed(connection.client, after, types)
+
+
+@hookimpl
+def ensure_endpoint(connection: Connection, url: str, types: tuple[str, ...]) -> Endpoint:
+    """The account's one webhook endpoint for ``url``, made or changed to send ``types``."""
+    from . import webhooks
+
+    return webhooks.ensure(connection, url, types)
+
+
+@hookimpl
+def remove_endpoint(connection: Connection, url: str) -> bool:
+    """Delete the account's webhook endpoint for ``url``."""
+    from . import webhooks
+
+    return webhooks.remove(connection, url)
 
 
 # ---------------------------------------------------------------------- commands

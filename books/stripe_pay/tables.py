@@ -1,10 +1,13 @@
-"""The docs' tables, made from the declarations (``python -m stripe_pay.tables``).
+"""The docs' tables, made from the declarations (``python -m stripe_pay.tables [events]``).
 
-docs/STRIPE_PAY.md holds :func:`nouns_table`'s output between ``<!-- nouns -->`` marks; a
-test fails when the two differ, so the docs cannot drift from the code.
+docs/STRIPE_PAY.md holds :func:`nouns_table`'s output between ``<!-- nouns -->`` marks and
+:func:`events_table`'s between ``<!-- events -->`` marks; a test fails when they differ
+from the code's, so the docs cannot drift from it.
 """
 
 from __future__ import annotations
+
+import sys
 
 from kognitos_books import Noun
 
@@ -44,5 +47,22 @@ def nouns_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def events_table() -> str:
+    """Every trigger: its Stripe event type, its English after ``when``, its noun and its
+    other phrases; then the event types the book does not offer, by their objects."""
+    from . import events
+
+    lines = ["| event type | when ... | noun | also |", "|---|---|---|---|"]
+    for trigger in events.triggers():
+        lines.append(f"| `{trigger.type}` | {trigger.english} | {trigger.noun} | "
+                     f"{', '.join(trigger.aliases)} |")
+    left = events.unoffered()
+    things = sorted({event_type.rpartition(".")[0] for event_type in left})
+    lines += ["", f"The SDK's other {len(left)} event types are on objects the book has no "
+                  "noun for, and are not offered as triggers: "
+                  + ", ".join(f"`{thing}`" for thing in things) + "."]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(nouns_table(), end="")
+    print(events_table() if sys.argv[1:] == ["events"] else nouns_table(), end="")

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from stripe_pay.tables import nouns_table
+from stripe_pay.tables import events_table, nouns_table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -15,3 +15,7 @@ def between(text: str, mark: str) -> str:
 
 def test_the_nouns_table_is_made_from_the_declarations():
     assert between((DOCS / "STRIPE_PAY.md").read_text(), "nouns") == nouns_table()
+
+
+def test_the_events_table_is_made_from_the_triggers():
+    assert between((DOCS / "STRIPE_PAY.md").read_text(), "events") == events_table()

@@ -41,7 +41,7 @@ def undeclared_fields(data: dict[str, Any], cls: type, where: str = "") -> list[
             problems.append(path)
         for index, element in _elements(key, value, inner_dicts):
             nested = inner.get(key)
-            if isinstance(element, dict) and "object" in element:
+            if isinstance(element, dict) and isinstance(element.get("object"), str):
                 nested = _object_class(element["object"]) or nested
             if nested is not None and isinstance(element, dict):
                 problems.extend(undeclared_fields(element, nested, f"{path}{index}."))

@@ -60,7 +60,9 @@ def nested_objects(value: Any) -> Iterator[dict[str, Any]]:
     """Every object of a kind the sandbox renders in ``value``, itself included: an invoice's
     lines, a line item's price, expanded objects."""
     if isinstance(value, dict):
-        if value.get("object") in SHAPES and "id" in value:
+        # (an event's data holds its object under "object")
+        kind = value.get("object")
+        if isinstance(kind, str) and kind in SHAPES and "id" in value:
             yield value
         for inner in value.values():
             yield from nested_objects(inner)

@@ -370,9 +370,14 @@ def test_every_mutating_route_records_each_change_it_makes(sandbox):
         own = [change for change in recorded
                if (change.kind, change.id) == (body["object"], body["id"])]
         assert [change.action for change in own] == [one.operation], one
-        assert {change.request_id for change in recorded} == {headers["Request-Id"]}
-        assert {change.idempotency_key for change in recorded} == {
+        # What a test clock does as it advances is the sandbox's own doing: no request.
+        requested = [change for change in recorded if change.request_id is not None]
+        assert {change.request_id for change in requested} == {headers["Request-Id"]}
+        assert {change.idempotency_key for change in requested} == {
             key if one.method == "POST" else None}
+        on_its_own = [change for change in recorded if change.request_id is None]
+        assert on_its_own == [] or one.operation == "advance", one
+        assert all(change.idempotency_key is None for change in on_its_own)
         for store in backend.stores.values():
             assert store.check() == [], one
 
@@ -500,16 +505,19 @@ def test_the_change_log_is_bounded_in_count_and_bytes():
 
 def test_listeners_hear_every_change_and_reset_forgets_the_log():
     backend = Backend()
-    heard: list[str] = []
-    backend.changes.listen(lambda change: heard.append(f"{change.kind}.{change.action}"))
+    heard: list[list[str]] = []
+    backend.changes.listen(lambda changes: heard.append(
+        [f"{change.kind}.{change.action}" for change in changes]))
     customer = backend.create_customer({})
     invoice = backend.create_invoice({"customer": customer.id})
     backend.finalize_invoice(invoice.id)
-    assert heard == ["customer.create", "invoice.create", "invoice.finalize", "customer.update"]
+    # each operation's changes together
+    assert heard == [["customer.create"], ["invoice.create"],
+                     ["invoice.finalize", "customer.update"]]
     backend.reset()
     assert len(backend.changes) == 0
     backend.create_customer({})
-    assert heard[-1] == "customer.create"
+    assert heard[-1] == ["customer.create"]
 
 
 def test_changing_state_outside_an_operation_is_refused():

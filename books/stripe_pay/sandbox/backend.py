@@ -9,6 +9,8 @@ composed into :class:`~.resources.Backend`, moto's ec2 layout. A family declares
 - its handlers, marked with :func:`handles` (an operation of the book's row for the object,
   whose HTTP method and path come from ``stripe_pay.objects``) or :func:`route` (a path the book
   has no verb for); retrieve, list and search are generic unless a family handles them;
+- ``_start_family()`` (optional): set up what it keeps for the backend's life (called once,
+  before the first reset: the events family listens to the change log);
 - ``_reset_family()`` (optional): forget any state of its own beyond its stores.
 
 Every change to a stored object is announced through :meth:`BackendCore.change` before it is
@@ -233,6 +235,8 @@ class _Touch:
     saved: Any = None
     before: bytes | None = None
     was_deleted: bool = False
+    #: the request id and idempotency key the change is recorded with
+    request: tuple[str | None, str | None] = (None, None)
 
 
 class BackendCore:
@@ -255,6 +259,10 @@ class BackendCore:
         self._request: tuple[str | None, str | None] = (None, None)
         self.resources = {resource.kind: resource for resource in self.declared_resources()}
         self.shapes = {shape.object: shape for shape in self.declared_shapes()}
+        for family in self.families():
+            start_family = family.__dict__.get("_start_family")
+            if start_family is not None:
+                start_family(self)
         self.reset()
 
     @classmethod
@@ -355,6 +363,18 @@ class BackendCore:
         finally:
             self._request = (None, None)
 
+    @contextlib.contextmanager
+    def on_its_own(self) -> Iterator[None]:
+        """What follows is the sandbox acting on its own, as Stripe does (a test clock's
+        subscriptions renewing as it advances): the objects first changed meanwhile are
+        recorded with no request id nor idempotency key, whatever request is being served."""
+        saved = self._request
+        self._request = (None, None)
+        try:
+            yield
+        finally:
+            self._request = saved
+
     def change(self, action: str, obj: M) -> M:
         """Announce a change to ``obj``, before making it; the one way state changes.
 
@@ -376,18 +396,19 @@ class BackendCore:
             return obj
         if action == "create":
             self._stores[obj.OBJECT].objects[obj.id] = obj
-            touched[key] = _Touch(obj, action, created=True)
+            touched[key] = _Touch(obj, action, created=True, request=self._request)
         else:
             touched[key] = _Touch(obj, action, created=False, saved=copy.deepcopy(obj),
-                                  before=snapshot(self.render(obj)), was_deleted=obj.deleted)
+                                  before=snapshot(self.render(obj)), was_deleted=obj.deleted,
+                                  request=self._request)
         return obj
 
     def _commit(self) -> None:
         assert self._touched is not None
-        request_id, idempotency_key = self._request
         now = self.now()
         for touch in self._touched.values():
             self._stores[touch.obj.OBJECT].index(touch.obj)
+        entries = []
         for touch in self._touched.values():
             obj = touch.obj
             previous: bytes | None = None
@@ -403,9 +424,11 @@ class BackendCore:
                 action, after = touch.action, snapshot(self.render(obj))
                 previous = snapshot(previous_attributes(json.loads(touch.before),
                                                         json.loads(after)))
-            self.changes.record(time=now, action=action, kind=obj.OBJECT, id=obj.id,
-                                object_json=after, previous_json=previous,
-                                request_id=request_id, idempotency_key=idempotency_key)
+            entries.append({"time": now, "action": action, "kind": obj.OBJECT, "id": obj.id,
+                            "object_json": after, "previous_json": previous,
+                            "request_id": touch.request[0],
+                            "idempotency_key": touch.request[1]})
+        self.changes.record_all(entries)
 
     def _undo(self) -> None:
         assert self._touched is not None

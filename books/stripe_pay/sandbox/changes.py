@@ -10,7 +10,8 @@ fails changes nothing, unless its error says the changes stand (a declined payme
 its attempt).
 
 The :class:`ChangeLog` keeps the latest changes, bounded in count and in bytes, and tells
-listeners (:meth:`ChangeLog.listen`) about each one as it is recorded: Stripe Events hang on it.
+listeners (:meth:`ChangeLog.listen`) about each operation's changes, together, as they are
+recorded: Stripe Events hang on it (``resources/events.py``).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class ChangeLog:
         self._changes: collections.deque[Change] = collections.deque()
         self._bytes = 0
         self._seq = 0
-        self._listeners: list[Callable[[Change], None]] = []
+        self._listeners: list[Callable[[list[Change]], None]] = []
 
     def __iter__(self) -> Iterator[Change]:
         return iter(list(self._changes))
@@ -102,21 +103,33 @@ class ChangeLog:
         """The sequence number of the latest change ever recorded (0 if none)."""
         return self._seq
 
-    def listen(self, listener: Callable[[Change], None]) -> None:
-        """Call ``listener(change)`` for every change recorded from now on."""
+    def listen(self, listener: Callable[[list[Change]], None]) -> None:
+        """Call ``listener(changes)`` with the changes of every operation recorded from now
+        on, all of one operation at once, in the order recorded."""
         self._listeners.append(listener)
 
     def record(self, **fields: Any) -> Change:
-        self._seq += 1
-        change = Change(seq=self._seq, **fields)
-        self._changes.append(change)
-        self._bytes += change.size
+        """Record one change (an operation of its own)."""
+        (change,) = self.record_all([fields])
+        return change
+
+    def record_all(self, entries: list[dict[str, Any]]) -> list[Change]:
+        """Record the changes of one operation (each entry a :class:`Change`'s fields but
+        ``seq``), then tell the listeners."""
+        recorded = []
+        for fields in entries:
+            self._seq += 1
+            change = Change(seq=self._seq, **fields)
+            recorded.append(change)
+            self._changes.append(change)
+            self._bytes += change.size
         while self._changes and (len(self._changes) > self.max_count
                                  or self._bytes > self.max_bytes):
             self._bytes -= self._changes.popleft().size
-        for listener in self._listeners:
-            listener(change)
-        return change
+        if recorded:
+            for listener in self._listeners:
+                listener(recorded)
+        return recorded
 
     def since(self, seq: int = 0, kind: str | None = None) -> list[Change]:
         """The kept changes after ``seq``, oldest first, only of ``kind`` if given."""

@@ -1,8 +1,10 @@
 """Command line for the sandbox: ``kbooks sandbox`` and ``python -m stripe_pay.sandbox``.
 
 :func:`configure` adds the options to an ``argparse`` parser; :func:`run` serves until
-interrupted. Importing this module loads neither werkzeug nor the stripe SDK, nor anything
-but argparse: every ``kbooks`` command imports it to list ``kbooks sandbox``.
+interrupted, or, given the action ``trigger``, causes an event on a running sandbox
+(:mod:`stripe_pay.sandbox.trigger`). Importing this module loads neither werkzeug nor the
+stripe SDK, nor anything but argparse: every ``kbooks`` command imports it to list ``kbooks
+sandbox``.
 """
 
 from __future__ import annotations
@@ -37,10 +39,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seed for the fault choices, to make a run repeatable")
     parser.add_argument("--quiet", action="store_true",
                         help="do not print a line per request")
+    from . import trigger
+
+    actions = parser.add_subparsers(
+        dest="sandbox_action", metavar="[ACTION]", title="actions",
+        description="without an action the sandbox serves; kbooks sandbox ACTION --help "
+                    "tells more")
+    trigger.configure(actions.add_parser(
+        "trigger", help="cause a Stripe event on a running sandbox, as `stripe trigger` does",
+        description="Send the API requests that make Stripe (by default the sandbox at "
+                    f"{trigger.DEFAULT_API_BASE}) produce EVENT_TYPE, printing each request "
+                    "and the ids made."))
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until Ctrl-C; returns the process exit status."""
+    """Serve until Ctrl-C (or carry out the action asked for); returns the process exit
+    status."""
+    if getattr(args, "sandbox_action", None) == "trigger":
+        from . import trigger
+
+        return trigger.run(args)
     import logging
     import signal
     import threading

@@ -13,6 +13,7 @@ from .checkout import Checkout
 from .credit_notes import CreditNotes
 from .customers import Customers
 from .discounts import Discounts
+from .events import Events
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
@@ -24,8 +25,8 @@ from .subscriptions import Subscriptions
 from .taxes import TaxRates
 
 
-class Backend(Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices, Discounts,
-              TaxRates, Payments, PaymentMethods, Portal, Customers, Balances, Plans,
+class Backend(Events, Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices,
+              Discounts, TaxRates, Payments, PaymentMethods, Portal, Customers, Balances, Plans,
               Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
 

@@ -385,7 +385,7 @@ class Subscriptions(Invoices):
                 break
             moment, _, play = min(due, key=lambda one: (one[0], one[1]))
             clock.frozen_time = moment
-            with self.at_time(moment):
+            with self.at_time(moment), self.on_its_own():
                 play()
         clock.frozen_time = target
         clock.status, clock.target = "advancing", target
