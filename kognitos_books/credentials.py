@@ -316,10 +316,7 @@ class CredentialStore:
         with self._locked() as home:
             data = self._read(home)
             entry = data["books"].setdefault(book, {"default": None, "connections": {}})
-            old = entry["connections"].get(name) or {}
             entry["connections"][name] = {
-                # (the endpoints registered for the connection stay theirs: see endpoint())
-                **({"endpoints": old["endpoints"]} if old.get("endpoints") else {}),
                 "credentials": dict(credentials),
                 "settings": dict(settings),
                 "mode": mode,
@@ -340,11 +337,13 @@ class CredentialStore:
             if name is None:
                 removed = sorted(entry["connections"])
                 del data["books"][book]
+                data.get("endpoints", {}).pop(book, None)
             else:
                 if name not in entry["connections"]:
                     return []
                 removed = [name]
                 del entry["connections"][name]
+                data.get("endpoints", {}).get(book, {}).pop(name, None)
                 if not entry["connections"]:
                     del data["books"][book]
                 elif entry.get("default") == name:
@@ -355,11 +354,10 @@ class CredentialStore:
     # ---------------------------------------------------------------- endpoints
 
     def endpoint(self, book: str, name: str, url: str) -> tuple[str, Secret] | None:
-        """The id and signing secret of the event endpoint registered for ``url`` on the
-        connection ``book``/``name``, when one was stored."""
-        data = self._read()
-        conn = data["books"].get(book, {}).get("connections", {}).get(name) or {}
-        found = (conn.get("endpoints") or {}).get(url)
+        """The id and signing secret of the event endpoint registered for ``url`` with the
+        connection ``book``/``name`` (``environment`` for the environment's credentials),
+        when one was stored."""
+        found = self._read().get("endpoints", {}).get(book, {}).get(name, {}).get(url)
         return None if found is None else (found["id"], Secret(found["secret"]))
 
     def save_endpoint(self, book: str, name: str, url: str, endpoint_id: str,
@@ -367,22 +365,18 @@ class CredentialStore:
         """Keep the signing secret of the endpoint ``endpoint_id`` for ``url``."""
         with self._locked() as home:
             data = self._read(home)
-            conn = data["books"].get(book, {}).get("connections", {}).get(name)
-            if conn is None:
-                raise ConfigurationError(f"{book} has no connection named {name!r}",
-                                         hint="kbooks connections lists them")
-            conn.setdefault("endpoints", {})[url] = {"id": endpoint_id,
-                                                     "secret": secret.reveal()}
+            kept = data.setdefault("endpoints", {}).setdefault(book, {}).setdefault(name, {})
+            kept[url] = {"id": endpoint_id, "secret": secret.reveal()}
             self._write(home, data)
 
     def forget_endpoint(self, book: str, name: str, url: str) -> bool:
         """Forget the endpoint stored for ``url``; False when there was none."""
         with self._locked() as home:
             data = self._read(home)
-            conn = data["books"].get(book, {}).get("connections", {}).get(name) or {}
-            if url not in (conn.get("endpoints") or {}):
+            kept = data.get("endpoints", {}).get(book, {}).get(name, {})
+            if url not in kept:
                 return False
-            del conn["endpoints"][url]
+            del kept[url]
             self._write(home, data)
         return True
 
@@ -411,9 +405,13 @@ def _stored(book: str, name: str, conn: Mapping[str, Any], default: bool) -> Sto
 
 
 def _endpoints_ok(value: Any) -> bool:
+    """``{book: {connection: {url: {"id", "secret"}}}}``"""
     return isinstance(value, dict) and all(
-        isinstance(url, str) and _text_map(found) and {"id", "secret"} <= set(found)
-        for url, found in value.items())
+        isinstance(names, dict) and all(
+            isinstance(urls, dict) and all(
+                _text_map(found) and {"id", "secret"} <= set(found) for found in urls.values())
+            for urls in names.values())
+        for names in value.values())
 
 
 def _text_map(value: Any) -> bool:
@@ -445,9 +443,10 @@ def _shape_problem(data: Any) -> str | None:
                     or not _text_map(conn.get("settings", {}))
                     or not isinstance(conn.get("mode", "test"), str)
                     or isinstance(conn.get("created", 0.0), bool)
-                    or not isinstance(conn.get("created", 0.0), int | float)
-                    or not _endpoints_ok(conn.get("endpoints", {}))):
+                    or not isinstance(conn.get("created", 0.0), int | float)):
                 return f"has a malformed connection {book}/{name}"
+    if not _endpoints_ok(data.get("endpoints", {})):
+        return "has a malformed list of event endpoints"
     return None
 
 

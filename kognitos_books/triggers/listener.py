@@ -37,7 +37,7 @@ import attrs
 from ..model import ConfigurationError, Connection, Event, Record
 from .handlers import Handler
 from .inbox import Inbox, Offer
-from .receiver import Receiver, Route, serve
+from .receiver import Receiver, Route, Serving, serve
 from .worker import SCHEDULE_BOOK, Worker, stored_body
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("kognitos_books.triggers")
 
+#: hosts whose address is this machine's own: a listener there needs no --url
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 #: events recorded per transaction during a catch-up
 CATCH_UP_BATCH = 200
 #: seconds between catch-ups while deliveries are served (they also recover failed ones)
@@ -110,7 +112,7 @@ class Listener:
         self.stopping = threading.Event()
         self.connections: dict[str, Connection] = {}
         self.threads: list[threading.Thread] = []
-        self.server: Any = None
+        self.server: Serving | None = None
         self.receiver: Receiver | None = None
 
     # ------------------------------------------------------------------ starting
@@ -277,14 +279,22 @@ class Listener:
         working = self.role in ("all", "work")
         if receiving:
             self.connect()
-        routes: dict[str, Route] = {}
         if receiving and self.subscriptions and self.poll is None:
-            if self.url is None:
-                raise ConfigurationError(
-                    "listening for events needs the public URL the service can deliver to",
-                    hint="give --url https://your.host/kbooks (or --poll SECONDS to read "
-                    "the events instead, with no URL)")
-            routes = self.register()
+            self.receiver = Receiver({}, self.inbox, self.runtime.plugins.verify_event)
+            self.server = serve(self.receiver, self.host, self.port, ready=self._ready(ready))
+            try:
+                if self.url is None:
+                    if self.host not in LOOPBACK:
+                        raise ConfigurationError(
+                            "listening for events needs the public URL the service can "
+                            "deliver to", hint="give --url https://your.host/kbooks (or "
+                            "--poll SECONDS to read the events instead, with no URL)")
+                    # (on loopback: a service on this machine, such as the sandbox)
+                    self.url = f"http://{self.host}:{self.server.port}"
+                self.receiver.routes.update(self.register())
+            except BaseException:
+                self.server.socket.close()
+                raise
         if receiving:
             for book in self.subscriptions:
                 new = self.catch_up(book)
@@ -293,9 +303,7 @@ class Listener:
             self.start_workers()
         if receiving and self.poll is not None and self.subscriptions:
             self._thread("kbooks-poll", self.poll_forever)
-        if receiving and routes:
-            self.receiver = Receiver(routes, self.inbox, self.runtime.plugins.verify_event)
-            self.server = serve(self.receiver, self.host, self.port, ready=self._ready(ready))
+        if self.server is not None:
             self._thread("kbooks-catch-up", self.catch_up_forever)
             try:
                 self.server.run()

@@ -148,3 +148,23 @@ def test_a_loose_home_that_cannot_be_tightened_is_refused(kbooks_home, monkeypat
                 "be made private (Read-only file system)")
             assert err.value.hint == f"chmod 700 {kbooks_home}"
     assert store.get("stripe_pay").name == "default" and mode(kbooks_home) == 0o700
+
+
+def test_endpoint_secrets_are_kept_in_the_store_only_and_go_with_their_connection(kbooks_home):
+    store = CredentialStore(kbooks_home)
+    store.save("stripe_pay", "default", {"api_key": "sk_test_x"}, {}, "test")
+    secret = Secret("whsec_kept_only_here_123")
+    store.save_endpoint("stripe_pay", "default", "https://h.example/stripe_pay", "we_1", secret)
+    store.save_endpoint("stripe_pay", "environment", "http://127.0.0.1:9/stripe_pay", "we_2",
+                        Secret("whsec_other"))
+    found = store.endpoint("stripe_pay", "default", "https://h.example/stripe_pay")
+    assert found is not None and found[0] == "we_1" and found[1].reveal() == secret.reveal()
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert store.endpoint("stripe_pay", "default", "https://other.example") is None
+    # installing the connection again keeps its endpoints; removing it forgets them
+    store.save("stripe_pay", "default", {"api_key": "sk_test_y"}, {}, "test")
+    assert store.endpoint("stripe_pay", "default", "https://h.example/stripe_pay") is not None
+    store.remove("stripe_pay", "default")
+    assert store.endpoint("stripe_pay", "default", "https://h.example/stripe_pay") is None
+    assert store.forget_endpoint("stripe_pay", "environment", "http://127.0.0.1:9/stripe_pay")
+    assert not store.forget_endpoint("stripe_pay", "environment", "http://127.0.0.1:9/x")
