@@ -238,6 +238,7 @@ class Plugins:
 
     def implements(self, book: str, hook: str) -> bool:
         """Whether ``book`` implements ``hook`` at all."""
+        self.load()
         key = (book, hook)
         known = self._implements.get(key)
         if known is None:

@@ -229,3 +229,8 @@ def test_secret_never_shows_in_reprs(rt):
     for text in (repr(conn), repr(stored), repr(rt), str(stored.credentials),
                  repr(Secret(MEMO_TOKEN)), f"{Secret(MEMO_TOKEN)}"):
         assert MEMO_TOKEN not in text
+
+
+def test_a_fresh_runtime_sees_a_book_s_triggers_before_anything_else_loads_it(memo,
+                                                                            kbooks_home):
+    assert Runtime(home=kbooks_home).plugins.triggers("memo")

@@ -31,6 +31,7 @@ def sandbox(sandbox_server: Any, kbooks_home: Path, monkeypatch: pytest.MonkeyPa
     """The session's sandbox with no objects, no logged requests and no faults; the book
     reaches it through the environment, with :data:`TEST_KEY`."""
     sandbox_server.set_faults(latency_ms=0, rate_limit=None, fail_rate=0, drop_rate=0,
+                              webhook_duplicate_rate=0, webhook_shuffle=0, webhook_delay_ms=0,
                               seed=None)
     sandbox_server.reset()
     monkeypatch.setenv(KEY_ENV, TEST_KEY)
