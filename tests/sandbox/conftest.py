@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import stripe
 from sandbox_http import make_client
-from stripe_pay.sandbox import SandboxServer
+from stripe_pay.sandbox import Faults, SandboxServer
+from stripe_pay.sandbox.delivery import Settings
 
 EXPECTED_FIELDS = Path(__file__).with_name("expected_fields.json")
 
@@ -23,8 +24,10 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
-    """The session's sandbox, with no objects, no logged requests and no faults."""
-    sandbox_server.set_faults(latency_ms=0, rate_limit=None, fail_rate=0, drop_rate=0, seed=None)
+    """The session's sandbox, with no objects, no logged requests, no faults and the default
+    webhook delivery settings."""
+    sandbox_server.set_faults(**Faults().to_json())
+    sandbox_server.set_webhook_settings(**Settings().to_json())
     sandbox_server.reset()
     return sandbox_server
 

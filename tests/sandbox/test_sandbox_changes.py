@@ -93,7 +93,11 @@ def make_world(client: stripe.StripeClient) -> dict[str, str]:
         "features": {"invoice_history": {"enabled": True}}}).id
     plan = v1.plans.create(params={"amount": 900, "currency": "usd", "interval": "month",
                                    "product": priced}).id
-    return {**subs, "coupon": coupon, "promo": promo, "txr": txr,
+    # (disabled: nothing listens at its port)
+    endpoint = v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/hooks",
+                                                   "enabled_events": ["*"]}).id
+    v1.webhook_endpoints.update(endpoint, params={"disabled": True})
+    return {**subs, "endpoint": endpoint, "coupon": coupon, "promo": promo, "txr": txr,
             "to_credit": to_credit, "credit_note": credit_note, "cbtxn": cbtxn,
             "portal": portal, "plan": plan,
             "quote": quote, "open_quote": open_quote,
@@ -277,6 +281,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[Ids, dict[str,
                                           "product[name]": "Made with the plan"}),
     ("plan", "update"): lambda w: (w["plan"], {"nickname": "Monthly"}),
     ("plan", "delete"): lambda w: (w["plan"], {}),
+    ("webhook_endpoint", "create"): lambda w: (None, {"url": "https://example.com/hooks",
+                                                      "enabled_events[0]": "invoice.paid",
+                                                      "description": "Paid invoices"}),
+    ("webhook_endpoint", "update"): lambda w: (w["endpoint"], {
+        "enabled_events[0]": "customer.created", "metadata[team]": "billing"}),
+    ("webhook_endpoint", "delete"): lambda w: (w["endpoint"], {}),
 }
 
 #: Mutating routes no object of this sandbox can succeed at: their refusal must change nothing

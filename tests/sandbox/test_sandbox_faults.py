@@ -38,6 +38,7 @@ def test_faults_are_off_by_default_and_set_over_http(sandbox):
     status, headers, body = raw_request(sandbox, "GET", "/_sandbox/faults", key=None)
     assert status == 200 and headers["Request-Id"].startswith("req_")
     assert body == {"latency_ms": 0, "rate_limit": None, "fail_rate": 0, "drop_rate": 0,
+                    "webhook_duplicate_rate": 0, "webhook_shuffle": 0, "webhook_delay_ms": 0,
                     "seed": None}
     status, body = post_json(sandbox, "/_sandbox/faults", {"fail_rate": 0.25, "seed": 7})
     assert status == 200 and body["fail_rate"] == 0.25 and body["seed"] == 7

@@ -35,6 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="answer this fraction of /v1 requests with a 500, before acting")
     parser.add_argument("--drop-rate", type=float, default=0.0, metavar="FRACTION",
                         help="drop the connection of this fraction of POSTs, after acting")
+    parser.add_argument("--webhook-duplicate-rate", type=float, default=0.0, metavar="FRACTION",
+                        help="deliver this fraction of delivered webhook events again")
+    parser.add_argument("--webhook-shuffle", type=int, default=0, metavar="N",
+                        help="hold webhook deliveries until N wait, then send them in a random "
+                             "order")
+    parser.add_argument("--webhook-delay-ms", type=float, default=0.0, metavar="MS",
+                        help="delay every webhook delivery by this much")
+    parser.add_argument("--webhook-retries", default="1,2,4", metavar="SECONDS,...",
+                        help="seconds before each retry of a failed webhook delivery "
+                             "(default 1,2,4; empty: no retries)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the fault choices, to make a run repeatable")
     parser.add_argument("--quiet", action="store_true",
@@ -63,13 +73,18 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from .delivery import Settings
     from .server import Faults
 
     try:
         faults = Faults().updated({
             "latency_ms": args.latency_ms, "rate_limit": args.rate_limit,
-            "fail_rate": args.fail_rate, "drop_rate": args.drop_rate, "seed": args.seed,
+            "fail_rate": args.fail_rate, "drop_rate": args.drop_rate,
+            "webhook_duplicate_rate": args.webhook_duplicate_rate,
+            "webhook_shuffle": args.webhook_shuffle, "webhook_delay_ms": args.webhook_delay_ms,
+            "seed": args.seed,
         })
+        settings = Settings().updated({"retry_delays": _seconds(args.webhook_retries)})
     except ValueError as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return 2
@@ -82,16 +97,27 @@ def run(args: argparse.Namespace) -> int:
         # Ctrl-C does; installed before the URL is printed, since a caller may stop it at once.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     try:
-        return _serve(args, faults, stopping)
+        return _serve(args, faults, settings, stopping)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _serve(args: argparse.Namespace, faults: Any, stopping: threading.Event) -> int:
+def _seconds(text: str) -> list[float]:
+    """``1,2,4`` as seconds; ``ValueError`` naming the flag if it is not that."""
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--webhook-retries must be seconds separated by commas, like "
+                         f"1,2,4, not {text!r}.") from None
+
+
+def _serve(args: argparse.Namespace, faults: Any, settings: Any, stopping: threading.Event
+           ) -> int:
     from .server import SandboxServer
 
     sandbox = SandboxServer(host=args.host, port=args.port, faults=faults)
+    sandbox.backend.deliveries.configure(settings=settings)
     try:
         sandbox.start()
     except OSError as error:

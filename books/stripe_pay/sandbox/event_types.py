@@ -156,6 +156,7 @@ EMITS: tuple[Emits, ...] = (
     Emits("subscription_schedule", deleted=(), when=(
         When(("canceled",), "canceled"), When(("released",), "released"),
         When(("completed",), "completed"))),
+    silent("webhook_endpoint"),
 )
 
 BY_KIND: dict[str, Emits] = {row.kind: row for row in EMITS}

@@ -9,8 +9,8 @@
 the configured :class:`Faults`, routes through the routes derived from the families and the
 book (``routes.py``), validates parameters against the SDK's schema, replays idempotent POSTs
 and records every request in the request log. Under ``/_sandbox`` it serves the test
-controls (request log, faults, reset, object counts), which need no key and exist only in the
-sandbox.
+controls (request log, faults, reset, object counts, webhook deliveries), which need no key
+and exist only in the sandbox.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import routes
+from .delivery import DeliveryFaults, Settings
 from .errors import ApiError, bad_parameter, unrecognized_url
 from .idempotency import IDEMPOTENCY_MAX_BYTES, IdempotencyStore, Stored
 from .params import decode_form, schema_for, validate
@@ -106,23 +107,33 @@ def _scrub(value: Any) -> Any:
 
 @attrs.define
 class Faults:
-    """Misbehaviour to inject into ``/v1`` requests; all off by default.
+    """Misbehaviour to inject into ``/v1`` requests and webhook deliveries; all off by default.
 
     ``latency_ms`` is added to every request. ``rate_limit`` caps requests per second (over it:
     429 ``rate_limit``). ``fail_rate`` is the fraction of requests answered 500 ``api_error``
     before anything happens. ``drop_rate`` is the fraction of POSTs that take effect (state
     changes, idempotency key stored) and then lose their connection without a response.
-    ``seed`` makes the random choices repeatable.
+    ``webhook_duplicate_rate`` is the fraction of delivered events delivered again,
+    ``webhook_shuffle`` holds deliveries until that many wait and sends them in a random order,
+    ``webhook_delay_ms`` delays each delivery (see ``delivery.py``). ``seed`` makes the random
+    choices repeatable.
     """
 
     latency_ms: float = 0.0
     rate_limit: float | None = None
     fail_rate: float = 0.0
     drop_rate: float = 0.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_shuffle: int = 0
+    webhook_delay_ms: float = 0.0
     seed: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+    def delivery_faults(self) -> DeliveryFaults:
+        return DeliveryFaults(duplicate_rate=self.webhook_duplicate_rate,
+                              shuffle=self.webhook_shuffle, delay_ms=self.webhook_delay_ms)
 
     def updated(self, changes: dict[str, Any]) -> Faults:
         """A copy with ``changes`` applied; raises ``ValueError`` saying what is wrong."""
@@ -132,13 +143,18 @@ class Faults:
             raise ValueError(f"Unknown fault setting(s): {', '.join(unknown)}. "
                              f"Known: {', '.join(sorted(known))}.")
         result = attrs.evolve(self, **changes)
-        for name in ("latency_ms", "fail_rate", "drop_rate"):
+        for name in ("latency_ms", "fail_rate", "drop_rate", "webhook_duplicate_rate",
+                     "webhook_delay_ms"):
             value = getattr(result, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, not {value!r}.")
-        for name in ("fail_rate", "drop_rate"):
+        for name in ("fail_rate", "drop_rate", "webhook_duplicate_rate"):
             if getattr(result, name) > 1:
-                raise ValueError(f"{name} is a fraction of requests, between 0 and 1.")
+                raise ValueError(f"{name} is a fraction, between 0 and 1.")
+        shuffle = result.webhook_shuffle
+        if isinstance(shuffle, bool) or not isinstance(shuffle, int) or shuffle < 0:
+            raise ValueError(f"webhook_shuffle must be a whole number of deliveries >= 0 "
+                             f"(0: off), not {shuffle!r}.")
         limit = result.rate_limit
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
                                   or limit <= 0):
@@ -208,7 +224,15 @@ class SandboxApp:
             if "seed" in changes:
                 self._rng = random.Random(self._faults.seed)
             self._recent.clear()
+            self.backend.deliveries.configure(faults=self._faults.delivery_faults(),
+                                              seed=self._faults.seed, reseed="seed" in changes)
             return self._faults
+
+    def set_webhook_settings(self, changes: dict[str, Any]) -> Settings:
+        """Change how deliveries are made (``retry_delays``, ``timeout``; validated)."""
+        settings = self.backend.deliveries.settings.updated(changes)
+        self.backend.deliveries.configure(settings=settings)
+        return settings
 
     def reset(self) -> None:
         """Forget all objects, idempotency keys, logged requests and recorded changes (faults
@@ -440,13 +464,7 @@ class SandboxApp:
         if path == "/_sandbox/faults" and method == "GET":
             return self.faults.to_json(), 200
         if path == "/_sandbox/faults" and method == "POST":
-            try:
-                changes = json.loads(request.get_data() or b"{}")
-            except json.JSONDecodeError as error:
-                raise ValueError(f"The body must be a JSON object: {error}") from None
-            if not isinstance(changes, dict):
-                raise ValueError("The body must be a JSON object of fault settings.")
-            return self.set_faults(changes).to_json(), 200
+            return self.set_faults(_json_body(request)).to_json(), 200
         if path == "/_sandbox/reset" and method == "POST":
             self.reset()
             return {"reset": True}, 200
@@ -463,13 +481,39 @@ class SandboxApp:
             return self._settle(path.rsplit("/", 1)[1])
         if path.startswith("/_sandbox/portal/") and method == "GET":
             return self._portal(path.removeprefix("/_sandbox/portal/"))
+        if path.startswith("/_sandbox/webhooks/"):
+            return self._webhooks(request, path.removeprefix("/_sandbox/webhooks/"))
         return {"error": {"message": f"No sandbox control at {method} {request.path}. Controls: "
                                      "GET/DELETE /_sandbox/requests, GET/POST /_sandbox/faults, "
                                      "POST /_sandbox/reset, GET /_sandbox/objects, "
                                      "GET/DELETE /_sandbox/changes, "
                                      "POST /_sandbox/authenticate/{id}, "
                                      "POST /_sandbox/settle/{id}, "
-                                     "GET /_sandbox/portal/{id}"}}, 404
+                                     "GET /_sandbox/portal/{id}, "
+                                     "GET /_sandbox/webhooks/deliveries, "
+                                     "POST /_sandbox/webhooks/drain, "
+                                     "GET/POST /_sandbox/webhooks/settings"}}, 404
+
+    def _webhooks(self, request: Request, what: str) -> tuple[Any, int]:
+        """The delivery log, waiting for deliveries to be done, and the delivery settings."""
+        deliveries = self.backend.deliveries
+        if what == "deliveries" and request.method == "GET":
+            return deliveries.log(request.args.get("event")), 200
+        if what == "drain" and request.method == "POST":
+            timeout = _json_body(request).get("timeout", 10)
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+                raise ValueError(f"timeout must be a number of seconds >= 0, not {timeout!r}.")
+            drained = deliveries.drain(timeout)
+            return {"drained": drained, "outstanding": deliveries.outstanding()}, (
+                200 if drained else 504)
+        if what == "settings" and request.method == "GET":
+            return deliveries.settings.to_json(), 200
+        if what == "settings" and request.method == "POST":
+            return self.set_webhook_settings(_json_body(request)).to_json(), 200
+        return {"error": {"message": f"No sandbox control at {request.method} {request.path}. "
+                                     "Webhook controls: GET /_sandbox/webhooks/deliveries, "
+                                     "POST /_sandbox/webhooks/drain, "
+                                     "GET/POST /_sandbox/webhooks/settings"}}, 404
 
     def _portal(self, where: str) -> tuple[Any, int]:
         """What the customer portal shows at a session's url (``bps_...``) or a
@@ -523,6 +567,17 @@ class SandboxApp:
             if kind not in stores:
                 raise ValueError(f"Unknown object {kind!r}; known: {', '.join(sorted(stores))}.")
             return {"object": kind, "count": stores[kind].live_count()}
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    """A control's JSON object body ({} when empty); ``ValueError`` if it is not one."""
+    try:
+        given = json.loads(request.get_data() or b"{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"The body must be a JSON object: {error}") from None
+    if not isinstance(given, dict):
+        raise ValueError("The body must be a JSON object.")
+    return given
 
 
 def _api_key(header: str) -> str:
@@ -720,6 +775,7 @@ class SandboxServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self.backend.deliveries.stop(timeout)
         server.shutdown()
         thread.join(timeout)
         deadline = time.monotonic() + timeout
@@ -755,6 +811,18 @@ class SandboxServer:
     def reset(self) -> None:
         """Forget all objects, idempotency keys and logged requests."""
         self.app.reset()
+
+    def set_webhook_settings(self, **changes: Any) -> Settings:
+        """Change how webhooks are delivered, e.g. ``set_webhook_settings(retry_delays=[0.1])``."""
+        return self.app.set_webhook_settings(changes)
+
+    def drain_webhooks(self, timeout: float = 10.0) -> bool:
+        """Wait until every webhook delivery is done (at most ``timeout`` seconds)."""
+        return self.backend.deliveries.drain(timeout)
+
+    def webhook_deliveries(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The webhook delivery attempts, oldest first (of ``event`` only, if given)."""
+        return self.backend.deliveries.log(event)
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first."""

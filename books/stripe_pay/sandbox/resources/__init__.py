@@ -13,7 +13,6 @@ from .checkout import Checkout
 from .credit_notes import CreditNotes
 from .customers import Customers
 from .discounts import Discounts
-from .events import Events
 from .invoices import Invoices
 from .payment_methods import PaymentMethods
 from .payments import Payments
@@ -23,9 +22,10 @@ from .quotes import Quotes
 from .schedules import Schedules
 from .subscriptions import Subscriptions
 from .taxes import TaxRates
+from .webhooks import Webhooks
 
 
-class Backend(Events, Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices,
+class Backend(Webhooks, Schedules, Quotes, Subscriptions, CreditNotes, Checkout, Invoices,
               Discounts, TaxRates, Payments, PaymentMethods, Portal, Customers, Balances, Plans,
               Catalog):
     """Every object of one sandbox, and the operations the API performs on them."""
