@@ -17,6 +17,7 @@ from stripe.params import _webhook_endpoint_create_params as endpoint_params
 from kognitos_books import DeliveryRejected, Event, Record, Secret
 
 SECRET = Secret("whsec_test_1234567890abcdefghijklmnop")
+URL = "https://example.test/kbooks/hook"
 
 
 def sdk_event_types() -> list[str]:
@@ -258,3 +259,100 @@ def test_an_event_stripe_no_longer_has_falls_back_to_its_time(rt):
     with pytest.warns(UserWarning, match="no longer has the event evt_forgotten"):
         found = listed(rt, gone, ("customer.created",))
     assert [e.record.id for e in found] == made  # the same second's events: the host drops
+
+
+# ---------------------------------------------------------------------- endpoints
+
+
+def test_ensure_endpoint_makes_one_then_finds_it(rt, log):
+    conn = rt.connect("stripe_pay")
+    made = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    assert made.created and made.secret is not None
+    assert made.secret.reveal().startswith("whsec_") and "whsec_" not in repr(made)
+    assert made.types == ("invoice.paid",)
+    again = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    assert (again.id, again.created, again.secret) == (made.id, False, None)
+    posts = [e for e in log.entries() if e["method"] == "POST"]
+    assert len(posts) == 1 and posts[0]["idempotency_key"].startswith("kbooks-endpoint-")
+
+
+def test_ensure_endpoint_changes_the_types_of_the_one_it_finds(rt):
+    conn = rt.connect("stripe_pay")
+    made = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    other = rt.plugins.ensure_endpoint(conn, "https://example.test/other", ("customer.created",))
+    changed = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid", "invoice.voided"))
+    assert (changed.id, changed.created) == (made.id, False)
+    assert set(changed.types) == {"invoice.paid", "invoice.voided"}
+    listed_urls = [e["url"] for e in json.loads(rt.connect("stripe_pay").client.sdk.raw_request(
+        "get", "/v1/webhook_endpoints").body)["data"]]
+    assert sorted(listed_urls) == sorted([URL, "https://example.test/other"])
+    assert other.id != made.id
+
+
+def test_remove_endpoint(rt):
+    conn = rt.connect("stripe_pay")
+    rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    assert rt.plugins.remove_endpoint(conn, URL) is True
+    assert rt.plugins.remove_endpoint(conn, URL) is False
+    again = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    assert again.created
+
+
+def test_ensure_endpoint_enables_a_disabled_one(rt):
+    conn = rt.connect("stripe_pay")
+    made = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    conn.client.sdk.v1.webhook_endpoints.update(made.id, params={"disabled": True})
+    again = rt.plugins.ensure_endpoint(conn, URL, ("invoice.paid",))
+    assert again.id == made.id
+    assert conn.client.sdk.v1.webhook_endpoints.retrieve(made.id).status == "enabled"
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that keeps what is POSTed to it and answers 200."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        got = self.got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def test_a_delivery_from_the_endpoint_made_is_verified_and_decoded(rt, stripe_env):
+    receiver = Receiver()
+    try:
+        conn = rt.connect("stripe_pay")
+        endpoint = rt.plugins.ensure_endpoint(conn, receiver.url, ("customer.created",))
+        customer = rt.call("create a customer in stripe", email="jo@example.com")
+        rt.call("create a product in stripe", name="Not wanted")
+        assert stripe_env.drain_webhooks(timeout=10)
+    finally:
+        receiver.stop()
+    ((headers, body),) = receiver.got
+    assert endpoint.secret is not None
+    event = rt.plugins.verify_event(conn, headers, body, endpoint.secret)
+    assert (event.type, event.record.noun, event.record.id) == (
+        "customer.created", "customer", customer.id)
+    assert event.record["email"] == "jo@example.com"
+    assert [e.id for e in listed(rt, types=("customer.created",))] == [event.id]
+    with pytest.raises(DeliveryRejected, match="does not match"):
+        rt.plugins.verify_event(conn, headers, body, SECRET)

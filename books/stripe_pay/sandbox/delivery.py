@@ -273,7 +273,8 @@ class Deliveries:
                 return  # the sandbox was reset meanwhile
             self._log.append(entry)
             again = None
-            if ok and not job.duplicate and self._rng.random() < self.faults.duplicate_rate:
+            rate = self.faults.duplicate_rate
+            if ok and not job.duplicate and rate > 0 and self._rng.random() < rate:
                 again = (0.0, attrs.evolve(job, duplicate=True))
             elif not ok and not job.duplicate and job.attempt <= len(self.settings.retry_delays):
                 again = (self.settings.retry_delays[job.attempt - 1],
