@@ -145,7 +145,12 @@ def world(client: stripe.StripeClient) -> dict[str, Any]:
              "duration": {"interval": "month", "interval_count": 3},
              "description": "Intro", "metadata": {"phase": "1"}},
             {"items": [{"price": recurring.id, "quantity": 5}]}]})
+    hook = client.v1.webhook_endpoints.create(params={
+        "url": "https://example.com/hooks", "enabled_events": ["charge.succeeded"],
+        "description": "Charges", "metadata": {"team": "ops"}})
     return {
+        "event": client.v1.events.list(params={"type": "plan.created"}).data[0].to_dict(),
+        "webhook_endpoint": client.v1.webhook_endpoints.retrieve(hook.id).to_dict(),
         "subscription_schedule": client.v1.subscription_schedules.retrieve(
             schedule.id).to_dict(),
         "plan": plan.to_dict(),

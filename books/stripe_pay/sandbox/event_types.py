@@ -162,12 +162,6 @@ EMITS: tuple[Emits, ...] = (
 BY_KIND: dict[str, Emits] = {row.kind: row for row in EMITS}
 
 
-def types_of(kind: str, action: str, after: Mapping[str, Any],
-             previous: Mapping[str, Any] | None) -> list[str]:
-    """The event types a change to an object of ``kind`` emits (see :meth:`Emits.emitted`)."""
-    return BY_KIND[kind].emitted(action, after, previous)
-
-
 @functools.cache
 def sdk_event_types() -> frozenset[str]:
     """Every event type the SDK lets an endpoint enable (without ``*``), read from the

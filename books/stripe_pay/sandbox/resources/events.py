@@ -26,7 +26,7 @@ import attrs
 from ..backend import BackendCore, Equals, Filter, Matches, OneOf, Within, route
 from ..changes import Change
 from ..errors import bad_parameter
-from ..event_types import matches, types_of
+from ..event_types import BY_KIND, matches
 from ..pages import list_page
 from ..shapes import Derived, Shape
 from ..store import Store, narrowest
@@ -144,8 +144,10 @@ class Events(BackendCore):
 
         made: list[tuple[tuple[bool, bool, int, int], Event]] = []
         for index, change in enumerate(changes):
-            types = types_of(change.kind, change.action, change.object,
-                             change.previous_attributes)
+            row = BY_KIND[change.kind]
+            # (only a row's rules read the object: the others need not parse it)
+            types = row.emitted(change.action, change.object if row.when else {},
+                                change.previous_attributes)
             for position, event_type in enumerate(types):
                 event = Event(id=self.new_id("evt_"), seq=0, type=event_type,
                               api_version=_ApiVersion.CURRENT, change=change)
