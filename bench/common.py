@@ -54,11 +54,13 @@ class Figure:
 class Sandbox:
     """A Stripe sandbox in a subprocess, and its control endpoints.
 
-    ``customers`` seeds that many customers straight into its backend before it serves.
+    ``customers`` seeds that many customers straight into its backend before it serves
+    (``events``: with their events recorded).
     """
 
-    def __init__(self, *, customers: int = 0) -> None:
+    def __init__(self, *, customers: int = 0, events: bool = False) -> None:
         self.customers = customers
+        self.events = events
         self.url = ""
         self._process: subprocess.Popen[str] | None = None
 
@@ -66,6 +68,8 @@ class Sandbox:
         command = [sys.executable, str(BENCH / "serve_sandbox.py")]
         if self.customers:
             command += ["--customers", str(self.customers)]
+        if self.events:
+            command.append("--events")
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()

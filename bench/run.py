@@ -15,6 +15,8 @@ Benchmarks (each documented in its module and in docs/PERFORMANCE.md):
     bulk       kbooks run --each over 1,000 rows at a 25/s limit, against a plain SDK loop
     loops      a loop's overhead per iteration, its memory at 1k-100k records, checking speed
     scale      the sandbox's list pages, filtered lists and searches at 1k, 10k and 50k objects
+    events     deliveries acknowledged a second (verified, durable), event to first step
+               p50/p99, catch-up of 10,000 missed events
 
 Each starts its own sandbox in a subprocess on a free port of 127.0.0.1 and stops it.
 """
@@ -33,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import Figure  # noqa: E402 (after the path is set)
 
-BENCHMARKS = ("requests", "overhead", "startup", "filters", "bulk", "loops", "scale")
+BENCHMARKS = ("requests", "overhead", "startup", "filters", "bulk", "loops", "scale",
+              "events")
 
 
 def _runner(name: str) -> Callable[[bool], list[Figure]]:
@@ -50,6 +53,8 @@ def _runner(name: str) -> Callable[[bool], list[Figure]]:
         import loops as module
     elif name == "scale":
         import sandbox_scale as module
+    elif name == "events":
+        import events as module
     else:
         import bulk_run as module
     return module.run
