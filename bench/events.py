@@ -32,7 +32,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from common import BASE_ENV, BENCH, KEY, KEY_ENV, Figure, Sandbox, book_env
 
