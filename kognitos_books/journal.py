@@ -643,6 +643,15 @@ class Journal:
             return False
         return self._owner_alive(found[0][1], run_id)
 
+    def owner_alive(self, owner: str) -> bool:
+        """Whether the process that is journal owner ``owner`` still lives (its lock is
+        held); True where that cannot be known, so that nothing is taken from the living."""
+        if self._owner is not None and owner == self._owner[0]:
+            return True
+        if fcntl is None:  # pragma: no cover
+            return True
+        return self._probe(self._log_path(owner))
+
     def _owner_alive(self, owner: str | None, run_id: str) -> bool | None:
         """Whether the process recorded as running ``run_id`` is still running it."""
         if self._owner is not None and owner == self._owner[0]:

@@ -36,6 +36,7 @@ events each book reports and how automations name them.
 
   kbooks events
   kbooks events --types stripe_pay
+  kbooks events replay evt_1Nx...
   kbooks events replay evt_1Nx... paid.kb
 """
 
@@ -44,7 +45,9 @@ def configure_listen(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="automations with when or "
                         "every blocks")
     parser.add_argument("--url", help="the public URL deliveries reach this listener at "
-                        "(each book's endpoint is URL/BOOK)")
+                        "(each book's endpoint is URL/BOOK); on loopback it defaults to the "
+                        "listener's own address, which a service on this machine (the "
+                        "sandbox) can reach")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to serve on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765,
@@ -68,8 +71,9 @@ def configure_listen(parser: argparse.ArgumentParser) -> None:
 
 def configure_events(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("replay",),
-                        help="replay EVENT_ID FILE...: run its handlers again")
-    parser.add_argument("args", nargs="*", metavar="EVENT_ID FILE")
+                        help="replay EVENT_ID [FILE...]: run its handlers again (those of "
+                        "FILEs, else of the automations that ran for it)")
+    parser.add_argument("args", nargs="*", metavar="EVENT_ID [FILE]")
     parser.add_argument("--types", nargs="?", const="", metavar="BOOK",
                         help="list the events each book (or BOOK) reports, with their "
                         "English")
@@ -123,9 +127,9 @@ def cmd_events(args: argparse.Namespace, rt: Runtime) -> int:
         return _types(rt, args.types or None, as_json=args.json)
     inbox = Inbox(rt.store.home)
     if args.action == "replay":
-        if len(args.args) < 2:
-            raise ConfigurationError("replay needs the event's id and the files whose "
-                                     "handlers to run", hint="kbooks events replay EVT FILE")
+        if not args.args:
+            raise ConfigurationError("replay needs the event's id",
+                                     hint="kbooks events replay EVT [FILE...]")
         return _replay(rt, inbox, args.args[0], _files(args.args[1:]))
     if args.args:
         raise ConfigurationError(f"unexpected {args.args[0]!r}",
@@ -180,14 +184,29 @@ def _types(rt: Runtime, book: str | None, *, as_json: bool) -> int:
 
 
 def _replay(rt: Runtime, inbox: Any, event_id: str, files: list[tuple[str, str]]) -> int:
+    """Run the handlers of ``files`` (without files: of the automations that ran for the
+    event, as they were then) for ``event_id`` again, each as a new run."""
     from ..journal import new_run_id
     from ..model import ConfigurationError
     from .listener import subscriptions
+    from .worker import Worker
 
     received = inbox.find_event(event_id)
     if received is None:
         raise ConfigurationError(f"no event {event_id!r} was recorded",
                                  hint="kbooks events lists the events recorded")
+    if not files:
+        texts: dict[str, str] = {}
+        for work in inbox.work_for([received.id])[received.id]:
+            info = rt.journal.run(work.run_id) if work.run_id else None
+            if info is not None:
+                texts.setdefault(info.source, info.text)
+        files = list(texts.items())
+        if not files:
+            raise ConfigurationError(f"nothing ran for {event_id} yet, so which automation "
+                                     "to run is not known",
+                                     hint=f"name the files: kbooks events replay {event_id} "
+                                     "FILE")
     handlers = [h for name, text in files for h in rt.handlers(text, source_name=name)]
     subs = subscriptions(handlers).get(received.book)
     keys = subs.handlers.get(received.type, ()) if subs else ()
@@ -200,11 +219,9 @@ def _replay(rt: Runtime, inbox: Any, event_id: str, files: list[tuple[str, str]]
         inbox.replay(key, received.book, received.connection, received.id, run_id)
         print(f"replaying line {by_key[key].line} ({by_key[key].opener}) for {event_id} "
               f"as {run_id}")
-    from .worker import Worker
-
     journal = rt.journal
     worker = Worker(rt, inbox, by_key, dict(files), owner=journal.owner(),
-                    alive=lambda other: bool(journal._owner_alive(other, "")))
+                    alive=journal.owner_alive)
     while worker.run_one(event=received.id):
         pass
     failed = 0
@@ -214,4 +231,3 @@ def _replay(rt: Runtime, inbox: Any, event_id: str, files: list[tuple[str, str]]
                   + (f": {work.error}" if work.error else ""))
             failed += work.state != "succeeded"
     return 1 if failed else 0
-

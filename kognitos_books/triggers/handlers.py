@@ -114,7 +114,7 @@ def check_handlers(runtime: Runtime, automation: ast.Automation) -> list[Handler
         except LanguageErrors as exc:
             errors.extend(exc.errors)
             continue
-        if not program:
+        if not program.body:
             fail(statement.span, f'"{opener}" has nothing to run',
                  hint="put the commands to run on the lines under it, indented")
             continue

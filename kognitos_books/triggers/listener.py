@@ -190,13 +190,10 @@ class Listener:
     def start_workers(self) -> None:
         journal = self.runtime.journal
         owner = journal.owner()
-
-        def alive(other: str) -> bool:
-            return bool(journal._owner_alive(other, ""))
-
         for number in range(self.workers):
             worker = Worker(self.runtime_factory(), self.inbox, self.by_key, self.texts,
-                            owner=owner, alive=alive, yes=self.yes, on_done=self._done)
+                            owner=owner, alive=journal.owner_alive, yes=self.yes,
+                            on_done=self._done)
             self._thread(f"kbooks-worker-{number}", worker.run_forever, stop=worker.stopping)
         if any(h.schedule is not None for h in self.handlers):
             self._thread("kbooks-scheduler", self.schedule_forever)

@@ -134,3 +134,21 @@ def test_a_schedule_slot_runs_once_across_restarts(rt):
     assert third.first_slot(handler) is True
     slots = sorted(w.event for w in inbox.all_work() if w.handler == handler.key)
     assert slots == ["slot:2026-12-01T09:00:00Z", "slot:2026-12-03T09:00:00Z"]
+
+
+def test_a_schedule_slot_runs_its_block_with_the_slot_s_time(rt):
+    from kognitos_books.triggers.worker import Worker
+
+    text = ('every day at 09:00\n  say "it is {the schedule\'s time}"\n'
+            '  create a note in memo with\n    the title is the schedule\'s time\n')
+    clock = [datetime.datetime(2026, 12, 1, 9, 0, 30, tzinfo=datetime.UTC)]
+    listener = Listener(rt, [("daily.kb", text)], workers=1, now=lambda: clock[0])
+    handler = listener.handlers[0]
+    assert listener.due_slots([handler], clock[0] - datetime.timedelta(minutes=1)) == 1
+    journal = rt.journal
+    worker = Worker(rt, listener.inbox, listener.by_key, listener.texts,
+                    owner=journal.owner(), alive=journal.owner_alive)
+    assert worker.run_one() is True and worker.run_one() is False
+    assert listener.inbox.counts() == {"succeeded": 1}
+    notes = list(rt.call("get all notes from memo"))
+    assert [n["title"] for n in notes] == ["2026-12-01T09:00:00Z"]
