@@ -193,7 +193,7 @@ class Listener:
         for number in range(self.workers):
             worker = Worker(self.runtime_factory(), self.inbox, self.by_key, self.texts,
                             owner=owner, alive=journal.owner_alive, yes=self.yes,
-                            on_done=self._done)
+                            on_done=self._done, on_output=self._output)
             self._thread(f"kbooks-worker-{number}", worker.run_forever, stop=worker.stopping)
         if any(h.schedule is not None for h in self.handlers):
             self._thread("kbooks-scheduler", self.schedule_forever)
@@ -202,6 +202,9 @@ class Listener:
         handler = self.by_key[work.handler]
         line = f"{state}: line {handler.line} ({handler.opener}) for {work.event}"
         self.say(line + (f": {error}" if error and state != "succeeded" else ""))
+
+    def _output(self, work: Any, line: int, text: str) -> None:
+        self.say(f"  {work.event} line {line}: {text}")
 
     def _thread(self, name: str, target: Callable[[], None],
                 stop: threading.Event | None = None) -> None:

@@ -94,6 +94,7 @@ class Worker:
                  texts: Mapping[str, str], *, owner: str, alive: Callable[[str], bool],
                  yes: bool = False,
                  on_done: Callable[[Work, str, Any], None] | None = None,
+                 on_output: Callable[[Work, int, str], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.runtime = runtime
         self.handoff = handoff
@@ -103,6 +104,7 @@ class Worker:
         self.alive = alive
         self.yes = yes
         self.on_done = on_done
+        self.on_output = on_output
         self.clock = clock
         self.stopping = threading.Event()
 
@@ -137,7 +139,8 @@ class Worker:
             seed = seed_for(handler, work, received)
             result = self.runtime.run_handler(
                 handler, text=self.texts[handler.source], run_id=run_id, seed=seed,
-                yes=self.yes, options={"event": work.event, "book": work.book})
+                yes=self.yes, options={"event": work.event, "book": work.book},
+                on_step=self._said(work))
         except KbooksError as exc:
             retryable = bool(getattr(exc, "retryable", False))
             return self._failed(work, str(exc), retryable)
@@ -150,6 +153,20 @@ class Worker:
         # (a refusal or a "fail with" is the same next time; a lost answer or an outage not)
         retryable = failure.kind == "step" and not failure.refused
         return self._failed(work, failure.error or "a step failed", retryable)
+
+    def _said(self, work: Work) -> Callable[[Any], None] | None:
+        """What passes a run's ``say`` and ``show`` lines on (to the listener's output)."""
+        tell = self.on_output
+        if tell is None:
+            return None
+
+        def said(outcome: Any) -> None:
+            if outcome.kind in ("say", "show"):
+                from ..automation import summarize
+
+                text = outcome.result if outcome.kind == "say" else summarize(outcome.result)
+                tell(work, outcome.line, str(text))
+        return said
 
     def _failed(self, work: Work, error: str, retryable: bool
                 ) -> tuple[str, str | None, float | None]:

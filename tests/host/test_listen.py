@@ -22,6 +22,7 @@ MEMO_TOKEN = "memo_test_abcdefgh5678"
 PIN_NEW_NOTES = """\
 when a note is created in memo
   pin the note
+  say "pinned {the note's title}"
 
 when a note is pinned in memo
   add a tag to the note with
@@ -67,9 +68,11 @@ def test_each_handler_runs_once_per_event_and_its_writes_make_events_too(rt):
     notes = [rt.call("create a note in memo", title=f"n{k}") for k in range(3)]
     listener = Listener(rt, [("pin.kb", PIN_NEW_NOTES)], poll=0.05, workers=2)
     inbox = Inbox(rt.store.home)
-    with Running(listener):
+    with Running(listener) as running:
         # 3 created, then 3 pinned by the first handler, each tagged by the second
         assert wait_for(lambda: inbox.counts() == {"succeeded": 6}), inbox.counts()
+        said = sorted(line.split(": ", 1)[1] for line in running.lines if " line 3: " in line)
+        assert said == ["pinned n0", "pinned n1", "pinned n2"], running.lines
     for note in notes:
         found = rt.call("get a note from memo", id=note.id)
         assert found["pinned"] is True and found["tags"] == ["note.pinned"]
