@@ -86,7 +86,7 @@ def test_receiving_and_running_in_two_processes_then_a_replay(
     try:
         receiver.wait_for_line("listening on http://127.0.0.1:")
         customer = client.v1.customers.create({"email": "two@example.com"})
-        worker.wait_for_line(f"succeeded: line 1 (when a customer is created in stripe)")
+        worker.wait_for_line("succeeded: line 1 (when a customer is created in stripe)")
         assert names(client) == [customer.id]
     finally:
         receiver.stop()
