@@ -119,7 +119,12 @@ class Listener:
 
     def connect(self) -> None:
         for book in self.subscriptions:
-            self.connections[book] = self.runtime.connect(book)
+            conn = self.connections[book] = self.runtime.connect(book)
+            if conn.mode == "live":
+                self.say(f"{book}/{conn.name} is a LIVE connection: its events are real, and "
+                         + ("handlers may delete, void and pay (--yes)" if self.yes else
+                            "a handler that would delete, void or pay fails unless "
+                            "kbooks listen is given --yes"))
 
     def endpoint_url(self, book: str) -> str:
         assert self.url is not None

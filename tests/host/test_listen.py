@@ -155,3 +155,24 @@ def test_a_schedule_slot_runs_its_block_with_the_slot_s_time(rt):
     assert listener.inbox.counts() == {"succeeded": 1}
     notes = list(rt.call("get all notes from memo"))
     assert [n["title"] for n in notes] == ["2026-12-01T09:00:00Z"]
+
+
+@pytest.mark.parametrize("yes", [False, True])
+def test_a_destructive_handler_on_a_live_connection_runs_only_when_allowed(memo, kbooks_home,
+                                                                           yes):
+    runtime = Runtime(home=kbooks_home)
+    runtime.install("memo", credentials={"token": "memo_live_abcdefgh5678"})
+    note = runtime.call("create a note in memo", title="live")
+    text = "when a note is created in memo\n  archive the note\n"
+    listener = Listener(runtime, [("live.kb", text)], poll=0.05, workers=1, yes=yes)
+    inbox = Inbox(runtime.store.home)
+    with Running(listener) as running:
+        assert wait_for(lambda: inbox.counts() in ({"failed": 1}, {"succeeded": 1}))
+    assert "is a LIVE connection" in running.lines[0]
+    (work,) = inbox.all_work()
+    archived = runtime.call("get a note from memo", id=note.id).get("archived", False)
+    if yes:
+        assert work.state == "succeeded" and archived is True
+    else:
+        assert work.state == "failed" and "needs confirmation" in work.error
+        assert archived is False and work.attempts == 1
