@@ -834,6 +834,10 @@ class Checker(Values):
         return tuple(nodes)
 
     def statement(self, statement: Any) -> Any:
+        if isinstance(statement, ast.Command) and statement.owner is not None:
+            statement = self.owned(statement)
+            if statement is None:
+                return None
         if isinstance(statement, ast.Command):
             bulk = self.bulk(statement)
             if bulk is not None:
@@ -872,6 +876,51 @@ class Checker(Values):
             return None
         assert isinstance(statement, ast.Fail)
         return Halt(True, statement.reason.value, statement.line)
+
+    def owned(self, cmd: ast.Command) -> ast.Command | None:
+        """``get the invoice's customer`` as ``get a customer with the id is the invoice's
+        customer``, and ``get the customer's invoices`` as ``get all invoices for the
+        customer``: through the relations the book declares (None after reporting why
+        not)."""
+        owner = cmd.owner
+        assert owner is not None
+        if GET_WORDS_MAP.get(cmd.verb, cmd.verb) != "get":
+            what = owner.raw.removeprefix("the ")
+            self.error(owner.span, f'"{cmd.verb} {owner.raw}": a command names what it acts '
+                       "on, not a field of it", hint=f"get it first: get {owner.raw}, then "
+                       f"{cmd.verb} the {what.rsplit(chr(39) + 's ', 1)[-1]}")
+            return None
+        found = self.find_noun(owner.noun)
+        if found is None or len(owner.path) != 1:
+            hint = ("name one record and one of its fields, like: get the invoice's customer"
+                    if found is not None else None)
+            self.error(owner.span, f'"{owner.raw}" names no record of a book' if found is None
+                       else f'"{owner.raw}": only a field of the record itself can be got',
+                       hint=hint)
+            return None
+        book, noun = found
+        field = owner.path[0]
+        relation = next((r for r in noun.relations if r.field == field), None)
+        other = self.find_noun(cmd.noun, book)
+        target = (relation.noun if relation is not None
+                  else other[1].name if other is not None and field == other[1].name else None)
+        if target is None and other is not None and other[1].relation(noun.name) is not None:
+            # the records of another noun that name this one: a list filter
+            whole = ast.Reference(owner.noun, (), f"the {owner.noun}", owner.span)
+            return attrs.evolve(cmd, determiner="all", noun=other[1].plural, owner=None,
+                                preposition="for", preposition_span=owner.span, target=whole)
+        if target is None:
+            related = sorted(r.field.replace("_", " ") for r in noun.relations)
+            self.error(owner.span, f'"{owner.raw}" is not a record {book.name} relates to '
+                       f"{_article(noun.name)} {noun.name}",
+                       hint=(f"{_article(noun.name)} {noun.name} names: " + ", ".join(related))
+                       if related else f"{_article(noun.name)} {noun.name} names no other "
+                       f"record; to use the field, write it as a value: {owner.raw}")
+            return None
+        value = ast.Reference(owner.noun, owner.path, owner.raw, owner.span)
+        given = ast.Input(ast.FieldPath(("id",), "id", owner.span), value, owner.span, cmd.text)
+        return attrs.evolve(cmd, determiner="a", noun=target, owner=None,
+                            inputs=(*cmd.inputs, given))
 
     def command_step(self, command: ast.Command) -> Step | None:
         index = len(self.steps)

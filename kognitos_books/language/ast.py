@@ -375,6 +375,10 @@ class Command:
     #: ``time_span`` covers ``to``/``by`` and what follows
     by: Moment | None = None
     time_span: Span | None = None
+    #: ``get the invoice's customer`` / ``get the customer's invoices``: the record the
+    #: command's noun is related to, and through which of its fields (``noun`` is that
+    #: field's last part, as written)
+    owner: Reference | None = None
 
     @property
     def line(self) -> int:

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import attrs
 
-from .ast import Command, Input, Moment, Reference, Span, Target, TargetWord, Value, Where
+from .ast import (
+    Command,
+    Input,
+    Moment,
+    Reference,
+    Span,
+    Target,
+    TargetWord,
+    Value,
+    Where,
+    new_span,
+)
 from .conditions import ConditionReader
 from .keywords import (
     DETERMINERS,
@@ -54,6 +65,7 @@ class Head:
     time: Value | None = None
     by: Moment | None = None
     time_span: Span | None = None
+    owner: Reference | None = None
 
     def command(self, text: str, inputs: tuple[Input, ...]) -> Command:
         assert self.noun_span is not None and self.span is not None
@@ -68,7 +80,7 @@ class Head:
             inputs=inputs, text=text, span=self.span, named=self.named,
             named_span=self.named_span, amount=self.amount, amount_span=self.amount_span,
             thing=self.thing, phrase=self.phrase, phrase_span=self.phrase_span,
-            time=self.time, by=self.by, time_span=self.time_span,
+            time=self.time, by=self.by, time_span=self.time_span, owner=self.owner,
         )
 
 
@@ -128,6 +140,21 @@ class Reader(TriggerReader, ConditionReader):
             )
         head.noun = join(noun)
         head.noun_span = self.line.span(noun[0], noun[-1])
+        possessive = self.peek()
+        if (head.determiner == "the" and possessive is not None
+                and possessive.kind == "possessive" and len(possessive.raw) > 1
+                and self.kind(1) == "word"):
+            # "get the invoice's customer": a record related to one an earlier step made
+            path: list[str] = []
+            while self.kind() == "possessive" and self.kind(1) == "word":
+                self.take()
+                path.append(join(self.words(NAME_STOPS), "_"))
+            start = head.determiner_span
+            assert start is not None
+            head.owner = Reference(head.noun, tuple(path), "the " + self.raw(noun[0], self.last),
+                                   new_span(self.line.number, start.column, self.last.end))
+            head.noun = path[-1].replace("_", " ")
+            head.noun_span = self.line.span(noun[0], self.last)
         if self.kind() == "text" and self.word(1) in PREPOSITIONS:
             # "apply the coupon "SUMMER25" to the subscription": which one, by its id
             head.thing = self.single_value(noun[-1])

@@ -36,6 +36,23 @@ PARTS = [
     ('get all invoices from stripe whose status is "open"',
      'get all invoices for the customer whose status is "open"',
      "get invoice many where (status is 'open' and customer is '<the customer>')"),
+    # a record's own field naming another record: that record, by its id ...
+    ("get a customer from stripe", "get the invoice's customer",
+     "get customer id=<the invoice's customer>"),
+    ("get a product from stripe", "get the price's product",
+     "get product id=<the price's product>"),
+    # ... and the records of another noun that name it: their list filter
+    ("get all invoices from stripe", "get the customer's invoices",
+     "get invoice many where customer is '<the customer>'"),
+    ("get all invoice items from stripe", "get the invoice's items",
+     "get invoice_item many where invoice is '<the invoice>'"),
+    # ... refused where it names no related record, or for a verb other than get
+    ("get a customer from stripe", "get the customer's email",
+     "@the customer's email| is not a record stripe_pay relates to a customer"),
+    ("send the invoice", "send the invoice's customer",
+     "@the invoice's customer| a command names what it acts on, not a field of it"),
+    ("get a customer from stripe", "get the invoice's customer's email",
+     "@the invoice's customer's email| only a field of the record itself can be got"),
     # ... or, to create, the related field set
     ('create an invoice in stripe with the customer is "cus_1"',
      "create an invoice for the customer", 'create invoice {"customer": "<the customer>"}'),

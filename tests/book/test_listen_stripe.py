@@ -23,7 +23,7 @@ when a customer is created in stripe
 
 PAID = """\
 when an invoice is paid in stripe
-  get a customer from stripe with the id is the invoice's customer
+  get the invoice's customer
   update the customer with
     the description is the event's type
 """
