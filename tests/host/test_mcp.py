@@ -222,11 +222,29 @@ def test_a_write_sent_again_creates_one_object(agent: Agent, sandbox: Any) -> No
     stored = sandbox_json(sandbox.url, f"/v1/customers?email={address}")["data"]
     assert len(stored) == 1
 
+    # the first was journaled as a run; the others answered from it, sending nothing
+    assert [a.structured_content.get("already_done", False) for a in answers] == [
+        False, True, True]
+
     again = agent.call("stripe_pay__customer__create", email=address,
                        idempotency_key="second on purpose")
     assert again.structured_content["record"]["id"] != answers[0].structured_content[
         "record"]["id"]
     assert len(sandbox_json(sandbox.url, f"/v1/customers?email={address}")["data"]) == 2
+
+
+def test_a_write_is_journaled_as_a_run_kbooks_runs_shows(agent: Agent,
+                                                          server_env: dict[str, str]) -> None:
+    answer = agent.call("stripe_pay__customer__create", email=email())
+    run_id = answer.structured_content["run_id"]
+    shown = subprocess.run([_kbooks(), "runs", run_id, "--json"], capture_output=True,
+                           text=True, env={**os.environ, **server_env}, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert found["source"] == "mcp:stripe_pay__customer__create"
+    assert found["state"] == "succeeded"
+    assert [(s["state"], s["record_id"]) for s in found["steps"]] == [
+        ("succeeded", answer.structured_content["record"]["id"])]
 
 
 def test_a_list_comes_a_page_at_a_time(agent: Agent) -> None:
