@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
-from ..schedules import Schedule
+if TYPE_CHECKING:
+    from ..schedules import Schedule
+
 
 __all__ = [
     "Aggregate",

@@ -13,10 +13,10 @@ lines are not, so a schedule line has tokens of its own (:func:`schedule_tokens`
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..schedules import FORMS, Schedule, ScheduleError, time_zone
 from .ast import Span, Text
 from .errors import did_you_mean
 from .keywords import (
@@ -30,6 +30,18 @@ from .keywords import (
 from .line import Line, Token
 from .literals import QUOTES, quoted_text
 from .values import ValueReader
+
+if TYPE_CHECKING:
+    from ..schedules import Schedule
+
+
+def _schedules() -> Any:
+    """The schedules module, imported when a schedule line is read (croniter's side of the
+    language stays out of every other automation's start)."""
+    from .. import schedules
+
+    return schedules
+
 
 __all__ = ["TriggerReader", "schedule_tokens"]
 
@@ -46,7 +58,8 @@ _SCHEDULE_TOKEN = re.compile(
 _BLANKS = re.compile(r"\s*")
 _EVENT_HINT = "like: when an invoice is paid in stripe"
 #: The hint of a schedule that is not one: every form the language reads.
-_FORMS_HINT = "a schedule is one of: " + "; ".join(form.written for form in FORMS)
+def _forms_hint() -> str:
+    return "a schedule is one of: " + "; ".join(form.written for form in _schedules().FORMS)
 _CLOCK_HINT = ("times are 00:00 to 23:59 on a 24-hour clock, 1am to 12pm on a 12-hour one, "
                "noon or midnight")
 #: how many minutes (hours) "every N minutes" ("every N hours") may count: those that
@@ -81,7 +94,7 @@ def schedule_tokens(line: Line) -> list[Token]:
         else:
             shown = f'"{char}"' if char.isprintable() else f"U+{ord(char):04X}"
             raise line.fail(f"unexpected {shown} in the schedule", index + 1,
-                            hint=_FORMS_HINT)
+                            hint=_forms_hint())
         index = _BLANKS.match(text, index).end()  # type: ignore[union-attr]
     return tokens
 
@@ -162,22 +175,22 @@ class TriggerReader(ValueReader):
         word = self.word()
         if token is None:
             raise self.fail_here(f'expected a schedule after "{every.raw}", found the end of '
-                                 "the line", hint=_FORMS_HINT)
+                                 "the line", hint=_forms_hint())
         if token.kind == "number":
             return self._interval()
         if word == "day":
             self.take()
-            return Schedule.daily(*self._at())
+            return _schedules().Schedule.daily(*self._at())
         if word == "weekday":
             self.take()
-            return Schedule.weekly(range(1, 6), *self._at())
+            return _schedules().Schedule.weekly(range(1, 6), *self._at())
         if word in WEEKDAYS:
             return self._weekly()
         if word in SCHEDULE_UNITS:
             self.take()
             if word == "minute":
-                return Schedule.minutely()
-            return Schedule.hourly(self._past())
+                return _schedules().Schedule.minutely()
+            return _schedules().Schedule.hourly(self._past())
         if word is not None and word.removesuffix("s") in SCHEDULE_UNITS:
             raise self.fail_here(f'expected how many {word} after "{every.raw}"',
                                  hint=f"like: every 2 {word}, or every {word[:-1]}")
@@ -187,9 +200,9 @@ class TriggerReader(ValueReader):
                                  hint="or: on the last day of every month at 08:00")
         if word is None:
             raise self.fail_here(f'unexpected {self.found()} after "{every.raw}"',
-                                 hint=_FORMS_HINT)
+                                 hint=_forms_hint())
         raise self.fail_here(f'unknown schedule {self.found()} after "{every.raw}"'
-                             f"{did_you_mean(word, SCHEDULE_WORDS)}", hint=_FORMS_HINT)
+                             f"{did_you_mean(word, SCHEDULE_WORDS)}", hint=_forms_hint())
 
     def _interval(self) -> Schedule:
         """``every 15 minutes``, ``every 2 hours [at :30]``."""
@@ -202,7 +215,8 @@ class TriggerReader(ValueReader):
         self.take()
         steps = _MINUTE_STEPS if name == "minute" else _HOUR_STEPS
         if n == 1:
-            return Schedule.minutely() if name == "minute" else Schedule.hourly(self._past())
+            made = _schedules().Schedule
+            return made.minutely() if name == "minute" else made.hourly(self._past())
         if n not in steps:
             whole, instead = (("an hour", "every hour") if name == "minute"
                               else ("a day", "every day at midnight"))
@@ -213,8 +227,8 @@ class TriggerReader(ValueReader):
                 f"every {n} {name}s does not divide {whole} evenly", number.column,
                 self.last.end, hint=f"say one of: {', '.join(map(str, steps))} {name}s")
         if name == "minute":
-            return Schedule.minutely(n)
-        return Schedule.hourly(self._past(), n)
+            return _schedules().Schedule.minutely(n)
+        return _schedules().Schedule.hourly(self._past(), n)
 
     def _weekly(self) -> Schedule:
         """``every monday``, ``every monday and thursday``, ``every monday, wednesday and
@@ -237,7 +251,7 @@ class TriggerReader(ValueReader):
                                          f"found {self.found()}{suggestion}",
                                          hint="like: every monday and thursday at 10:00")
                 continue
-            return Schedule.weekly(days, *self._at())
+            return _schedules().Schedule.weekly(days, *self._at())
 
     def _monthly(self, on: Token) -> Schedule:
         """``on the 1st of every month at TIME``, ``on the last day of every month at
@@ -257,7 +271,7 @@ class TriggerReader(ValueReader):
                                  f"last day, found {self.found()}", hint=hint)
         for word in ("of", "every", "month"):
             self._expect(word, hint)
-        return Schedule.monthly(day, *self._at())
+        return _schedules().Schedule.monthly(day, *self._at())
 
     def _day_of_month(self, token: Token) -> int:
         digits, suffix = token.raw[:-2], token.raw[-2:].lower()
@@ -335,8 +349,8 @@ class TriggerReader(ValueReader):
         keyword = self._expect("zone", hint)
         name = self.quoted(keyword, "in time zone")
         try:
-            time_zone(name.value)
-        except ScheduleError as exc:
+            _schedules().time_zone(name.value)
+        except _schedules().ScheduleError as exc:
             raise self.line.fail(exc.message, name.span.column, name.span.end_column,
                                  hint=exc.hint) from None
         return name
