@@ -11,6 +11,8 @@ an event acknowledged survives a crash of the process and of the machine). Three
   later ``due`` time. Its primary key is what makes each handler run once per event;
 - ``schedules``: when each schedule handler was first listened for (slots before that
   never run);
+- (events and their work are forgotten :data:`KEEP_SECONDS` after they ended: see
+  :meth:`Inbox.prune`, which the listener calls as it catches up)
 - ``cursors``: per book and connection, the newest event a catch-up has walked to, so the
   next catch-up starts there (deliveries never move it: an event delivered out of order
   does not hide an older one that was not).
@@ -37,6 +39,9 @@ import attrs
 from ..credentials import ensure_private_dir
 
 INBOX_NAME = "events.sqlite"
+#: seconds an event is kept after it was received, once all its work has ended: longer than
+#: any service redelivers (Stripe retries for 3 days and lists 30 days of events)
+KEEP_SECONDS = 35 * 24 * 3600
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     book TEXT NOT NULL, connection TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
@@ -352,6 +357,28 @@ class Inbox:
         row = db.execute("SELECT started FROM schedules WHERE handler = ?", (handler,)
                          ).fetchone()
         return float(row[0])
+
+    def prune(self, keep: float = KEEP_SECONDS) -> int:
+        """Forget the events received more than ``keep`` seconds ago whose work has all
+        ended, with that work (schedule slots too); how many events were forgotten."""
+        cutoff = self.clock() - keep
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            gone = db.execute(
+                "DELETE FROM events WHERE received < ? AND NOT EXISTS (SELECT 1 FROM work "
+                "WHERE work.event = events.id AND work.book = events.book AND "
+                "work.connection = events.connection AND work.state IN ('pending', "
+                "'running'))", (cutoff,)).rowcount
+            db.execute("DELETE FROM work WHERE updated < ? AND state IN ('succeeded', "
+                       "'failed') AND NOT EXISTS (SELECT 1 FROM events WHERE events.id = "
+                       "work.event AND events.book = work.book AND events.connection = "
+                       "work.connection)", (cutoff,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return int(gone)
 
     # ------------------------------------------------------------------ cursors
 

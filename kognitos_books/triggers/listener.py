@@ -338,6 +338,7 @@ class Listener:
 
     def catch_up_forever(self) -> None:
         while not self.stopping.wait(CATCH_UP_EVERY):
+            self.inbox.prune()
             for book in self.subscriptions:
                 try:
                     self.catch_up(book)

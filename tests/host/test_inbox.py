@@ -94,3 +94,19 @@ def test_the_cursor_is_kept_per_book_and_connection(tmp_path):
     inbox.set_cursor("memo", "default", "mev_5", 123)
     assert inbox.cursor("memo", "default") == ("mev_5", 123)
     assert Inbox(tmp_path).cursor("memo", "other") is None
+
+
+def test_events_are_forgotten_long_after_their_work_ended_never_before(tmp_path):
+    now = [1_000_000.0]
+    inbox = Inbox(tmp_path, clock=lambda: now[0])
+    inbox.record([offer("mev_done"), offer("mev_waiting"), offer("mev_none", handlers=())])
+    done = inbox.claim("me", everyone_alive)
+    assert done is not None and done.event == "mev_done"
+    inbox.finish(done, "succeeded")
+    now[0] += 10
+    assert inbox.prune(keep=100) == 0  # (too recent)
+    now[0] += 1000
+    assert inbox.prune(keep=100) == 2  # done and no work; the waiting one stays
+    assert inbox.event("memo", "default", "mev_waiting") is not None
+    assert inbox.event("memo", "default", "mev_done") is None
+    assert [w.event for w in inbox.all_work()] == ["mev_waiting"]
