@@ -130,3 +130,18 @@ def test_types_lists_every_event_with_its_english(stripe_env: Any) -> None:
     found = {t["type"]: t for t in json.loads(listed.stdout)}
     assert found["invoice.paid"]["english"] == "an invoice is paid"
     assert "a subscription is canceled" in found["customer.subscription.deleted"]["aliases"]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/TRIGGERS.md"])
+def test_the_trigger_examples_in_the_docs_check(stripe_env: Any, doc: str) -> None:
+    import re
+
+    from kognitos_books import Runtime
+
+    text = (Path(__file__).parents[2] / doc).read_text()
+    blocks = [b for b in re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)
+              if re.search(r"^(when|every) ", b, re.M)]
+    assert blocks, f"{doc} shows no trigger"
+    for block in blocks:
+        handlers = Runtime().handlers(block, source_name=doc)
+        assert len(handlers) == len(re.findall(r"^(?:when|every|on the) ", block, re.M))
