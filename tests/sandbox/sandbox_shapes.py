@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from typing import Any
@@ -10,7 +11,8 @@ from stripe._object_classes import get_object_class
 from stripe._stripe_object import StripeObject, UntypedStripeObject
 
 
-def declared_fields(cls: type) -> set[str]:
+@functools.cache
+def declared_fields(cls: type) -> frozenset[str]:
     """Public fields the SDK class annotates, across its bases.
 
     A class naming its ``OBJECT_NAME`` declares ``object`` too (``ListObject`` does only that).
@@ -21,7 +23,7 @@ def declared_fields(cls: type) -> set[str]:
                      if not name.startswith("_") and not name.isupper())
     if getattr(cls, "OBJECT_NAME", None):
         names.add("object")
-    return names
+    return frozenset(names)
 
 
 def undeclared_fields(data: dict[str, Any], cls: type, where: str = "") -> list[str]:
@@ -48,7 +50,8 @@ def undeclared_fields(data: dict[str, Any], cls: type, where: str = "") -> list[
     return problems
 
 
-def map_fields(cls: type) -> set[str]:
+@functools.cache  # (a class's annotations do not change: worked out once per class)
+def map_fields(cls: type) -> frozenset[str]:
     """Fields holding maps whose keys are data (``currency_options``: by currency): those
     the SDK lists in ``_inner_class_dicts`` or annotates as ``UntypedStripeObject[...]``."""
     found = set(getattr(cls, "_inner_class_dicts", []))
@@ -58,10 +61,10 @@ def map_fields(cls: type) -> set[str]:
             if any(typing.get_origin(member) is UntypedStripeObject for member in
                    (annotation, *members)):
                 found.add(name)
-    return found
+    return frozenset(found)
 
 
-def _elements(key: str, value: Any, inner_dicts: list[str]) -> list[tuple[str, Any]]:
+def _elements(key: str, value: Any, inner_dicts: frozenset[str]) -> list[tuple[str, Any]]:
     if isinstance(value, list):
         return [(f"[{i}]", element) for i, element in enumerate(value)]
     if isinstance(value, dict) and key in inner_dicts:
