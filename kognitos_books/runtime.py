@@ -614,23 +614,20 @@ class Runtime:
         already, finish it instead (a resume: what took effect is not done again), and when
         it succeeded, return None."""
         info = self.journal.run(run_id)
-        steps = handler.program
-        if info is None:
-            return self._execute(steps, text=text, source_name=handler.source, run_id=run_id,
-                                 dry_run=False, rows=None, yes=yes, confirm=None,
-                                 on_step=on_step, on_progress=None, concurrency=None,
-                                 rate=None, fail_fast=False, journal=True, restored={},
-                                 resuming=False, retry=retry, seed=seed,
-                                 options={"handler": handler.key, **(options or {})})
-        if info.state == "succeeded":
+        if info is not None and info.state == "succeeded":
             return None
-        restored, keys = _restored(steps, self.journal.steps(run_id))
-        self._reconnect(info, {s.book for s in steps})
+        steps = handler.program
+        restored: dict[tuple[int, int, str], Any] = {}
+        keys: dict[tuple[int, int, str], str] = {}
+        if info is not None:
+            restored, keys = _restored(steps, self.journal.steps(run_id))
+            self._reconnect(info, {s.book for s in steps})
         return self._execute(steps, text=text, source_name=handler.source, run_id=run_id,
                              dry_run=False, rows=None, yes=yes, confirm=None, on_step=on_step,
                              on_progress=None, concurrency=None, rate=None, fail_fast=False,
-                             journal=True, restored=restored, resuming=True, retry=retry,
-                             keys=keys, seed=seed)
+                             journal=True, restored=restored, resuming=info is not None,
+                             retry=retry, keys=keys, seed=seed,
+                             options={"handler": handler.key, **(options or {})})
 
     def resume(self, run_id: str, *, yes: bool = False,
                confirm: Callable[[str], bool] | None = None,

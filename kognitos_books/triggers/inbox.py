@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import attrs
 
 from ..credentials import ensure_private_dir
+from ..model import Event
 
 INBOX_NAME = "events.sqlite"
 #: seconds an event is kept after it was received, once all its work has ended: longer than
@@ -109,6 +110,18 @@ class Offer:
     body: str = attrs.field(repr=False)
     handlers: tuple[str, ...] = ()
     via: str = "delivery"
+
+    @classmethod
+    def of(cls, book: str, connection: str, event: Event, handlers: tuple[str, ...],
+           via: str = "delivery") -> Offer:
+        """``event`` of ``book``'s ``connection`` to record, with what its handlers will need
+        of it."""
+        body = {"id": event.id, "type": event.type, "created": event.created,
+                "livemode": event.livemode, "noun": event.record.noun,
+                "record_id": event.record.id, "object": dict(event.record.data),
+                "previous": dict(event.previous) if event.previous is not None else None}
+        return cls(book, connection, event.id, event.type, event.created,
+                   json.dumps(body), handlers, via)
 
 
 class Handoff(Protocol):

@@ -24,10 +24,9 @@ listeners: its work item is keyed by the slot's time.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import threading
-import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from ..model import ConfigurationError, Connection, Event, Record
 from .handlers import Handler
 from .inbox import Inbox, Offer
 from .receiver import Receiver, Route, Serving, serve
-from .worker import SCHEDULE_BOOK, Worker, stored_body
+from .worker import SCHEDULE_BOOK, Worker
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -85,7 +84,6 @@ class Listener:
                  say: Callable[[str], None] = print,
                  now: Callable[[], datetime.datetime] | None = None) -> None:
         self.runtime = runtime
-        self.files = list(files)
         self.url = url.rstrip("/") if url else None
         self.host = host
         self.port = port
@@ -99,14 +97,14 @@ class Listener:
             home=runtime.store.home, plugins=runtime.plugins,
             connection=runtime.connection_name))
         self.handlers: list[Handler] = []
-        for name, text in self.files:
+        for name, text in files:
             self.handlers.extend(runtime.handlers(text, source_name=name))
         if not self.handlers:
             raise ConfigurationError(
                 "nothing to listen for: the files have no when or every blocks",
                 hint='start a block with, e.g.: when an invoice is paid in stripe')
         self.by_key = {h.key: h for h in self.handlers}
-        self.texts = dict((name, text) for name, text in self.files)
+        self.texts = dict(files)
         self.subscriptions = subscriptions(self.handlers)
         self.inbox = Inbox(Path(runtime.store.home))
         self.stopping = threading.Event()
@@ -152,7 +150,7 @@ class Listener:
                     "FILE, then listen again (a new one is made and its secret kept)")
             if endpoint.secret is None:
                 self.say(f"{book}'s endpoint {url} ({endpoint.id}) is registered")
-            path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+            path = urllib.parse.urlsplit(url).path
             routes[path] = Route(book, conn, kept[1], subscription.handlers)
         return routes
 
@@ -181,9 +179,8 @@ class Listener:
         for event in self.runtime.plugins.list_events(conn, after, subscription.types):
             if event.type not in subscription.handlers:
                 continue
-            batch.append(Offer(book, conn.name, event.id, event.type, event.created,
-                               json.dumps(stored_body(event)),
-                               subscription.handlers[event.type], via="catch-up"))
+            batch.append(Offer.of(book, conn.name, event, subscription.handlers[event.type],
+                                  via="catch-up"))
             last = event
             if len(batch) >= CATCH_UP_BATCH:
                 flush()
@@ -198,8 +195,9 @@ class Listener:
         for number in range(self.workers):
             worker = Worker(self.runtime_factory(), self.inbox, self.by_key, self.texts,
                             owner=owner, alive=journal.owner_alive, yes=self.yes,
-                            on_done=self._done, on_output=self._output)
-            self._thread(f"kbooks-worker-{number}", worker.run_forever, stop=worker.stopping)
+                            on_done=self._done, on_output=self._output,
+                            stopping=self.stopping)
+            self._thread(f"kbooks-worker-{number}", worker.run_forever)
         if any(h.schedule is not None for h in self.handlers):
             self._thread("kbooks-scheduler", self.schedule_forever)
 
@@ -211,8 +209,7 @@ class Listener:
     def _output(self, work: Any, line: int, text: str) -> None:
         self.say(f"  {work.event} line {line}: {text}")
 
-    def _thread(self, name: str, target: Callable[[], None],
-                stop: threading.Event | None = None) -> None:
+    def _thread(self, name: str, target: Callable[[], None]) -> None:
         def run() -> None:
             try:
                 target()
@@ -221,11 +218,7 @@ class Listener:
 
         thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
-        if stop is not None:
-            self._stops.append(stop)
         self.threads.append(thread)
-
-    _stops: list[threading.Event]
 
     def schedule_forever(self) -> None:
         schedules = [h for h in self.handlers if h.schedule is not None]
@@ -264,9 +257,12 @@ class Listener:
                  f"{handler.schedule.next_after(now, handler.zone).isoformat()}")
         return made
 
-    def poll_forever(self) -> None:
-        assert self.poll is not None
-        while not self.stopping.is_set():
+    def keep_catching_up(self, every: float) -> None:
+        """Every ``every`` seconds until stopped: forget what the inbox no longer needs, and
+        record the events each book reported since the last catch-up (``--poll``; behind a
+        receiver, the deliveries that never came)."""
+        while not self.stopping.wait(every):
+            self.inbox.prune()
             for book in self.subscriptions:
                 try:
                     new = self.catch_up(book)
@@ -275,11 +271,9 @@ class Listener:
                     continue
                 if new:
                     self.say(f"{book}: {new} new event(s)")
-            self.stopping.wait(self.poll)
 
     def run(self, ready: Callable[[int], None] | None = None) -> int:
         """Listen until interrupted (or :meth:`stop`); the exit status."""
-        self._stops = []
         receiving = self.role in ("all", "receive")
         working = self.role in ("all", "work")
         if receiving:
@@ -306,10 +300,10 @@ class Listener:
                 self.say(f"{book}: caught up, {new} event(s) missed while down")
         if working:
             self.start_workers()
-        if receiving and self.poll is not None and self.subscriptions:
-            self._thread("kbooks-poll", self.poll_forever)
+        if receiving and self.subscriptions:
+            every = self.poll if self.poll is not None else CATCH_UP_EVERY
+            self._thread("kbooks-catch-up", lambda: self.keep_catching_up(every))
         if self.server is not None:
-            self._thread("kbooks-catch-up", self.catch_up_forever)
             try:
                 self.server.run()
             finally:
@@ -336,19 +330,8 @@ class Listener:
                 ready(port)
         return announce
 
-    def catch_up_forever(self) -> None:
-        while not self.stopping.wait(CATCH_UP_EVERY):
-            self.inbox.prune()
-            for book in self.subscriptions:
-                try:
-                    self.catch_up(book)
-                except Exception as exc:
-                    logger.warning("catching up on %s's events failed: %s", book, exc)
-
     def stop(self) -> None:
         self.stopping.set()
-        for stop in getattr(self, "_stops", []):
-            stop.set()
         if self.server is not None:
             self.server.stop()
         for thread in self.threads:
@@ -381,12 +364,3 @@ def previous_slot(handler: Handler, now: datetime.datetime) -> datetime.datetime
 
 def _slot_key(slot: datetime.datetime) -> str:
     return "slot:" + slot.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()

@@ -23,7 +23,6 @@ import attrs
 
 from ..model import Connection, DeliveryRejected, Secret
 from .inbox import Handoff, Offer
-from .worker import stored_body
 
 logger = logging.getLogger("kognitos_books.triggers")
 
@@ -100,9 +99,8 @@ class Receiver:
             return 400, {"error": exc.message}
         handlers = route.handlers.get(event.type, ())
         try:
-            new = self.handoff.record([Offer(
-                route.book, route.connection.name, event.id, event.type, event.created,
-                json.dumps(stored_body(event)), handlers)])[0]
+            new = self.handoff.record([Offer.of(route.book, route.connection.name, event,
+                                                handlers)])[0]
         except Exception:
             logger.exception("could not record the event %s", event.id)
             return 500, {"error": "the event could not be recorded; deliver it again"}

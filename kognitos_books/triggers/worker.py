@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..model import Event, KbooksError, Record
+from ..model import KbooksError, Record
 from .handlers import EVENT, SCHEDULE, Handler
 from .inbox import Handoff, Received, Work
 
@@ -49,26 +49,13 @@ def run_id_for(work: Work) -> str:
     return f"run_{digest[:16]}"
 
 
-def event_record(event: Received | Event) -> Record:
+def event_record(event: Received) -> Record:
     """``the event``: its id, type, time and mode, and what changed."""
-    if isinstance(event, Event):
-        data: Mapping[str, Any] = {"id": event.id, "type": event.type, "created": event.created,
-                                   "livemode": event.livemode,
-                                   "previous_attributes": dict(event.previous or {})}
-        return Record(event.record.book, EVENT, event.id, data)
     body = event.data
     return Record(event.book, EVENT, event.id, {
         "id": event.id, "type": event.type, "created": event.created,
         "livemode": bool(body.get("livemode")),
         "previous_attributes": body.get("previous") or {}})
-
-
-def stored_body(event: Event) -> dict[str, Any]:
-    """What the inbox keeps of an event: enough to run its handlers again."""
-    return {"id": event.id, "type": event.type, "created": event.created,
-            "livemode": event.livemode, "noun": event.record.noun,
-            "record_id": event.record.id, "object": dict(event.record.data),
-            "previous": dict(event.previous) if event.previous is not None else None}
 
 
 def seed_for(handler: Handler, work: Work, received: Received | None) -> dict[str, Any]:
@@ -95,7 +82,8 @@ class Worker:
                  yes: bool = False,
                  on_done: Callable[[Work, str, Any], None] | None = None,
                  on_output: Callable[[Work, int, str], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 stopping: threading.Event | None = None) -> None:
         self.runtime = runtime
         self.handoff = handoff
         self.handlers = handlers
@@ -106,7 +94,8 @@ class Worker:
         self.on_done = on_done
         self.on_output = on_output
         self.clock = clock
-        self.stopping = threading.Event()
+        #: set to stop :meth:`run_forever` (a listener's workers share its own)
+        self.stopping = stopping or threading.Event()
 
     def run_forever(self, idle: float = 0.2) -> None:
         while not self.stopping.is_set():
@@ -160,10 +149,10 @@ class Worker:
         if tell is None:
             return None
 
+        from ..automation import summarize
+
         def said(outcome: Any) -> None:
             if outcome.kind in ("say", "show"):
-                from ..automation import summarize
-
                 text = outcome.result if outcome.kind == "say" else summarize(outcome.result)
                 tell(work, outcome.line, str(text))
         return said
