@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_http import TEST_KEY, raw_request
+from sandbox_http import TEST_KEY, make_client, raw_request
 
 SUCCESS = "https://example.com/done?session={CHECKOUT_SESSION_ID}"
 
@@ -199,13 +199,22 @@ def test_customers_and_embedded_sessions(client, catalog):
     assert embedded.redirect_on_completion == "always" and embedded.return_url == SUCCESS
 
 
-def test_expires_at_is_between_30_minutes_and_24_hours(client, catalog):
-    now = int(client.v1.customers.create().created)
-    items = [{"price": catalog["one_time"].id, "quantity": 1}]
-    assert create(client, line_items=items, expires_at=now + 1800).expires_at == now + 1800
-    assert create(client, line_items=items, expires_at=now + 86400).expires_at == now + 86400
-    for wrong in (now + 1799, now + 86401):
-        assert refused(client, line_items=items, expires_at=wrong).param == "expires_at"
+def test_expires_at_is_between_30_minutes_and_24_hours():
+    # The bounds are exact to the second, so the clock is held still: a second that ticks between
+    # two requests would otherwise move them.
+    from stripe_pay.sandbox import SandboxServer
+
+    now = 1_700_000_000
+    with SandboxServer(clock=lambda: float(now)) as frozen:
+        client = make_client(frozen)
+        product = client.v1.products.create(params={"name": "T-shirt"})
+        price = client.v1.prices.create(params={"product": product.id, "currency": "usd",
+                                                "unit_amount": 2000})
+        items = [{"price": price.id, "quantity": 1}]
+        assert create(client, line_items=items, expires_at=now + 1800).expires_at == now + 1800
+        assert create(client, line_items=items, expires_at=now + 86400).expires_at == now + 86400
+        for wrong in (now + 1799, now + 86401):
+            assert refused(client, line_items=items, expires_at=wrong).param == "expires_at"
 
 
 def test_expire_closes_only_open_sessions(client, catalog, sandbox):
