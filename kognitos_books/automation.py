@@ -23,6 +23,7 @@ from .checker import (
     Compare,
     Decide,
     Emptiness,
+    Filled,
     Halt,
     Loop,
     Output,
@@ -580,6 +581,11 @@ class Execution:
                 self._same_currency(check, context)
         return _satisfies(left, self._values(check.where, context))
 
+    def _count(self, tally: Tally, context: Mapping[str, Any]) -> Any:
+        """A count or a sum as a text shows it (in a dry run, which fetches nothing, the
+        words that say it)."""
+        return Unknown(f"<{tally.raw}>") if self.dry_run else self._tally(tally, context)
+
     def _tally(self, tally: Tally, context: Mapping[str, Any]) -> Totals:
         """Count a list, or add up a field of its records (money per currency)."""
         found = self._resolve(tally.ref, context)
@@ -622,6 +628,9 @@ class Execution:
                          for v in value]
             elif isinstance(value, Ref):
                 value = self._resolve(value, context)
+            elif isinstance(value, Filled):
+                value = value.fill(lambda ref: self._resolve(ref, context),
+                                   lambda tally: self._count(tally, context))
             elif hasattr(value, "stamp"):  # a time said, found now
                 value = value.stamp()
             return Condition(where.field, where.op, value)
@@ -630,18 +639,10 @@ class Execution:
     def _output(self, output: Output, row: int, context: dict[str, Any],
                 scope: tuple[str, ...]) -> None:
         if output.kind == "say":
-            pieces = []
-            for part in output.parts:
-                if isinstance(part, Tally):
-                    pieces.append(f"<{part.raw}>" if self.dry_run
-                                  else str(self._tally(part, context)))
-                elif isinstance(part, Ref):
-                    value = self._resolve(part, context) if not self.dry_run or \
-                        part.noun == "row" else Unknown(f"<{part.raw}>")
-                    pieces.append(_text_of(value))
-                else:
-                    pieces.append(part)
-            shown: Any = "".join(pieces)
+            shown: Any = str(Filled(output.parts, output.text).fill(
+                lambda ref: self._resolve(ref, context) if not self.dry_run or
+                ref.noun == "row" else Unknown(f"<{ref.raw}>"),
+                lambda tally: self._count(tally, context)))
         else:
             (part,) = output.parts
             if isinstance(part, Tally):
@@ -676,7 +677,8 @@ class Execution:
             return outcome
         started = time.perf_counter()
         try:
-            call = step.call(lambda ref: self._resolve(ref, context), key)
+            call = step.call(lambda ref: self._resolve(ref, context), key,
+                             lambda tally: self._count(tally, context))
             if self.preview and step.verb != "get":
                 outcome.plan = self.rt.plan(call)
                 self._would(step, context)
@@ -885,16 +887,6 @@ def scope_key(scope: tuple[str, ...]) -> str:
 
         joined = hashlib.sha256(joined.encode()).hexdigest()[:40]
     return joined
-
-
-def _text_of(value: Any) -> str:
-    if isinstance(value, Record):
-        return value.id or value.noun
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _satisfies(actual: Any, where: Any) -> bool:

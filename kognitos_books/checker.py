@@ -106,6 +106,55 @@ class Moved:
         return moved(found, self.count, self.unit, self.zone)
 
 
+@attrs.frozen
+class Filled:
+    """Text with references in braces, written for an input or compared with
+    (``"Invoice for {the customer's name}"``): ``parts`` are plain text, :class:`Ref` and
+    :class:`Tally`, filled in when the step runs."""
+
+    parts: tuple[Any, ...]
+    raw: str
+    span: ast.Span | None = attrs.field(default=None, eq=False)
+
+    def refs(self) -> list[Ref]:
+        return [p.ref if isinstance(p, Tally) else p for p in self.parts
+                if isinstance(p, (Ref, Tally))]
+
+    def fill(self, resolve: Callable[[Ref], Any],
+             count: Callable[[Tally], Any] | None = None) -> str:
+        """The text, each reference's value in its place (in a dry run, where a value is
+        not known, the text is :class:`Unknown` and shows the reference)."""
+        pieces: list[str] = []
+        unknown = False
+        for part in self.parts:
+            if isinstance(part, Tally):
+                if count is None:
+                    raise StepInputError(f'"{{{part.raw}}}" is counted only in an automation',
+                                         hint="write the text out, or run it as an "
+                                         "automation")
+                found: Any = count(part)
+            elif isinstance(part, Ref):
+                found = resolve(part)
+            else:
+                pieces.append(part)
+                continue
+            unknown = unknown or isinstance(found, Unknown)
+            pieces.append(text_of(found))
+        text = "".join(pieces)
+        return Unknown(text) if unknown else text
+
+
+def text_of(value: Any) -> str:
+    """A value as it reads inside a text: a record by its id."""
+    if isinstance(value, Record):
+        return value.id or value.noun
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class Unknown(str):
     """A value a dry run does not know (nothing was fetched or created): shown as
     ``<the customer's id>`` and passed through without conversion."""
@@ -177,12 +226,16 @@ class Step:
         """Every reference among the step's values."""
         return _refs(self.fields, self.where, self.id, self.target_id)
 
-    def call(self, resolve: Callable[[Ref], Any], idempotency_key: str | None) -> Call:
-        """The :class:`Call` for this step, with references resolved by ``resolve`` and
-        converted for their inputs (:class:`StepInputError` when one does not fit)."""
+    def call(self, resolve: Callable[[Ref], Any], idempotency_key: str | None,
+             count: Callable[[Tally], Any] | None = None) -> Call:
+        """The :class:`Call` for this step, with references resolved by ``resolve`` (and
+        lists counted or added up by ``count``, for texts that say so) and converted for
+        their inputs (:class:`StepInputError` when one does not fit)."""
         def value(item: Any) -> Any:
             if isinstance(item, Ref):
                 return _materialize(item, resolve, self)
+            if isinstance(item, Filled):
+                return item.fill(resolve, count)
             if isinstance(item, Moved):
                 return item.value(_materialize(item.ref, resolve, self))
             stamp = getattr(item, "stamp", None)  # a time said, found now (times.When)
@@ -341,9 +394,15 @@ def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
         if isinstance(value, Mapping):
             _walk(value, found)
         elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, Ref))
+            for item in value:
+                if isinstance(item, Ref):
+                    found.append(item)
+                elif isinstance(item, Filled):
+                    found.extend(item.refs())
         elif isinstance(value, Ref):
             found.append(value)
+        elif isinstance(value, Filled):
+            found.extend(value.refs())
         elif isinstance(value, Moved):
             found.append(value.ref)
 
@@ -351,7 +410,11 @@ def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
 def _walk_filter(where: Any, found: list[Ref]) -> None:
     if isinstance(where, Condition):
         values = where.value if isinstance(where.value, list) else [where.value]
-        found.extend(v for v in values if isinstance(v, Ref))
+        for item in values:
+            if isinstance(item, Ref):
+                found.append(item)
+            elif isinstance(item, Filled):
+                found.extend(item.refs())
     elif isinstance(where, (And, Or)):
         for item in where.items:
             _walk_filter(item, found)
@@ -1036,8 +1099,25 @@ class Checker(Values):
             return None
         return produced
 
+    def text(self, node: ast.Text, field: Field) -> Any:
+        """A text written in the automation: with references in braces it is filled in
+        when the step runs (:class:`Filled`); ``{{`` and ``}}`` are braces themselves. (A
+        value given from Python or a CSV cell is taken as it is: see :func:`_node`.)"""
+        if node.span is NOWHERE or ("{" not in node.value and "}" not in node.value) or \
+                field.type not in ("string", "any"):
+            return super().text(node, field)
+        parts = self.template(node)
+        if all(isinstance(part, str) for part in parts):
+            return super().text(attrs.evolve(node, value="".join(parts)), field)
+        if field.choices:
+            self.error(node.span, f'"{field.name}" is one of fixed choices, not a text '
+                       "filled in when the step runs", hint="one of: "
+                       + ", ".join(field.choices))
+            return None
+        return Filled(parts, node.raw, node.span)
+
     def template(self, text: ast.Text) -> tuple[Any, ...]:
-        """The parts of ``say``'s text: plain text, and the references in braces."""
+        """The parts of a text: plain text, and the references in braces."""
         parts: list[Any] = []
         for piece in _TEMPLATE.split(text.value):
             if piece.startswith("{") and piece.endswith("}") and not piece.startswith("{{"):
