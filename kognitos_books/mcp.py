@@ -479,36 +479,15 @@ class Calls:
                key: str) -> Outcome:
         """A write, journaled as a run of one step whose id is derived from the tool call
         (``kbooks runs`` shows what an agent did): the same call again answers with the
-        journaled record and sends nothing, however long after; a call whose answer was
-        lost is sent again with the same idempotency key."""
-        from .model import Record
-
-        journal = self.rt.journal
+        journaled record and sends nothing, however long after (see
+        :meth:`Runtime.call_once`)."""
         run_id = "run_" + key[-16:]
-        done = journal.run(run_id)
-        if done is not None and done.state == "succeeded":
-            (step,) = journal.steps(run_id)
-            record = Record(proc.book, step.noun or proc.noun, step.record_id,
-                            step.result or {})
-            return Outcome.of({"record": record_json(record), "already_done": True,
-                               "run_id": run_id})
-        command = f"{proc.english} ({tool.name})"
-        conn = self.rt.connect(proc.book)
-        with journal.hold(run_id, resume=done is not None):
-            if done is None:
-                journal.start_run(run_id, f"mcp:{tool.name}", command, connection=conn.name,
-                                  mode=conn.mode, options={"tool": tool.name})
-            journal.start_step(run_id, 0, 1, 1, command, key)
-            try:
-                result = self.rt.call(proc.id, args, yes=confirm, idempotency_key=key)
-            except Exception as exc:
-                journal.finish_step(run_id, 0, 1, "failed", error=scrub(str(exc)))
-                journal.finish_run(run_id, "failed", scrub(str(exc)))
-                raise
-            journal.finish_step(run_id, 0, 1, "succeeded", noun=result.noun,
-                                record_id=result.id, result=result.text or dict(result.data))
-            journal.finish_run(run_id, "succeeded")
-        return Outcome.of({"record": record_json(result), "run_id": run_id})
+        record, done = self.rt.call_once(proc.id, args, run_id=run_id, idempotency_key=key,
+                                         source=f"mcp:{tool.name}", yes=confirm)
+        answer: dict[str, Any] = {"record": record_json(record), "run_id": run_id}
+        if done:
+            answer["already_done"] = True
+        return Outcome.of(answer)
 
     def _check(self, args: dict[str, Any]) -> Outcome:
         text = _text(args)

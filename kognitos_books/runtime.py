@@ -34,6 +34,7 @@ from .journal import Journal, new_run_id
 from .model import (
     And,
     Book,
+    BookError,
     Call,
     Condition,
     ConfigurationError,
@@ -41,6 +42,7 @@ from .model import (
     CredentialsRejected,
     Field,
     InvalidCall,
+    KbooksError,
     NotConnected,
     Noun,
     Or,
@@ -410,6 +412,64 @@ class Runtime:
         step = self.prepare(procedure, {**(inputs or {}), **more})
         call = step.call(self._remembered, idempotency_key or f"kbooks-{os.urandom(16).hex()}")
         return self.dispatch(call, connection=connection, yes=yes, checked=not step.has_refs)
+
+    def call_once(self, procedure: str, inputs: Mapping[str, Any] | None = None, /, *,
+                  run_id: str, idempotency_key: str, source: str = "python",
+                  yes: bool = False) -> tuple[Record, bool]:
+        """Call a write once for good: as :meth:`call`, journaled as a run of one step,
+        ``run_id``, that ``kbooks runs`` shows (``source`` says who called). The same
+        ``run_id`` again, however long after, answers with the journaled record and sends
+        nothing; a call whose answer was lost is sent again with the same
+        ``idempotency_key``, and one the service refused outright (it took no effect) with
+        the next key (``...-a2``). A run journaled on another connection or mode is refused.
+        Returns the record and whether it was done before this call."""
+        step = self.prepare(procedure, dict(inputs or {}))
+        if step.verb == "get" or step.many:
+            raise InvalidCall(f"{procedure!r} does not write one record; use call()")
+        journal = self.journal
+        done = journal.run(run_id)
+        key = idempotency_key
+        if done is not None:
+            if done.state == "succeeded":
+                (entry,) = journal.steps(run_id)
+                return Record(step.book, entry.noun or step.noun, entry.record_id,
+                              entry.result or {}), True
+            last = journal.steps(run_id)
+            if last and last[-1].state == "refused":
+                key = next_key(last[-1].idempotency_key)
+            elif last:
+                key = last[-1].idempotency_key
+        conn = self.connect(step.book)
+        if done is not None and (done.connection, done.mode) != (conn.name, conn.mode):
+            raise ConfigurationError(
+                f"run {run_id} was begun on the connection {done.connection!r} "
+                f"({done.mode}); this call would go to {conn.name!r} ({conn.mode})",
+                hint="call it on the run's own connection, or give a new run id")
+        with journal.hold(run_id, resume=done is not None):
+            if done is None:
+                journal.start_run(run_id, source, step.text, connection=conn.name,
+                                  mode=conn.mode, options={})
+            journal.start_step(run_id, 0, 1, 1, step.text, key)
+            try:
+                call = step.call(self._remembered, key)
+                result = self.dispatch(call, connection=conn, yes=yes,
+                                       checked=not step.has_refs)
+            except Exception as exc:
+                refused = exc.refused if isinstance(exc, BookError) else \
+                    isinstance(exc, KbooksError)
+                error = str(exc) if isinstance(exc, BookError) else (
+                    exc.message if isinstance(exc, KbooksError)
+                    else f"{type(exc).__name__}: {exc}")
+                journal.finish_step(run_id, 0, 1, "refused" if refused else "failed",
+                                    error=error)
+                journal.finish_run(run_id, "failed", error)
+                raise
+            journal.finish_step(run_id, 0, 1, "succeeded", noun=result.noun,
+                                record_id=result.id,
+                                result=result.text if result.text is not None
+                                else dict(result.data))
+            journal.finish_run(run_id, "succeeded")
+        return result, False
 
     def prepare(self, procedure: str, inputs: Mapping[str, Any]) -> Step:
         """The checked step for calling ``procedure`` with ``inputs`` (see :meth:`call`);
