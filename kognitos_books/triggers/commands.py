@@ -114,7 +114,11 @@ def cmd_listen(args: argparse.Namespace, rt: Runtime) -> int:
         removed = listener.remove_endpoints()
         print("\n".join(f"removed {url}" for url in removed) or "no endpoint to remove")
         return 0
-    return listener.run()
+    from ..signals import stopping_on_signals
+
+    # (while its receiver serves, the server handles both signals, to the same end)
+    with stopping_on_signals(listener.interrupt):
+        return listener.run()
 
 
 def cmd_events(args: argparse.Namespace, rt: Runtime) -> int:

@@ -330,6 +330,14 @@ class Listener:
                 ready(port)
         return announce
 
+    def interrupt(self) -> None:
+        """Ask the listener to stop: :meth:`run` then stops every part and returns. It only
+        sets flags, so a signal handler may call it at any moment (before the server serves,
+        too: it then ends as soon as it has started)."""
+        self.stopping.set()
+        if self.server is not None:
+            self.server.stop()
+
     def stop(self) -> None:
         self.stopping.set()
         if self.server is not None:

@@ -38,10 +38,11 @@ def kbooks(*args: str) -> subprocess.CompletedProcess[str]:
 class Role:
     """``kbooks listen FILE --role ROLE`` in its own process, its output read line by line."""
 
-    def __init__(self, file: Path, role: str, *extra: str) -> None:
+    def __init__(self, file: Path, role: str, *extra: str, **popen: Any) -> None:
         self.process = subprocess.Popen(
             [kbooks_exe(), "listen", str(file), "--role", role, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+            **popen)
         self.lines: list[str] = []
 
     def wait_for_line(self, text: str, timeout: float = 60) -> str:
@@ -105,6 +106,22 @@ def test_receiving_and_running_in_two_processes_then_a_replay(
     assert names(client) == [customer.id, customer.id]
     again = json.loads(kbooks("events", "--json").stdout)[0]["runs"][0]
     assert again["run_id"] != events[0]["runs"][0]["run_id"]
+
+
+@pytest.mark.parametrize("extra", [("--poll", "0.2"), ("--port", "0")])
+def test_ctrl_c_stops_it_even_when_started_with_ctrl_c_ignored(
+        stripe_env: Any, tmp_path: Path, extra: tuple[str, ...]) -> None:
+    # (as a shell without job control starts a background process: `kbooks listen ... &`)
+    file = tmp_path / "new.kb"
+    file.write_text(HANDLER)
+    listening = Role(file, "all", *extra,
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        listening.wait_for_line("caught up")
+        listening.process.send_signal(signal.SIGINT)
+        assert listening.process.wait(30) == 0, "".join(listening.lines)
+    finally:
+        listening.stop()
 
 
 def test_check_shows_what_would_listen_and_mistakes_exit_2_with_their_line(

@@ -3,8 +3,6 @@ its signed deliveries received on a real server, each event's automation run onc
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ import stripe
 from stripe_flows import TEST_KEY
 
 from kognitos_books import ConfigurationError, Runtime
+from kognitos_books.testing.listening import Listening, wait_for
 from kognitos_books.triggers.inbox import Inbox
 from kognitos_books.triggers.listener import Listener
 
@@ -29,38 +28,8 @@ when an invoice is paid in stripe
 """
 
 
-def wait_for(condition: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
-class Running:
-    """A listener in a thread (its server real, on a free loopback port), stopped after."""
-
-    def __init__(self, listener: Listener) -> None:
-        self.listener = listener
-        self.lines: list[str] = []
-        listener.say = self.lines.append
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=listener.run,
-                                       kwargs={"ready": lambda port: self.ready.set()},
-                                       daemon=True)
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        assert self.ready.wait(30), self.lines
-        server = self.listener.server
-        if server is not None:
-            assert wait_for(lambda: server.started)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.listener.stop()
-        self.thread.join(30)
 
 
 @pytest.fixture
@@ -76,7 +45,7 @@ def test_deliveries_run_each_event_once_and_the_endpoint_is_registered_once(
         rt: Runtime, client: stripe.StripeClient, stripe_env: Any) -> None:
     stripe_env.set_faults(webhook_duplicate_rate=1.0)  # every delivery sent twice
     first = Listener(rt, [("new.kb", PRODUCT_PER_CUSTOMER)], port=0)
-    with Running(first) as running:
+    with Listening(first) as running:
         made = [client.v1.customers.create({"email": f"l{k}@example.com"}).id
                 for k in range(5)]
         assert wait_for(lambda: sorted(products(client)) == sorted(made)), products(client)
@@ -89,7 +58,7 @@ def test_deliveries_run_each_event_once_and_the_endpoint_is_registered_once(
         (first.endpoint_url("stripe_pay"), ["customer.created"])]
     # started again at the same address: the same endpoint is found, nothing runs twice
     assert first.server is not None
-    with Running(Listener(rt, [("new.kb", PRODUCT_PER_CUSTOMER)], port=first.server.port)
+    with Listening(Listener(rt, [("new.kb", PRODUCT_PER_CUSTOMER)], port=first.server.port)
                  ) as running:
         assert any("is registered" in line for line in running.lines), running.lines
     assert [e.id for e in client.v1.webhook_endpoints.list().data] == [endpoints[0].id]
@@ -101,7 +70,7 @@ def test_events_missed_while_down_are_caught_up_on_start(
         rt: Runtime, client: stripe.StripeClient) -> None:
     before = [client.v1.customers.create({"email": f"m{k}@example.com"}).id for k in range(3)]
     listener = Listener(rt, [("new.kb", PRODUCT_PER_CUSTOMER)], poll=0.1)
-    with Running(listener) as running:
+    with Listening(listener) as running:
         assert wait_for(lambda: sorted(products(client)) == sorted(before))
         later = client.v1.customers.create({"email": "later@example.com"}).id
         assert wait_for(lambda: later in products(client))
@@ -112,7 +81,7 @@ def test_events_missed_while_down_are_caught_up_on_start(
 def test_paying_an_invoice_runs_its_handler_with_the_invoice_and_the_event(
         rt: Runtime, client: stripe.StripeClient) -> None:
     customer = client.v1.customers.create({"email": "payer@example.com"})
-    with Running(Listener(rt, [("paid.kb", PAID)], port=0)):
+    with Listening(Listener(rt, [("paid.kb", PAID)], port=0)):
         client.v1.invoice_items.create({"customer": customer.id, "amount": 500,
                                         "currency": "usd"})
         invoice = client.v1.invoices.create({"customer": customer.id,
@@ -126,7 +95,7 @@ def test_paying_an_invoice_runs_its_handler_with_the_invoice_and_the_event(
 def test_an_endpoint_whose_secret_is_unknown_is_refused_not_replaced(
         rt: Runtime, client: stripe.StripeClient) -> None:
     listener = Listener(rt, [("new.kb", PRODUCT_PER_CUSTOMER)], port=0)
-    with Running(listener):
+    with Listening(listener):
         url = listener.endpoint_url("stripe_pay")
     conn = rt.connect("stripe_pay")
     assert rt.store.forget_endpoint("stripe_pay", conn.name, url)

@@ -7,13 +7,12 @@ workers hold for any book that declares events.
 from __future__ import annotations
 
 import datetime
-import threading
-import time
 
 import pytest
 
 from kognitos_books import Runtime
 from kognitos_books.language import LanguageError
+from kognitos_books.testing.listening import Listening, wait_for
 from kognitos_books.triggers.inbox import Inbox
 from kognitos_books.triggers.listener import Listener
 
@@ -37,38 +36,15 @@ def rt(memo, kbooks_home):
     return runtime
 
 
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
-class Running:
-    """A listener in a thread, stopped at the end."""
-
-    def __init__(self, listener: Listener) -> None:
-        self.listener = listener
-        self.lines: list[str] = []
-        listener.say = self.lines.append
-        self.thread = threading.Thread(target=listener.run, daemon=True)
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.listener.stop()
-        self.thread.join(30)
 
 
 def test_each_handler_runs_once_per_event_and_its_writes_make_events_too(rt):
     notes = [rt.call("create a note in memo", title=f"n{k}") for k in range(3)]
     listener = Listener(rt, [("pin.kb", PIN_NEW_NOTES)], poll=0.05, workers=2)
     inbox = Inbox(rt.store.home)
-    with Running(listener) as running:
+    with Listening(listener) as running:
         # 3 created, then 3 pinned by the first handler, each tagged by the second
         assert wait_for(lambda: inbox.counts() == {"succeeded": 6}), inbox.counts()
         said = sorted(line.split(": ", 1)[1] for line in running.lines if " line 3: " in line)
@@ -78,7 +54,7 @@ def test_each_handler_runs_once_per_event_and_its_writes_make_events_too(rt):
         assert found["pinned"] is True and found["tags"] == ["note.pinned"]
     # started again: everything is known, nothing runs twice
     again = Listener(rt, [("pin.kb", PIN_NEW_NOTES)], poll=0.05, workers=2)
-    with Running(again) as running:
+    with Listening(again) as running:
         assert wait_for(lambda: any("caught up" in line for line in running.lines))
     assert inbox.counts() == {"succeeded": 6}
     assert all(rt.call("get a note from memo", id=n.id)["tags"] == ["note.pinned"]
@@ -166,7 +142,7 @@ def test_a_destructive_handler_on_a_live_connection_runs_only_when_allowed(memo,
     text = "when a note is created in memo\n  archive the note\n"
     listener = Listener(runtime, [("live.kb", text)], poll=0.05, workers=1, yes=yes)
     inbox = Inbox(runtime.store.home)
-    with Running(listener) as running:
+    with Listening(listener) as running:
         assert wait_for(lambda: inbox.counts() in ({"failed": 1}, {"succeeded": 1}))
     assert "is a LIVE connection" in running.lines[0]
     (work,) = inbox.all_work()

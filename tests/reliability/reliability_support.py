@@ -9,11 +9,12 @@ import re
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from kognitos_books import testing
 
 #: A well-formed test key found nowhere else, so that any trace of it is a leak.
 TEST_KEY = "sk_test_51Qz7RkWp3Vx9LmN2bTy8HcJ4dFs6Gq0A1eUi8Ko"
@@ -85,10 +86,5 @@ class SandboxProcess:
 
 
 def wait_for(condition: Any, timeout: float = 20.0, every: float = 0.005) -> Any:
-    """Poll ``condition()`` until it is true (bounded); return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
+    """Poll ``condition()`` until it is true (bounded, often); return its value."""
+    return testing.wait_for(condition, timeout, every)

@@ -124,11 +124,19 @@ def test_python_dash_m_serves_until_interrupted():
             process.wait()
 
 
-def test_terminate_stops_it_cleanly():
-    process = _python("-m", "stripe_pay.sandbox", "--port", "0", "--quiet")
+def _ignoring_ctrl_c() -> None:
+    # (as a shell without job control starts a background process: `... &` in a script)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("sent", "start"), [(signal.SIGTERM, None),
+                                             (signal.SIGINT, _ignoring_ctrl_c)],
+                         ids=["terminate", "ctrl-c, started with it ignored"])
+def test_it_stops_cleanly(sent, start):
+    process = _python("-m", "stripe_pay.sandbox", "--port", "0", "--quiet", preexec_fn=start)
     try:
         assert "listening on" in process.stdout.readline()
-        process.terminate()
+        process.send_signal(sent)
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:

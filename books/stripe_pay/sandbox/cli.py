@@ -70,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
         return trigger.run(args)
     import logging
-    import signal
     import threading
+
+    from kognitos_books.signals import stopping_on_signals
 
     from .delivery import Settings
     from .server import Faults
@@ -91,16 +92,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     stopping = threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        # A terminate request (kill, a process manager, a CI step's end) stops it as cleanly as
-        # Ctrl-C does; installed before the URL is printed, since a caller may stop it at once.
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
-    try:
+    # Ctrl-C and a terminate request (kill, a process manager, a CI step's end) stop it
+    # cleanly, however it was started; handled before the URL is printed, since a caller may
+    # stop it at once.
+    with stopping_on_signals(stopping.set):
         return _serve(args, faults, settings, stopping)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _seconds(text: str) -> list[float]:
