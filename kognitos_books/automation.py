@@ -716,14 +716,8 @@ class Execution:
             raise  # the host cannot keep its record: stop the run, not just this step
         except Exception as exc:
             outcome.state = "failed"
-            outcome.error = exc.message if isinstance(exc, KbooksError) else (
-                f"{type(exc).__name__}: {exc}")
-            # Only the book's service can have acted: the host's own refusals (a value that
-            # did not fit, a check) stop the step before anything is sent.
-            outcome.refused = (exc.refused if isinstance(exc, BookError)
-                               else isinstance(exc, KbooksError))
+            outcome.error, outcome.refused = failure_of(exc)
             if isinstance(exc, BookError):
-                outcome.error = str(exc)
                 outcome.error_code = exc.code
                 outcome.request_id = exc.request_id
             if self.journal:
@@ -874,6 +868,17 @@ class _Stream:
         close = getattr(self._source, "close", None)
         if close is not None:
             close()
+
+
+def failure_of(exc: BaseException) -> tuple[str, bool]:
+    """What a step that raised ``exc`` failed with, and whether it was refused outright
+    (took no effect). Only the book's service can have acted: the host's own refusals (a
+    value that did not fit, a check) stop a step before anything is sent."""
+    if isinstance(exc, BookError):
+        return str(exc), exc.refused
+    if isinstance(exc, KbooksError):
+        return exc.message, True
+    return f"{type(exc).__name__}: {exc}", False
 
 
 def scope_key(scope: tuple[str, ...]) -> str:

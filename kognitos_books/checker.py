@@ -395,26 +395,26 @@ def _walk(fields: Mapping[str, Any], found: list[Ref]) -> None:
             _walk(value, found)
         elif isinstance(value, list):
             for item in value:
-                if isinstance(item, Ref):
-                    found.append(item)
-                elif isinstance(item, Filled):
-                    found.extend(item.refs())
-        elif isinstance(value, Ref):
-            found.append(value)
-        elif isinstance(value, Filled):
-            found.extend(value.refs())
-        elif isinstance(value, Moved):
-            found.append(value.ref)
+                _add_refs(item, found)
+        else:
+            _add_refs(value, found)
+
+
+def _add_refs(value: Any, found: list[Ref]) -> None:
+    """The references one value holds: itself, those of its text, or the time it moves."""
+    if isinstance(value, Ref):
+        found.append(value)
+    elif isinstance(value, Filled):
+        found.extend(value.refs())
+    elif isinstance(value, Moved):
+        found.append(value.ref)
 
 
 def _walk_filter(where: Any, found: list[Ref]) -> None:
     if isinstance(where, Condition):
         values = where.value if isinstance(where.value, list) else [where.value]
         for item in values:
-            if isinstance(item, Ref):
-                found.append(item)
-            elif isinstance(item, Filled):
-                found.extend(item.refs())
+            _add_refs(item, found)
     elif isinstance(where, (And, Or)):
         for item in where.items:
             _walk_filter(item, found)

@@ -28,13 +28,13 @@ from .automation import (
     RetryPolicy,
     RunResult,
     StepResult,
+    failure_of,
 )
 from .credentials import CredentialStore, ask_credentials, env_name
 from .journal import Journal, new_run_id
 from .model import (
     And,
     Book,
-    BookError,
     Call,
     Condition,
     ConfigurationError,
@@ -42,7 +42,6 @@ from .model import (
     CredentialsRejected,
     Field,
     InvalidCall,
-    KbooksError,
     NotConnected,
     Noun,
     Or,
@@ -455,11 +454,7 @@ class Runtime:
                 result = self.dispatch(call, connection=conn, yes=yes,
                                        checked=not step.has_refs)
             except Exception as exc:
-                refused = exc.refused if isinstance(exc, BookError) else \
-                    isinstance(exc, KbooksError)
-                error = str(exc) if isinstance(exc, BookError) else (
-                    exc.message if isinstance(exc, KbooksError)
-                    else f"{type(exc).__name__}: {exc}")
+                error, refused = failure_of(exc)
                 journal.finish_step(run_id, 0, 1, "refused" if refused else "failed",
                                     error=error)
                 journal.finish_run(run_id, "failed", error)
